@@ -1,0 +1,150 @@
+"""Gemini through the official google-genai SDK (which reads GOOGLE_GEMINI_BASE_URL itself)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+from pydantic import BaseModel, Field
+
+from .base import (
+    CallFailure,
+    EmbeddingResponse,
+    SpeechResponse,
+    TextResponse,
+    TranscriptionResponse,
+    parse_retry_after,
+)
+from .openai_provider import _short, guess_mime
+
+
+class _TimedSegment(BaseModel):
+    start: float = Field(description="start time in seconds")
+    end: float = Field(description="end time in seconds")
+    text: str = Field(description="what was said, verbatim, in the original language")
+
+
+class _Transcript(BaseModel):
+    language: str = Field(description="ISO 639-1 code of the spoken language")
+    segments: list[_TimedSegment]
+
+
+_TRANSCRIBE_PROMPT = (
+    "Transcribe this audio verbatim in its original language. Split it into short segments at "
+    "sentence or pause boundaries and give each segment's start and end time in seconds from "
+    "the beginning of the audio. Do not translate or summarise."
+)
+
+
+class GeminiProvider:
+    name = "gemini"
+
+    def __init__(self, *, api_key: str, timeout: float):
+        self.client = genai.Client(
+            api_key=api_key,
+            # retries are ours (with ledger logging); the SDK makes exactly one attempt
+            http_options=types.HttpOptions(timeout=int(timeout * 1000), retry_options=None),
+        )
+
+    def generate(self, model, prompt, *, system, schema, options) -> TextResponse:
+        config: dict[str, Any] = {}
+        if system:
+            config["system_instruction"] = system
+        if "temperature" in options:
+            config["temperature"] = options["temperature"]
+        if "top_p" in options:
+            config["top_p"] = options["top_p"]
+        if "seed" in options:
+            config["seed"] = options["seed"]
+        if options.get("max_tokens"):
+            config["max_output_tokens"] = int(options["max_tokens"])
+        if schema is not None:
+            config["response_mime_type"] = "application/json"
+            if isinstance(schema, dict):
+                config["response_json_schema"] = schema
+            else:
+                config["response_json_schema"] = schema.model_json_schema()
+        response = self._call(
+            lambda: self.client.models.generate_content(
+                model=model, contents=prompt, config=types.GenerateContentConfig(**config)
+            )
+        )
+        return self._text_response(response, model)
+
+    def embed(self, model: str, texts: list[str]) -> EmbeddingResponse:
+        response = self._call(lambda: self.client.models.embed_content(model=model, contents=texts))
+        vectors = [list(e.values or []) for e in (response.embeddings or [])]
+        if len(vectors) != len(texts):
+            raise CallFailure(f"gemini returned {len(vectors)} embeddings for {len(texts)} texts", retryable=True)
+        # the embeddings API reports no token count; UTF-8 bytes / 3 is a conservative estimate
+        return EmbeddingResponse(vectors=vectors, input_tokens=sum(len(t.encode()) // 3 + 1 for t in texts))
+
+    def transcribe(self, model: str, audio: Path, *, language: str | None) -> TranscriptionResponse:
+        data = Path(audio).read_bytes()
+        prompt = _TRANSCRIBE_PROMPT + (f" The language is '{language}'." if language else "")
+        response = self._call(
+            lambda: self.client.models.generate_content(
+                model=model,
+                contents=[types.Part.from_bytes(data=data, mime_type=guess_mime(Path(audio))), prompt],
+                config=types.GenerateContentConfig(
+                    response_mime_type="application/json", response_json_schema=_Transcript.model_json_schema()
+                ),
+            )
+        )
+        text = self._text_response(response, model)
+        try:
+            parsed = _Transcript.model_validate_json(text.text)
+        except ValueError as exc:
+            raise CallFailure(f"gemini/{model} returned a transcript that is not valid JSON segments", retryable=True) from exc
+        segments = [s.model_dump() for s in parsed.segments if s.text.strip()]
+        duration = max((s["end"] for s in segments), default=0.0)
+        return TranscriptionResponse(
+            segments=segments,
+            language=parsed.language or language,
+            duration_seconds=duration,
+            input_tokens=text.input_tokens,
+            output_tokens=text.output_tokens,
+        )
+
+    def speak(self, model: str, text: str, *, voice: str | None, language: str) -> SpeechResponse:
+        raise CallFailure("speech synthesis is served by the openai provider; gemini is not used for it", retryable=False)
+
+    @staticmethod
+    def _text_response(response, model: str) -> TextResponse:
+        text = response.text
+        if text is None:
+            reason = None
+            if response.candidates:
+                reason = response.candidates[0].finish_reason
+            raise CallFailure(f"gemini/{model} returned no text (finish reason: {reason})", retryable=False)
+        usage = response.usage_metadata
+        output = (getattr(usage, "candidates_token_count", 0) or 0) + (getattr(usage, "thoughts_token_count", 0) or 0)
+        return TextResponse(
+            text=text, input_tokens=int(getattr(usage, "prompt_token_count", 0) or 0), output_tokens=int(output)
+        )
+
+    @staticmethod
+    def _call(fn):
+        import httpx
+
+        try:
+            return fn()
+        except genai_errors.APIError as exc:
+            status = int(exc.code or 0)
+            headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+            retry_after = parse_retry_after(headers.get("retry-after") if hasattr(headers, "get") else None)
+            raise CallFailure(
+                f"gemini answered HTTP {status}: {_short(exc.message or exc.status or '')}",
+                retryable=status in (408, 429) or status >= 500,
+                status=status,
+                retry_after=retry_after,
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise CallFailure("gemini timed out", retryable=True) from exc
+        except httpx.TransportError as exc:
+            raise CallFailure(f"gemini connection failed: {exc.__class__.__name__}", retryable=True) from exc
+        except ValueError as exc:  # body that is not JSON
+            raise CallFailure(f"gemini sent a response that could not be read: {_short(str(exc), 120)}", retryable=True) from exc

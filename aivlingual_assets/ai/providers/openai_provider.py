@@ -1,0 +1,135 @@
+"""OpenAI and OpenAI-compatible servers (Ollama, vLLM, llama.cpp) through the official SDK."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+import openai
+from pydantic import BaseModel
+
+from .base import (
+    CallFailure,
+    EmbeddingResponse,
+    SpeechResponse,
+    TextResponse,
+    TranscriptionResponse,
+    parse_retry_after,
+)
+
+_PASSED_OPTIONS = ("temperature", "top_p", "seed")
+
+
+class OpenAIProvider:
+    """``name`` is "openai" for the real API and "local" for a compatible server."""
+
+    def __init__(self, *, name: str, api_key: str, base_url: str | None, timeout: float):
+        self.name = name
+        # base_url None lets the SDK read OPENAI_BASE_URL exactly as it always does
+        self.client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
+
+    # ---- text -----------------------------------------------------------------------------
+    def generate(self, model, prompt, *, system, schema, options) -> TextResponse:
+        messages: list[dict[str, str]] = []
+        if system:
+            messages.append({"role": "system", "content": system})
+        messages.append({"role": "user", "content": prompt})
+        kwargs: dict[str, Any] = {k: options[k] for k in _PASSED_OPTIONS if k in options}
+        max_tokens = options.get("max_tokens")
+        if max_tokens:
+            # compatible servers know max_tokens; OpenAI's newer models only max_completion_tokens
+            kwargs["max_tokens" if self.name == "local" else "max_completion_tokens"] = int(max_tokens)
+        if schema is not None:
+            kwargs["response_format"] = response_format_for(schema)
+        response = self._call(lambda: self.client.chat.completions.create(model=model, messages=messages, **kwargs))
+        if not getattr(response, "choices", None):
+            raise CallFailure(f"{self.name} returned a response without choices", retryable=True)
+        message = response.choices[0].message
+        text = message.content or ""
+        if not text and getattr(message, "refusal", None):
+            raise CallFailure(f"{self.name}/{model} refused: {message.refusal}", retryable=False)
+        usage = response.usage
+        return TextResponse(
+            text=text,
+            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        )
+
+    # ---- embeddings -----------------------------------------------------------------------
+    def embed(self, model: str, texts: list[str]) -> EmbeddingResponse:
+        response = self._call(lambda: self.client.embeddings.create(model=model, input=texts))
+        data = sorted(response.data, key=lambda d: d.index)
+        if len(data) != len(texts):
+            raise CallFailure(f"{self.name} returned {len(data)} embeddings for {len(texts)} texts", retryable=True)
+        tokens = int(getattr(response.usage, "prompt_tokens", 0) or 0)
+        return EmbeddingResponse(vectors=[list(d.embedding) for d in data], input_tokens=tokens)
+
+    # ---- audio ----------------------------------------------------------------------------
+    def transcribe(self, model: str, audio: Path, *, language: str | None) -> TranscriptionResponse:
+        def call():
+            with open(audio, "rb") as fh:
+                kwargs: dict[str, Any] = {"model": model, "file": fh, "response_format": "verbose_json",
+                                          "timestamp_granularities": ["segment"]}
+                if language:
+                    kwargs["language"] = language
+                return self.client.audio.transcriptions.create(**kwargs)
+
+        response = self._call(call)
+        segments = [
+            {"start": float(_get(s, "start")), "end": float(_get(s, "end")), "text": str(_get(s, "text")).strip()}
+            for s in (_get(response, "segments") or [])
+        ]
+        duration = float(_get(response, "duration") or (segments[-1]["end"] if segments else 0.0))
+        if not segments and (_get(response, "text") or "").strip():
+            segments = [{"start": 0.0, "end": duration, "text": _get(response, "text").strip()}]
+        return TranscriptionResponse(segments=segments, language=_get(response, "language"), duration_seconds=duration)
+
+    def speak(self, model: str, text: str, *, voice: str | None, language: str) -> SpeechResponse:
+        response = self._call(
+            lambda: self.client.audio.speech.create(model=model, voice=voice or "alloy", input=text, response_format="mp3")
+        )
+        return SpeechResponse(audio=response.content, format="mp3", characters=len(text))
+
+    # ---- errors ---------------------------------------------------------------------------
+    def _call(self, fn):
+        try:
+            return fn()
+        except openai.APITimeoutError as exc:
+            raise CallFailure(f"{self.name} timed out", retryable=True) from exc
+        except openai.APIConnectionError as exc:
+            raise CallFailure(f"{self.name} connection failed: {exc.__class__.__name__}", retryable=True) from exc
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            retryable = status in (408, 409, 429) or status >= 500
+            message = _short(getattr(exc, "message", "") or str(exc))
+            raise CallFailure(
+                f"{self.name} answered HTTP {status}: {message}",
+                retryable=retryable,
+                status=status,
+                retry_after=parse_retry_after(exc.response.headers.get("retry-after")),
+            ) from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CallFailure(f"{self.name} sent a response that is not valid JSON", retryable=True) from exc
+
+
+def response_format_for(schema: type[BaseModel] | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(schema, dict):
+        return {"type": "json_schema", "json_schema": {"name": schema.get("title", "output"), "schema": schema, "strict": False}}
+    from openai.lib._parsing._completions import type_to_response_format_param
+
+    return type_to_response_format_param(schema)  # strict JSON schema, as client.beta.parse sends
+
+
+def _get(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def guess_mime(path: Path) -> str:
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -1,0 +1,36 @@
+"""Typed AI tasks: input, output schema, prompt and offline implementation in one place.
+
+A task's prompt and ``version`` enter the cache key, so changing either is a cache
+miss and nothing else is. Tasks register their tier so auto selection can follow
+the request type.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from .core import REQUEST_TYPE_TIERS
+
+InT = TypeVar("InT")
+OutT = TypeVar("OutT", bound=BaseModel)
+
+
+class AITask(Generic[InT, OutT]):
+    request_type: ClassVar[str]
+    version: ClassVar[str]
+    output_schema: ClassVar[type[BaseModel]]
+    system: ClassVar[str] = ""
+    tier: ClassVar[str] = "cheap"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "request_type", None):
+            REQUEST_TYPE_TIERS[cls.request_type] = cls.tier
+
+    def prompt(self, task_input: InT) -> str:
+        raise NotImplementedError
+
+    def offline(self, task_input: InT) -> OutT:
+        raise NotImplementedError

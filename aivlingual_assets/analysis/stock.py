@@ -1,0 +1,750 @@
+"""The vocabulary stock: one row per expression across all recordings.
+
+Each recording yields an expression table; the stock folds them together so a learner
+sees "てぇてぇ — seen 14 times in 9 streams" instead of 14 separate cards.
+
+Merging happens in two stages:
+
+* **Exact** — rows with the same :func:`kana.match_key` (normalised lemma + reading) are
+  the same expression.  The stock ``key`` is the first 16 hex digits of its SHA-256, so
+  it is stable across runs and machines.
+* **Near-duplicate** — FAISS inner-product search on embeddings of ``lemma + " " +
+  reading`` proposes candidates with cosine ≥ ``threshold``.  A candidate is accepted
+  only if :func:`near_duplicate_compatible` holds: the two share the normalised lemma *or*
+  the normalised reading, *and* their meanings are compatible (either blank, or they
+  share content words).  So spelling variants (お疲れ様でした / お疲れさまでした) merge
+  while homophones (橋 "bridge" / 箸 "chopsticks", both はし) never do, whatever the
+  threshold.  The absorbed key is remembered in ``alias_keys`` so the next recording
+  resolves it exactly, without embedding it again.
+
+Occurrences are identified by (recording, start); re-running a recording adds nothing,
+which makes :func:`update_stock` idempotent.  List/dict columns (``occurrences``,
+``variants``, ``alias_keys``, ``first_seen``, ``last_seen``) are JSON strings so the
+stock round-trips through Parquet unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import faiss
+import numpy as np
+import pandas as pd
+
+from .kana import match_key, normalize
+from .stock_index import StockIndex
+
+__all__ = [
+    "STOCK_COLUMNS",
+    "StockUpdate",
+    "aggregate_expressions",
+    "embedding_text",
+    "empty_stock",
+    "meanings_compatible",
+    "merge_near_duplicates",
+    "near_duplicate_compatible",
+    "stock_key",
+    "stock_texts",
+    "update_stock",
+]
+
+Embed = Callable[[list[str]], np.ndarray]
+
+TEXT_FIELDS = (
+    "expression",
+    "lemma",
+    "reading",
+    "meaning",
+    "category",
+    "level",
+    "explanation",
+    "example",
+)
+JSON_FIELDS = ("occurrences", "variants", "alias_keys", "first_seen", "last_seen")
+STOCK_COLUMNS = (
+    "key",
+    "expression",
+    "lemma",
+    "reading",
+    "meaning",
+    "category",
+    "level",
+    "level_score",
+    "explanation",
+    "example",
+    "occurrences",
+    "count",
+    "first_seen",
+    "last_seen",
+    "variants",
+    "alias_keys",
+    "theme",
+)
+DEFAULT_K = 8  # neighbours per query: near-duplicate groups are small, union-find chains the rest
+_FLAT_MAX_ROWS = 20_000  # above this, whole-table merges use a seeded IVF index (see _knn_pairs)
+_IVF_SEED = 20_240_501
+
+
+# ---------------------------------------------------------------------------------------
+# scalar helpers
+# ---------------------------------------------------------------------------------------
+def _text(value: Any) -> str:
+    """Stripped string; None/NaN/NA become "" so blanks compare equal."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return str(value).strip()
+
+
+def _score(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def _start(value: Any) -> float | str | None:
+    """Occurrence start as seconds (rounded to ms) when numeric, else its text."""
+    if isinstance(value, timedelta):
+        return round(value.total_seconds(), 3)
+    if isinstance(value, pd.Timedelta):
+        return round(value.total_seconds(), 3)
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return None if math.isnan(float(value)) else round(float(value), 3)
+    text = _text(value)
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return None if math.isnan(number) else round(number, 3)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _loads(value: Any, default: Any) -> Any:
+    text = _text(value)
+    if not text:
+        return default
+    return json.loads(text)
+
+
+def _iso(seen_at: datetime | str | None) -> str:
+    if seen_at is None:
+        return datetime.now(UTC).isoformat(timespec="seconds")
+    if isinstance(seen_at, str):
+        datetime.fromisoformat(seen_at)  # validates
+        return seen_at
+    if seen_at.tzinfo is None:
+        seen_at = seen_at.replace(tzinfo=UTC)
+    return seen_at.isoformat(timespec="seconds")
+
+
+@lru_cache(maxsize=262_144)
+def stock_key(lemma: str, reading: str) -> str:
+    """Stable id of an expression: first 16 hex of sha256(match_key(lemma, reading))."""
+    return hashlib.sha256(match_key(lemma, reading).encode("utf-8")).hexdigest()[:16]
+
+
+def embedding_text(lemma: str, reading: str) -> str:
+    """Text embedded for near-duplicate search: ``lemma + " " + reading``."""
+    return f"{lemma} {reading}".strip()
+
+
+def stock_texts(stock: pd.DataFrame) -> list[str]:
+    """Embedding texts of every stock row (lemma falls back to expression)."""
+    expressions = stock["expression"].tolist()
+    lemmas = stock["lemma"].tolist()
+    readings = stock["reading"].tolist()
+    return [
+        embedding_text(_text(lem) or _text(expr), _text(rd))
+        for expr, lem, rd in zip(expressions, lemmas, readings, strict=True)
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# the near-duplicate rule
+# ---------------------------------------------------------------------------------------
+_STOPWORDS = frozenset(
+    "a an the to of in on at for and or be is are was it its this that as by with "
+    "from one's someone something sb sth".split()
+)
+_WORD = re.compile(r"[a-z0-9']+")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+@lru_cache(maxsize=65_536)
+def _meaning_tokens(meaning: str) -> frozenset[str]:
+    """Content tokens of a gloss: English words (light plural stripping) and character
+    bigrams of Japanese runs, so both English and Japanese glosses can be compared."""
+    text = unicodedata.normalize("NFKC", meaning).casefold()
+    tokens: set[str] = set()
+    for word in _WORD.findall(text):
+        word = word.strip("'")
+        if len(word) < 2 or word in _STOPWORDS:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        tokens.add(word)
+    for run in _NON_ASCII_RUN.findall(text):
+        run = normalize(run)
+        if len(run) == 1:
+            tokens.add(run)
+        tokens.update(run[i : i + 2] for i in range(len(run) - 1))
+    return frozenset(tokens)
+
+
+def meanings_compatible(a: str, b: str) -> bool:
+    """Could these two glosses describe the same expression?
+
+    Blank (unknown) meanings are compatible with anything.  Otherwise at least half of
+    the smaller gloss's content tokens must occur in the other ("bridge" vs "chopsticks"
+    → no; "cute" vs "cute, adorable" → yes).
+    """
+    a, b = _text(a), _text(b)
+    if not a or not b:
+        return True
+    ta, tb = _meaning_tokens(a), _meaning_tokens(b)
+    if not ta or not tb:
+        return normalize(a) == normalize(b) or not (ta or tb)
+    return len(ta & tb) / min(len(ta), len(tb)) >= 0.5
+
+
+def near_duplicate_compatible(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """May two embedding-similar expressions be merged?  (the rule in the module doc)
+
+    ``a``/``b`` need ``lemma``, ``reading`` and ``meaning`` (``expression`` is used when
+    the lemma is blank).
+    """
+    lemma_a = normalize(_text(a.get("lemma")) or _text(a.get("expression")))
+    lemma_b = normalize(_text(b.get("lemma")) or _text(b.get("expression")))
+    reading_a, reading_b = normalize(_text(a.get("reading"))), normalize(_text(b.get("reading")))
+    same_lemma = bool(lemma_a) and lemma_a == lemma_b
+    same_reading = bool(reading_a) and reading_a == reading_b
+    if not (same_lemma or same_reading):
+        return False
+    return meanings_compatible(_text(a.get("meaning")), _text(b.get("meaning")))
+
+
+# ---------------------------------------------------------------------------------------
+# records: a stock row with its JSON columns decoded
+# ---------------------------------------------------------------------------------------
+def _seen(recording: str, at: str) -> dict[str, str]:
+    return {"recording": recording, "at": at}
+
+
+def _record_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    rec: dict[str, Any] = {"key": _text(row.get("key"))}
+    for field in TEXT_FIELDS:
+        rec[field] = _text(row.get(field))
+    rec["level_score"] = _score(row.get("level_score"))
+    rec["theme"] = _text(row.get("theme"))
+    rec["occurrences"] = _loads(row.get("occurrences"), [])
+    rec["variants"] = _loads(row.get("variants"), [])
+    rec["alias_keys"] = _loads(row.get("alias_keys"), [])
+    rec["first_seen"] = _loads(row.get("first_seen"), {})
+    rec["last_seen"] = _loads(row.get("last_seen"), {})
+    return rec
+
+
+def _row_from_record(rec: Mapping[str, Any]) -> dict[str, Any]:
+    row = {"key": rec["key"]}
+    for field in TEXT_FIELDS:
+        row[field] = rec[field]
+    row["level_score"] = rec["level_score"]
+    row["occurrences"] = _dumps(rec["occurrences"])
+    row["count"] = len(rec["occurrences"])
+    row["first_seen"] = _dumps(rec["first_seen"])
+    row["last_seen"] = _dumps(rec["last_seen"])
+    row["variants"] = _dumps(rec["variants"])
+    row["alias_keys"] = _dumps(rec["alias_keys"])
+    row["theme"] = rec["theme"]
+    return row
+
+
+def _occurrence_id(occ: Mapping[str, Any]) -> tuple[str, Any]:
+    return (occ.get("recording", ""), occ.get("start"))
+
+
+def _absorb(target: dict[str, Any], source: Mapping[str, Any]) -> bool:
+    """Fold ``source`` into ``target``; True when at least one occurrence was new.
+
+    Occurrences are never duplicated (same recording + start); blank fields of the target
+    are filled from the source; the source key and its aliases become target aliases.
+    """
+    ids = {_occurrence_id(o) for o in target["occurrences"]}
+    added = False
+    for occ in source["occurrences"]:
+        oid = _occurrence_id(occ)
+        if oid not in ids:
+            ids.add(oid)
+            target["occurrences"].append(dict(occ))
+            added = True
+    for variant in source["variants"]:
+        if variant not in target["variants"]:
+            target["variants"].append(variant)
+    for alias in (source["key"], *source["alias_keys"]):
+        if alias != target["key"] and alias not in target["alias_keys"]:
+            target["alias_keys"].append(alias)
+    for field in (*TEXT_FIELDS, "theme"):
+        if not target[field] and source[field]:
+            target[field] = source[field]
+    if math.isnan(target["level_score"]) and not math.isnan(source["level_score"]):
+        target["level_score"] = source["level_score"]
+    if added:
+        if source["first_seen"] and (
+            not target["first_seen"]
+            or source["first_seen"].get("at", "") < target["first_seen"].get("at", "")
+        ):
+            target["first_seen"] = dict(source["first_seen"])
+        if source["last_seen"] and (
+            not target["last_seen"]
+            or source["last_seen"].get("at", "") >= target["last_seen"].get("at", "")
+        ):
+            target["last_seen"] = dict(source["last_seen"])
+    return added
+
+
+def _expression_records(expressions: pd.DataFrame, at: str) -> dict[str, dict[str, Any]]:
+    """Exact aggregation of an expression table into records keyed by stock key, in
+    first-appearance order.  Rows without any expression/lemma text are ignored."""
+    n = len(expressions)
+    if n and "recording" not in expressions.columns:
+        raise ValueError("expression table needs a 'recording' column")
+
+    def column(name: str) -> list[Any]:
+        return expressions[name].tolist() if name in expressions.columns else [None] * n
+
+    cols = {
+        name: column(name)
+        for name in (*TEXT_FIELDS, "level_score", "recording", "recording_title", "start")
+    }
+    cols["end"], cols["url"] = column("end"), column("url")
+    records: dict[str, dict[str, Any]] = {}
+    for i in range(n):
+        expression = _text(cols["expression"][i])
+        lemma = _text(cols["lemma"][i]) or expression
+        if not lemma:
+            continue
+        expression = expression or lemma
+        reading = _text(cols["reading"][i])
+        key = stock_key(lemma, reading)
+        recording = _text(cols["recording"][i])
+        occ = {
+            "recording": recording,
+            "recording_title": _text(cols["recording_title"][i]),
+            "start": _start(cols["start"][i]),
+            "end": _start(cols["end"][i]),
+            "url": _text(cols["url"][i]) or None,
+        }
+        rec = records.get(key)
+        if rec is None:
+            rec = {"key": key, "expression": expression, "lemma": lemma, "reading": reading}
+            for field in TEXT_FIELDS[3:]:
+                rec[field] = _text(cols[field][i])
+            rec["level_score"] = _score(cols["level_score"][i])
+            rec["theme"] = ""
+            rec["occurrences"] = [occ]
+            rec["variants"] = [expression]
+            rec["alias_keys"] = []
+            rec["first_seen"] = rec["last_seen"] = _seen(recording, at)
+            rec["_ids"] = {_occurrence_id(occ)}
+            records[key] = rec
+            continue
+        oid = _occurrence_id(occ)
+        if oid not in rec["_ids"]:
+            rec["_ids"].add(oid)
+            rec["occurrences"].append(occ)
+            rec["last_seen"] = _seen(recording, at)
+        if expression not in rec["variants"]:
+            rec["variants"].append(expression)
+        for field in TEXT_FIELDS[3:]:
+            if not rec[field]:
+                rec[field] = _text(cols[field][i])
+        if math.isnan(rec["level_score"]):
+            rec["level_score"] = _score(cols["level_score"][i])
+    for rec in records.values():
+        del rec["_ids"]
+    return records
+
+
+_DEFAULTS: dict[str, Any] = {name: "" for name in STOCK_COLUMNS}
+_DEFAULTS.update(
+    level_score=math.nan,
+    count=0,
+    occurrences="[]",
+    variants="[]",
+    alias_keys="[]",
+    first_seen="{}",
+    last_seen="{}",
+)
+
+
+def empty_stock() -> pd.DataFrame:
+    """A stock with no rows and the canonical columns/dtypes."""
+    return _frame_from_columns({c: [] for c in STOCK_COLUMNS})
+
+
+def _frame_from_columns(columns: Mapping[str, list[Any]]) -> pd.DataFrame:
+    data: dict[str, pd.Series] = {}
+    for name in STOCK_COLUMNS:
+        values = columns[name]
+        if name == "count":
+            data[name] = pd.Series(values, dtype="int64")
+        elif name == "level_score":
+            data[name] = pd.Series(values, dtype="float64")
+        else:  # blanks as "" (not NaN) so every text cell is a str
+            data[name] = pd.Series(
+                [v if isinstance(v, str) else _text(v) for v in values], dtype="str"
+            )
+    return pd.DataFrame(data)
+
+
+def _frame_from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    columns: dict[str, list[Any]] = {c: [] for c in STOCK_COLUMNS}
+    for rec in records:
+        for name, value in _row_from_record(rec).items():
+            columns[name].append(value)
+    return _frame_from_columns(columns)
+
+
+def aggregate_expressions(
+    expressions: pd.DataFrame, *, seen_at: datetime | str | None = None
+) -> pd.DataFrame:
+    """Exact-merge an expression table (one or many recordings) into stock rows."""
+    return _frame_from_records(_expression_records(expressions, _iso(seen_at)).values())
+
+
+# ---------------------------------------------------------------------------------------
+# the stock as mutable columns (cheap at 100k rows: only touched rows are decoded)
+# ---------------------------------------------------------------------------------------
+class _StockTable:
+    def __init__(self, stock: pd.DataFrame | None) -> None:
+        if stock is None or len(stock) == 0:
+            stock = empty_stock()
+        if "key" not in stock.columns:
+            raise ValueError("stock has no 'key' column")
+        n = len(stock)
+        self.cols: dict[str, list[Any]] = {
+            name: stock[name].tolist() if name in stock.columns else [_DEFAULTS[name]] * n
+            for name in STOCK_COLUMNS
+        }
+        self.pos_of_key: dict[str, int] = {}
+        for pos, key in enumerate(self.cols["key"]):
+            key = _text(key)
+            if not key:
+                raise ValueError(f"stock row {pos} has a blank key")
+            if key in self.pos_of_key:
+                raise ValueError(f"stock has duplicate key {key!r}")
+            self.pos_of_key[key] = pos
+        self.pos_of_alias: dict[str, int] = {}
+        for pos, aliases in enumerate(self.cols["alias_keys"]):
+            text = _text(aliases)
+            if text and text != "[]":
+                for alias in json.loads(text):
+                    self.pos_of_alias.setdefault(alias, pos)
+        self.touched: dict[int, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self.cols["key"])
+
+    @property
+    def keys(self) -> list[str]:
+        return self.cols["key"]
+
+    def resolve(self, key: str) -> int | None:
+        pos = self.pos_of_key.get(key)
+        return self.pos_of_alias.get(key) if pos is None else pos
+
+    def record(self, pos: int) -> dict[str, Any]:
+        rec = self.touched.get(pos)
+        if rec is None:
+            rec = _record_from_row({name: self.cols[name][pos] for name in STOCK_COLUMNS})
+            self.touched[pos] = rec
+        return rec
+
+    def peek(self, pos: int) -> dict[str, str]:
+        """Fields the near-duplicate rule needs, without decoding JSON."""
+        rec = self.touched.get(pos)
+        if rec is not None:
+            return rec
+        return {f: self.cols[f][pos] for f in ("expression", "lemma", "reading", "meaning")}
+
+    def texts(self, keys: Iterable[str]) -> list[str]:
+        out = []
+        for key in keys:
+            pos = self.pos_of_key[key]
+            lemma = _text(self.cols["lemma"][pos]) or _text(self.cols["expression"][pos])
+            out.append(embedding_text(lemma, _text(self.cols["reading"][pos])))
+        return out
+
+    def absorb(self, pos: int, source: Mapping[str, Any]) -> bool:
+        target = self.record(pos)
+        added = _absorb(target, source)
+        for alias in (source["key"], *source["alias_keys"]):
+            if alias != target["key"]:
+                self.pos_of_alias.setdefault(alias, pos)
+        return added
+
+    def append(self, rec: dict[str, Any]) -> int:
+        pos = len(self)
+        for name in STOCK_COLUMNS:
+            self.cols[name].append(None)
+        self.touched[pos] = rec
+        self.pos_of_key[rec["key"]] = pos
+        for alias in rec["alias_keys"]:
+            self.pos_of_alias.setdefault(alias, pos)
+        return pos
+
+    def to_frame(self) -> pd.DataFrame:
+        for pos, rec in self.touched.items():
+            for name, value in _row_from_record(rec).items():
+                self.cols[name][pos] = value
+        return _frame_from_columns(self.cols)
+
+
+# ---------------------------------------------------------------------------------------
+# FAISS candidate search + union-find
+# ---------------------------------------------------------------------------------------
+def _unit_rows(vectors: np.ndarray, n_expected: int) -> np.ndarray:
+    arr = np.array(vectors, dtype=np.float32, copy=True, ndmin=2)
+    if arr.ndim != 2 or arr.shape[0] != n_expected:
+        raise ValueError(f"embed returned shape {arr.shape}, expected ({n_expected}, dim)")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("embed returned NaN or infinite values")
+    arr = np.ascontiguousarray(arr)
+    faiss.normalize_L2(arr)
+    return arr
+
+
+def _embed(embed: Embed, texts: list[str]) -> np.ndarray:
+    return _unit_rows(embed(list(texts)), len(texts))
+
+
+def _knn_pairs(vectors: np.ndarray, k: int, threshold: float) -> tuple[np.ndarray, ...]:
+    """Unique pairs (i < j, cosine) among ``vectors`` with cosine ≥ ``threshold``.
+
+    Up to 20k rows: exact ``IndexFlatIP``.  Beyond, all-pairs flat search is quadratic
+    (100k² x 256 ≈ 2.6 TFLOP, ~1 min on 2 cores), so a seeded ``IndexIVFFlat``
+    (nlist ≈ 4√n, nprobe 16) is used: near-duplicates at cosine ≥ 0.9 sit in the same or
+    an adjacent cell, so recall stays ~100%, and unlike HNSW (multi-threaded inserts)
+    the result is identical from run to run.
+    """
+    n, dim = vectors.shape
+    empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32))
+    if n < 2:
+        return empty
+    kk = min(k + 1, n)  # +1: a row finds itself
+    if n <= _FLAT_MAX_ROWS:
+        index: faiss.Index = faiss.IndexFlatIP(dim)
+    else:
+        nlist = int(min(4096, max(64, 4 * math.sqrt(n))))
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = _IVF_SEED
+        index.cp.niter = 10
+        index.cp.max_points_per_centroid = 64  # train on a seeded sample of <= 64*nlist
+        index.cp.min_points_per_centroid = 1
+        index.train(vectors)
+        index.nprobe = 16
+    index.add(vectors)
+    scores, ids = index.search(vectors, kk)
+    rows = np.repeat(np.arange(n, dtype=np.int64), kk).reshape(n, kk)
+    keep = (ids >= 0) & (ids != rows) & (scores >= threshold)
+    i, j, s = rows[keep], ids[keep].astype(np.int64), scores[keep]
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    pair_code = lo * n + hi
+    order = np.lexsort((-s, pair_code))
+    pair_code, lo, hi, s = pair_code[order], lo[order], hi[order], s[order]
+    first = np.ones(len(pair_code), dtype=bool)
+    first[1:] = pair_code[1:] != pair_code[:-1]
+    return lo[first], hi[first], s[first]
+
+
+def _near_duplicate_roots(
+    vectors: np.ndarray,
+    fields: list[Mapping[str, Any]],
+    threshold: float,
+    k: int = DEFAULT_K,
+) -> np.ndarray:
+    """Root (smallest member index) of each row's near-duplicate group.
+
+    Pairs are unioned strongest first; a union also requires the two groups' meanings
+    (first non-blank in each) to be compatible, so a blank-meaning row cannot chain two
+    different words together.
+    """
+    n = len(fields)
+    parent = np.arange(n, dtype=np.int64)
+    lo, hi, scores = _knn_pairs(vectors, k, threshold)
+    if len(lo) == 0:
+        return parent
+    order = np.lexsort((hi, lo, -scores))
+    group_meaning = [_text(f.get("meaning")) for f in fields]
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = int(parent[x])
+        return x
+
+    for a, b in zip(lo[order].tolist(), hi[order].tolist(), strict=True):
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        if not near_duplicate_compatible(fields[a], fields[b]):
+            continue
+        if not meanings_compatible(group_meaning[ra], group_meaning[rb]):
+            continue
+        root, child = (ra, rb) if ra < rb else (rb, ra)
+        parent[child] = root
+        group_meaning[root] = group_meaning[root] or group_meaning[child]
+    return np.fromiter((find(x) for x in range(n)), dtype=np.int64, count=n)
+
+
+# ---------------------------------------------------------------------------------------
+# public operations
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StockUpdate:
+    """Result of :func:`update_stock`; counts are per distinct expression of the batch
+    (``added + merged_exact + merged_near + unchanged`` = distinct match keys)."""
+
+    stock: pd.DataFrame
+    index: StockIndex
+    added: int
+    merged_exact: int
+    merged_near: int
+    unchanged: int
+    embedded: int  # texts passed to ``embed`` (incrementality check)
+
+
+def update_stock(
+    stock: pd.DataFrame | None,
+    new_expressions: pd.DataFrame,
+    *,
+    embed: Embed,
+    index: StockIndex | None,
+    threshold: float = 0.92,
+    seen_at: datetime | str | None = None,
+    k: int = DEFAULT_K,
+) -> StockUpdate:
+    """Fold one recording's expressions into the stock (idempotent, incremental).
+
+    ``embed`` is called only for texts whose key is not yet in ``index``: stock rows the
+    index is missing (e.g. a lost index) and brand-new expressions.  The returned index
+    covers every stock row.  ``index`` is updated in place (pass a copy to keep it).
+    """
+    at = _iso(seen_at)
+    table = _StockTable(stock)
+    index = StockIndex() if index is None else index
+    embedded = 0
+
+    missing = index.missing(table.keys)
+    if missing:
+        index.add(missing, _embed(embed, table.texts(missing)))
+        embedded += len(missing)
+
+    added = merged_exact = merged_near = unchanged = 0
+    unresolved: list[dict[str, Any]] = []
+    for key, rec in _expression_records(new_expressions, at).items():
+        pos = table.resolve(key)
+        if pos is None:
+            unresolved.append(rec)
+        elif table.absorb(pos, rec):
+            merged_exact += 1
+        else:
+            unchanged += 1
+    if not unresolved:
+        return StockUpdate(
+            table.to_frame(), index, added, merged_exact, merged_near, unchanged, embedded
+        )
+
+    vectors = _embed(embed, [embedding_text(r["lemma"], r["reading"]) for r in unresolved])
+    embedded += len(unresolved)
+    fresh: list[int] = []  # rows of `unresolved` with no near-duplicate in the stock
+    if len(index):
+        scores, keys = index.search(vectors, min(k, len(index)))
+        for i, rec in enumerate(unresolved):
+            target = None
+            for score, cand in zip(scores[i], keys[i], strict=True):
+                if cand is None or score < threshold:
+                    break
+                pos = table.pos_of_key.get(cand)
+                if pos is not None and near_duplicate_compatible(rec, table.peek(pos)):
+                    target = pos
+                    break
+            if target is None:
+                fresh.append(i)
+            elif table.absorb(target, rec):
+                merged_near += 1
+            else:
+                unchanged += 1
+    else:
+        fresh = list(range(len(unresolved)))
+
+    roots = _near_duplicate_roots(vectors[fresh], [unresolved[i] for i in fresh], threshold, k)
+    new_pos: dict[int, int] = {}
+    new_keys, new_rows = [], []
+    for j, i in enumerate(fresh):
+        rec = unresolved[i]
+        root = int(roots[j])
+        if root == j:
+            new_pos[j] = table.append(rec)
+            new_keys.append(rec["key"])
+            new_rows.append(i)
+            added += 1
+        elif table.absorb(new_pos[root], rec):
+            merged_near += 1
+        else:
+            unchanged += 1
+    index.add(new_keys, vectors[new_rows])
+    return StockUpdate(
+        table.to_frame(), index, added, merged_exact, merged_near, unchanged, embedded
+    )
+
+
+def merge_near_duplicates(
+    frame: pd.DataFrame,
+    embed: Embed,
+    threshold: float = 0.92,
+    *,
+    k: int = DEFAULT_K,
+    seen_at: datetime | str | None = None,
+) -> pd.DataFrame:
+    """Merge near-duplicates across a whole table at once (batch FAISS + union-find).
+
+    ``frame`` is a stock (has ``occurrences``) or an expression table, which is first
+    exact-merged with :func:`aggregate_expressions`.  Each group keeps its earliest row
+    (its key, position and fields); the others are absorbed into it.
+    """
+    if "occurrences" not in frame.columns:
+        frame = aggregate_expressions(frame, seen_at=seen_at)
+    table = _StockTable(frame.reset_index(drop=True))
+    n = len(table)
+    if n < 2:
+        return table.to_frame()
+    fields = [table.peek(pos) for pos in range(n)]
+    vectors = _embed(embed, table.texts(table.keys))
+    roots = _near_duplicate_roots(vectors, fields, threshold, k)
+    absorbed = np.flatnonzero(roots != np.arange(n))
+    for pos in absorbed.tolist():
+        table.absorb(int(roots[pos]), table.record(pos))
+    out = table.to_frame()
+    keep = roots == np.arange(n)
+    return out.loc[keep].reset_index(drop=True)

@@ -1,0 +1,191 @@
+"""Japanese tokenisation with Sudachi (core dictionary), built once per process.
+
+Why SplitMode C: it yields the longest lexical units (切り抜き, 推し活, お疲れ様),
+which is how JMdict and our lexicon list words, so a learner gets "推し活"
+rather than "推し" + "活".  Compounds that JMdict does not know (国際会議場) can
+still be broken into mode-B parts with :func:`split_token`.
+
+Loading the dictionary takes a noticeable fraction of a second and a Sudachi
+tokenizer object must not be used by two threads at once, so we keep one
+``Dictionary`` per process and one tokenizer per thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sudachipy import Dictionary, SplitMode
+
+__all__ = [
+    "Token",
+    "tokenize",
+    "split_token",
+    "katakana_to_hiragana",
+    "hiragana_to_katakana",
+    "is_kana",
+    "is_katakana",
+    "is_hiragana",
+    "has_kanji",
+    "lemma_conjugation_type",
+]
+
+_SPLIT_MODE = SplitMode.C
+_DICT_LOCK = threading.Lock()
+_DICTIONARY: Dictionary | None = None
+_LOCAL = threading.local()
+
+# Katakana block letters that have a hiragana twin 0x60 code points lower.
+_KATA_START, _KATA_END = 0x30A1, 0x30F6
+
+
+def katakana_to_hiragana(text: str) -> str:
+    """Sudachi readings are katakana; learners' cards use hiragana for native words."""
+    return "".join(
+        chr(ord(ch) - 0x60) if _KATA_START <= ord(ch) <= _KATA_END else ch for ch in text
+    )
+
+
+def hiragana_to_katakana(text: str) -> str:
+    return "".join(
+        chr(ord(ch) + 0x60) if _KATA_START - 0x60 <= ord(ch) <= _KATA_END - 0x60 else ch
+        for ch in text
+    )
+
+
+def _is_hira(ch: str) -> bool:
+    return "\u3041" <= ch <= "\u309f"
+
+
+def _is_kata(ch: str) -> bool:
+    return "\u30a0" <= ch <= "\u30ff" or "\u31f0" <= ch <= "\u31ff" or ch == "ー"
+
+
+def is_hiragana(text: str) -> bool:
+    return bool(text) and all(_is_hira(ch) or ch == "ー" for ch in text)
+
+
+def is_katakana(text: str) -> bool:
+    return bool(text) and all(_is_kata(ch) for ch in text)
+
+
+def is_kana(text: str) -> bool:
+    return bool(text) and all(_is_hira(ch) or _is_kata(ch) for ch in text)
+
+
+def has_kanji(text: str) -> bool:
+    return any(
+        "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or ch in "々〆ヶ"
+        for ch in text
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One Sudachi morpheme, detached from the native object so it can be cached and pickled."""
+
+    surface: str
+    dictionary_form: str
+    normalized_form: str
+    reading: str  # hiragana reading of the surface as said
+    lemma_reading: str  # hiragana reading of the dictionary form
+    pos: tuple[str, ...]  # Sudachi's 6-level part of speech
+    begin: int  # character offsets in the tokenised text
+    end: int
+    is_oov: bool
+
+    @property
+    def pos1(self) -> str:
+        return self.pos[0]
+
+    @property
+    def pos2(self) -> str:
+        return self.pos[1]
+
+    @property
+    def conjugation_type(self) -> str:
+        return self.pos[4]
+
+    @property
+    def conjugation_form(self) -> str:
+        return self.pos[5]
+
+
+def _dictionary() -> Dictionary:
+    global _DICTIONARY
+    if _DICTIONARY is None:
+        with _DICT_LOCK:
+            if _DICTIONARY is None:
+                _DICTIONARY = Dictionary(dict="core")
+    return _DICTIONARY
+
+
+def _tokenizer():
+    tok = getattr(_LOCAL, "tokenizer", None)
+    if tok is None:
+        tok = _dictionary().tokenizer(mode=_SPLIT_MODE)
+        _LOCAL.tokenizer = tok
+    return tok
+
+
+def _reading_of(morpheme, surface: str) -> str:
+    reading = morpheme.reading_form()
+    # Sudachi reads symbols as キゴウ and OOV words as themselves: neither is a reading.
+    if morpheme.part_of_speech()[0] in ("補助記号", "空白", "記号"):
+        return ""
+    if not reading or not is_kana(reading):
+        reading = surface if is_kana(surface) else ""
+    return katakana_to_hiragana(reading)
+
+
+def _convert(m, offset: int = 0) -> Token:
+    surface = m.surface()
+    try:
+        dm = m.dictionary_form_morpheme()
+        lemma_reading = _reading_of(dm, dm.surface())
+    except Exception:  # pragma: no cover - defensive: older sudachipy
+        lemma_reading = ""
+    return Token(
+        surface=surface,
+        dictionary_form=m.dictionary_form(),
+        normalized_form=m.normalized_form(),
+        reading=_reading_of(m, surface),
+        lemma_reading=lemma_reading or _reading_of(m, surface),
+        pos=tuple(m.part_of_speech()),
+        begin=m.begin() + offset,
+        end=m.end() + offset,
+        is_oov=m.is_oov(),
+    )
+
+
+@lru_cache(maxsize=65536)
+def _tokenize_cached(text: str) -> tuple[Token, ...]:
+    return tuple(_convert(m) for m in _tokenizer().tokenize(text))
+
+
+def tokenize(text: str) -> list[Token]:
+    """Tokenise ``text`` (mode C); repeated lines (chat spam, greetings) hit an LRU cache."""
+    if not text:
+        return []
+    return list(_tokenize_cached(text))
+
+
+def split_token(token: Token, text: str) -> list[Token]:
+    """Mode-B parts of a mode-C token (for compounds the dictionary lacks)."""
+    if not token.surface:
+        return [token]
+    ms = _tokenizer().tokenize(text[token.begin : token.end], SplitMode.B)
+    parts = [_convert(m, token.begin) for m in ms]
+    return parts if len(parts) > 1 else [token]
+
+
+@lru_cache(maxsize=8192)
+def lemma_conjugation_type(lemma: str) -> str:
+    """Conjugation class (e.g. 上一段-マ行) of a verb given in dictionary form, or ''."""
+    lemma = unicodedata.normalize("NFKC", lemma)
+    toks = _tokenize_cached(lemma)
+    if len(toks) != 1 or toks[0].pos1 != "動詞":
+        return ""
+    return toks[0].conjugation_type

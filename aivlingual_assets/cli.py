@@ -1,0 +1,279 @@
+"""``aivlingual``: process recordings headlessly, manage providers, read usage, review AI outputs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import settings
+
+POOL_LIMITS = {"openai": 4, "gemini": 4, "notion": 1}
+_REPO_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
+
+
+def dagster_home() -> Path:
+    """``DAGSTER_HOME`` or ``$AIVLINGUAL_HOME/dagster``, created with the project's dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.aivlingual_home() / "dagster").expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    config = home / "dagster.yaml"
+    if not config.exists() and _REPO_DAGSTER_YAML.exists():
+        shutil.copyfile(_REPO_DAGSTER_YAML, config)
+    return home
+
+
+def get_instance():
+    import dagster as dg
+
+    dagster_home()
+    instance = dg.DagsterInstance.get()
+    storage = instance.event_log_storage
+    known = storage.get_concurrency_keys()
+    for pool, limit in POOL_LIMITS.items():
+        if pool not in known:
+            storage.set_concurrency_slots(pool, limit)
+    return instance
+
+
+# ---- process --------------------------------------------------------------------------------
+def resolve_recording(arg: str):
+    """A path (media or subtitle file) or a YouTube URL/id -> Recording."""
+    from .ingestion.recording import parse_video_id, recording_from_path, recording_from_youtube
+
+    path = Path(arg).expanduser()
+    if path.exists() or any(sep in arg for sep in ("/", "\\")) and not arg.startswith("http"):
+        return recording_from_path(path)
+    try:
+        parse_video_id(arg)
+    except ValueError:
+        return recording_from_path(path)  # raises the missing-file / unsupported-file error
+    return recording_from_youtube(arg)
+
+
+def _run_summary(result) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        md = {k: v.value for k, v in mat.metadata.items()}
+        key = mat.asset_key.to_user_string()
+        summary[key] = md
+    return summary
+
+
+def _failure_messages(result) -> list[str]:
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            text = data.user_failure_data.description if data.user_failure_data else None
+            if not text and data.error is not None:
+                text = data.error.message.strip().splitlines()[-1] if data.error.message else str(data.error)
+                cause = data.error.cause
+                while cause is not None:
+                    text = cause.message.strip().splitlines()[-1]
+                    cause = cause.cause
+            messages.append(f"{event.step_key}: {text}")
+    return messages
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from .definitions import defs
+    from .storage.recording_registry import RecordingRegistry
+
+    instance = get_instance()
+    registry = RecordingRegistry(settings.database_url())
+    recording_job = defs.get_job_def("recording_job")
+    totals = {"recordings": 0, "failed": 0, "segments": 0, "expressions": 0, "api_calls": 0, "cache_hits": 0,
+              "cost_usd": 0.0}
+    keys: list[str] = []
+    print(f"Dagster instance: {os.environ['DAGSTER_HOME']}")
+    for arg in args.sources:
+        try:
+            recording = resolve_recording(arg)
+        except Exception as exc:  # one bad input fails only itself
+            print(f"✗ {arg}: {exc}")
+            totals["failed"] += 1
+            continue
+        registry.register(recording)
+        if not instance.has_dynamic_partition("recordings", recording.partition_key):
+            instance.add_dynamic_partitions("recordings", [recording.partition_key])
+        keys.append(recording.partition_key)
+        print(f"→ {recording.partition_key}  {recording.title}  ({recording.source})")
+        started = time.perf_counter()
+        result = recording_job.execute_in_process(
+            instance=instance, partition_key=recording.partition_key, raise_on_error=False,
+            tags={"aivlingual/trigger": "cli"},
+        )
+        summary = _run_summary(result)
+        _add_ai(totals, summary)
+        seconds = time.perf_counter() - started
+        if result.success:
+            totals["recordings"] += 1
+            segments = summary.get("transcripts", {}).get("segments", 0)
+            expressions = summary.get("expressions", {}).get("expressions", 0)
+            totals["segments"] += int(segments or 0)
+            totals["expressions"] += int(expressions or 0)
+            steps = ", ".join(summary)
+            print(f"  ✓ {seconds:.1f}s  materialised: {steps}")
+        else:
+            totals["failed"] += 1
+            for message in _failure_messages(result) or ["run failed (see the Dagster UI for the log)"]:
+                print(f"  ✗ {message}")
+    if keys and "stock_job" in {j.name for j in defs.resolve_all_job_defs()} and not args.skip_stock:
+        print("→ vocabulary stock and publications")
+        result = defs.get_job_def("stock_job").execute_in_process(instance=instance, raise_on_error=False,
+                                                                 tags={"aivlingual/trigger": "cli"})
+        summary = _run_summary(result)
+        _add_ai(totals, summary)
+        if result.success:
+            rows = summary.get("vocabulary", {}).get("rows")
+            print(f"  ✓ materialised: {', '.join(summary)}" + (f" (vocabulary: {rows} expressions)" if rows else ""))
+        else:
+            totals["failed"] += 1
+            for message in _failure_messages(result):
+                print(f"  ✗ {message}")
+    print(
+        f"\nSummary: {totals['recordings']} recording(s) processed, {totals['failed']} failed; "
+        f"{totals['segments']} segments, {totals['expressions']} expressions; "
+        f"AI: {totals['api_calls']} calls, {totals['cache_hits']} cache hits, ${totals['cost_usd']:.4f}"
+    )
+    print(f"See runs and lineage: DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev  (or: aivlingual ui)")
+    return 0 if totals["failed"] == 0 else 1
+
+
+def _add_ai(totals: dict[str, Any], summary: dict[str, Any]) -> None:
+    for md in summary.values():
+        totals["api_calls"] += int(md.get("ai/api_calls", 0) or 0)
+        totals["cache_hits"] += int(md.get("ai/cache_hits", 0) or 0)
+        totals["cost_usd"] += float(md.get("ai/cost_usd", 0.0) or 0.0)
+
+
+# ---- providers ------------------------------------------------------------------------------
+def _core():
+    from .ai import AICore
+
+    return AICore()
+
+
+def cmd_providers(args: argparse.Namespace) -> int:
+    core = _core()
+    ledger = core.ledger
+    action = args.action
+    if action == "list":
+        rows = ledger.models(kind=args.kind)
+        configured = set(core.configured_providers()) | {"offline"}
+        if args.json:
+            print(json.dumps(rows, indent=2, default=str))
+            return 0
+        print(f"{'provider':8s} {'model':28s} {'kind':13s} {'tier':8s} {'in/1M':>7s} {'out/1M':>7s} {'other':>12s} "
+              f"{'q':>3s}  flags")
+        for r in rows:
+            other = (f"{r['per_minute']}/min" if r["per_minute"] else f"{r['per_1m_chars']}/1Mch" if r["per_1m_chars"]
+                     else "")
+            flags = [f for f, on in (("active", r["active"]), ("default", r["is_default"]),
+                                     ("configured", r["provider"] in configured)) if on]
+            if r["default_for"]:
+                flags.append("default for " + ",".join(r["default_for"]))
+            print(f"{r['provider']:8s} {r['model']:28s} {r['kind']:13s} {r['tier']:8s} {r['input_per_1m']:7.3f} "
+                  f"{r['output_per_1m']:7.3f} {other:>12s} {r['quality']:3d}  {' '.join(flags)}")
+        print(f"\nPrices: see each row's source ({', '.join(sorted({r['price_source'] for r in rows}))}).")
+        return 0
+    values: dict[str, Any] = {}
+    if action == "activate":
+        values["active"] = True
+    elif action == "deactivate":
+        values["active"] = False
+    elif action == "set-tier":
+        values["tier"] = args.tier
+    elif action == "set-price":
+        for name in ("input_per_1m", "output_per_1m", "per_request", "per_minute", "per_1m_chars"):
+            value = getattr(args, name)
+            if value is not None:
+                values[name] = value
+        values["price_source"] = args.source or "set by hand"
+        values["price_date"] = time.strftime("%Y-%m-%d")
+    elif action == "set-default":
+        kind = args.kind or "text"
+        for r in ledger.models(kind=kind):
+            if r["provider"] == args.provider and r["is_default"]:
+                ledger.update_model(r["provider"], r["model"], kind, is_default=False)
+        values["is_default"] = True
+    changed = ledger.update_model(args.provider, args.model, args.kind, **values)
+    if not changed:
+        print(f"No model {args.provider}/{args.model} in the catalogue (see `aivlingual providers list`).",
+              file=sys.stderr)
+        return 2
+    print(f"Updated {changed} row(s) of {args.provider}/{args.model}: {values}")
+    return 0
+
+
+# ---- usage ----------------------------------------------------------------------------------
+def cmd_usage(args: argparse.Namespace) -> int:
+    from .ai.usage_report import format_report, usage_report
+
+    report = usage_report(_core().ledger, days=args.days)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else format_report(report))
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    dagster_home()
+    root = Path(__file__).resolve().parents[1]
+    exe = Path(sys.executable).with_name("dagster")
+    os.execv(str(exe), [str(exe), "dev", "-w", str(root / "workspace.yaml"), "-p", str(args.port)])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aivlingual", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("process", help="register recordings and materialise their assets")
+    p.add_argument("sources", nargs="+", help="media/subtitle files, YouTube URLs or video ids")
+    p.add_argument("--skip-stock", action="store_true", help="do not refresh the vocabulary stock afterwards")
+    p.set_defaults(func=cmd_process)
+
+    p = sub.add_parser("providers", help="list and edit the provider catalogue")
+    p.add_argument("action", choices=["list", "activate", "deactivate", "set-tier", "set-price", "set-default"])
+    p.add_argument("provider", nargs="?")
+    p.add_argument("model", nargs="?")
+    p.add_argument("--kind", choices=["text", "embedding", "transcription", "audio"])
+    p.add_argument("--tier", choices=["cheap", "normal", "premium"])
+    p.add_argument("--input-per-1m", dest="input_per_1m", type=float)
+    p.add_argument("--output-per-1m", dest="output_per_1m", type=float)
+    p.add_argument("--per-request", dest="per_request", type=float)
+    p.add_argument("--per-minute", dest="per_minute", type=float)
+    p.add_argument("--per-1m-chars", dest="per_1m_chars", type=float)
+    p.add_argument("--source", help="where the new price was read")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_providers)
+
+    p = sub.add_parser("usage", help="requests, cache hits, cost and savings")
+    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_usage)
+
+    p = sub.add_parser("ui", help="start the Dagster UI on this project and instance")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "providers" and args.action != "list" and not (args.provider and args.model):
+        parser.error(f"providers {args.action} needs PROVIDER MODEL")
+    if args.command == "providers" and args.action == "set-tier" and not args.tier:
+        parser.error("providers set-tier needs --tier")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Everything Dagster loads: assets, checks, jobs, sensors, schedules and resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .assets import ingestion
+from .resources import AICoreResource
+from .resources.parquet_io_manager import ParquetIOManager
+from .resources.pipeline import PipelineResource, YouTubeResource
+
+
+def build_resources() -> dict[str, object]:
+    return {
+        "ai": AICoreResource(),
+        "pipeline": PipelineResource(),
+        "youtube": YouTubeResource(),
+        "parquet_io_manager": ParquetIOManager(),
+    }
+
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([ingestion]),
+    asset_checks=dg.load_asset_checks_from_modules([ingestion]),
+    resources=build_resources(),
+)

@@ -1,0 +1,140 @@
+"""Exceptions raised by the ingestion domain.
+
+Every message says what is wrong and how to fix it, because these errors end
+up in Dagster run logs read by someone who did not write the code.  They all
+derive from :class:`IngestionError` so callers (sensors, assets) can catch the
+whole family, and from the closest builtin so generic handlers still work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class IngestionError(Exception):
+    """Base class of every error raised by ``aivlingual_assets.ingestion``."""
+
+
+class UnsupportedFileError(IngestionError, ValueError):
+    """A file whose extension is neither a supported media nor subtitle type."""
+
+    def __init__(self, path: str | Path, supported: tuple[str, ...]):
+        self.path = Path(path)
+        self.supported = supported
+        super().__init__(
+            f"{self.path} has the unsupported extension {self.path.suffix or '(none)'!r}. "
+            f"Supported extensions: {', '.join(supported)}. "
+            "Convert the file (e.g. with ffmpeg) or rename it if the extension is wrong."
+        )
+
+
+class MissingFileError(IngestionError, FileNotFoundError):
+    """A path that should exist (a recording, a subtitle, the inbox) does not."""
+
+    def __init__(self, path: str | Path, what: str = "file"):
+        self.path = Path(path)
+        super().__init__(
+            f"The {what} {self.path} does not exist (or is not readable). "
+            "Check the path, or that the file was not moved while it was being processed."
+        )
+
+
+class InvalidVideoIdError(IngestionError, ValueError):
+    """Text that is neither a YouTube URL nor an 11-character video id."""
+
+    def __init__(self, text: str):
+        self.text = text
+        super().__init__(
+            f"Cannot find a YouTube video id in {text!r}. Pass a video URL "
+            "(https://www.youtube.com/watch?v=..., https://youtu.be/..., /shorts/..., /live/..., "
+            "/embed/...) or the bare 11-character id such as 'dQw4w9WgXcQ'."
+        )
+
+
+class SubtitleError(IngestionError, ValueError):
+    """A subtitle file that cannot be read or parsed."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        problem: str,
+        *,
+        line: int | None = None,
+        byte_offset: int | None = None,
+        advice: str | None = None,
+    ):
+        self.path = Path(path)
+        self.problem = problem
+        self.line = line
+        self.byte_offset = byte_offset
+        where = ""
+        if line is not None:
+            where = f" at line {line}"
+            if byte_offset is not None:
+                where += f" (byte offset {byte_offset})"
+        elif byte_offset is not None:
+            where = f" at byte offset {byte_offset}"
+        message = f"Cannot read subtitle file {self.path}{where}: {_sentence(problem)}"
+        if advice:
+            message += f" {advice}"
+        super().__init__(message)
+
+
+class EmptyTranscriptError(SubtitleError):
+    """A subtitle file (or transcript) that holds no usable cue."""
+
+    def __init__(self, path: str | Path, problem: str = "it contains no subtitle cues."):
+        super().__init__(
+            path,
+            problem,
+            advice="Check that the right file was exported, or delete it so the media "
+            "file is transcribed instead.",
+        )
+
+
+class TranscriptUnavailableError(IngestionError):
+    """YouTube has no usable transcript for a video (or refuses to serve it)."""
+
+    def __init__(self, video_id: str, reason: str, advice: str):
+        self.video_id = video_id
+        self.reason = reason
+        self.advice = advice
+        super().__init__(
+            f"No transcript could be fetched for YouTube video {video_id} "
+            f"(https://www.youtube.com/watch?v={video_id}): {_sentence(reason)} {advice}"
+        )
+
+
+class FeedError(IngestionError):
+    """A YouTube channel feed that cannot be fetched or parsed."""
+
+    def __init__(self, url: str, problem: str, advice: str = ""):
+        self.url = url
+        self.problem = problem
+        message = f"Cannot read the channel feed {url}: {_sentence(problem)}"
+        if advice:
+            message += f" {advice}"
+        super().__init__(message)
+
+
+class MediaError(IngestionError):
+    """ffmpeg could not read or convert a media file."""
+
+    def __init__(self, path: str | Path, problem: str, stderr_tail: str = ""):
+        self.path = Path(path)
+        self.problem = problem
+        self.stderr_tail = stderr_tail
+        message = f"Cannot process media file {self.path}: {_sentence(problem)}"
+        if stderr_tail:
+            message += f"\nffmpeg said:\n{stderr_tail}"
+        super().__init__(message)
+
+
+class InboxError(IngestionError):
+    """The inbox folder itself cannot be scanned."""
+
+
+def _sentence(text: str) -> str:
+    """End a message fragment with a full stop so the advice after it reads as a new sentence."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "。")) else text + "."

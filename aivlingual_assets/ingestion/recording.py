@@ -1,0 +1,248 @@
+"""What a recording is, where it came from, and its stable partition key.
+
+A recording is either a YouTube video (key ``yt-<videoId>``) or local files: a
+media file and/or a subtitle file that share a name (key ``file-<12 hex>`` of
+the media's SHA-256, else the subtitle's).  Keys derive from content, so the
+same file dropped twice, or renamed, maps to the same partition.
+
+Pairing: a subtitle's name may carry a language tag before its extension
+(``talk.ja.srt`` pairs with ``talk.mp4``), as YouTube downloaders write them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import BaseModel, ConfigDict
+
+from aivlingual_assets.ingestion.errors import InvalidVideoIdError, MissingFileError, UnsupportedFileError
+from aivlingual_assets.ingestion.media import MEDIA_EXTENSIONS, file_sha256, probe_duration
+from aivlingual_assets.ingestion.subtitles import SUBTITLE_EXTENSIONS, parse_subtitle_file
+
+SUPPORTED_EXTENSIONS: tuple[str, ...] = MEDIA_EXTENSIONS + SUBTITLE_EXTENSIONS
+DEFAULT_LANGUAGE = "ja"
+KEY_HASH_LENGTH = 12
+
+_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+_DOWNLOADER_ID = re.compile(r"\[([A-Za-z0-9_-]{11})\]$")  # yt-dlp's "Title [id].ext"
+_YOUTUBE_HOSTS = ("youtube.com", "youtube-nocookie.com")
+_PATH_ID_PREFIXES = ("shorts", "live", "embed", "v", "e")
+
+
+class Recording(BaseModel):
+    """One stream recording, the unit every downstream asset is partitioned by."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partition_key: str
+    source: Literal["youtube", "file"]
+    title: str
+    channel: str | None = None
+    duration_seconds: float | None = None
+    url: str | None = None
+    path: str | None = None
+    subtitle_path: str | None = None
+    content_hash: str | None = None
+    language: str = DEFAULT_LANGUAGE
+    video_id: str | None = None
+
+
+# --- file names --------------------------------------------------------------------------
+
+
+def file_kind(path: str | Path) -> Literal["media", "subtitle"] | None:
+    """``"media"``, ``"subtitle"`` or None (unsupported) from the extension alone."""
+    suffix = os.path.splitext(str(path))[1].lower()
+    if suffix in MEDIA_EXTENSIONS:
+        return "media"
+    if suffix in SUBTITLE_EXTENSIONS:
+        return "subtitle"
+    return None
+
+
+def subtitle_language(path: str | Path) -> str | None:
+    """The language tag in ``name.<tag>.srt`` (``"ja"``, ``"en-US"``), or None."""
+    stem = Path(path).stem
+    base, dot, tag = stem.rpartition(".")
+    if dot and base and _LANGUAGE_TAG.fullmatch(tag):
+        return tag
+    return None
+
+
+def pairing_stem(path: str | Path) -> str:
+    """The name shared by a recording's files: the stem, minus a subtitle's language tag."""
+    path = Path(path)
+    if file_kind(path) == "subtitle":
+        tag = subtitle_language(path)
+        if tag:
+            return path.stem[: -len(tag) - 1]
+    return path.stem
+
+
+def subtitle_preference(path: str | Path) -> tuple[int, int, str]:
+    """Sort key choosing among several subtitles: Japanese, then untagged, then others; .srt first."""
+    tag = subtitle_language(path)
+    primary = tag.replace("_", "-").split("-")[0].lower() if tag else None
+    language_rank = 0 if primary == DEFAULT_LANGUAGE else 1 if primary is None else 2
+    extension_rank = SUBTITLE_EXTENSIONS.index(Path(path).suffix.lower())
+    return language_rank, extension_rank, Path(path).name
+
+
+def media_preference(path: str | Path) -> tuple[int, str]:
+    """Sort key choosing among several media files: video containers before audio-only."""
+    return MEDIA_EXTENSIONS.index(Path(path).suffix.lower()), Path(path).name
+
+
+def find_partner_subtitle(media_path: str | Path) -> Path | None:
+    """The preferred subtitle next to a media file (same stem, optional language tag)."""
+    media_path = Path(media_path)
+    stem = media_path.stem
+    candidates = []
+    with os.scandir(media_path.parent) as entries:
+        for entry in entries:
+            if entry.name.startswith(stem) and file_kind(entry.name) == "subtitle" and entry.is_file():
+                candidate = media_path.parent / entry.name
+                if candidate.stem == stem or pairing_stem(candidate) == stem:
+                    candidates.append(candidate)
+    return min(candidates, key=subtitle_preference) if candidates else None
+
+
+def find_partner_media(subtitle_path: str | Path) -> Path | None:
+    """The preferred media file next to a subtitle (its full stem first, then minus the language tag)."""
+    subtitle_path = Path(subtitle_path)
+    for stem in dict.fromkeys((subtitle_path.stem, pairing_stem(subtitle_path))):
+        found = [
+            subtitle_path.with_name(stem + ext)
+            for ext in MEDIA_EXTENSIONS
+            if subtitle_path.with_name(stem + ext).is_file()
+        ]
+        if found:
+            return min(found, key=media_preference)
+    return None
+
+
+# --- recordings --------------------------------------------------------------------------
+
+
+def recording_from_path(path: str | Path) -> Recording:
+    """A file recording from a media or subtitle file, pulling in its side-by-side partner."""
+    path = Path(path)
+    kind = file_kind(path)
+    if kind is None:
+        raise UnsupportedFileError(path, SUPPORTED_EXTENSIONS)
+    if not path.is_file():
+        raise MissingFileError(path, "recording file")
+    if kind == "media":
+        return recording_from_files(media=path, subtitle=find_partner_subtitle(path))
+    return recording_from_files(media=find_partner_media(path), subtitle=path)
+
+
+def recording_from_files(*, media: str | Path | None, subtitle: str | Path | None) -> Recording:
+    """A file recording from an already-paired media and/or subtitle (as the inbox scan finds them).
+
+    Hashing streams the whole media file; duration comes from the media's
+    header, else from the subtitle's last cue (which also validates it).
+    """
+    if media is None and subtitle is None:
+        raise ValueError("A file recording needs a media file, a subtitle file, or both.")
+    media_path = _checked(media, "media") if media is not None else None
+    subtitle_path = _checked(subtitle, "subtitle") if subtitle is not None else None
+    keyed = media_path or subtitle_path
+    assert keyed is not None
+    digest = file_sha256(keyed)
+    if media_path is not None:
+        duration = probe_duration(media_path)
+    else:
+        assert subtitle_path is not None
+        duration = max(segment.end for segment in parse_subtitle_file(subtitle_path))
+    stem = pairing_stem(keyed)
+    downloader_id = _DOWNLOADER_ID.search(stem)
+    video_id = downloader_id.group(1) if downloader_id else None
+    language = DEFAULT_LANGUAGE
+    if subtitle_path is not None and subtitle_language(subtitle_path):
+        language = subtitle_language(subtitle_path).replace("_", "-").split("-")[0].lower()
+    return Recording(
+        partition_key=f"file-{digest[:KEY_HASH_LENGTH]}",
+        source="file",
+        title=stem.replace("_", " ").strip() or keyed.name,
+        duration_seconds=duration,
+        url=watch_url(video_id) if video_id else None,
+        path=str(media_path) if media_path else None,
+        subtitle_path=str(subtitle_path) if subtitle_path else None,
+        content_hash=digest,
+        language=language,
+        video_id=video_id,
+    )
+
+
+def recording_from_youtube(url_or_id: str, title: str | None = None, channel: str | None = None) -> Recording:
+    """A YouTube recording (no network): key ``yt-<videoId>``, canonical watch URL."""
+    video_id = parse_video_id(url_or_id)
+    return Recording(
+        partition_key=f"yt-{video_id}",
+        source="youtube",
+        title=title or f"YouTube video {video_id}",
+        channel=channel,
+        url=watch_url(video_id),
+        video_id=video_id,
+    )
+
+
+def parse_video_id(text: str) -> str:
+    """The 11-character id from a bare id or a watch / youtu.be / shorts / live / embed URL."""
+    candidate = (text or "").strip()
+    if _VIDEO_ID.fullmatch(candidate):
+        return candidate
+    url = candidate if "://" in candidate else f"https://{candidate}"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise InvalidVideoIdError(text) from None
+    host = (parts.hostname or "").lower()
+    segments = [s for s in parts.path.split("/") if s]
+    found: str | None = None
+    if host == "youtu.be" or host.endswith(".youtu.be"):
+        found = segments[0] if segments else None
+    elif any(host == h or host.endswith("." + h) for h in _YOUTUBE_HOSTS):
+        if segments[:1] == ["watch"] or not segments:
+            found = (parse_qs(parts.query).get("v") or [None])[0]
+        elif len(segments) >= 2 and segments[0] in _PATH_ID_PREFIXES:
+            found = segments[1]
+    if found and _VIDEO_ID.fullmatch(found):
+        return found
+    raise InvalidVideoIdError(text)
+
+
+def watch_url(video_id: str) -> str:
+    return f"https://www.youtube.com/watch?v={video_id}"
+
+
+def timestamp_url(recording: Recording, seconds: float) -> str | None:
+    """A link that opens the recording at ``seconds``.
+
+    YouTube (or a file named after its video id): ``…watch?v=ID&t=NNs``.
+    Local media: a ``file://`` URI with a Media Fragment ``#t=SS.sss``, which
+    browsers and VLC honour.  Subtitle-only recordings have nothing to play: None.
+    """
+    seconds = max(0.0, float(seconds))
+    if recording.video_id:
+        return f"{watch_url(recording.video_id)}&t={int(seconds)}s"
+    if recording.path:
+        fragment = f"{seconds:.3f}".rstrip("0").rstrip(".")
+        return f"{Path(recording.path).absolute().as_uri()}#t={fragment}"
+    return None
+
+
+def _checked(path: str | Path, kind: Literal["media", "subtitle"]) -> Path:
+    path = Path(path).absolute()
+    if file_kind(path) != kind:
+        allowed = MEDIA_EXTENSIONS if kind == "media" else SUBTITLE_EXTENSIONS
+        raise UnsupportedFileError(path, allowed)
+    if not path.is_file():
+        raise MissingFileError(path, f"{kind} file")
+    return path

@@ -1,0 +1,304 @@
+"""Subtitle files (.srt, .vtt) -> clean, ordered transcript segments.
+
+Timing and cue structure are parsed by the ``srt`` and ``webvtt-py`` libraries;
+this module only decodes the bytes (so encoding errors can name the byte),
+cleans the cue text (markup is noise for a learner) and collapses YouTube's
+"rolling" auto-captions, where every cue repeats the previous line, into one
+segment per spoken line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import srt
+import webvtt
+from webvtt.errors import MalformedCaptionError, MalformedFileError
+
+from aivlingual_assets.ingestion.errors import (
+    EmptyTranscriptError,
+    MissingFileError,
+    SubtitleError,
+    UnsupportedFileError,
+)
+from aivlingual_assets.ingestion.segments import Segment
+
+SUBTITLE_EXTENSIONS: tuple[str, ...] = (".srt", ".vtt")
+
+# A cue this short cannot be read; YouTube emits 10 ms ones that repeat the line just shown.
+FLASH_CUE_SECONDS = 0.05
+# Share of cues that must roll over/grow before a file is treated as rolling auto-captions.
+ROLLING_SHARE = 0.3
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_RUBY_TEXT = re.compile(r"<rt\b[^>]*>.*?</rt\s*>", re.IGNORECASE | re.DOTALL)
+_RUBY_PAREN = re.compile(r"<rp\b[^>]*>.*?</rp\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^<>]*>")
+_ASS_OVERRIDE = re.compile(r"\{\\[^{}]*\}")
+_VOICE = re.compile(r"<v(?:\.[^\s>]+)*\s+([^>]+?)\s*>")
+_SPACES = re.compile(r"[ \t\u3000\u00a0]+")
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    start: float
+    end: float
+    lines: tuple[str, ...]
+    speaker: str | None
+
+
+def parse_subtitle_file(path: str | Path) -> list[Segment]:
+    """Read a .srt/.vtt file (UTF-8, with or without BOM) into ordered, cleaned segments."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUBTITLE_EXTENSIONS:
+        raise UnsupportedFileError(path, SUBTITLE_EXTENSIONS)
+    if not path.is_file():
+        raise MissingFileError(path, "subtitle file")
+    text = decode_subtitle_bytes(path.read_bytes(), path)
+    return parse_subtitle_text(text, fmt=suffix.lstrip("."), source=path)
+
+
+def parse_subtitle_text(text: str, *, fmt: str, source: str | Path = "<text>") -> list[Segment]:
+    """Parse subtitle text already in memory; ``fmt`` is ``"srt"`` or ``"vtt"``."""
+    if fmt not in ("srt", "vtt"):
+        raise ValueError(f"Unknown subtitle format {fmt!r}; use 'srt' or 'vtt'.")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise EmptyTranscriptError(source, "the file is empty.")
+    cues = _srt_cues(text, source) if fmt == "srt" else _vtt_cues(text, source)
+    if not cues:
+        raise EmptyTranscriptError(source)
+    segments = cues_to_segments(cues)
+    if not segments:
+        raise EmptyTranscriptError(source, "it has cues but none of them contains any text.")
+    return segments
+
+
+def decode_subtitle_bytes(data: bytes, source: str | Path = "<bytes>") -> str:
+    """UTF-8 (BOM optional) or BOM-marked UTF-16; anything else is a clear error."""
+    encoding, skip = "utf-8", 0
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            encoding, skip = name, len(bom)
+            break
+    try:
+        return data[skip:].decode(encoding)
+    except UnicodeDecodeError as error:
+        offset = skip + error.start
+        line = data[:offset].count(b"\n") + 1
+        hint = ""
+        if encoding == "utf-8" and _decodes_as(data, "cp932"):
+            hint = " It looks like Shift_JIS (cp932), common for Japanese Windows tools."
+        raise SubtitleError(
+            source,
+            f"it is not valid {encoding.upper()} (byte 0x{data[offset]:02x}: {error.reason}).{hint}",
+            line=line,
+            byte_offset=offset,
+            advice="Re-save the file as UTF-8 (e.g. in VS Code: 'Save with Encoding' -> UTF-8) "
+            "and drop it into the inbox again.",
+        ) from None
+
+
+def clean_cue_text(raw: str) -> tuple[list[str], str | None]:
+    """Strip markup from one cue's text; returns its non-empty lines and the ``<v>`` speaker.
+
+    HTML/WebVTT tags (<i>, <font>, <c.colorE5E5E5>, inline timestamps), ruby
+    readings, ASS overrides such as ``{\\an8}`` and entities are removed; text
+    such as （笑） is content and stays.
+    """
+    voice = _VOICE.search(raw)
+    speaker = voice.group(1).strip() if voice else None
+    text = _RUBY_TEXT.sub("", raw)
+    text = _RUBY_PAREN.sub("", text)
+    text = _TAG.sub("", text)
+    text = _ASS_OVERRIDE.sub("", text)
+    text = html.unescape(text).replace("\\N", "\n")  # ASS hard line break
+    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    return [line for line in lines if line], speaker or None
+
+
+def join_lines(lines: list[str] | tuple[str, ...]) -> str:
+    """Join caption lines: no space between Japanese text, one space otherwise."""
+    out = ""
+    for line in lines:
+        if out and not (_CJK.match(out[-1]) and _CJK.match(line[0])):
+            out += " "
+        out += line
+    return out
+
+
+def cues_to_segments(cues: list[_Cue]) -> list[Segment]:
+    """Order cues, drop flashes and duplicates, and collapse rolling auto-captions."""
+    ordered = sorted((c for c in cues if c.lines), key=lambda c: (c.start, c.end))
+    if _is_rolling(ordered):
+        return _collapse_rolling(ordered)
+    segments: list[Segment] = []
+    previous: _Cue | None = None
+    for cue in ordered:
+        if previous is not None and _is_flash_repeat(cue, previous):
+            continue
+        text = join_lines(cue.lines)
+        last = segments[-1] if segments else None
+        if last is not None and last.text == text and cue.start <= last.end + FLASH_CUE_SECONDS:
+            # the same line split over two back-to-back cues is one utterance
+            segments[-1] = Segment(last.start, max(last.end, cue.end), text, last.speaker)
+        else:
+            segments.append(Segment(cue.start, cue.end, text, cue.speaker))
+        previous = cue
+    return segments
+
+
+def _decodes_as(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _srt_cues(text: str, source: str | Path) -> list[_Cue]:
+    try:
+        subtitles = list(srt.parse(text))
+    except srt.SRTParseError as error:
+        unmatched = error.unmatched_content
+        offset = error.expected_start + (len(unmatched) - len(unmatched.lstrip()))
+        excerpt = " / ".join(unmatched.strip().splitlines()[:3])
+        raise SubtitleError(
+            source,
+            f"this is not a valid SRT cue: {excerpt!r}",
+            line=text.count("\n", 0, offset) + 1,
+            advice="Each cue needs a number line, a 'HH:MM:SS,mmm --> HH:MM:SS,mmm' line and text; "
+            "fix the timing line or delete the cue.",
+        ) from None
+    except srt.TimestampParseError as error:
+        raise SubtitleError(source, f"unparseable timestamp ({error}).",
+                            advice="Fix the timestamp to the form HH:MM:SS,mmm.") from None
+    cues = []
+    for sub in subtitles:
+        lines, speaker = clean_cue_text(sub.content)
+        cues.append(_Cue(sub.start.total_seconds(), sub.end.total_seconds(), tuple(lines), speaker))
+    return cues
+
+
+def _vtt_cues(text: str, source: str | Path) -> list[_Cue]:
+    try:
+        captions = webvtt.from_string(text).captions
+    except MalformedFileError:
+        raise SubtitleError(
+            source,
+            "it does not start with the 'WEBVTT' header line.",
+            line=1,
+            advice="Add a first line reading WEBVTT, or rename the file to .srt if it is SubRip.",
+        ) from None
+    except MalformedCaptionError as error:  # pragma: no cover - only raised in strict mode
+        raise SubtitleError(source, str(error)) from None
+    _raise_for_dropped_vtt_cues(text, len(captions), source)
+    cues = []
+    for caption in captions:
+        lines, speaker = clean_cue_text(caption.raw_text)
+        cues.append(
+            _Cue(
+                caption.start_time.in_milliseconds() / 1000,
+                caption.end_time.in_milliseconds() / 1000,
+                tuple(lines),
+                caption.voice or speaker,
+            )
+        )
+    return cues
+
+
+def _raise_for_dropped_vtt_cues(text: str, parsed: int, source: str | Path) -> None:
+    """webvtt-py silently skips cues whose timing it cannot read; we refuse to lose lines.
+
+    The spec forbids "-->" outside timing lines, so more arrow lines than
+    parsed captions means a cue was dropped; each arrow line is then re-parsed
+    on its own by the library to find (and explain) the bad one.
+    """
+    lines = text.splitlines()
+    arrows = [i for i, line in enumerate(lines) if "-->" in line]
+    if len(arrows) <= parsed:
+        return
+    for index in arrows:
+        probe = f"WEBVTT\n\n{lines[index]}\nx\n"
+        if len(webvtt.from_string(probe)) == 1:
+            continue
+        try:
+            webvtt.from_string(probe, strict=True)
+            detail = "the library could not read this cue"
+        except (MalformedCaptionError, MalformedFileError) as error:
+            detail = str(error)
+        raise SubtitleError(
+            source,
+            f"unparseable cue timing {lines[index].strip()!r} ({detail}).",
+            line=index + 1,
+            advice="Timings look like '00:01:02.345 --> 00:01:04.000'; fix or delete the cue.",
+        )
+
+
+def _overlap(previous: tuple[str, ...], current: tuple[str, ...]) -> int:
+    """How many leading lines of ``current`` repeat the trailing lines of ``previous``."""
+    for size in range(min(len(previous), len(current)), 0, -1):
+        if current[:size] == previous[-size:]:
+            return size
+    return 0
+
+
+def _is_flash_repeat(cue: _Cue, previous: _Cue) -> bool:
+    return cue.end - cue.start <= FLASH_CUE_SECONDS and all(line in previous.lines for line in cue.lines)
+
+
+def _is_rolling(cues: list[_Cue]) -> bool:
+    """Rolling captions: many cues repeat the previous cue's last line, grow it, or flash it."""
+    if len(cues) < 3:
+        return False
+    rolls = 0
+    for previous, cue in zip(cues, cues[1:]):
+        if _is_flash_repeat(cue, previous):
+            rolls += 1
+        elif len(cue.lines) >= 2 and _overlap(previous.lines, cue.lines):
+            rolls += 1
+        elif cue.lines[0] != previous.lines[-1] and cue.lines[0].startswith(previous.lines[-1]):
+            rolls += 1
+    return rolls >= max(2, ROLLING_SHARE * (len(cues) - 1))
+
+
+def _collapse_rolling(cues: list[_Cue]) -> list[Segment]:
+    """One segment per newly shown line, timed from when it appeared, never overlapping."""
+    segments: list[Segment] = []
+    previous: tuple[str, ...] = ()
+    for cue in cues:
+        if segments and cue.end - cue.start <= FLASH_CUE_SECONDS and all(line in previous for line in cue.lines):
+            continue
+        new_lines = cue.lines[_overlap(previous, cue.lines):]
+        previous = cue.lines
+        if not new_lines:
+            continue
+        text = join_lines(new_lines)
+        last = segments[-1] if segments else None
+        if (
+            last is not None
+            and len(new_lines) == 1
+            and text != last.text
+            and text.startswith(last.text)
+            and cue.start <= last.end + FLASH_CUE_SECONDS
+        ):
+            # word-by-word captions: the line grew, so it is the same utterance
+            segments[-1] = Segment(last.start, max(last.end, cue.end), text, last.speaker)
+            continue
+        segments.append(Segment(cue.start, cue.end, text, cue.speaker))
+    for i in range(len(segments) - 1):
+        current, following = segments[i], segments[i + 1]
+        if current.end > following.start:
+            segments[i] = Segment(current.start, max(current.start, following.start), current.text, current.speaker)
+    return segments

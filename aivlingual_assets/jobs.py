@@ -1,0 +1,20 @@
+"""Jobs: the per-recording pipeline and the stock refresh that follows it."""
+
+import dagster as dg
+
+from .assets.partitions import recordings_partitions
+
+recording_job = dg.define_asset_job(
+    name="recording_job",
+    selection=dg.AssetSelection.groups("ingestion", "analysis", "publishing")
+    - dg.AssetSelection.assets("vocabulary", "notion_entries", "anki_deck"),
+    partitions_def=recordings_partitions,
+    description="Everything one recording yields: transcript, expressions, levels and Shorts plans.",
+    tags={"aivlingual/heavy": "recording"},
+)
+
+stock_job = dg.define_asset_job(
+    name="stock_job",
+    selection=dg.AssetSelection.assets("vocabulary", "notion_entries", "anki_deck"),
+    description="Merges every recording's expressions into the vocabulary stock and publishes it.",
+)

@@ -1,0 +1,65 @@
+"""Which recording each partition key stands for, so any run (sensor, CLI, UI) can rebuild it."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import sqlalchemy as sa
+
+from ..ai.ledger import make_engine
+
+_metadata = sa.MetaData()
+
+recordings_table = sa.Table(
+    "aiv_recordings",
+    _metadata,
+    sa.Column("partition_key", sa.String(100), primary_key=True),
+    sa.Column("source", sa.String(20), nullable=False),
+    sa.Column("spec", sa.Text, nullable=False),  # Recording as JSON
+    sa.Column("registered_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+
+class RecordingRegistry:
+    def __init__(self, database_url: str):
+        self.engine = make_engine(database_url)
+        _metadata.create_all(self.engine)
+
+    def register(self, recording) -> bool:
+        """Stores the recording; True when the key is new. Re-registering updates paths, keeps the key."""
+        now = time.time()
+        spec = recording.model_dump_json()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.select(recordings_table.c.spec).where(recordings_table.c.partition_key == recording.partition_key)
+            ).first()
+            if row is None:
+                try:
+                    conn.execute(recordings_table.insert().values(
+                        partition_key=recording.partition_key, source=recording.source, spec=spec,
+                        registered_at=now, updated_at=now))
+                except sa.exc.IntegrityError:
+                    return False
+                return True
+            if row.spec != spec:
+                conn.execute(recordings_table.update()
+                             .where(recordings_table.c.partition_key == recording.partition_key)
+                             .values(spec=spec, updated_at=now))
+            return False
+
+    def get(self, partition_key: str):
+        from ..ingestion.recording import Recording
+
+        with self.engine.connect() as conn:
+            spec = conn.execute(
+                sa.select(recordings_table.c.spec).where(recordings_table.c.partition_key == partition_key)
+            ).scalar()
+        if spec is None:
+            return None
+        return Recording.model_validate(json.loads(spec))
+
+    def keys(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(recordings_table.c.partition_key).order_by(recordings_table.c.registered_at))]

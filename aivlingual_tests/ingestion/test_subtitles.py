@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+
+from aivlingual_assets.ingestion.errors import (
+    EmptyTranscriptError,
+    MissingFileError,
+    SubtitleError,
+    UnsupportedFileError,
+)
+from aivlingual_assets.ingestion.segments import Segment, frame_to_segments, segments_to_frame
+from aivlingual_assets.ingestion.subtitles import clean_cue_text, join_lines, parse_subtitle_file, parse_subtitle_text
+from aivlingual_tests.ingestion.conftest import SUBTITLES
+
+
+def texts(segments: list[Segment]) -> list[str]:
+    return [s.text for s in segments]
+
+
+def test_srt_markup_is_cleaned_and_cues_are_ordered():
+    segments = parse_subtitle_file(SUBTITLES / "tagged.srt")  # starts with a UTF-8 BOM
+    assert texts(segments) == [
+        "こんばんは！今日もよろしくね",
+        "それは草（笑）マジでウケる",  # （笑） is content, the two lines join without a space
+        "画面の上に出るテロップ",  # {\an8} removed
+        'ねえ聞いて、"神回" だって & 同接もすごい',
+        "Let's go 一緒にがんばろう",  # the markup-only cue 5 is dropped
+    ]
+    assert [s.start for s in segments] == sorted(s.start for s in segments)
+    assert segments[0].start == 1.0 and segments[0].end == 3.5
+    assert segments[3].speaker == "Ruri"
+    assert all(s.speaker is None for i, s in enumerate(segments) if i != 3)
+
+
+def test_vtt_styles_settings_voices_and_ruby():
+    segments = parse_subtitle_file(SUBTITLES / "styled.vtt")
+    assert texts(segments) == ["はじめまして！", "初見さんいらっしゃい", "推しの配信、最高！", "それな〜"]
+    assert [s.speaker for s in segments] == ["Kohaku", None, None, "Mika"]
+    assert (segments[-1].start, segments[-1].end) == (6.5, 8.25)
+
+
+@pytest.mark.parametrize("name", ["youtube_auto.ja.vtt", "youtube_auto_rolling.srt"])
+def test_rolling_auto_captions_collapse_to_one_segment_per_line(name: str):
+    segments = parse_subtitle_file(SUBTITLES / name)
+    assert texts(segments) == [
+        "みなさんこんばんはここあです",
+        "今日はゲームをやってみよう",
+        "と思います",
+        "草草",
+        "草草",  # said twice: the repeat is kept, only the rolled-over copy is dropped
+    ]
+    assert [s.start for s in segments] == [0.16, 2.4, 5.12, 7.84, 10.0]
+    for current, following in zip(segments, segments[1:]):
+        assert current.end <= following.start
+
+
+def test_growing_word_by_word_captions_merge_into_one_line():
+    text = (
+        "1\n00:00:01,000 --> 00:00:01,500\n今日は\n\n"
+        "2\n00:00:01,500 --> 00:00:02,000\n今日はいい\n\n"
+        "3\n00:00:02,000 --> 00:00:03,000\n今日はいい天気\n\n"
+        "4\n00:00:03,000 --> 00:00:04,000\n今日はいい天気\nですね\n"
+    )
+    segments = parse_subtitle_text(text, fmt="srt")
+    assert texts(segments) == ["今日はいい天気", "ですね"]
+    assert (segments[0].start, segments[0].end) == (1.0, 3.0)
+
+
+def test_ordinary_subtitles_are_not_treated_as_rolling():
+    text = (
+        "1\n00:00:01,000 --> 00:00:02,000\nはい\n\n"
+        "2\n00:00:02,000 --> 00:00:03,000\nはい、そうです\n\n"
+        "3\n00:00:04,000 --> 00:00:05,000\nなるほど\n\n"
+        "4\n00:00:05,500 --> 00:00:07,000\nそれで？\n"
+    )
+    assert texts(parse_subtitle_text(text, fmt="srt")) == ["はい", "はい、そうです", "なるほど", "それで？"]
+
+
+def test_flash_duplicates_are_dropped_in_ordinary_files():
+    text = (
+        "1\n00:00:01,000 --> 00:00:02,000\n一行目\n\n"
+        "2\n00:00:02,000 --> 00:00:02,010\n一行目\n\n"
+        "3\n00:00:03,000 --> 00:00:04,000\n二行目\n"
+    )
+    assert texts(parse_subtitle_text(text, fmt="srt")) == ["一行目", "二行目"]
+
+
+def test_invalid_utf8_names_file_offset_and_fix(tmp_path: Path):
+    segments = parse_subtitle_file(SUBTITLES / "tagged.srt")
+    assert segments  # sanity: the fixture itself is fine
+    with pytest.raises(SubtitleError) as caught:
+        parse_subtitle_file(SUBTITLES / "shift_jis.srt")
+    error = caught.value
+    assert error.byte_offset == 32 and error.line == 3
+    message = str(error)
+    assert "shift_jis.srt" in message and "byte offset 32" in message
+    assert "UTF-8" in message and "Shift_JIS" in message and "Re-save" in message
+
+    bad = tmp_path / "bad.vtt"
+    bad.write_bytes(codecs.BOM_UTF8 + "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nok".encode() + b"\xff\n")
+    with pytest.raises(SubtitleError) as caught:
+        parse_subtitle_file(bad)
+    assert caught.value.byte_offset == len(codecs.BOM_UTF8) + len("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nok")
+
+
+def test_utf16_with_bom_is_accepted(tmp_path: Path):
+    path = tmp_path / "windows.srt"
+    path.write_bytes(codecs.BOM_UTF16_LE + "1\r\n00:00:01,000 --> 00:00:02,000\r\nてぇてぇ\r\n".encode("utf-16-le"))
+    assert texts(parse_subtitle_file(path)) == ["てぇてぇ"]
+
+
+def test_broken_srt_timing_reports_the_line():
+    with pytest.raises(SubtitleError) as caught:
+        parse_subtitle_file(SUBTITLES / "broken_timing.srt")
+    assert caught.value.line == 9
+    assert "broken_timing.srt" in str(caught.value) and "00:00:0X,000" in str(caught.value)
+
+
+def test_broken_vtt_timing_reports_the_line_instead_of_dropping_the_cue():
+    with pytest.raises(SubtitleError) as caught:
+        parse_subtitle_file(SUBTITLES / "broken_timing.vtt")
+    assert caught.value.line == 9
+    assert "00:00:99.000" in str(caught.value)
+
+
+def test_vtt_without_header():
+    with pytest.raises(SubtitleError, match="WEBVTT"):
+        parse_subtitle_file(SUBTITLES / "missing_header.vtt")
+
+
+@pytest.mark.parametrize("name", ["empty.srt", "no_cues.vtt", "only_markup.srt"])
+def test_empty_transcripts(name: str):
+    with pytest.raises(EmptyTranscriptError) as caught:
+        parse_subtitle_file(SUBTITLES / name)
+    assert name in str(caught.value)
+
+
+def test_unsupported_and_missing_files(tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    with pytest.raises(UnsupportedFileError, match=r"\.txt"):
+        parse_subtitle_file(tmp_path / "notes.txt")
+    with pytest.raises(MissingFileError):
+        parse_subtitle_file(tmp_path / "gone.srt")
+
+
+def test_clean_cue_text_and_join():
+    lines, speaker = clean_cue_text("<v Aoi>やばい</v>\n<font color=red>エモい</font>　すぎる")
+    assert (lines, speaker) == (["やばい", "エモい すぎる"], "Aoi")
+    assert join_lines(["今日は", "配信"]) == "今日は配信"
+    assert join_lines(["ASMR", "配信"]) == "ASMR 配信"
+
+
+def test_segments_frame_round_trip():
+    segments = parse_subtitle_file(SUBTITLES / "styled.vtt")
+    frame = segments_to_frame(segments)
+    assert list(frame.columns) == ["start", "end", "text", "speaker"]
+    assert str(frame["start"].dtype) == "float64" and frame["speaker"].dtype == object
+    assert frame["speaker"].tolist() == ["Kohaku", None, None, "Mika"]
+    assert frame_to_segments(frame) == segments
+    assert segments_to_frame([]).empty
+
+
+def test_segment_validation():
+    with pytest.raises(ValueError, match="ends before it starts"):
+        Segment(2.0, 1.0, "x")
+    with pytest.raises(ValueError):
+        Segment(-1.0, 1.0, "x")
