@@ -13,6 +13,8 @@ from typing import Any
 
 from . import settings
 
+# the run's full event log is in the instance (dagster dev); the terminal gets progress lines
+_QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 POOL_LIMITS = {"openai": 4, "gemini": 4, "notion": 1}
 _REPO_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
 
@@ -108,7 +110,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         result = recording_job.execute_in_process(
             instance=instance, partition_key=recording.partition_key, raise_on_error=False,
-            tags={"aivlingual/trigger": "cli"},
+            tags={"aivlingual/trigger": "cli"}, run_config=_QUIET,
         )
         summary = _run_summary(result)
         _add_ai(totals, summary)
@@ -128,7 +130,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     if keys and "stock_job" in {j.name for j in defs.resolve_all_job_defs()} and not args.skip_stock:
         print("→ vocabulary stock and publications")
         result = defs.get_job_def("stock_job").execute_in_process(instance=instance, raise_on_error=False,
-                                                                 tags={"aivlingual/trigger": "cli"})
+                                                                 tags={"aivlingual/trigger": "cli"}, run_config=_QUIET)
         summary = _run_summary(result)
         _add_ai(totals, summary)
         if result.success:

@@ -4,10 +4,12 @@ import dagster as dg
 
 from .assets.partitions import recordings_partitions
 
+PER_RECORDING = ["recordings", "transcripts", "expressions", "difficulty"]
+STOCK = ["vocabulary"]
+
 recording_job = dg.define_asset_job(
     name="recording_job",
-    selection=dg.AssetSelection.groups("ingestion", "analysis", "publishing")
-    - dg.AssetSelection.assets("vocabulary", "notion_entries", "anki_deck"),
+    selection=dg.AssetSelection.assets(*PER_RECORDING),
     partitions_def=recordings_partitions,
     description="Everything one recording yields: transcript, expressions, levels and Shorts plans.",
     tags={"aivlingual/heavy": "recording"},
@@ -15,6 +17,6 @@ recording_job = dg.define_asset_job(
 
 stock_job = dg.define_asset_job(
     name="stock_job",
-    selection=dg.AssetSelection.assets("vocabulary", "notion_entries", "anki_deck"),
+    selection=dg.AssetSelection.assets(*STOCK),
     description="Merges every recording's expressions into the vocabulary stock and publishes it.",
 )

@@ -6,8 +6,9 @@ and one recording's query batch (~1,000 vectors) costs ~25 GFLOP, well under a s
 two cores.  It is exact (merge decisions never depend on graph randomness or training
 data, so reruns are reproducible), needs no training (IVF would need a retrain as the
 vocabulary drifts) and supports cheap incremental ``add``.  HNSW would only pay off for
-interactive single-query latency at millions of rows; all-pairs work over a whole table
-goes through :func:`stock.merge_near_duplicates`, which picks its own ANN index.
+interactive single-query latency at millions of rows (and its multi-threaded build is
+not reproducible).  All-pairs work over a whole table goes through
+:func:`stock.merge_near_duplicates`, which restricts the search to rows that may merge.
 
 FAISS ids are positions in :attr:`StockIndex.keys`, so no ``IndexIDMap`` is needed.
 Vectors are L2-normalised on the way in so inner product == cosine similarity.
@@ -218,7 +219,10 @@ class StockIndex:
         out = cls(manifest.get("dim"))
         keys = list(manifest["keys"])
         if manifest.get("index_file"):
-            index = faiss.read_index(str(Path(folder) / manifest["index_file"]))
+            try:
+                index = faiss.read_index(str(Path(folder) / manifest["index_file"]))
+            except RuntimeError as exc:  # FAISS reports unreadable files as RuntimeError
+                raise ValueError(f"unreadable stock index: {exc}") from exc
             if index.ntotal != len(keys):
                 raise ValueError(
                     f"corrupt stock index: {index.ntotal} vectors but {len(keys)} keys"

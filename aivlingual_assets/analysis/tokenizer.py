@@ -30,6 +30,7 @@ __all__ = [
     "is_hiragana",
     "has_kanji",
     "lemma_conjugation_type",
+    "fold_for_matching",
 ]
 
 _SPLIT_MODE = SplitMode.C
@@ -95,6 +96,7 @@ class Token:
     begin: int  # character offsets in the tokenised text
     end: int
     is_oov: bool
+    inner: tuple[int, ...] = ()  # offsets of mode-A word boundaries inside a long noun (配信|中)
 
     @property
     def pos1(self) -> str:
@@ -140,6 +142,16 @@ def _reading_of(morpheme, surface: str) -> str:
     return katakana_to_hiragana(reading)
 
 
+def _inner_boundaries(m, offset: int) -> tuple[int, ...]:
+    # Only long nouns are worth splitting: 配信中, 歌枠リレー, 推し活動 ...
+    if m.end() - m.begin() < 3 or m.part_of_speech()[0] != "名詞":
+        return ()
+    parts = m.split(SplitMode.A)
+    if len(parts) < 2:
+        return ()
+    return tuple(p.end() + offset for p in list(parts)[:-1])
+
+
 def _convert(m, offset: int = 0) -> Token:
     surface = m.surface()
     try:
@@ -157,6 +169,7 @@ def _convert(m, offset: int = 0) -> Token:
         begin=m.begin() + offset,
         end=m.end() + offset,
         is_oov=m.is_oov(),
+        inner=_inner_boundaries(m, offset),
     )
 
 
@@ -179,6 +192,23 @@ def split_token(token: Token, text: str) -> list[Token]:
     ms = _tokenizer().tokenize(text[token.begin : token.end], SplitMode.B)
     parts = [_convert(m, token.begin) for m in ms]
     return parts if len(parts) > 1 else [token]
+
+
+def fold_for_matching(text: str) -> tuple[str, list[int]]:
+    """NFKC + lower-case ``text`` character by character, remembering where each folded
+    character came from, so matches in the folded text map back to the words as said.
+
+    Folding makes ｗｗｗ == www, ８８８ == 888 and half-width ｶﾀｶﾅ == カタカナ.
+    """
+    out: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        folded = unicodedata.normalize("NFKC", ch).lower()
+        if not folded:
+            continue
+        out.append(folded)
+        index.extend([i] * len(folded))
+    return "".join(out), index
 
 
 @lru_cache(maxsize=8192)

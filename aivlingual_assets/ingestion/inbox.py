@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aivlingual_assets.ingestion.errors import InboxError
+from aivlingual_assets.ingestion.media import MEDIA_EXTENSIONS
 from aivlingual_assets.ingestion.recording import (
     SUPPORTED_EXTENSIONS,
-    file_kind,
     media_preference,
     pairing_stem,
     subtitle_preference,
@@ -40,44 +40,71 @@ TEMP_SUFFIXES: tuple[str, ...] = (
 
 Observed = dict[str, list[int | float] | None]
 _UNSEEN: list[int | float] = []
+_SUPPORTED = frozenset(SUPPORTED_EXTENSIONS)
+_MEDIA = frozenset(MEDIA_EXTENSIONS)
 
 
 @dataclass(frozen=True, slots=True)
 class InboxGroup:
-    """The files of one recording found in the inbox (``key`` is ``[folder/]stem``)."""
+    """The files of one recording found in the inbox (``key`` is ``[folder/]stem``).
+
+    Paths are kept as strings relative to ``root`` and turned into ``Path``
+    objects only on access: a scan may hold thousands of groups.
+    """
 
     key: str
-    media: Path | None
-    subtitle: Path | None
-    files: tuple[str, ...]
+    root: str
+    media_file: str | None
+    subtitle_file: str | None
+
+    @property
+    def media(self) -> Path | None:
+        return Path(self.root, self.media_file) if self.media_file else None
+
+    @property
+    def subtitle(self) -> Path | None:
+        return Path(self.root, self.subtitle_file) if self.subtitle_file else None
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The group's files relative to the inbox (POSIX separators)."""
+        return tuple(f for f in (self.media_file, self.subtitle_file) if f)
 
 
 @dataclass(frozen=True, slots=True)
 class InboxScan:
-    """Result of one scan; ``ignored`` maps newly seen ignored files to the reason."""
+    """Result of one scan.
+
+    ``ready``: groups to ingest now (stable, not reported before); ``pending``:
+    groups with a file still changing; ``settled``: keys of groups already
+    reported; ``ignored``: newly seen ignored files -> reason; ``observed``:
+    the state to pass as ``previous`` next time.
+    """
 
     ready: list[InboxGroup] = field(default_factory=list)
     pending: list[InboxGroup] = field(default_factory=list)
-    settled: list[InboxGroup] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)
     ignored: dict[str, str] = field(default_factory=dict)
     observed: Observed = field(default_factory=dict)
 
 
 def ignore_reason(name: str) -> str | None:
     """Why a file name is not a recording file, or None if it may be one."""
-    lower = name.lower()
     if name.startswith(".") or name.startswith("~$"):
         return "hidden file"
+    lower = name.lower()
     if lower.endswith(TEMP_SUFFIXES) or ".part-frag" in lower:
         return "temporary/partial download; it will be picked up once renamed to its final name"
-    if file_kind(name) is None:
+    dot = lower.rfind(".")
+    if dot <= 0 or lower[dot:] not in _SUPPORTED:
         return f"unsupported extension (supported: {' '.join(SUPPORTED_EXTENSIONS)})"
     return None
 
 
 def scan_inbox(folder: str | Path, previous: Mapping[str, Sequence[int | float] | None] | None = None) -> InboxScan:
     """Scan the inbox once; pass the previous scan's ``observed`` as ``previous``."""
-    root = Path(folder)
+    root = Path(folder).absolute()
+    root_text = str(root)
     previous = previous or {}
     try:
         candidates, ignored_all, deep = _list_files(root)
@@ -90,7 +117,7 @@ def scan_inbox(folder: str | Path, previous: Mapping[str, Sequence[int | float] 
 
     for sub in deep:
         ignored_all[sub] = "sub-folder more than one level deep; move its files up to be scanned"
-    groups, extras = _group(root, candidates)
+    groups, extras = _group(candidates)
     ignored_all.update(extras)
     observed: Observed = dict.fromkeys(ignored_all)
     # report an ignored file only the first time (a sensor logs it once)
@@ -98,19 +125,25 @@ def scan_inbox(folder: str | Path, previous: Mapping[str, Sequence[int | float] 
 
     ready: list[InboxGroup] = []
     pending: list[InboxGroup] = []
-    settled: list[InboxGroup] = []
-    for group in groups:
-        states = [(rel, candidates[rel], previous.get(rel)) for rel in group.files]
-        stable = all(_same(stat, before) for _, stat, before in states)
-        reported = stable and all(before is not None and len(before) > 2 and before[2] for _, _, before in states)
-        if not stable:
-            pending.append(group)
-        elif reported:
-            settled.append(group)
-        else:
-            ready.append(group)
-        for rel, (size, mtime), _ in states:
+    settled: list[str] = []
+    for key, (media, subtitle) in groups.items():
+        files = tuple(f for f in (media, subtitle) if f is not None)
+        stable = True
+        reported = True
+        for rel in files:
+            stat, before = candidates[rel], previous.get(rel)
+            if not _same(stat, before):
+                stable = reported = False
+            elif len(before) < 3 or not before[2]:  # type: ignore[arg-type]
+                reported = False
+        for rel in files:
+            size, mtime = candidates[rel]
             observed[rel] = [size, mtime, 1] if stable else [size, mtime]
+        if stable and reported:
+            settled.append(key)  # just a key: in steady state most of the inbox is here, keep it cheap
+            continue
+        group = InboxGroup(key=key, root=root_text, media_file=media, subtitle_file=subtitle)
+        (ready if stable else pending).append(group)
     return InboxScan(ready=ready, pending=pending, settled=settled, ignored=ignored, observed=observed)
 
 
@@ -160,42 +193,37 @@ def _list_files(root: Path) -> tuple[dict[str, tuple[int, float]], dict[str, str
     return candidates, ignored, deep
 
 
-def _group(root: Path, candidates: Mapping[str, tuple[int, float]]) -> tuple[list[InboxGroup], dict[str, str]]:
-    """Pair media and subtitles per folder; extra files for the same stem are set aside."""
+def _group(candidates: Mapping[str, tuple[int, float]]) -> tuple[dict[str, tuple[str | None, str | None]], dict[str, str]]:
+    """Pair media and subtitles per folder: key -> (media, subtitle); extra files are set aside."""
     media_by_key: dict[str, list[str]] = {}
-    subtitles: list[str] = []
-    for rel in candidates:
-        if file_kind(rel) == "media":
-            folder, _, name = rel.rpartition("/")
-            media_by_key.setdefault(_key(folder, Path(name).stem), []).append(rel)
+    subtitles: list[tuple[str, str, str]] = []
+    for rel in candidates:  # plain string work: this runs for every file on every tick
+        slash = rel.rfind("/") + 1
+        dot = rel.rfind(".")
+        stem_key = rel[:dot]  # "folder/stem" or "stem"
+        if rel[dot:].lower() in _MEDIA:
+            media_by_key.setdefault(stem_key, []).append(rel)
         else:
-            subtitles.append(rel)
+            subtitles.append((rel, rel[:slash], stem_key))
     subtitles_by_key: dict[str, list[str]] = {}
-    for rel in subtitles:
-        folder, _, name = rel.rpartition("/")
-        full = _key(folder, Path(name).stem)
-        key = full if full in media_by_key else _key(folder, pairing_stem(name))
+    for rel, folder, stem_key in subtitles:
+        key = stem_key if stem_key in media_by_key else folder + pairing_stem(rel[len(folder):])
         subtitles_by_key.setdefault(key, []).append(rel)
 
-    groups: list[InboxGroup] = []
+    groups: dict[str, tuple[str | None, str | None]] = {}
     extras: dict[str, str] = {}
     for key in sorted(media_by_key.keys() | subtitles_by_key.keys()):
-        media = sorted(media_by_key.get(key, []), key=media_preference)
-        subs = sorted(subtitles_by_key.get(key, []), key=subtitle_preference)
+        media = _preferred(media_by_key.get(key), media_preference)
+        subs = _preferred(subtitles_by_key.get(key), subtitle_preference)
         for rel in media[1:]:
             extras[rel] = f"another media file for the same recording is used: {media[0]}"
         for rel in subs[1:]:
             extras[rel] = f"another subtitle for the same recording is used: {subs[0]}"
-        groups.append(
-            InboxGroup(
-                key=key,
-                media=root / media[0] if media else None,
-                subtitle=root / subs[0] if subs else None,
-                files=tuple(media[:1] + subs[:1]),
-            )
-        )
+        groups[key] = (media[0] if media else None, subs[0] if subs else None)
     return groups, extras
 
 
-def _key(folder: str, stem: str) -> str:
-    return f"{folder}/{stem}" if folder else stem
+def _preferred(files: list[str] | None, preference) -> list[str]:
+    if not files:
+        return []
+    return files if len(files) == 1 else sorted(files, key=preference)

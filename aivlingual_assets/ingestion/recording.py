@@ -55,9 +55,15 @@ class Recording(BaseModel):
 # --- file names --------------------------------------------------------------------------
 
 
+def _name_parts(path: str | Path) -> tuple[str, str]:
+    """(stem, lower-case extension) of a path's file name; plain string work, as the inbox calls it per file."""
+    stem, suffix = os.path.splitext(os.path.basename(os.fspath(path)))
+    return stem, suffix.lower()
+
+
 def file_kind(path: str | Path) -> Literal["media", "subtitle"] | None:
     """``"media"``, ``"subtitle"`` or None (unsupported) from the extension alone."""
-    suffix = os.path.splitext(str(path))[1].lower()
+    suffix = _name_parts(path)[1]
     if suffix in MEDIA_EXTENSIONS:
         return "media"
     if suffix in SUBTITLE_EXTENSIONS:
@@ -67,8 +73,7 @@ def file_kind(path: str | Path) -> Literal["media", "subtitle"] | None:
 
 def subtitle_language(path: str | Path) -> str | None:
     """The language tag in ``name.<tag>.srt`` (``"ja"``, ``"en-US"``), or None."""
-    stem = Path(path).stem
-    base, dot, tag = stem.rpartition(".")
+    base, dot, tag = _name_parts(path)[0].rpartition(".")
     if dot and base and _LANGUAGE_TAG.fullmatch(tag):
         return tag
     return None
@@ -76,12 +81,12 @@ def subtitle_language(path: str | Path) -> str | None:
 
 def pairing_stem(path: str | Path) -> str:
     """The name shared by a recording's files: the stem, minus a subtitle's language tag."""
-    path = Path(path)
-    if file_kind(path) == "subtitle":
+    stem, suffix = _name_parts(path)
+    if suffix in SUBTITLE_EXTENSIONS:
         tag = subtitle_language(path)
         if tag:
-            return path.stem[: -len(tag) - 1]
-    return path.stem
+            return stem[: -len(tag) - 1]
+    return stem
 
 
 def subtitle_preference(path: str | Path) -> tuple[int, int, str]:
@@ -89,13 +94,13 @@ def subtitle_preference(path: str | Path) -> tuple[int, int, str]:
     tag = subtitle_language(path)
     primary = tag.replace("_", "-").split("-")[0].lower() if tag else None
     language_rank = 0 if primary == DEFAULT_LANGUAGE else 1 if primary is None else 2
-    extension_rank = SUBTITLE_EXTENSIONS.index(Path(path).suffix.lower())
-    return language_rank, extension_rank, Path(path).name
+    extension_rank = SUBTITLE_EXTENSIONS.index(_name_parts(path)[1])
+    return language_rank, extension_rank, os.path.basename(os.fspath(path))
 
 
 def media_preference(path: str | Path) -> tuple[int, str]:
     """Sort key choosing among several media files: video containers before audio-only."""
-    return MEDIA_EXTENSIONS.index(Path(path).suffix.lower()), Path(path).name
+    return MEDIA_EXTENSIONS.index(_name_parts(path)[1]), os.path.basename(os.fspath(path))
 
 
 def find_partner_subtitle(media_path: str | Path) -> Path | None:

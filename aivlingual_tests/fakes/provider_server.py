@@ -108,8 +108,11 @@ and returns:
     segments (dicts with start/end/text or ``(start, end, text)`` tuples), or a dict with any
     of ``text``, ``segments``, ``language``, ``duration``, ``words``;
   * speech: ``bytes``;
-  * any kind: ``None`` (use the default), a :class:`Fault` (applied to this request - e.g.
-    fail only prompts that mention X), or ``Reply(raw=dict)`` (sent verbatim as the JSON body).
+  * any kind: ``None`` (use the default), a :class:`Fault` (applied to this request as if it had
+    been injected - e.g. fail only prompts that mention X; a ``delay`` without ``then`` sleeps and
+    then answers with the default content), or ``Reply(raw=dict)`` (sent verbatim as the JSON
+    body; not for speech).
+Order of checks per request: API key, then injected/persistent faults, then the responder.
 An exception raised by a responder becomes an HTTP 500 and is stored in
 ``server.handler_errors``; ``assert_no_handler_errors()`` (called by the fixture at teardown)
 raises it. Return a ``Fault`` when you *want* a 500.
@@ -169,6 +172,9 @@ import json
 import logging
 import math
 import re
+import socket
+import struct
+import sys
 import threading
 import time
 import traceback
@@ -626,6 +632,8 @@ class ProviderRequest:
     status: int | None = None  # HTTP status sent (None while in flight or after a disconnect)
     fault: Fault | None = None
     error: str | None = None  # traceback of a handler/responder exception
+    _route: Any = dataclasses.field(default=None, repr=False, compare=False)
+    _skip_responder: bool = dataclasses.field(default=False, repr=False, compare=False)
 
     @property
     def system(self) -> str:
@@ -702,7 +710,20 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "AIVlingualFakeProvider/1.0"
     sys_version = ""
     timeout = 120  # idle keep-alive connections end eventually
+    disable_nagle_algorithm = True  # headers and body are separate writes; avoid the delayed-ACK stall
     server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.provider._track_connection(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass
+        finally:
+            self.server.provider._track_connection(self.connection, False)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         self._dispatch()
@@ -762,6 +783,7 @@ class ProviderServer:
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
         self._init_state()
 
     def _init_state(self) -> None:
@@ -806,6 +828,13 @@ class ProviderServer:
         self._stopping.set()  # wakes handlers sleeping in a delay fault
         httpd.shutdown()
         httpd.server_close()
+        with self._lock:  # end keep-alive connections so no request is served after stop()
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -1069,6 +1098,13 @@ class ProviderServer:
             self._job_progress_index = {}
 
     # ---- internals: state helpers ----------------------------------------------------------------
+    def _track_connection(self, conn: socket.socket, alive: bool) -> None:
+        with self._lock:
+            if alive:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
     def _new_id(self, prefix: str, width: int = 24) -> str:
         with self._lock:
             self._ids += 1
@@ -1150,6 +1186,8 @@ class ProviderServer:
             _parse_request(req, raw)
         except _ClientError as exc:
             parse_error = exc
+        except Exception as exc:  # noqa: BLE001 - a request shape the parser did not expect
+            parse_error = _ClientError(400, f"The fake provider server could not read the request: {exc!r}")
         with self._changed:
             self._requests.append(req)
             self._changed.notify_all()
@@ -1183,6 +1221,7 @@ class ProviderServer:
             return self._error(req, 404, _not_found_message(req))
         if parse_error is not None:
             raise parse_error
+        req._route = (route, params)
         fault = self._take_fault(req.kind)
         override: str | None = None
         while fault is not None:
@@ -1203,6 +1242,8 @@ class ProviderServer:
         return route(self, req, params, override)
 
     def _apply_responder(self, req: ProviderRequest) -> Any:
+        if req._skip_responder:
+            return None
         fn = self._responder_for(req.kind)
         return fn(req) if fn is not None else None
 
@@ -1379,20 +1420,20 @@ class ProviderServer:
         req.fault = fault
         if fault.action == "delay":
             self._stopping.wait(fault.seconds)
-            if fault.then is None:
-                raise _ClientError(500, "Fault.delay returned by a responder needs then=...")
-            return self._apply_late_fault(req, fault.then)
+            if fault.then is not None:
+                return self._apply_late_fault(req, fault.then)
+            req._skip_responder = True  # then answer with the default content
+            route, params = req._route
+            return route(self, req, params, None)
         if fault.action == "status":
             return self._fault_error(req, fault)
         if fault.action == "disconnect":
             raise _Disconnect()
         if fault.action == "malformed_json":
             return _Response(200, (fault.text or "").encode("utf-8"))
-        # invalid_content: rerun the route with the override text
-        route, params = _ROUTES_BY_KIND_CACHE.get(req.kind, (None, None))
-        if route is None:
-            return _Response(200, (fault.text or "").encode("utf-8"))
-        return route(self, req, params or {}, fault.text or "")
+        # invalid_content: run the route again with the override text (the responder is not asked again)
+        route, params = req._route
+        return route(self, req, params, fault.text or "")
 
     # ---- OpenAI: responses ---------------------------------------------------------------------------
     def _openai_responses(self, req: ProviderRequest, params: dict, override: str | None) -> _Response:
@@ -1573,7 +1614,7 @@ class ProviderServer:
             items = [f for f in items if f["purpose"] == purpose]
         if req.query.get("order", "desc") == "desc":
             items.reverse()
-        return _Response(200, _dumps(_cursor_page(items, req.query)))
+        return _Response(200, _dumps(_cursor_page(items, req.query, default_limit=10_000)))
 
     def _openai_file_get(self, req: ProviderRequest, params: dict, override: str | None) -> _Response:
         with self._lock:
@@ -1611,7 +1652,7 @@ class ProviderServer:
             for param in ("training_file", "validation_file"):
                 file_id = body.get(param)
                 if file_id and file_id not in self._files:
-                    raise _ClientError(400, f"invalid {param}: {file_id}", param=param, code="invalid_request_error")
+                    raise _ClientError(400, f"invalid {param}: {file_id}", param=param)
                 if file_id and self._files[file_id]["purpose"] != "fine-tune":
                     raise _ClientError(400, f"File {file_id} has purpose {self._files[file_id]['purpose']!r}, "
                                             "expected 'fine-tune'.", param=param)
@@ -1748,10 +1789,7 @@ class ProviderServer:
             return _Response(200, _dumps(gen))
         finish = _OPENAI_FINISH_TO_GEMINI.get(gen.finish, gen.finish)
         text = gen.text if gen.refusal is None else None
-        audio_tokens = sum(_inline_tokens(p) for p in req.inline_data if p.mime_type.startswith("audio/"))
-        details = [{"modality": "TEXT", "tokenCount": gen.prompt_tokens - audio_tokens}]
-        if audio_tokens:
-            details.append({"modality": "AUDIO", "tokenCount": audio_tokens})
+        details = _gemini_prompt_details(req, gen.prompt_tokens)
         usage = {"promptTokenCount": gen.prompt_tokens, "candidatesTokenCount": gen.completion_tokens * req.candidate_count,
                  "totalTokenCount": gen.prompt_tokens + gen.completion_tokens * req.candidate_count,
                  "promptTokensDetails": details}
@@ -1848,12 +1886,6 @@ _GEMINI_HANDLERS = {
     GEMINI_EMBED: ProviderServer._gemini_embed,
     GEMINI_COUNT_TOKENS: ProviderServer._gemini_count_tokens,
 }
-# kind -> (route, params) used when a responder returns Fault.invalid_content for text kinds
-_ROUTES_BY_KIND_CACHE: dict[str, tuple[Callable, dict]] = {
-    OPENAI_CHAT: (ProviderServer._openai_chat, {}),
-    OPENAI_RESPONSES: (ProviderServer._openai_responses, {}),
-    GEMINI_GENERATE: (ProviderServer._gemini_generate, {"action": "generateContent"}),
-}
 
 
 def _route(method: str, path: str, headers: dict[str, str], query: dict[str, str]) -> tuple[str, str, Callable | None, dict]:
@@ -1925,6 +1957,8 @@ def _parse_request(req: ProviderRequest, raw: bytes) -> None:
             req.body = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise _ClientError(400, f"We could not parse the JSON body of your request. ({exc})") from None
+        if not isinstance(req.body, dict):
+            raise _ClientError(400, "The request body must be a JSON object.")
     body = req.body if isinstance(req.body, dict) else {}
     if req.kind.startswith("gemini."):
         _parse_gemini(req, body)
@@ -2016,7 +2050,7 @@ def _gemini_generation_config(body: dict) -> dict:
 
 
 def _parse_gemini(req: ProviderRequest, body: dict) -> None:
-    model = req.path.rsplit("/", 1)[-1].split(":", 1)[0] if ":" in req.path else None
+    model = None
     match = _GEMINI_PATH.match(req.path)
     if match:
         model = match.group("model")
@@ -2187,6 +2221,17 @@ def _prompt_tokens(req: ProviderRequest) -> int:
     return estimate_tokens(req.prompt) + sum(_inline_tokens(p) for p in req.inline_data)
 
 
+def _gemini_prompt_details(req: ProviderRequest, prompt_tokens: int) -> list[dict]:
+    by_modality = {"TEXT": estimate_tokens(req.prompt)}
+    for part in req.inline_data:
+        modality = ("AUDIO" if part.mime_type.startswith("audio/") else "IMAGE" if part.mime_type.startswith("image/")
+                    else "VIDEO" if part.mime_type.startswith("video/") else "DOCUMENT")
+        by_modality[modality] = by_modality.get(modality, 0) + _inline_tokens(part)
+    if sum(by_modality.values()) != prompt_tokens:  # a responder gave explicit counts
+        by_modality = {"TEXT": prompt_tokens}
+    return [{"modality": m, "tokenCount": n} for m, n in by_modality.items()]
+
+
 def _inline_tokens(part: InlineData) -> int:
     if part.mime_type.startswith("audio/"):
         duration = _wav_duration(part.data)
@@ -2201,12 +2246,12 @@ def _split_text(text: str, pieces: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-def _cursor_page(items: list[dict], query: dict[str, str]) -> dict:
+def _cursor_page(items: list[dict], query: dict[str, str], default_limit: int = 20) -> dict:
     after = query.get("after")
     if after:
         ids = [item.get("id") for item in items]
         items = items[ids.index(after) + 1 :] if after in ids else []
-    limit = int(query.get("limit") or 20)
+    limit = int(query.get("limit") or default_limit)
     return {"object": "list", "data": items[:limit], "has_more": len(items) > limit}
 
 
@@ -2262,14 +2307,8 @@ def _wav_duration(data: bytes) -> float | None:
         with wave.open(io.BytesIO(data), "rb") as wav:
             rate = wav.getframerate()
             return wav.getnframes() / float(rate) if rate else None
-    except (wave.Error, EOFError, ValueError, struct_error()):
+    except (wave.Error, EOFError, ValueError, struct.error):
         return None
-
-
-def struct_error() -> type[Exception]:
-    import struct
-
-    return struct.error
 
 
 def _audio_duration(data: bytes) -> float:
@@ -2287,8 +2326,6 @@ def _pcm_tone(seconds: float, rate: int = 24000) -> bytes:
     samples = array.array("h", (int(1200 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(frames)))
     if samples.itemsize != 2:  # pragma: no cover - every CPython platform has 16-bit shorts
         raise RuntimeError("array('h') is not 16-bit")
-    import sys
-
     if sys.byteorder == "big":  # pragma: no cover
         samples.byteswap()
     return samples.tobytes()

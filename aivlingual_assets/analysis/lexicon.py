@@ -1,0 +1,313 @@
+"""Our curated language data: the streaming lexicon and the grammar/mistake patterns.
+
+The data lives in ``data/lexicon.yaml`` and ``data/grammar_patterns.yaml`` (written for
+this project) so a linguist can extend it without touching code.  This module
+validates it once per process and knows how to find it in a line:
+
+* lexicon entries match on any spelling variant (longest first), only where the
+  match starts and ends on a word boundary, so 草 does not fire inside 草原;
+* grammar patterns match Sudachi token sequences or regexes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from aivlingual_assets.analysis.schemas import Category, Level
+from aivlingual_assets.analysis.tokenizer import Token, is_kana
+
+__all__ = [
+    "LexiconEntry",
+    "TokenTest",
+    "GrammarPattern",
+    "MistakeRule",
+    "Lexicon",
+    "LexiconMatch",
+    "lexicon",
+    "grammar_patterns",
+    "mistake_rules",
+    "find_lexicon_entry",
+    "find_grammar_pattern",
+    "find_mistake_rule",
+    "fold",
+]
+
+
+def fold(text: str) -> str:
+    """The comparison key used everywhere: NFKC, lower case, no 〜 prefix, trimmed."""
+    return unicodedata.normalize("NFKC", text).lower().strip().lstrip("〜~")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LexiconEntry(_Strict):
+    """One curated streaming / internet expression."""
+
+    expression: str
+    variants: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+    reading: str
+    meaning: str
+    category: Category
+    explanation: str
+    level: Optional[Level] = None
+    not_followed_by: Optional[str] = None
+    not_preceded_by: Optional[str] = None
+
+    _after: Optional[re.Pattern] = PrivateAttr(default=None)
+    _before: Optional[re.Pattern] = PrivateAttr(default=None)
+    _regexes: tuple[re.Pattern, ...] = PrivateAttr(default=())
+
+    @field_validator("reading")
+    @classmethod
+    def _kana_reading(cls, v: str) -> str:
+        if not is_kana(v.replace("ー", "").replace("・", "")):
+            raise ValueError(f"reading must be kana: {v!r}")
+        return v
+
+    def model_post_init(self, __context) -> None:
+        self._after = re.compile(self.not_followed_by) if self.not_followed_by else None
+        self._before = re.compile(f"(?:{self.not_preceded_by})") if self.not_preceded_by else None
+        self._regexes = tuple(re.compile(p) for p in self.patterns)
+
+    def spellings(self) -> list[str]:
+        """Every folded literal spelling (the expression itself included)."""
+        seen: dict[str, None] = {}
+        for s in [self.expression, *self.variants]:
+            f = fold(s)
+            if f:
+                seen.setdefault(f, None)
+        return list(seen)
+
+    def vetoed(self, text: str, start: int, end: int) -> bool:
+        """True when the context shows another sense (草 in 草むしり, 枠 in 窓枠)."""
+        if self._after is not None and self._after.match(text, end):
+            return True
+        if self._before is not None and self._before.search(text[:start]):
+            return True
+        return False
+
+
+class TokenTest(_Strict):
+    """Conditions on one token; every given field is a regex."""
+
+    surface: Optional[str] = None
+    lemma: Optional[str] = None
+    pos: Optional[str] = None
+    not_pos: Optional[str] = None
+    conj: Optional[str] = None
+
+    _c: dict = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, __context) -> None:
+        self._c = {k: re.compile(v) for k, v in self.model_dump().items() if v is not None}
+
+    def matches(self, tok: Token) -> bool:
+        c = self._c
+        if "surface" in c and not c["surface"].fullmatch(tok.surface):
+            return False
+        if "lemma" in c and not (
+            c["lemma"].fullmatch(tok.dictionary_form) or c["lemma"].fullmatch(tok.normalized_form)
+        ):
+            return False
+        pos = ",".join(tok.pos)
+        if "pos" in c and not c["pos"].match(pos):
+            return False
+        if "not_pos" in c and c["not_pos"].match(pos):
+            return False
+        if "conj" in c and not c["conj"].search(tok.conjugation_form):
+            return False
+        return True
+
+
+class GrammarPattern(_Strict):
+    """A grammar point worth learning and how to spot it."""
+
+    id: str
+    pattern: str  # canonical name, used as the lemma (〜てしまう)
+    reading: str
+    level: Level
+    meaning: str
+    explanation: str
+    tokens: list[list[TokenTest]] = Field(default_factory=list)
+    regex: list[str] = Field(default_factory=list)
+
+    _regexes: tuple[re.Pattern, ...] = PrivateAttr(default=())
+
+    def model_post_init(self, __context) -> None:
+        self._regexes = tuple(re.compile(r) for r in self.regex)
+        if not self.tokens and not self.regex:
+            raise ValueError(f"grammar pattern {self.id} has neither tokens nor regex")
+
+    def find(self, tokens: list[Token], text: str) -> list[tuple[int, int]]:
+        """Character spans (in ``text``, the folded line) where the pattern occurs."""
+        spans: list[tuple[int, int]] = []
+        for seq in self.tokens:
+            n = len(seq)
+            for i in range(len(tokens) - n + 1):
+                if all(seq[k].matches(tokens[i + k]) for k in range(n)):
+                    spans.append((tokens[i].begin, tokens[i + n - 1].end))
+        for rx in self._regexes:
+            spans.extend(m.span() for m in rx.finditer(text) if m.end() > m.start())
+        return sorted(set(spans))
+
+
+class MistakeRule(_Strict):
+    """A common learner/native slip; ``detector`` names code in the extractor, else ``regex``."""
+
+    id: str
+    pattern: str
+    lemma: Optional[str] = None
+    reading: Optional[str] = None
+    level: Level
+    meaning: str
+    explanation: str
+    detector: Optional[str] = None
+    regex: list[str] = Field(default_factory=list)
+    fix: list[tuple[str, str]] = Field(default_factory=list)
+
+    _regexes: tuple[re.Pattern, ...] = PrivateAttr(default=())
+    _fixes: tuple[tuple[re.Pattern, str], ...] = PrivateAttr(default=())
+
+    def model_post_init(self, __context) -> None:
+        self._regexes = tuple(re.compile(r) for r in self.regex)
+        self._fixes = tuple((re.compile(a), b) for a, b in self.fix)
+        if not self.detector and not self.regex:
+            raise ValueError(f"mistake rule {self.id} has neither detector nor regex")
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        return sorted({m.span() for rx in self._regexes for m in rx.finditer(text) if m.end() > m.start()})
+
+    def correct(self, said: str) -> str:
+        """Apply the first fix that applies (fixes are ordered most specific first)."""
+        for rx, repl in self._fixes:
+            if rx.search(said):
+                return rx.sub(repl, said, count=1)
+        return said
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconMatch:
+    entry: LexiconEntry
+    start: int  # offsets in the folded text
+    end: int
+
+
+class Lexicon:
+    """All entries plus an index from first character to spellings (longest first)."""
+
+    def __init__(self, entries: list[LexiconEntry]):
+        self.entries = tuple(entries)
+        self._by_key: dict[str, LexiconEntry] = {}
+        first: dict[str, list[tuple[str, LexiconEntry]]] = defaultdict(list)
+        for e in self.entries:
+            for s in e.spellings():
+                self._by_key.setdefault(s, e)
+                first[s[0]].append((s, e))
+        self._first = {ch: sorted(v, key=lambda p: -len(p[0])) for ch, v in first.items()}
+        self._pattern_entries = tuple(e for e in self.entries if e.patterns)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, word: str) -> LexiconEntry | None:
+        """The entry whose expression or variant is ``word`` (any width / case)."""
+        return self._by_key.get(fold(word))
+
+    def find(self, text: str, boundaries: set[int]) -> list[LexiconMatch]:
+        """Non-overlapping matches in folded ``text``; each must start on a word boundary and
+        (for literal spellings) end on one.  Longest match wins, then leftmost."""
+        cands: list[LexiconMatch] = []
+        for i, ch in enumerate(text):
+            if i not in boundaries:
+                continue
+            for spelling, entry in self._first.get(ch, ()):
+                end = i + len(spelling)
+                if end in boundaries and text.startswith(spelling, i) and not entry.vetoed(text, i, end):
+                    cands.append(LexiconMatch(entry, i, end))
+        for entry in self._pattern_entries:
+            for rx in entry._regexes:
+                for m in rx.finditer(text):
+                    if m.start() in boundaries and m.end() > m.start() and not entry.vetoed(text, *m.span()):
+                        cands.append(LexiconMatch(entry, m.start(), m.end()))
+        cands.sort(key=lambda c: (-(c.end - c.start), c.start))
+        taken = [False] * (len(text) + 1)
+        chosen: list[LexiconMatch] = []
+        for c in cands:
+            if any(taken[c.start : c.end]):
+                continue
+            for k in range(c.start, c.end):
+                taken[k] = True
+            chosen.append(c)
+        return sorted(chosen, key=lambda c: c.start)
+
+
+def _load_yaml(name: str) -> dict:
+    text = resources.files("aivlingual_assets.analysis").joinpath("data", name).read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    """The curated lexicon, validated once per process."""
+    data = _load_yaml("lexicon.yaml")
+    return Lexicon([LexiconEntry(**e) for e in data["entries"]])
+
+
+@lru_cache(maxsize=1)
+def _grammar_data() -> tuple[tuple[GrammarPattern, ...], tuple[MistakeRule, ...]]:
+    data = _load_yaml("grammar_patterns.yaml")
+    patterns = tuple(GrammarPattern(**p) for p in data["patterns"])
+    mistakes = tuple(MistakeRule(**m) for m in data["mistakes"])
+    ids = [p.id for p in patterns] + [m.id for m in mistakes]
+    if len(ids) != len(set(ids)):
+        raise ValueError("duplicate ids in grammar_patterns.yaml")
+    return patterns, mistakes
+
+
+def grammar_patterns() -> tuple[GrammarPattern, ...]:
+    return _grammar_data()[0]
+
+
+def mistake_rules() -> tuple[MistakeRule, ...]:
+    return _grammar_data()[1]
+
+
+def find_lexicon_entry(word: str) -> LexiconEntry | None:
+    return lexicon().get(word)
+
+
+@lru_cache(maxsize=1)
+def _pattern_index() -> dict[str, GrammarPattern]:
+    index: dict[str, GrammarPattern] = {}
+    for p in grammar_patterns():
+        for key in (p.pattern, p.id, p.reading):
+            index.setdefault(fold(key), p)
+        for part in p.pattern.split("/"):
+            index.setdefault(fold(part), p)
+    return index
+
+
+def find_grammar_pattern(name: str) -> GrammarPattern | None:
+    """Pattern by its name (〜てしまう, てしまう), id (te_shimau) or reading."""
+    return _pattern_index().get(fold(name))
+
+
+def find_mistake_rule(name: str) -> MistakeRule | None:
+    """Mistake rule by id, pattern name (ら抜き言葉) or fixed lemma (〜てる)."""
+    key = fold(name)
+    for m in mistake_rules():
+        if key in {fold(m.id), fold(m.pattern), fold(m.lemma or "")}:
+            return m
+    return None

@@ -1,0 +1,541 @@
+"""Offline expression extraction: no network, no language model.
+
+Used when no LLM is configured (or as its cheap twin).  Per line it finds, in
+this order of trust:
+
+1. curated lexicon expressions (any spelling variant, longest first, word-aligned);
+2. grammar patterns and common mistakes (ら抜き, い抜き, さ入れ, ...);
+3. notable vocabulary: content words JMdict knows whose estimated level is above
+   N5 (the most basic words teach nothing), at most ``VOCAB_PER_LINE`` per line,
+   hardest first.
+
+URLs, @handles, timestamps and emote codes are blanked before analysis, and the
+words in front of an honorific (〇〇さん, 〇〇ちゃん) are treated as a name, so
+viewer names never become "vocabulary".  Items are de-duplicated per recording
+by (lemma, reading, category), keeping the first occurrence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from aivlingual_assets.analysis import dictionary
+from aivlingual_assets.analysis.dictionary import DictEntry
+from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, vocabulary_level
+from aivlingual_assets.analysis.lexicon import grammar_patterns, lexicon, mistake_rules
+from aivlingual_assets.analysis.schemas import Category, Expression, Level, TranscriptLine
+from aivlingual_assets.analysis.tokenizer import (
+    Token,
+    fold_for_matching,
+    has_kanji,
+    is_kana,
+    lemma_conjugation_type,
+    split_token,
+    tokenize,
+)
+
+__all__ = ["extract_expressions", "extract_with_counts", "VOCAB_PER_LINE", "mask_noise"]
+
+VOCAB_PER_LINE = 3
+
+_URL_RE = re.compile(r"(?:https?://|www\.)[^\s]+", re.IGNORECASE)
+_HANDLE_RE = re.compile(r"[@＠][^\s、。,，!！?？「」()（）]+")
+_TIMESTAMP_RE = re.compile(r"(?<![0-9０-９])[0-9０-９]{1,2}[:：][0-9０-９]{2}(?:[:：][0-9０-９]{2})?(?![0-9０-９])")
+_EMOTE_RE = re.compile(r":[A-Za-z0-9_\-]{2,}:")
+_THANKS_RE = re.compile(r"ありがと|有難|有り難|サンキュ|感謝|あざ[すっまー]|thank", re.IGNORECASE)
+_NEGATION_RE = re.compile(r"ない|なかっ|なく|ません|ず|ぬ|ねえ|ねー|ねぇ|無理|むり|だめ|ダメ|駄目|違|ちが|[らかわまさたなば]ん(?!で)")
+_JAPANESE_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff々〆ヶ]")
+
+_HONORIFICS = {"さん", "ちゃん", "くん", "君", "様", "さま", "氏", "たん", "殿", "どの", "ちゃま", "っち"}
+_CONTENT_POS = {"動詞", "形容詞", "形状詞", "名詞", "代名詞", "副詞"}
+# Words so basic (or so grammatical) that no teacher would list them, whatever JMdict says.
+_STOP_LEMMAS = frozenset(
+    """する 為る ある 有る いる 居る なる 成る できる 出来る 言う いう 思う 行く いく 来る くる 見る みる 分かる 分る わかる
+    やる 遣る くれる 呉れる もらう 貰う あげる 上げる しまう 仕舞う おく 置く いただく 頂く くださる 下さる ござる 御座る
+    もの 物 こと 事 とこ ところ 所 人 時 方 感じ ため 為 よう 様 わけ 訳 はず 筈 つもり そう こう ああ どう
+    今 今日 明日 昨日 ちょっと 一寸 とても 本当 本当に ほんと ほんとう みんな 皆 自分 全部 何 なに なん 一番 もう まだ また
+    すごい 凄い いい 良い よい 大丈夫 好き 嫌い 大好き 皆さん ありがとう 有り難う すみません 御免 ごめん さあ ええ はい いいえ
+    ここ そこ あそこ これ それ あれ どれ 私 僕 俺 あなた 君 彼 彼女 みたい 的 さん ちゃん くん 時間 感じる 今回 次
+    """.split()
+)
+_FUNCTIONAL_JMDICT_POS = {
+    "suffix",
+    "prefix",
+    "counter",
+    "particle",
+    "auxiliary verb",
+    "auxiliary",
+    "auxiliary adjective",
+    "conjunction",
+    "copula",
+    "numeric",
+    "pronoun",
+}
+_SLANG_MISC = {"slang": Category.slang, "manga slang": Category.slang, "Internet slang": Category.internet}
+_POS_LABELS = (
+    ("Ichidan verb", "ichidan verb"),
+    ("Godan verb", "godan verb"),
+    ("suru verb", "する verb"),
+    ("noun or participle which takes the aux. verb suru", "noun (also used with する)"),
+    ("adjective (keiyoushi)", "い-adjective"),
+    ("adjectival nouns or quasi-adjectives (keiyodoshi)", "な-adjective"),
+    ("adverb", "adverb"),
+    ("noun", "noun"),
+    ("expressions", "expression"),
+    ("interjection", "interjection"),
+)
+
+
+@dataclass(slots=True)
+class _Found:
+    offset: int  # position in the line, for ordering
+    expression: Expression
+    difficulty: int = 0  # only used to rank vocabulary within a line
+
+
+@dataclass(slots=True)
+class _Line:
+    line: TranscriptLine
+    folded: str
+    index: list[int]
+    tokens: list[Token]
+    boundaries: set[int] = field(default_factory=set)
+    names: list[bool] = field(default_factory=list)  # per folded char: part of a viewer/streamer name
+    honorific_names: list[bool] = field(default_factory=list)
+
+
+def mask_noise(text: str) -> str:
+    """Blank URLs, @handles, timestamps and :emote: codes (same length, so offsets survive)."""
+    for rx in (_URL_RE, _HANDLE_RE, _EMOTE_RE, _TIMESTAMP_RE):
+        text = rx.sub(lambda m: " " * len(m.group(0)), text)
+    return text
+
+
+def _prepare(line: TranscriptLine) -> _Line:
+    folded, index = fold_for_matching(mask_noise(line.text))
+    tokens = tokenize(folded)
+    boundaries = {0, len(folded)}
+    for t in tokens:
+        boundaries.add(t.begin)
+        boundaries.add(t.end)
+        boundaries.update(t.inner)
+    prepared = _Line(line, folded, index, tokens, boundaries)
+    _mark_names(prepared)
+    return prepared
+
+
+def _name_like(tok: Token) -> bool:
+    if tok.pos1 in ("助詞", "助動詞", "空白", "補助記号", "記号", "感動詞", "接続詞"):
+        return tok.surface in ("_", "・", "-", "ー", "＿")
+    return True
+
+
+def _mark_names(pl: _Line) -> None:
+    """Words before an honorific are a name; in thank-you lines, so are unknown/alphabetic words."""
+    n = len(pl.folded)
+    names = [False] * n
+    honorific = [False] * n
+    toks = pl.tokens
+    for k, tok in enumerate(toks):
+        if tok.surface not in _HONORIFICS or tok.pos1 not in ("接尾辞", "名詞"):
+            continue
+        j = k
+        while j - 1 >= 0 and k - (j - 1) <= 6 and _name_like(toks[j - 1]):
+            j -= 1
+        for c in range(toks[j].begin, tok.begin) if j < k else ():
+            names[c] = True
+            honorific[c] = True
+    if _THANKS_RE.search(pl.folded):
+        for tok in toks:
+            if tok.is_oov or tok.pos2 == "固有名詞" or not _JAPANESE_RE.search(tok.surface):
+                for c in range(tok.begin, tok.end):
+                    names[c] = True
+    pl.names = names
+    pl.honorific_names = honorific
+
+
+def _said(pl: _Line, start: int, end: int) -> str:
+    """The original characters behind folded span [start, end)."""
+    if start >= end or not pl.index:
+        return ""
+    return pl.line.text[pl.index[start] : pl.index[end - 1] + 1].strip()
+
+
+def _make(pl: _Line, start: int, end: int, **fields) -> Expression | None:
+    said = _said(pl, start, end)
+    if not said:
+        return None
+    return Expression(expression=said, example=pl.line.text, start=pl.line.start, end=pl.line.end, **fields)
+
+
+# ---------------------------------------------------------------- lexicon
+def _lexicon_items(pl: _Line) -> tuple[list[_Found], list[bool]]:
+    covered = [False] * len(pl.folded)
+    found: list[_Found] = []
+    for m in lexicon().find(pl.folded, pl.boundaries):
+        # a name before an honorific is not slang, unless the entry itself ends in the honorific (初見さん)
+        if any(pl.honorific_names[m.start : m.end]) and not any(
+            pl.folded.startswith(h, m.end - len(h)) for h in _HONORIFICS
+        ):
+            continue
+        e = m.entry
+        expr = _make(
+            pl,
+            m.start,
+            m.end,
+            lemma=e.expression,
+            reading=e.reading,
+            meaning=e.meaning,
+            category=e.category,
+            explanation=e.explanation,
+        )
+        if expr is None:
+            continue
+        for c in range(m.start, m.end):
+            covered[c] = True
+        found.append(_Found(m.start, expr))
+    return found, covered
+
+
+# ---------------------------------------------------------------- grammar
+def _is_content(tok: Token) -> bool:
+    return tok.pos1 in _CONTENT_POS and tok.pos2 != "数詞"
+
+
+def _expand(tokens: list[Token], start: int, end: int, *, host: bool = True) -> tuple[int, int]:
+    """Widen a grammar match to whole tokens, its host word and trailing auxiliaries."""
+    idx = [k for k, t in enumerate(tokens) if t.end > start and t.begin < end]
+    if not idx:
+        return start, end
+    i, j = idx[0], idx[-1]
+    if host and not _is_content(tokens[i]):
+        h, hops = i - 1, 0
+        while h >= 0 and tokens[h].pos1 == "助動詞" and hops < 2:
+            h, hops = h - 1, hops + 1
+        if h >= 0 and _is_content(tokens[h]):
+            i = h
+    extra = 0
+    while j + 1 < len(tokens) and extra < 3:
+        nxt = tokens[j + 1]
+        if nxt.pos1 == "助動詞" or (nxt.pos2 == "接続助詞" and nxt.surface in ("て", "で")):
+            j, extra = j + 1, extra + 1
+        else:
+            break
+    return tokens[i].begin, tokens[j].end
+
+
+def _grammar_items(pl: _Line) -> list[_Found]:
+    found: list[_Found] = []
+    for p in grammar_patterns():
+        for s, e in p.find(pl.tokens, pl.folded):
+            s2, e2 = _expand(pl.tokens, s, e)
+            expr = _make(
+                pl,
+                s2,
+                e2,
+                lemma=p.pattern,
+                reading=p.reading,
+                meaning=p.meaning,
+                category=Category.grammar,
+                explanation=p.explanation,
+            )
+            if expr is not None:
+                found.append(_Found(s, expr))
+    return found
+
+
+# ---------------------------------------------------------------- mistakes
+def _verb_gloss(base: str) -> str:
+    entry = dictionary.lookup(base)
+    if entry is None or not entry.glosses:
+        return "do it"
+    gloss = entry.glosses[0]
+    return gloss[3:] if gloss.startswith("to ") else gloss
+
+
+def _ra_nuki(pl: _Line, rule) -> list[_Found]:
+    out: list[_Found] = []
+    for t in pl.tokens:
+        d, base = t.dictionary_form, t.normalized_form
+        if t.pos1 != "動詞" or not d.endswith("れる") or base == d or len(d) != len(base) + 1:
+            continue
+        if not base.endswith("る"):
+            continue
+        ctype = lemma_conjugation_type(base)
+        if not ctype.startswith(("上一段", "下一段", "カ行変格")):
+            continue
+        s, e = _expand(pl.tokens, t.begin, t.end, host=False)
+        said = _said(pl, s, e)
+        stem = d[:-2]
+        folded_said = pl.folded[s:e]
+        pos = folded_said.find(stem + "れ") if stem else -1
+        if pos < 0:
+            continue
+        correct = folded_said[: pos + len(stem)] + "られ" + folded_said[pos + len(stem) + 1 :]
+        fmt = {"said": said, "correct": correct, "base": base, "gloss": _verb_gloss(base)}
+        expr = _make(
+            pl,
+            s,
+            e,
+            lemma=d,
+            reading=t.lemma_reading or d,
+            meaning=rule.meaning.format(**fmt),
+            category=Category.common_mistake,
+            explanation=rule.explanation.format(**fmt),
+        )
+        if expr is not None:
+            out.append(_Found(t.begin, expr))
+    return out
+
+
+def _i_nuki(pl: _Line, rule) -> list[_Found]:
+    out: list[_Found] = []
+    for t in pl.tokens:
+        if t.pos1 != "助動詞" or t.dictionary_form not in ("てる", "でる"):
+            continue
+        s, e = _expand(pl.tokens, t.begin, t.end)
+        rel = t.begin - s
+        folded_said = pl.folded[s:e]
+        correct = folded_said[: rel + 1] + "い" + folded_said[rel + 1 :]
+        said = _said(pl, s, e)
+        fmt = {"said": said, "correct": correct}
+        expr = _make(
+            pl,
+            s,
+            e,
+            lemma=rule.lemma or "〜てる",
+            reading=rule.reading or "てる",
+            meaning=rule.meaning.format(**fmt),
+            category=Category.common_mistake,
+            explanation=rule.explanation.format(**fmt),
+        )
+        if expr is not None:
+            out.append(_Found(t.begin, expr))
+    return out
+
+
+def _zenzen_affirmative(pl: _Line, rule) -> list[_Found]:
+    out: list[_Found] = []
+    toks = pl.tokens
+    for k, t in enumerate(toks):
+        if t.dictionary_form not in ("全然", "ぜんぜん") or t.pos1 != "副詞":
+            continue
+        rest = pl.folded[t.end :]
+        nxt = next((x for x in toks[k + 1 :] if _is_content(x)), None)
+        if nxt is None or _NEGATION_RE.search(rest):
+            continue
+        said = _said(pl, t.begin, nxt.end)
+        fmt = {"said": said, "correct": said}
+        expr = _make(
+            pl,
+            t.begin,
+            nxt.end,
+            lemma=rule.lemma or "全然",
+            reading=rule.reading or "ぜんぜん",
+            meaning=rule.meaning.format(**fmt),
+            category=Category.common_mistake,
+            explanation=rule.explanation.format(**fmt),
+        )
+        if expr is not None:
+            out.append(_Found(t.begin, expr))
+    return out
+
+
+_DETECTORS: dict[str, Callable[[_Line, object], list[_Found]]] = {
+    "ra_nuki": _ra_nuki,
+    "i_nuki": _i_nuki,
+    "zenzen_affirmative": _zenzen_affirmative,
+}
+
+
+def _mistake_items(pl: _Line) -> list[_Found]:
+    found: list[_Found] = []
+    for rule in mistake_rules():
+        if rule.detector:
+            detector = _DETECTORS.get(rule.detector)
+            if detector is None:
+                raise ValueError(f"unknown mistake detector {rule.detector!r} in grammar_patterns.yaml")
+            found.extend(detector(pl, rule))
+            continue
+        for s, e in rule.find(pl.folded):
+            s2, e2 = _expand(pl.tokens, s, e)
+            said = _said(pl, s2, e2)
+            fmt = {"said": said, "correct": rule.correct(pl.folded[s2:e2])}
+            expr = _make(
+                pl,
+                s2,
+                e2,
+                lemma=rule.lemma or rule.pattern,
+                reading=rule.reading or "",
+                meaning=rule.meaning.format(**fmt),
+                category=Category.common_mistake,
+                explanation=rule.explanation.format(**fmt),
+            )
+            if expr is not None:
+                found.append(_Found(s, expr))
+    return found
+
+
+# ---------------------------------------------------------------- vocabulary
+def _vocab_candidate(tok: Token, prev: Token | None) -> bool:
+    p1, p2 = tok.pos1, tok.pos2
+    if tok.is_oov or p1 not in ("名詞", "動詞", "形容詞", "形状詞", "副詞"):
+        return False
+    if p1 == "名詞" and p2 != "普通名詞":
+        return False
+    if p1 == "形状詞" and p2 != "一般":
+        return False
+    if p1 == "形容詞" and p2 == "非自立可能":
+        return False
+    if p1 == "動詞" and p2 == "非自立可能" and prev is not None and prev.pos2 == "接続助詞":
+        return False  # auxiliary use: 〜てみる, 〜ていく
+    lemma = tok.dictionary_form
+    if not _JAPANESE_RE.search(tok.surface) or any(ch.isdigit() for ch in tok.surface):
+        return False
+    if len(lemma) < 2 and not has_kanji(lemma):
+        return False
+    if is_kana(lemma) and len(lemma) < 2:
+        return False
+    return lemma not in _STOP_LEMMAS and tok.normalized_form not in _STOP_LEMMAS
+
+
+def _lookup_token(tok: Token) -> tuple[str, DictEntry] | None:
+    for form in dict.fromkeys((tok.dictionary_form, tok.normalized_form)):
+        entry = dictionary.lookup(form, tok.lemma_reading or None)
+        if entry is not None:
+            return form, entry
+    return None
+
+
+def _pos_label(entry: DictEntry) -> str:
+    for needle, label in _POS_LABELS:
+        if any(needle in p for p in entry.pos):
+            return label
+    return entry.pos[0] if entry.pos else "word"
+
+
+def _vocab_explanation(entry: DictEntry, level: Level) -> str:
+    parts = [f"{_pos_label(entry).capitalize()}, about {level.value}."]
+    if any("usually written using kana" in m for m in entry.misc):
+        parts.append("Usually written in kana.")
+    notes = [m for m in entry.misc if m in ("colloquialism", "slang", "Internet slang", "honorific or respectful (sonkeigo) language", "humble (kenjougo) language", "onomatopoeic or mimetic word", "abbreviation")]
+    if notes:
+        parts.append(f"Note: {', '.join(notes)}.")
+    if len(entry.senses) > 1 and entry.senses[1]:
+        parts.append(f"Other sense: {'; '.join(entry.senses[1][:2])}.")
+    return " ".join(parts)
+
+
+def _vocab_from_token(pl: _Line, tok: Token) -> _Found | None:
+    hit = _lookup_token(tok)
+    if hit is None:
+        return None
+    form, entry = hit
+    if not entry.glosses or (entry.pos and all(p in _FUNCTIONAL_JMDICT_POS for p in entry.pos)):
+        return None
+    level, _, _ = vocabulary_level(entry, form)
+    if level == Level.N5:
+        return None
+    category = next((c for m, c in _SLANG_MISC.items() if m in entry.misc), Category.vocabulary)
+    expr = _make(
+        pl,
+        tok.begin,
+        tok.end,
+        lemma=form,
+        reading=entry.reading,
+        meaning=entry.meaning,
+        category=category,
+        explanation=_vocab_explanation(entry, level),
+    )
+    if expr is None:
+        return None
+    return _Found(tok.begin, expr, LEVELS_BY_DIFFICULTY.index(level))
+
+
+def _vocab_items(pl: _Line, covered: list[bool]) -> list[_Found]:
+    found: list[_Found] = []
+    prev: Token | None = None
+    for tok in pl.tokens:
+        blocked = any(covered[tok.begin : tok.end]) or any(pl.names[tok.begin : tok.end])
+        if not blocked and _vocab_candidate(tok, prev):
+            item = _vocab_from_token(pl, tok)
+            if item is None and tok.pos1 == "名詞" and len(tok.surface) >= 3:
+                # a compound JMdict lacks (国際会議場): try its mode-B parts
+                parts = split_token(tok, pl.folded)
+                for part in parts if len(parts) > 1 else ():
+                    if _vocab_candidate(part, None):
+                        sub = _vocab_from_token(pl, part)
+                        if sub is not None:
+                            found.append(sub)
+            elif item is not None:
+                found.append(item)
+        if tok.pos1 != "空白":
+            prev = tok
+    return found
+
+
+def _dictionary_words(tokens: Iterable[Token]) -> set[str]:
+    words: set[str] = set()
+    for t in tokens:
+        if t.pos1 in ("名詞", "動詞", "形容詞", "形状詞", "副詞"):
+            words.add(t.dictionary_form)
+            words.add(t.normalized_form)
+    return words
+
+
+# ---------------------------------------------------------------- driver
+def extract_with_counts(
+    lines: Sequence[TranscriptLine], *, url_for: Callable[[float], str | None] | None = None
+) -> list[tuple[Expression, int]]:
+    """Like :func:`extract_expressions`, with how many times each item occurred."""
+    ordered = sorted(enumerate(lines), key=lambda p: (p[1].start, p[0]))
+    prepared = [_prepare(line) for _, line in ordered]
+    words: set[str] = set()
+    for pl in prepared:
+        words |= _dictionary_words(pl.tokens)
+    dictionary.prefetch(words)  # one batched query instead of thousands of small ones
+
+    first: dict[str, Expression] = {}
+    counts: dict[str, int] = {}
+    order: list[str] = []
+    for pl in prepared:
+        lex, covered = _lexicon_items(pl)
+        items = lex + _grammar_items(pl) + _mistake_items(pl)
+        vocab: list[_Found] = []
+        for v in _vocab_items(pl, covered):
+            if v.expression.key in first:
+                counts[v.expression.key] += 1  # seen before: counts, but takes no room in this line
+            else:
+                vocab.append(v)
+        vocab.sort(key=lambda f: (-f.difficulty, f.offset))
+        seen_here: set[str] = set()
+        kept_vocab: list[_Found] = []
+        for v in vocab:
+            if v.expression.key not in seen_here and len(kept_vocab) < VOCAB_PER_LINE:
+                kept_vocab.append(v)
+                seen_here.add(v.expression.key)
+        items.extend(kept_vocab)
+        items.sort(key=lambda f: f.offset)
+        for f in items:
+            key = f.expression.key
+            counts[key] = counts.get(key, 0) + 1
+            if key in first:
+                continue
+            expr = f.expression
+            if url_for is not None:
+                expr = expr.model_copy(update={"source_url": url_for(expr.start)})
+            first[key] = expr
+            order.append(key)
+    return [(first[k], counts[k]) for k in order]
+
+
+def extract_expressions(
+    lines: Sequence[TranscriptLine], *, url_for: Callable[[float], str | None] | None = None
+) -> list[Expression]:
+    """Learning items of one recording, first occurrence each, ordered by time.
+
+    ``url_for(start_seconds)`` may return a link to that moment (stored in ``source_url``).
+    """
+    return [expr for expr, _ in extract_with_counts(lines, url_for=url_for)]

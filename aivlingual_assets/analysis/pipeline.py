@@ -1,0 +1,96 @@
+"""Per-recording analysis as plain functions: transcript -> expressions -> levels.
+
+``run_task`` is the AI core's ``run_task`` (or anything with its signature), so these
+functions are testable without Dagster and every model call stays cached and metered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from .schemas import Expression, LevelAssessment, TranscriptLine
+from .tasks import AssessLevels, ExtractExpressions, anchor_to_lines, chunk_lines, merge_expressions, merge_levels
+
+EXPRESSION_COLUMNS = [
+    "recording", "recording_title", "expression", "lemma", "reading", "meaning", "category", "explanation",
+    "example", "start", "end", "url",
+]
+LEVEL_COLUMNS = ["level", "level_score", "level_method", "level_reason"]
+LEVEL_BATCH = 40
+
+RunTask = Callable[..., Any]
+
+
+def transcript_lines(frame: pd.DataFrame) -> list[TranscriptLine]:
+    return [
+        TranscriptLine(start=float(s), end=max(float(s), float(e)), text=str(t))
+        for s, e, t in zip(frame["start"], frame["end"], frame["text"])
+        if str(t).strip()
+    ]
+
+
+def extract_recording_expressions(lines: Sequence[TranscriptLine], run_task: RunTask, *, max_chars: int = 2500
+                                  ) -> list[Expression]:
+    """Chunks the transcript, asks the task per chunk (each chunk one cached request), merges."""
+    task = ExtractExpressions()
+    groups: list[list[Expression]] = []
+    for chunk in chunk_lines(lines, max_chars=max_chars):
+        result = run_task(task, chunk, endpoint="expressions")
+        groups.append(anchor_to_lines(result.parsed.items, chunk))
+    return merge_expressions(groups)
+
+
+def expressions_frame(items: Sequence[Expression], *, recording: str, recording_title: str,
+                      url_for: Callable[[float], str | None]) -> pd.DataFrame:
+    rows = [
+        {
+            "recording": recording,
+            "recording_title": recording_title,
+            "expression": e.expression,
+            "lemma": e.lemma,
+            "reading": e.reading,
+            "meaning": e.meaning,
+            "category": e.category.value,
+            "explanation": e.explanation,
+            "example": e.example,
+            "start": float(e.start),
+            "end": float(e.end),
+            "url": url_for(e.start),
+        }
+        for e in items
+    ]
+    return pd.DataFrame(rows, columns=EXPRESSION_COLUMNS).astype({"start": "float64", "end": "float64"})
+
+
+def frame_expressions(frame: pd.DataFrame) -> list[Expression]:
+    return [
+        Expression(expression=r.expression, lemma=r.lemma, reading=r.reading, meaning=r.meaning,
+                   category=r.category, explanation=r.explanation, example=r.example, start=r.start, end=r.end)
+        for r in frame.itertuples(index=False)
+    ]
+
+
+def assess_levels(items: Sequence[Expression], run_task: RunTask) -> list[LevelAssessment | None]:
+    task = AssessLevels()
+    out: list[LevelAssessment | None] = []
+    for i in range(0, len(items), LEVEL_BATCH):
+        batch = list(items[i : i + LEVEL_BATCH])
+        result = run_task(task, batch, endpoint="difficulty")
+        assessed = result.parsed.items
+        if result.provider != "offline":  # name the model that decided, not what it claims
+            assessed = [a.model_copy(update={"method": f"llm:{result.provider}/{result.model}"}) for a in assessed]
+        out.extend(merge_levels(batch, assessed))
+    return out
+
+
+def with_levels(frame: pd.DataFrame, levels: Sequence[LevelAssessment | None]) -> pd.DataFrame:
+    """Adds level columns; an expression the model skipped is marked unassessed, not guessed."""
+    out = frame.copy()
+    out["level"] = [a.level.value if a else "unassessed" for a in levels]
+    out["level_score"] = [float(a.score) if a else 0.0 for a in levels]
+    out["level_method"] = [a.method if a else "none" for a in levels]
+    out["level_reason"] = [a.reason if a else "the model returned no assessment" for a in levels]
+    return out

@@ -1,0 +1,62 @@
+"""Text readability via jreadability (Lee & Hasebe's formula for Japanese).
+
+The score weighs mean sentence length and the share of kango (Sino-Japanese
+words), wago, verbs and particles.  Higher means easier:
+
+    0.5–1.5 upper advanced · 1.5–2.5 lower advanced · 2.5–3.5 upper intermediate
+    3.5–4.5 lower intermediate · 4.5–5.5 upper elementary · 5.5–6.5 lower elementary
+
+Casual stream talk usually lands in the elementary/intermediate bands; values
+outside 0.5–6.5 happen on very short or unusual text and are returned as is.
+jreadability builds a new MeCab (fugashi + unidic-lite) tagger on every call
+unless given one, so one tagger is kept per thread.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from fugashi import Tagger
+from jreadability import compute_readability
+
+__all__ = ["readability_score", "readability_band"]
+
+_LOCAL = threading.local()
+_NON_WORDS = {"補助記号", "空白", "記号"}
+
+_BANDS = (
+    (1.5, "upper advanced"),
+    (2.5, "lower advanced"),
+    (3.5, "upper intermediate"),
+    (4.5, "lower intermediate"),
+    (5.5, "upper elementary"),
+)
+
+
+def _tagger() -> Tagger:
+    tagger = getattr(_LOCAL, "tagger", None)
+    if tagger is None:
+        tagger = Tagger()
+        _LOCAL.tagger = tagger
+    return tagger
+
+
+def readability_score(text: str | None) -> float | None:
+    """Readability of ``text`` (higher = easier), or None when there is nothing to score."""
+    if text is None or not text.strip():
+        return None
+    tagger = _tagger()
+    # Punctuation or whitespace alone has no words to score.
+    if not any(node.surface.strip() and node.feature.pos1 not in _NON_WORDS for node in tagger(text)):
+        return None
+    return round(float(compute_readability(text, tagger)), 3)
+
+
+def readability_band(score: float | None) -> str | None:
+    """Human label of a score (see the module docstring)."""
+    if score is None:
+        return None
+    for upper, label in _BANDS:
+        if score < upper:
+            return label
+    return "lower elementary"

@@ -1,0 +1,145 @@
+"""The analysis stage's AI tasks: prompts for language models next to their offline twins.
+
+Bump a task's ``version`` when its prompt or offline behaviour changes: the version
+enters the cache key, so old answers are not reused for the new question.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from ..ai.tasks import AITask
+from .schemas import Expression, ExpressionList, LevelAssessment, LevelList, TranscriptLine
+
+EXTRACT_SYSTEM = """You are a Japanese teacher who turns Vtuber live-stream transcripts into study material \
+for intermediate learners. From the transcript lines you are given, pick what a learner would want to study:
+- slang and internet expressions (草, ワンチャン, ガチ ...), Vtuber and streaming culture (推し, スパチャ, 同接, 切り抜き ...),
+- cultural references, grammar patterns worth learning (〜ちゃう, 〜なきゃ, 〜っぽい ...),
+- common mistakes (for example ら抜き言葉 like 見れる: give the standard form in the explanation),
+- notable vocabulary above the most basic level.
+Never pick particles, auxiliaries, numbers, timestamps, user names, @handles or URLs.
+For each item give: expression exactly as said, lemma (dictionary form; for grammar the pattern such as 〜てしまう), \
+reading in kana, a short English meaning in the sense used here, the category, a one- or two-sentence English \
+explanation, the example line verbatim, and that line's start and end seconds exactly as given. Leave source_url null."""
+
+LEVEL_SYSTEM = """You assess how hard Japanese expressions are for learners on the JLPT scale N5 (easiest) to N1. \
+Use 'slang' for informal, internet or streaming language that JLPT does not test, and 'beyond_jlpt' for rare or \
+specialised words. Give a confidence score from 0 to 1, method 'llm', and a one-sentence reason."""
+
+
+def format_lines(lines: Sequence[TranscriptLine]) -> str:
+    return "\n".join(f"[{line.start:.2f}-{line.end:.2f}] {line.text}" for line in lines)
+
+
+class ExtractExpressions(AITask[list[TranscriptLine], ExpressionList]):
+    request_type = "expressions.extract"
+    version = "1"
+    output_schema = ExpressionList
+    system = EXTRACT_SYSTEM
+    tier = "cheap"
+
+    def prompt(self, lines: list[TranscriptLine]) -> str:
+        return "Transcript lines ([start-end] text):\n" + format_lines(lines)
+
+    def offline(self, lines: list[TranscriptLine]) -> ExpressionList:
+        from .offline_extractor import extract_expressions
+
+        return ExpressionList(items=extract_expressions(lines))
+
+
+class AssessLevels(AITask[list[Expression], LevelList]):
+    request_type = "difficulty.assess"
+    version = "1"
+    output_schema = LevelList
+    system = LEVEL_SYSTEM
+    tier = "cheap"
+
+    def prompt(self, expressions: list[Expression]) -> str:
+        items = [
+            {"expression": e.expression, "lemma": e.lemma, "reading": e.reading, "category": e.category.value,
+             "meaning": e.meaning}
+            for e in expressions
+        ]
+        return "Assess each expression:\n" + json.dumps(items, ensure_ascii=False, indent=1)
+
+    def offline(self, expressions: list[Expression]) -> LevelList:
+        from .dictionary import lookup
+        from .levels import assess_level
+
+        return LevelList(items=[assess_level(e, lookup(e.lemma, e.reading)) for e in expressions])
+
+
+def chunk_lines(lines: Sequence[TranscriptLine], *, max_chars: int = 2500, overlap: int = 2
+                ) -> list[list[TranscriptLine]]:
+    """Chunks that fit a cheap model's context comfortably, overlapping by a couple of lines.
+
+    The overlap keeps expressions that straddle a boundary; merging removes the
+    duplicates it creates. Chunk boundaries depend only on the lines, so the same
+    transcript always yields the same prompts (and cache keys).
+    """
+    chunks: list[list[TranscriptLine]] = []
+    current: list[TranscriptLine] = []
+    size = fresh = 0
+    for line in lines:
+        cost = len(line.text) + 16
+        if fresh and size + cost > max_chars:
+            chunks.append(current)
+            current = current[-overlap:] if overlap else []
+            size = sum(len(x.text) + 16 for x in current)
+            fresh = 0
+        current.append(line)
+        size += cost
+        fresh += 1
+    if fresh:
+        chunks.append(current)
+    return chunks
+
+
+def anchor_to_lines(items: Sequence[Expression], lines: Sequence[TranscriptLine]) -> list[Expression]:
+    """Keeps model output honest: each item must be said in a line of its chunk; times come from that line.
+
+    Items whose expression appears in no line are dropped (the model made them up);
+    the example and times are reset to the line where the expression occurs.
+    """
+    kept: list[Expression] = []
+    for item in items:
+        needle = item.expression.strip()
+        if not needle or not item.reading.strip() or not item.meaning.strip():
+            continue
+        line = _line_for(needle, item, lines) or _line_for(item.lemma.strip("〜~ "), item, lines)
+        if line is None:
+            continue
+        kept.append(item.model_copy(update={"example": line.text, "start": line.start, "end": line.end}))
+    return kept
+
+
+def _line_for(needle: str, item: Expression, lines: Sequence[TranscriptLine]) -> TranscriptLine | None:
+    if not needle:
+        return None
+    candidates = [line for line in lines if needle in line.text]
+    if not candidates:
+        return None
+    # prefer the line the model named (its example or start time)
+    for line in candidates:
+        if line.text == item.example or abs(line.start - item.start) < 0.01:
+            return line
+    return candidates[0]
+
+
+def merge_expressions(groups: Sequence[Sequence[Expression]]) -> list[Expression]:
+    """One item per (lemma, reading, category) in a recording: its first occurrence."""
+    seen: dict[str, Expression] = {}
+    for group in groups:
+        for item in group:
+            if item.key not in seen or item.start < seen[item.key].start:
+                seen[item.key] = item
+    return sorted(seen.values(), key=lambda e: (e.start, e.expression))
+
+
+def merge_levels(expressions: Sequence[Expression], assessments: Sequence[LevelAssessment]
+                 ) -> list[LevelAssessment | None]:
+    """Matches assessments back to expressions by (expression, lemma), tolerating reordering."""
+    by_expression = {(a.expression, a.lemma): a for a in assessments}
+    by_lemma = {a.lemma: a for a in assessments}
+    return [by_expression.get((e.expression, e.lemma)) or by_lemma.get(e.lemma) for e in expressions]

@@ -1,0 +1,170 @@
+"""Analysis: what a learner wants from each stream, how hard it is, and the stock across streams."""
+
+import json
+
+import dagster as dg
+import pandas as pd
+
+from ..analysis.pipeline import (
+    assess_levels,
+    expressions_frame,
+    extract_recording_expressions,
+    frame_expressions,
+    transcript_lines,
+    with_levels,
+)
+from ..analysis.vocabulary_store import refresh_vocabulary
+from ..ingestion.recording import timestamp_url
+from ..resources import AICoreResource
+from ..resources.pipeline import PipelineResource
+from .ingestion import recording_from_frame
+from .partitions import recordings_partitions
+
+
+@dg.asset(
+    partitions_def=recordings_partitions,
+    group_name="analysis",
+    kinds={"pandas", "openai", "gemini"},
+    io_manager_key="parquet_io_manager",
+    pool="openai",
+    description="Slang, internet and Vtuber culture, cultural references, grammar patterns, common mistakes and "
+    "notable vocabulary, each with reading, meaning, context and a timestamp link.",
+)
+def expressions(
+    context: dg.AssetExecutionContext, transcripts: pd.DataFrame, recordings: pd.DataFrame, ai: AICoreResource
+) -> dg.Output[pd.DataFrame]:
+    recording = recording_from_frame(recordings)
+    lines = transcript_lines(transcripts)
+    with ai.meter() as meter:
+        items = _ai_step(lambda: extract_recording_expressions(lines, ai.run_task))
+    frame = expressions_frame(items, recording=recording.partition_key, recording_title=recording.title,
+                              url_for=lambda s: timestamp_url(recording, s))
+    counts = frame["category"].value_counts().to_dict()
+    return dg.Output(
+        frame,
+        metadata={
+            "expressions": len(frame),
+            **{f"category/{k}": int(v) for k, v in sorted(counts.items())},
+            **meter.metadata(),
+            "preview": dg.MetadataValue.md(
+                frame[["expression", "reading", "meaning", "category", "start"]].head(12).to_markdown(index=False)
+            ),
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=recordings_partitions,
+    group_name="analysis",
+    kinds={"pandas", "openai", "gemini"},
+    io_manager_key="parquet_io_manager",
+    pool="openai",
+    description="A JLPT-style level (N5-N1, slang, beyond JLPT) per expression with method and confidence, "
+    "plus the transcript's readability.",
+)
+def difficulty(
+    context: dg.AssetExecutionContext, expressions: pd.DataFrame, transcripts: pd.DataFrame, ai: AICoreResource
+) -> dg.Output[pd.DataFrame]:
+    from ..analysis.readability import readability_score
+
+    with ai.meter() as meter:
+        levels = _ai_step(lambda: assess_levels(frame_expressions(expressions), ai.run_task))
+    frame = with_levels(expressions, levels)
+    readability = readability_score("".join(transcripts["text"].astype(str)))
+    counts = frame["level"].value_counts().to_dict()
+    metadata = {
+        "expressions": len(frame),
+        **{f"level/{k}": int(v) for k, v in sorted(counts.items())},
+        "unassessed": int((frame["level"] == "unassessed").sum()),
+        **meter.metadata(),
+    }
+    if readability is not None:
+        metadata["readability"] = round(float(readability), 3)
+    return dg.Output(frame, metadata=metadata)
+
+
+def _ai_step(fn):
+    """AI failures become clear Dagster failures for this recording only (nothing half-written)."""
+    from ..ai.errors import AIError, BudgetExceededError
+
+    try:
+        return fn()
+    except BudgetExceededError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    except AIError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+
+
+class VocabularyConfig(dg.Config):
+    rebuild: bool = False  # re-merge every recording from scratch (e.g. after changing the merge threshold)
+    near_duplicate_threshold: float = 0.92
+
+
+@dg.asset(
+    deps=[difficulty],
+    group_name="analysis",
+    kinds={"pandas", "faiss"},
+    io_manager_key="parquet_io_manager",
+    description="The vocabulary stock: one row per expression across all recordings, near-duplicates merged with "
+    "FAISS, occurrences with timestamp links, themes as tags. Updated incrementally.",
+)
+def vocabulary(
+    context: dg.AssetExecutionContext, config: VocabularyConfig, ai: AICoreResource, pipeline: PipelineResource
+) -> dg.Output[pd.DataFrame]:
+    partitions = context.instance.get_dynamic_partitions(recordings_partitions.name)
+    with ai.meter() as meter:
+        result = _ai_step(lambda: refresh_vocabulary(
+            frames=pipeline.frames(),
+            index_dir=pipeline.data_dir("vocabulary_index"),
+            partitions=partitions,
+            embed=lambda texts: ai.embed(texts, request_type="vocabulary.embed", endpoint="vocabulary"),
+            rebuild=config.rebuild,
+            threshold=config.near_duplicate_threshold,
+        ))
+    stock = result.stock
+    return dg.Output(
+        stock,
+        metadata={
+            "rows": len(stock),
+            "recordings_merged": len(result.merged_recordings),
+            "added": result.added,
+            "merged_exact": result.merged_exact,
+            "merged_near": result.merged_near,
+            "embedded_texts": result.embedded,
+            "themes": int(stock["theme"].nunique()) if len(stock) else 0,
+            **meter.metadata(),
+            "top_expressions": dg.MetadataValue.md(
+                stock.sort_values("count", ascending=False)[["expression", "reading", "meaning", "level", "count"]]
+                .head(15).to_markdown(index=False) if len(stock) else "(empty)"
+            ),
+        },
+    )
+
+
+@dg.asset_check(asset=vocabulary, description="Every row has a reading, a meaning and at least one occurrence.")
+def vocabulary_rows_complete(vocabulary: pd.DataFrame) -> dg.AssetCheckResult:
+    no_reading = vocabulary["reading"].fillna("").str.strip() == ""
+    no_meaning = vocabulary["meaning"].fillna("").str.strip() == ""
+    no_occurrence = vocabulary["occurrences"].map(lambda s: len(json.loads(s or "[]")) == 0)
+    bad = vocabulary.loc[no_reading | no_meaning | no_occurrence, "expression"].tolist()
+    return dg.AssetCheckResult(passed=not bad, metadata={"incomplete_rows": len(bad),
+                                                         "examples": ", ".join(map(str, bad[:10])) or "none"})
+
+
+@dg.asset_check(asset=vocabulary, description="No expression appears twice (keys are unique).")
+def vocabulary_keys_unique(vocabulary: pd.DataFrame) -> dg.AssetCheckResult:
+    duplicated = vocabulary.loc[vocabulary["key"].duplicated(), "key"].tolist()
+    return dg.AssetCheckResult(passed=not duplicated, metadata={"duplicate_keys": len(duplicated)})
+
+
+@dg.asset_check(asset=expressions, description="Every expression has reading, meaning and a valid timestamp.",
+                additional_ins={"transcripts": dg.AssetIn("transcripts")})
+def expressions_complete(expressions: pd.DataFrame, transcripts: pd.DataFrame) -> dg.AssetCheckResult:
+    end = float(transcripts["end"].max()) if len(transcripts) else 0.0
+    bad = expressions[
+        (expressions["reading"].str.strip() == "")
+        | (expressions["meaning"].str.strip() == "")
+        | (expressions["start"] < 0)
+        | (expressions["start"] > end + 1)
+    ]
+    return dg.AssetCheckResult(passed=bad.empty, metadata={"invalid_rows": len(bad), "expressions": len(expressions)})

@@ -1,0 +1,101 @@
+"""Sensors that turn new recordings (inbox files, channel uploads) into partitions and runs."""
+
+import json
+
+import dagster as dg
+
+from . import settings
+from .assets.partitions import recordings_partitions
+from .ingestion.channel_feed import fetch_channel_feed
+from .ingestion.errors import FeedError, IngestionError
+from .ingestion.inbox import scan_inbox
+from .ingestion.recording import recording_from_files, recording_from_youtube
+from .jobs import recording_job
+from .resources.pipeline import PipelineResource, YouTubeResource
+
+
+def _new_recording_requests(context, pipeline: PipelineResource, recordings) -> tuple[list[str], list]:
+    """Registers recordings and returns (new partition keys, run requests), skipping known ones."""
+    registry = pipeline.registry()
+    existing = set(context.instance.get_dynamic_partitions(recordings_partitions.name))
+    new_keys: list[str] = []
+    for recording in recordings:
+        key = recording.partition_key
+        registry.register(recording)
+        if key in existing or key in new_keys:
+            continue
+        new_keys.append(key)
+    runs = [dg.RunRequest(partition_key=k, run_key=f"recording:{k}", tags={"aivlingual/trigger": "sensor"})
+            for k in new_keys]
+    return new_keys, runs
+
+
+@dg.sensor(
+    job=recording_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Watches AIVLINGUAL_INBOX; a file counts once its size stopped changing between two ticks.",
+)
+def recordings_sensor(context: dg.SensorEvaluationContext, pipeline: PipelineResource) -> dg.SensorResult:
+    observed = json.loads(context.cursor) if context.cursor else {}
+    scan = scan_inbox(settings.inbox_dir(), previous=observed)
+    for rel, reason in scan.ignored.items():
+        context.log.info(f"ignoring {rel}: {reason}")
+    recordings = []
+    for group in scan.ready:
+        try:
+            recordings.append(recording_from_files(media=group.media, subtitle=group.subtitle))
+        except (IngestionError, OSError) as exc:  # one bad file never stops the others
+            context.log.error(f"cannot register {group.key}: {exc}")
+    new_keys, runs = _new_recording_requests(context, pipeline, recordings)
+    if scan.pending:
+        context.log.info(f"{len(scan.pending)} recording(s) still being written; waiting for their size to settle")
+    return dg.SensorResult(
+        run_requests=runs,
+        dynamic_partitions_requests=[recordings_partitions.build_add_request(new_keys)] if new_keys else [],
+        cursor=json.dumps(scan.observed, separators=(",", ":")),
+    )
+
+
+class ChannelsConfig(dg.ConfigurableResource):
+    """YouTube channels to follow: ids (UC...) or feed URLs, from config or AIVLINGUAL_CHANNELS (comma-separated)."""
+
+    channels: list[str] = []
+
+    def resolved(self) -> list[str]:
+        from_env = [c.strip() for c in (settings.env("AIVLINGUAL_CHANNELS") or "").split(",") if c.strip()]
+        return list(dict.fromkeys([*self.channels, *from_env]))
+
+
+@dg.sensor(
+    job=recording_job,
+    minimum_interval_seconds=900,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Polls the public upload feed of each followed channel (no API key).",
+)
+def youtube_channels_sensor(
+    context: dg.SensorEvaluationContext, pipeline: PipelineResource, youtube: YouTubeResource,
+    channels: ChannelsConfig,
+) -> dg.SensorResult:
+    seen: dict[str, list[str]] = json.loads(context.cursor) if context.cursor else {}
+    recordings = []
+    for channel in channels.resolved():
+        try:
+            entries = fetch_channel_feed(channel, session=youtube.session(), base_url=youtube.feed_base_url,
+                                         timeout=youtube.timeout_seconds)
+        except FeedError as exc:  # retried next tick, never fatal
+            context.log.warning(f"feed of {channel} unavailable this tick: {exc}")
+            continue
+        known = set(seen.get(channel, []))
+        for entry in entries:
+            if entry.video_id in known:
+                continue
+            recordings.append(recording_from_youtube(entry.video_id, title=entry.title, channel=entry.channel_title))
+            known.add(entry.video_id)
+        seen[channel] = sorted(known)[-500:] if len(known) > 500 else sorted(known)
+    new_keys, runs = _new_recording_requests(context, pipeline, recordings)
+    return dg.SensorResult(
+        run_requests=runs,
+        dynamic_partitions_requests=[recordings_partitions.build_add_request(new_keys)] if new_keys else [],
+        cursor=json.dumps(seen, separators=(",", ":")),
+    )

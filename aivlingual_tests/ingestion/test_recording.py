@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from aivlingual_assets.ingestion.errors import InvalidVideoIdError, MissingFileError, UnsupportedFileError
+from aivlingual_assets.ingestion.recording import (
+    Recording,
+    find_partner_media,
+    pairing_stem,
+    parse_video_id,
+    recording_from_files,
+    recording_from_path,
+    recording_from_youtube,
+    subtitle_language,
+    timestamp_url,
+)
+from aivlingual_tests.ingestion.conftest import SUBTITLES
+
+SRT = "1\n00:00:01,000 --> 00:00:02,500\nこんにちは\n\n2\n00:00:03,000 --> 00:00:07,250\nまたね\n"
+
+
+def test_same_media_twice_gives_the_same_key(tmp_path: Path, clip: Path):
+    first = shutil.copy(clip, tmp_path / "stream_2025-01-01.mp4")
+    second = shutil.copy(clip, tmp_path / "renamed copy.mp4")
+    a, b = recording_from_path(first), recording_from_path(second)
+    expected = hashlib.sha256(clip.read_bytes()).hexdigest()
+    assert a.partition_key == b.partition_key == f"file-{expected[:12]}"
+    assert a.content_hash == expected
+    assert re.fullmatch(r"file-[0-9a-f]{12}", a.partition_key)
+    assert a.source == "file" and a.title == "stream 2025-01-01" and b.title == "renamed copy"
+    assert a.duration_seconds == pytest.approx(2.0, abs=0.1)
+    assert a.subtitle_path is None and a.url is None and a.language == "ja"
+
+
+def test_media_and_language_tagged_subtitle_pair_up(tmp_path: Path, clip: Path):
+    media = Path(shutil.copy(clip, tmp_path / "talk.mp4"))
+    (tmp_path / "talk.ja.srt").write_text(SRT, encoding="utf-8")
+    (tmp_path / "talk.en.srt").write_text(SRT, encoding="utf-8")
+    (tmp_path / "talking.srt").write_text(SRT, encoding="utf-8")  # a different recording
+    from_media = recording_from_path(media)
+    from_subtitle = recording_from_path(tmp_path / "talk.ja.srt")
+    assert from_media == from_subtitle
+    assert from_media.path == str(media.absolute())
+    assert from_media.subtitle_path == str((tmp_path / "talk.ja.srt").absolute())
+    # the key comes from the media, so adding a subtitle later does not change it
+    assert from_media.partition_key == recording_from_files(media=media, subtitle=None).partition_key
+
+
+def test_subtitle_only_recording(tmp_path: Path):
+    subtitle = tmp_path / "zatsudan_night.ja.srt"
+    subtitle.write_text(SRT, encoding="utf-8")
+    recording = recording_from_path(subtitle)
+    digest = hashlib.sha256(subtitle.read_bytes()).hexdigest()
+    assert recording.partition_key == f"file-{digest[:12]}"
+    assert recording.path is None and recording.subtitle_path == str(subtitle.absolute())
+    assert recording.duration_seconds == 7.25  # the last cue's end
+    assert recording.title == "zatsudan night"
+    assert timestamp_url(recording, 3) is None
+
+
+def test_subtitle_whose_full_stem_matches_media(tmp_path: Path, clip: Path):
+    media = Path(shutil.copy(clip, tmp_path / "live.abc.mp4"))  # "abc" looks like a language tag
+    (tmp_path / "live.abc.srt").write_text(SRT, encoding="utf-8")
+    assert find_partner_media(tmp_path / "live.abc.srt") == media
+
+
+def test_downloader_file_names_keep_the_video_id(tmp_path: Path):
+    subtitle = tmp_path / "【歌枠】夜のまったり歌枠 [dQw4w9WgXcQ].ja.vtt"
+    subtitle.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nうたうよ\n", encoding="utf-8")
+    recording = recording_from_path(subtitle)
+    assert recording.video_id == "dQw4w9WgXcQ" and recording.source == "file"
+    assert timestamp_url(recording, 65.9) == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=65s"
+
+
+def test_unknown_extension_and_missing_file(tmp_path: Path):
+    (tmp_path / "cover.png").write_bytes(b"\x89PNG")
+    with pytest.raises(UnsupportedFileError) as caught:
+        recording_from_path(tmp_path / "cover.png")
+    assert ".png" in str(caught.value) and ".mp4" in str(caught.value)
+    with pytest.raises(MissingFileError, match="does not exist"):
+        recording_from_path(tmp_path / "nothing.mp4")
+
+
+def test_corrupt_subtitle_only_recording_is_a_clear_error():
+    from aivlingual_assets.ingestion.errors import SubtitleError
+
+    with pytest.raises(SubtitleError):
+        recording_from_path(SUBTITLES / "broken_timing.srt")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "dQw4w9WgXcQ",
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42s&list=PL123",
+        "https://m.youtube.com/watch?feature=share&v=dQw4w9WgXcQ",
+        "www.youtube.com/watch?v=dQw4w9WgXcQ",
+        "https://youtu.be/dQw4w9WgXcQ?si=abcdef",
+        "https://www.youtube.com/shorts/dQw4w9WgXcQ",
+        "https://www.youtube.com/live/dQw4w9WgXcQ?feature=shared",
+        "https://www.youtube.com/embed/dQw4w9WgXcQ",
+        "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?start=10",
+        "  https://music.youtube.com/watch?v=dQw4w9WgXcQ  ",
+    ],
+)
+def test_parse_video_id_accepts_every_form(text: str):
+    assert parse_video_id(text) == "dQw4w9WgXcQ"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "hello", "dQw4w9WgXcQQ", "https://vimeo.com/123456789", "https://www.youtube.com/@somechannel",
+     "https://www.youtube.com/watch?v=short", "https://www.youtube.com/shorts/"],
+)
+def test_parse_video_id_rejects_other_text(text: str):
+    with pytest.raises(InvalidVideoIdError, match="11-character"):
+        parse_video_id(text)
+
+
+def test_recording_from_youtube():
+    recording = recording_from_youtube("https://youtu.be/dQw4w9WgXcQ", title="歌枠", channel="ここあ Ch.")
+    assert recording == Recording(
+        partition_key="yt-dQw4w9WgXcQ",
+        source="youtube",
+        title="歌枠",
+        channel="ここあ Ch.",
+        url="https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        video_id="dQw4w9WgXcQ",
+    )
+    assert recording_from_youtube("dQw4w9WgXcQ").title  # a default title, never empty
+    assert timestamp_url(recording, 125.7) == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=125s"
+    assert timestamp_url(recording, -3) == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=0s"
+
+
+def test_timestamp_url_for_local_media(tmp_path: Path, clip: Path):
+    media = Path(shutil.copy(clip, tmp_path / "配信 1.mp4"))
+    url = timestamp_url(recording_from_path(media), 12.5)
+    assert url == media.absolute().as_uri() + "#t=12.5"
+
+
+def test_file_name_helpers():
+    assert subtitle_language("a.ja.srt") == "ja" and subtitle_language("a.en-US.vtt") == "en-US"
+    assert subtitle_language("a.srt") is None and subtitle_language("my.video.srt") is None
+    assert pairing_stem("sample_stream.ja.srt") == "sample_stream"
+    assert pairing_stem("sample.stream.mp4") == "sample.stream"
