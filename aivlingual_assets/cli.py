@@ -90,7 +90,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     instance = get_instance()
     registry = RecordingRegistry(settings.database_url())
-    recording_job = defs.get_job_def("recording_job")
+    recording_job = defs.resolve_job_def("recording_job")
     totals = {"recordings": 0, "failed": 0, "segments": 0, "expressions": 0, "api_calls": 0, "cache_hits": 0,
               "cost_usd": 0.0}
     keys: list[str] = []
@@ -129,7 +129,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                 print(f"  ✗ {message}")
     if keys and "stock_job" in {j.name for j in defs.resolve_all_job_defs()} and not args.skip_stock:
         print("→ vocabulary stock and publications")
-        result = defs.get_job_def("stock_job").execute_in_process(instance=instance, raise_on_error=False,
+        result = defs.resolve_job_def("stock_job").execute_in_process(instance=instance, raise_on_error=False,
                                                                  tags={"aivlingual/trigger": "cli"}, run_config=_QUIET)
         summary = _run_summary(result)
         _add_ai(totals, summary)

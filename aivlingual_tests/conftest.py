@@ -49,3 +49,6 @@ def database_url(request, aiv_home):
     if request.param == "sqlite":
         return f"sqlite:///{aiv_home / 'ledger.sqlite3'}"
     return request.getfixturevalue("postgres_url")
+
+
+from .fakes.provider_server import provider_server  # noqa: E402,F401  (fixture)

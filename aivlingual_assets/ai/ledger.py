@@ -271,7 +271,30 @@ class Ledger:
         self._ensure_schema()
 
     # ---- schema -------------------------------------------------------------------------
+    @contextmanager
+    def _sqlite_file_lock(self) -> Iterator[None]:
+        """Serialises first-use (schema, catalogue seeding) across processes sharing a SQLite file."""
+        path = self.engine.url.database
+        if not self.is_sqlite or not path or path == ":memory:":
+            yield
+            return
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX: rely on SQLite's own locking
+            yield
+            return
+        with open(f"{path}.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def _ensure_schema(self) -> None:
+        with self._sqlite_file_lock():
+            self._create_or_migrate()
+
+    def _create_or_migrate(self) -> None:
         with self.engine.begin() as conn:
             if self.is_sqlite:
                 metadata.create_all(conn)
@@ -300,9 +323,18 @@ class Ledger:
     # ---- provider catalogue -------------------------------------------------------------
     def seed_catalogue(self, specs: Iterable[ModelSpec]) -> int:
         """Adds catalogue models the ledger does not know yet; never overwrites user edits."""
+        with self._sqlite_file_lock():
+            try:
+                return self._seed(list(specs))
+            except sa.exc.IntegrityError:  # another process seeded the same rows first
+                return self._seed(list(specs))
+
+    def _seed(self, specs: list[ModelSpec]) -> int:
         now = time.time()
         added = 0
         with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242002)"))
             existing = {
                 (r.provider, r.model, r.kind)
                 for r in conn.execute(sa.select(provider_configs.c.provider, provider_configs.c.model, provider_configs.c.kind))

@@ -8,8 +8,10 @@ Merging happens in two stages:
 * **Exact** — rows with the same :func:`kana.match_key` (normalised lemma + reading) are
   the same expression.  The stock ``key`` is the first 16 hex digits of its SHA-256, so
   it is stable across runs and machines.
-* **Near-duplicate** — FAISS inner-product search on embeddings of ``lemma + " " +
-  reading`` proposes candidates with cosine ≥ ``threshold``.  A candidate is accepted
+* **Near-duplicate** — embeddings of ``lemma + " " + reading`` propose candidates with
+  cosine ≥ ``threshold``: :func:`update_stock` searches the stock's FAISS index
+  (:class:`StockIndex`) with the new rows; :func:`merge_near_duplicates` compares a whole
+  table block-wise (see :func:`_candidate_pairs`).  A candidate is accepted
   only if :func:`near_duplicate_compatible` holds: the two share the normalised lemma *or*
   the normalised reading, *and* their meanings are compatible (either blank, or they
   share content words).  So spelling variants (お疲れ様でした / お疲れさまでした) merge
@@ -116,9 +118,7 @@ def _score(value: Any) -> float:
 
 def _start(value: Any) -> float | str | None:
     """Occurrence start as seconds (rounded to ms) when numeric, else its text."""
-    if isinstance(value, timedelta):
-        return round(value.total_seconds(), 3)
-    if isinstance(value, pd.Timedelta):
+    if isinstance(value, timedelta):  # includes pd.Timedelta
         return round(value.total_seconds(), 3)
     if isinstance(value, (bool, np.bool_)):
         return None
@@ -231,8 +231,8 @@ def meanings_compatible(a: str, b: str) -> bool:
     if not a or not b:
         return True
     ta, tb = _meaning_tokens(a), _meaning_tokens(b)
-    if not ta or not tb:
-        return normalize(a) == normalize(b) or not (ta or tb)
+    if not ta or not tb:  # only stopwords/punctuation: as uninformative as a blank
+        return True
     return len(ta & tb) / min(len(ta), len(tb)) >= 0.5
 
 
@@ -273,16 +273,46 @@ def _record_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return rec
 
 
+_OCCURRENCE_FIELDS = ("recording", "recording_title", "start", "end", "url")
+_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
+if json.encoder.c_encode_basestring is not None:  # type: ignore[attr-defined]
+    _encode_str = json.encoder.c_encode_basestring  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=4_096)
+def _encode_cached(text: str) -> str:
+    return _encode_str(text)
+
+
+def _occurrence_json(occ: Mapping[str, Any]) -> str:
+    """Same text as ``_dumps(occ)`` for the usual 5-field occurrence, ~4x faster."""
+    if len(occ) != 5 or any(f not in occ for f in _OCCURRENCE_FIELDS):
+        return _dumps(occ)
+    parts = []
+    for field in _OCCURRENCE_FIELDS:
+        value = occ[field]
+        if value is None:
+            text = "null"
+        elif isinstance(value, str):
+            text = _encode_cached(value) if field != "url" else _encode_str(value)
+        elif isinstance(value, float) and math.isfinite(value):
+            text = float.__repr__(value)
+        else:
+            text = _dumps(value)
+        parts.append(f'"{field}":{text}')
+    return "{" + ",".join(parts) + "}"
+
+
 def _row_from_record(rec: Mapping[str, Any]) -> dict[str, Any]:
     row = {"key": rec["key"]}
     for field in TEXT_FIELDS:
         row[field] = rec[field]
     row["level_score"] = rec["level_score"]
-    row["occurrences"] = _dumps(rec["occurrences"])
+    row["occurrences"] = "[" + ",".join(map(_occurrence_json, rec["occurrences"])) + "]"
     row["count"] = len(rec["occurrences"])
     row["first_seen"] = _dumps_json_seen(rec["first_seen"])
     row["last_seen"] = _dumps_json_seen(rec["last_seen"])
-    row["variants"] = _dumps(rec["variants"])
+    row["variants"] = "[" + ",".join(map(_encode_str, rec["variants"])) + "]"
     row["alias_keys"] = _dumps(rec["alias_keys"]) if rec["alias_keys"] else "[]"
     row["theme"] = rec["theme"]
     return row
@@ -378,52 +408,55 @@ def _expression_records(expressions: pd.DataFrame, at: str) -> dict[str, dict[st
         hashlib.sha256(mk.encode("utf-8")).hexdigest()[:16]
         for mk in match_keys(lemmas, cols["reading"])
     ]
+    fill = TEXT_FIELDS[2:]  # reading, meaning, ...: coalesced from later rows when blank
+    fill_cols = [cols[f] for f in fill]
     seen_cache: dict[str, dict[str, str]] = {}
     records: dict[str, dict[str, Any]] = {}
     ids: dict[str, set[tuple[str, Any]]] = {}
-    for i in range(n):
-        lemma = lemmas[i]
+    rows = zip(
+        range(n), keys, lemmas, cols["expression"], cols["recording"],
+        cols["recording_title"], starts, ends, cols["url"], scores,
+    )  # fmt: skip
+    for i, key, lemma, expression, recording, title, start, end, url, score in rows:
         if not lemma:
             continue
-        key = keys[i]
-        recording = cols["recording"][i]
         seen = seen_cache.get(recording)
         if seen is None:
             seen = seen_cache[recording] = _seen(recording, at)
-        expression = cols["expression"][i] or lemma
+        expression = expression or lemma
         occ = {
             "recording": recording,
-            "recording_title": cols["recording_title"][i],
-            "start": starts[i],
-            "end": ends[i],
-            "url": cols["url"][i] or None,
+            "recording_title": title,
+            "start": start,
+            "end": end,
+            "url": url or None,
         }
         rec = records.get(key)
         if rec is None:
             rec = {"key": key, "expression": expression, "lemma": lemma}
-            for field in TEXT_FIELDS[2:]:
-                rec[field] = cols[field][i]
-            rec["level_score"] = scores[i]
+            for field, values in zip(fill, fill_cols, strict=True):
+                rec[field] = values[i]
+            rec["level_score"] = score
             rec["theme"] = ""
             rec["occurrences"] = [occ]
             rec["variants"] = [expression]
             rec["alias_keys"] = []
             rec["first_seen"] = rec["last_seen"] = seen
             records[key] = rec
-            ids[key] = {(recording, occ["start"])}
+            ids[key] = {(recording, start)}
             continue
-        oid = (recording, occ["start"])
-        if oid not in ids[key]:
-            ids[key].add(oid)
+        known = ids[key]
+        if (recording, start) not in known:
+            known.add((recording, start))
             rec["occurrences"].append(occ)
             rec["last_seen"] = seen
         if expression not in rec["variants"]:
             rec["variants"].append(expression)
-        for field in TEXT_FIELDS[2:]:
+        for field, values in zip(fill, fill_cols, strict=True):
             if not rec[field]:
-                rec[field] = cols[field][i]
-        if math.isnan(rec["level_score"]):
-            rec["level_score"] = scores[i]
+                rec[field] = values[i]
+        if score == score and rec["level_score"] != rec["level_score"]:  # NaN-safe fill
+            rec["level_score"] = score
     return records
 
 
@@ -790,7 +823,7 @@ def update_stock(
             for score, cand in zip(scores[i], keys[i], strict=True):
                 if cand is None or score < threshold:
                     break
-                pos = table.pos_of_key.get(cand)
+                pos = table.resolve(cand)  # an index built before a re-merge may hold aliases
                 if pos is not None and near_duplicate_compatible(rec, table.peek(pos)):
                     target = pos
                     break
@@ -845,22 +878,37 @@ def merge_near_duplicates(
     exact-merged with :func:`aggregate_expressions`.  Each group keeps its earliest row
     (its key, position and fields); the others are absorbed into it.
     """
-    if "occurrences" not in frame.columns:
-        frame = aggregate_expressions(frame, seen_at=seen_at)
+    if "occurrences" not in frame.columns:  # expression table: merge records in memory
+        records = list(_expression_records(frame, _iso(seen_at)).values())
+        lemmas = [r["lemma"] for r in records]
+        readings = [r["reading"] for r in records]
+        meanings = [r["meaning"] for r in records]
+        roots = _merge_roots(embed, lemmas, readings, meanings, threshold, k)
+        for pos in np.flatnonzero(roots != np.arange(len(records))).tolist():
+            _absorb(records[int(roots[pos])], records[pos])
+        return _frame_from_records(r for pos, r in enumerate(records) if roots[pos] == pos)
+
     table = _StockTable(frame.reset_index(drop=True))
-    n = len(table)
-    if n < 2:
-        return table.to_frame()
     lemmas = table.lemmas()
-    vectors = _embed(
-        embed, [embedding_text(lem, rd) for lem, rd in zip(lemmas, table.cols["reading"])]
+    roots = _merge_roots(
+        embed, lemmas, table.cols["reading"], table.cols["meaning"], threshold, k
     )
-    roots = _near_duplicate_roots(
-        vectors, lemmas, table.cols["reading"], table.cols["meaning"], threshold, k
-    )
-    absorbed = np.flatnonzero(roots != np.arange(n))
-    for pos in absorbed.tolist():
+    for pos in np.flatnonzero(roots != np.arange(len(table))).tolist():
         table.absorb(int(roots[pos]), table.record(pos))
-    out = table.to_frame()
-    keep = roots == np.arange(n)
-    return out.loc[keep].reset_index(drop=True)
+    keep = roots == np.arange(len(table))
+    return table.to_frame().loc[keep].reset_index(drop=True)
+
+
+def _merge_roots(
+    embed: Embed,
+    lemmas: list[str],
+    readings: list[str],
+    meanings: list[str],
+    threshold: float,
+    k: int,
+) -> np.ndarray:
+    if len(lemmas) < 2:
+        return np.arange(len(lemmas), dtype=np.int64)
+    texts = [embedding_text(lem, rd) for lem, rd in zip(lemmas, readings, strict=True)]
+    vectors = _embed(embed, texts)
+    return _near_duplicate_roots(vectors, lemmas, readings, meanings, threshold, k)

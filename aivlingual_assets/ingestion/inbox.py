@@ -9,8 +9,8 @@ it.  Adding a file to a reported group (a late subtitle) makes it ready again.
 
 Scanned: the inbox folder and its direct sub-folders (one level, so people can
 organise drops per channel); deeper folders and hidden folders are skipped.
-Only ``os.scandir`` + one ``stat`` per candidate file, no hashing: 10,000
-files take a few tens of milliseconds.
+Only ``os.scandir`` + one ``stat`` per candidate file and string work, no
+hashing or ``Path`` objects per file: 10,000 files take ~0.2 s of CPU.
 
 ``observed`` (store it as the sensor cursor, it is JSON-serialisable) maps a
 relative POSIX path to ``[size, mtime]`` for a file not yet reported,
@@ -193,7 +193,10 @@ def _list_files(root: Path) -> tuple[dict[str, tuple[int, float]], dict[str, str
     return candidates, ignored, deep
 
 
-def _group(candidates: Mapping[str, tuple[int, float]]) -> tuple[dict[str, tuple[str | None, str | None]], dict[str, str]]:
+_Groups = dict[str, tuple[str | None, str | None]]
+
+
+def _group(candidates: Mapping[str, tuple[int, float]]) -> tuple[_Groups, dict[str, str]]:
     """Pair media and subtitles per folder: key -> (media, subtitle); extra files are set aside."""
     media_by_key: dict[str, list[str]] = {}
     subtitles: list[tuple[str, str, str]] = []
@@ -210,7 +213,7 @@ def _group(candidates: Mapping[str, tuple[int, float]]) -> tuple[dict[str, tuple
         key = stem_key if stem_key in media_by_key else folder + pairing_stem(rel[len(folder):])
         subtitles_by_key.setdefault(key, []).append(rel)
 
-    groups: dict[str, tuple[str | None, str | None]] = {}
+    groups: _Groups = {}
     extras: dict[str, str] = {}
     for key in sorted(media_by_key.keys() | subtitles_by_key.keys()):
         media = _preferred(media_by_key.get(key), media_preference)

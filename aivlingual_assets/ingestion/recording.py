@@ -169,8 +169,10 @@ def recording_from_files(*, media: str | Path | None, subtitle: str | Path | Non
     downloader_id = _DOWNLOADER_ID.search(stem)
     video_id = downloader_id.group(1) if downloader_id else None
     language = DEFAULT_LANGUAGE
-    if subtitle_path is not None and subtitle_language(subtitle_path):
-        language = subtitle_language(subtitle_path).replace("_", "-").split("-")[0].lower()
+    tag = subtitle_language(subtitle_path) if subtitle_path is not None else None
+    # "live.abc.srt" next to "live.abc.mp4" shares the full stem: "abc" is part of the name, not a language
+    if tag and subtitle_path is not None and (media_path is None or media_path.stem != subtitle_path.stem):
+        language = tag.replace("_", "-").split("-")[0].lower()
     return Recording(
         partition_key=f"file-{digest[:KEY_HASH_LENGTH]}",
         source="file",

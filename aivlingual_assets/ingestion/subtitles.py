@@ -79,7 +79,7 @@ def parse_subtitle_text(text: str, *, fmt: str, source: str | Path = "<text>") -
     cues = _srt_cues(text, source) if fmt == "srt" else _vtt_cues(text, source)
     if not cues:
         raise EmptyTranscriptError(source)
-    segments = cues_to_segments(cues)
+    segments = _cues_to_segments(cues)
     if not segments:
         raise EmptyTranscriptError(source, "it has cues but none of them contains any text.")
     return segments
@@ -138,7 +138,7 @@ def join_lines(lines: list[str] | tuple[str, ...]) -> str:
     return out
 
 
-def cues_to_segments(cues: list[_Cue]) -> list[Segment]:
+def _cues_to_segments(cues: list[_Cue]) -> list[Segment]:
     """Order cues, drop flashes and duplicates, and collapse rolling auto-captions."""
     ordered = sorted((c for c in cues if c.lines), key=lambda c: (c.start, c.end))
     if _is_rolling(ordered):
@@ -184,11 +184,10 @@ def _srt_cues(text: str, source: str | Path) -> list[_Cue]:
     except srt.TimestampParseError as error:
         raise SubtitleError(source, f"unparseable timestamp ({error}).",
                             advice="Fix the timestamp to the form HH:MM:SS,mmm.") from None
-    cues = []
-    for sub in subtitles:
-        lines, speaker = clean_cue_text(sub.content)
-        cues.append(_Cue(sub.start.total_seconds(), sub.end.total_seconds(), tuple(lines), speaker))
-    return cues
+    return [
+        _cue(source, sub.start.total_seconds(), sub.end.total_seconds(), sub.content, None, f"cue {sub.index}")
+        for sub in subtitles
+    ]
 
 
 def _vtt_cues(text: str, source: str | Path) -> list[_Cue]:
@@ -204,18 +203,28 @@ def _vtt_cues(text: str, source: str | Path) -> list[_Cue]:
     except MalformedCaptionError as error:  # pragma: no cover - only raised in strict mode
         raise SubtitleError(source, str(error)) from None
     _raise_for_dropped_vtt_cues(text, len(captions), source)
-    cues = []
-    for caption in captions:
-        lines, speaker = clean_cue_text(caption.raw_text)
-        cues.append(
-            _Cue(
-                caption.start_time.in_milliseconds() / 1000,
-                caption.end_time.in_milliseconds() / 1000,
-                tuple(lines),
-                caption.voice or speaker,
-            )
+    return [
+        _cue(
+            source,
+            caption.start_time.in_milliseconds() / 1000,
+            caption.end_time.in_milliseconds() / 1000,
+            caption.raw_text,
+            caption.voice,
+            f"cue {caption.identifier or caption.start}",
         )
-    return cues
+        for caption in captions
+    ]
+
+
+def _cue(source: str | Path, start: float, end: float, raw: str, voice: str | None, label: str) -> _Cue:
+    if end < start:
+        raise SubtitleError(
+            source,
+            f"{label} ends ({end:.3f} s) before it starts ({start:.3f} s).",
+            advice="Fix that cue's timing line (start --> end) or delete the cue.",
+        )
+    lines, speaker = clean_cue_text(raw)
+    return _Cue(start, end, tuple(lines), voice or speaker)
 
 
 def _raise_for_dropped_vtt_cues(text: str, parsed: int, source: str | Path) -> None:

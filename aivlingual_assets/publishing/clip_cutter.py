@@ -102,7 +102,8 @@ def vertical_filter(*, has_video: bool, subtitles: str | None, fonts: str | None
     w, h = SHORTS_WIDTH, SHORTS_HEIGHT
     if has_video:
         graph = (
-            "[0:v:0]split=2[bgsrc][fgsrc];"
+            # square pixels first, so anamorphic sources keep their display aspect
+            "[0:v:0]scale='trunc(iw*sar/2)*2':'trunc(ih/2)*2',setsar=1,split=2[bgsrc][fgsrc];"
             # blur a quarter-size copy: same look, a fraction of the cost
             f"[bgsrc]scale={w // 4}:{h // 4}:force_original_aspect_ratio=increase,crop={w // 4}:{h // 4},"
             f"boxblur=10:2,eq=brightness=-0.12:saturation=0.8,scale={w}:{h},setsar=1[bg];"

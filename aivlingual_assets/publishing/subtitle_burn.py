@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 from aivlingual_assets.publishing.clip_planner import ClipPlan
@@ -134,7 +135,7 @@ def _find_spans(text: str, needles: list[str]) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
-def wrap_breaks(text: str, max_units: float, protected: list[tuple[int, int]] = ()) -> list[int]:
+def wrap_breaks(text: str, max_units: float, protected: Sequence[tuple[int, int]] = ()) -> list[int]:
     """Indices where new lines start so no line is wider than ``max_units`` em.
 
     Breaks go after spaces or between CJK characters, never inside a
@@ -173,7 +174,7 @@ def wrap_breaks(text: str, max_units: float, protected: list[tuple[int, int]] = 
     return breaks
 
 
-def render_text(text: str, *, max_units: float, highlights: list[str] = ()) -> str:
+def render_text(text: str, *, max_units: float, highlights: Sequence[str] = ()) -> str:
     """Escaped, wrapped ASS text with ``highlights`` coloured."""
     text = " ".join(str(text).split())
     spans = _find_spans(text, list(highlights))

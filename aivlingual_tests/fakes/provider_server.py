@@ -151,7 +151,7 @@ Fine-tuning control
 -------------------
 Jobs are created ``validating_files`` and stay there until the test moves them:
 ``set_job_status(job_id, "running")``, ``finish_job(job_id, fine_tuned_model=None,
-trained_tokens=None, metrics=None)`` (adds metrics/message events, a checkpoint, a
+trained_tokens=None, metrics=None, steps=None)`` (adds metrics/message events, a checkpoint, a
 ``fine-tune-results`` CSV result file - base64-encoded like the real API - and lists the model),
 ``fail_job(job_id, message, code="invalid_training_file")``. ``set_job_progression("running",
 "succeeded", **finish_kwargs)`` instead advances every job one step per retrieve call

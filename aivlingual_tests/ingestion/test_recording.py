@@ -67,6 +67,12 @@ def test_subtitle_whose_full_stem_matches_media(tmp_path: Path, clip: Path):
     media = Path(shutil.copy(clip, tmp_path / "live.abc.mp4"))  # "abc" looks like a language tag
     (tmp_path / "live.abc.srt").write_text(SRT, encoding="utf-8")
     assert find_partner_media(tmp_path / "live.abc.srt") == media
+    recording = recording_from_path(media)
+    assert recording.subtitle_path == str((tmp_path / "live.abc.srt").absolute())
+    assert recording.language == "ja"  # "abc" is part of the name here, not a language tag
+    english = tmp_path / "solo.en.srt"
+    english.write_text(SRT, encoding="utf-8")
+    assert recording_from_path(english).language == "en"
 
 
 def test_downloader_file_names_keep_the_video_id(tmp_path: Path):

@@ -126,6 +126,12 @@ def test_broken_vtt_timing_reports_the_line_instead_of_dropping_the_cue():
     assert "00:00:99.000" in str(caught.value)
 
 
+def test_cue_ending_before_it_starts():
+    text = "1\n00:00:01,000 --> 00:00:02,000\nok\n\n7\n00:00:05,000 --> 00:00:04,000\n逆\n"
+    with pytest.raises(SubtitleError, match="cue 7 ends"):
+        parse_subtitle_text(text, fmt="srt", source="reversed.srt")
+
+
 def test_vtt_without_header():
     with pytest.raises(SubtitleError, match="WEBVTT"):
         parse_subtitle_file(SUBTITLES / "missing_header.vtt")

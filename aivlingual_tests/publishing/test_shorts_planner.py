@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import pandas as pd
 import pytest
@@ -218,6 +219,12 @@ def test_prompt_carries_the_japanese_lines_and_schema(plans):
         assert expr.expression in prompt
     assert "title_ja" in prompt and "hashtags" in prompt and plans[0].url in prompt
     assert "[000.0s]" in prompt  # times are relative to the clip
+
+
+def test_plan_list_survives_pickling_with_its_reason():
+    result = plan_clips(make_transcript(40.0), pd.DataFrame([expression("推し", 4.0)]), duration_seconds=40.0)
+    restored = pickle.loads(pickle.dumps(result))
+    assert restored == result and restored.reason == result.reason and restored.reason
 
 
 def test_plans_round_trip_through_a_dataframe(plans):

@@ -21,6 +21,23 @@ from .base import (
 from .openai_provider import _short, guess_mime
 
 
+def _transport_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """google-genai may send through httpx or httpx2, whose exceptions are unrelated classes."""
+    timeouts: list[type[BaseException]] = []
+    transport: list[type[BaseException]] = []
+    for name in ("httpx", "httpx2"):
+        try:
+            module = __import__(name)
+        except ImportError:
+            continue
+        timeouts.append(module.TimeoutException)
+        transport.append(module.TransportError)
+    return tuple(timeouts), tuple(transport)
+
+
+_TIMEOUTS, _TRANSPORT_ERRORS = _transport_errors()
+
+
 class _TimedSegment(BaseModel):
     start: float = Field(description="start time in seconds")
     end: float = Field(description="end time in seconds")
@@ -128,8 +145,6 @@ class GeminiProvider:
 
     @staticmethod
     def _call(fn):
-        import httpx
-
         try:
             return fn()
         except genai_errors.APIError as exc:
@@ -142,9 +157,9 @@ class GeminiProvider:
                 status=status,
                 retry_after=retry_after,
             ) from exc
-        except httpx.TimeoutException as exc:
+        except _TIMEOUTS as exc:
             raise CallFailure("gemini timed out", retryable=True) from exc
-        except httpx.TransportError as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise CallFailure(f"gemini connection failed: {exc.__class__.__name__}", retryable=True) from exc
         except ValueError as exc:  # body that is not JSON
             raise CallFailure(f"gemini sent a response that could not be read: {_short(str(exc), 120)}", retryable=True) from exc
