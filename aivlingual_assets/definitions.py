@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .assets import analysis, ingestion
+from .assets import analysis, ingestion, publishing
 from .jobs import recording_job, stock_job
 from .resources import AICoreResource
 from .resources.parquet_io_manager import ParquetIOManager
@@ -21,8 +21,8 @@ def build_resources() -> dict[str, object]:
 
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingestion, analysis]),
-    asset_checks=dg.load_asset_checks_from_modules([ingestion, analysis]),
+    assets=dg.load_assets_from_modules([ingestion, analysis, publishing]),
+    asset_checks=dg.load_asset_checks_from_modules([ingestion, analysis, publishing]),
     jobs=[recording_job, stock_job],
     resources=build_resources(),
 )

@@ -4,8 +4,8 @@ import dagster as dg
 
 from .assets.partitions import recordings_partitions
 
-PER_RECORDING = ["recordings", "transcripts", "expressions", "difficulty"]
-STOCK = ["vocabulary"]
+PER_RECORDING = ["recordings", "transcripts", "expressions", "difficulty", "shorts"]
+STOCK = ["vocabulary", "anki_deck"]
 
 recording_job = dg.define_asset_job(
     name="recording_job",

@@ -226,10 +226,18 @@ def _expand(tokens: list[Token], start: int, end: int, *, host: bool = True) -> 
     return tokens[i].begin, tokens[j].end
 
 
-def _grammar_items(pl: _Line) -> list[_Found]:
+def _grammar_items(pl: _Line, covered: list[bool]) -> list[_Found]:
+    """Grammar matches.  The pattern's own words are marked covered (no しれる from
+    かもしれない); a leading host word (歌い in 歌いながら) stays available as vocabulary."""
     found: list[_Found] = []
     for p in grammar_patterns():
         for s, e in p.find(pl.tokens, pl.folded):
+            inside = [t for t in pl.tokens if t.end > s and t.begin < e]
+            if inside and _is_content(inside[0]):
+                inside = inside[1:]
+            for t in inside:
+                for c in range(t.begin, t.end):
+                    covered[c] = True
             s2, e2 = _expand(pl.tokens, s, e)
             expr = _make(
                 pl,
@@ -322,7 +330,7 @@ def _zenzen_affirmative(pl: _Line, rule) -> list[_Found]:
     for k, t in enumerate(toks):
         if t.dictionary_form not in ("全然", "ぜんぜん") or t.pos1 != "副詞":
             continue
-        rest = pl.folded[t.end :]
+        rest = re.split(r"[、。!?,\s]", pl.folded[t.end :], maxsplit=1)[0]  # same clause only
         nxt = next((x for x in toks[k + 1 :] if _is_content(x)), None)
         if nxt is None or _NEGATION_RE.search(rest):
             continue
@@ -502,7 +510,7 @@ def extract_with_counts(
     order: list[str] = []
     for pl in prepared:
         lex, covered = _lexicon_items(pl)
-        items = lex + _grammar_items(pl) + _mistake_items(pl)
+        items = lex + _grammar_items(pl, covered) + _mistake_items(pl)
         vocab: list[_Found] = []
         for v in _vocab_items(pl, covered):
             if v.expression.key in first:

@@ -273,34 +273,42 @@ def _record_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return rec
 
 
-_OCCURRENCE_FIELDS = ("recording", "recording_title", "start", "end", "url")
+_OCCURRENCE_FIELDS = frozenset({"recording", "recording_title", "start", "end", "url"})
 _encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
 if json.encoder.c_encode_basestring is not None:  # type: ignore[attr-defined]
     _encode_str = json.encoder.c_encode_basestring  # type: ignore[attr-defined]
 
 
-@lru_cache(maxsize=4_096)
+@lru_cache(maxsize=8_192)
 def _encode_cached(text: str) -> str:
+    """JSON string literal of a value that repeats a lot (recording keys and titles)."""
     return _encode_str(text)
+
+
+def _json_scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if type(value) is float and math.isfinite(value):
+        return float.__repr__(value)  # what json.dumps writes for a float
+    return _dumps(value)
 
 
 def _occurrence_json(occ: Mapping[str, Any]) -> str:
     """Same text as ``_dumps(occ)`` for the usual 5-field occurrence, ~4x faster."""
-    if len(occ) != 5 or any(f not in occ for f in _OCCURRENCE_FIELDS):
+    rec, title, url = occ.get("recording"), occ.get("recording_title"), occ.get("url")
+    if (
+        len(occ) != 5
+        or occ.keys() != _OCCURRENCE_FIELDS
+        or type(rec) is not str
+        or type(title) is not str
+        or not (url is None or type(url) is str)
+    ):
         return _dumps(occ)
-    parts = []
-    for field in _OCCURRENCE_FIELDS:
-        value = occ[field]
-        if value is None:
-            text = "null"
-        elif isinstance(value, str):
-            text = _encode_cached(value) if field != "url" else _encode_str(value)
-        elif isinstance(value, float) and math.isfinite(value):
-            text = float.__repr__(value)
-        else:
-            text = _dumps(value)
-        parts.append(f'"{field}":{text}')
-    return "{" + ",".join(parts) + "}"
+    return (
+        f'{{"recording":{_encode_cached(rec)},"recording_title":{_encode_cached(title)},'
+        f'"start":{_json_scalar(occ["start"])},"end":{_json_scalar(occ["end"])},'
+        f'"url":{"null" if url is None else _encode_str(url)}}}'
+    )
 
 
 def _row_from_record(rec: Mapping[str, Any]) -> dict[str, Any]:

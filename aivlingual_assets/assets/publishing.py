@@ -1,0 +1,124 @@
+"""Publishing: Shorts per recording, the Anki deck and the Notion database from the stock."""
+
+import dagster as dg
+import pandas as pd
+
+from ..ingestion.recording import timestamp_url
+from ..publishing.anki_export import example_audio_finder, export_deck
+from ..publishing.shorts import build_shorts, plan_summary
+from ..resources import AICoreResource
+from ..resources.pipeline import PipelineResource
+from .analysis import _ai_step, difficulty, vocabulary
+from .ingestion import recording_from_frame
+from .partitions import recordings_partitions
+
+MIN_CLIP_SECONDS, MAX_CLIP_SECONDS = 15.0, 60.0
+
+
+class ShortsConfig(dg.Config):
+    cut_clips: bool = True  # False: plans only (for local media too)
+
+
+@dg.asset(
+    partitions_def=recordings_partitions,
+    ins={"levelled": dg.AssetIn(difficulty.key)},
+    group_name="publishing",
+    kinds={"pandas", "youtube", "ffmpeg"},
+    io_manager_key="parquet_io_manager",
+    pool="openai",
+    description="3-5 Shorts of 15-60 s per recording chosen by expression density, level variety and sentence "
+    "boundaries, with Japanese/English copy; local media is cut into vertical 1080x1920 clips with subtitles.",
+)
+def shorts(
+    context: dg.AssetExecutionContext,
+    config: ShortsConfig,
+    levelled: pd.DataFrame,
+    transcripts: pd.DataFrame,
+    recordings: pd.DataFrame,
+    ai: AICoreResource,
+    pipeline: PipelineResource,
+) -> dg.Output[pd.DataFrame]:
+    recording = recording_from_frame(recordings)
+    duration = float(recording.duration_seconds or (transcripts["end"].max() if len(transcripts) else 0.0))
+    media = recording.path if recording.source == "file" else None
+    with ai.meter() as meter:
+        frame, reason = _ai_step(lambda: build_shorts(
+            recording=recording.partition_key, transcript=transcripts, expressions=levelled,
+            duration_seconds=duration, generate=ai.generate_text, media_path=media,
+            out_dir=pipeline.data_dir("shorts") / recording.partition_key,
+            url_for=lambda s: timestamp_url(recording, s), cut=config.cut_clips,
+        ))
+    metadata = {
+        "clips": len(frame),
+        "clips_cut": int(frame["clip_path"].notna().sum()) if len(frame) else 0,
+        "total_seconds": round(float((frame["end"] - frame["start"]).sum()), 1) if len(frame) else 0.0,
+        **meter.metadata(),
+    }
+    if reason:
+        metadata["note"] = reason
+    if len(frame):
+        metadata["plans"] = dg.MetadataValue.md(plan_summary(frame))
+    return dg.Output(frame, metadata=metadata)
+
+
+@dg.asset_check(asset=shorts, description="Clips lie within the recording, last 15-60 s, and cut files play "
+                "back at 1080x1920 with the expected duration.", additional_ins={"recordings": dg.AssetIn("recordings")})
+def shorts_playable(shorts: pd.DataFrame, recordings: pd.DataFrame) -> dg.AssetCheckResult:
+    from ..publishing.media_check import verify_clip
+
+    duration = recordings.iloc[0].get("duration_seconds")
+    problems: list[str] = []
+    for row in shorts.itertuples():
+        length = row.end - row.start
+        if row.start < 0 or (duration and not pd.isna(duration) and row.end > float(duration) + 0.5):
+            problems.append(f"clip {row.index} lies outside the recording ({row.start:.1f}-{row.end:.1f}s)")
+        if not MIN_CLIP_SECONDS - 0.01 <= length <= MAX_CLIP_SECONDS + 0.01:
+            problems.append(f"clip {row.index} lasts {length:.1f}s")
+        if isinstance(row.clip_path, str):
+            problems += [f"clip {row.index}: {p}" for p in verify_clip(row.clip_path, length, decode=False)]
+    return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none",
+                                                              "clips_checked": len(shorts)})
+
+
+class AnkiConfig(dg.Config):
+    with_audio: bool = True  # the example line cut from local media (or TTS when a provider is configured)
+
+
+@dg.asset(
+    ins={"vocabulary": dg.AssetIn(vocabulary.key)},
+    group_name="publishing",
+    kinds={"anki"},
+    description="The vocabulary stock as an Anki package: expression, reading, meaning, example with audio, "
+    "level as a tag. Stable note ids, so re-importing updates cards instead of duplicating them.",
+)
+def anki_deck(
+    context: dg.AssetExecutionContext, config: AnkiConfig, vocabulary: pd.DataFrame, ai: AICoreResource,
+    pipeline: PipelineResource,
+) -> dg.MaterializeResult:
+    registry = pipeline.registry()
+
+    def media_for(key: str):
+        rec = registry.get(key)
+        return rec.path if rec is not None and rec.source == "file" else None
+
+    speak = None
+    if ai.core.configured_providers():
+        def speak(text: str):
+            return ai.generate_audio(text, language="ja", request_type="anki.tts", endpoint="anki").path
+
+    audio_for = example_audio_finder(media_for, pipeline.data_dir("anki_audio"), speak) if config.with_audio else None
+    out = pipeline.data_dir("exports") / "aivlingual.apkg"
+    with ai.meter() as meter:
+        report = export_deck(vocabulary, out, audio_for)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(report.path),
+            "notes": report.notes,
+            "media_files": report.media_files,
+            "skipped": len(report.skipped),
+            "missing_audio": len(report.missing_audio),
+            "deck_id": str(report.deck_id),
+            **meter.metadata(),
+        }
+    )
+
