@@ -263,11 +263,33 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
+# Sudachi's first-level part of speech -> substrings of JMdict POS descriptions.
+_POS_HINTS = {
+    "名詞": ("noun",),
+    "noun": ("noun",),
+    "動詞": ("verb",),
+    "verb": ("verb",),
+    "形容詞": ("adjective (keiyoushi)",),
+    "adjective": ("adjective (keiyoushi)",),
+    "形状詞": ("adjectival nouns", "'taru' adjective"),
+    "na-adjective": ("adjectival nouns",),
+    "副詞": ("adverb",),
+    "adverb": ("adverb",),
+    "感動詞": ("interjection",),
+    "interjection": ("interjection",),
+}
+
+
+def _pos_fits(sense_pos: Iterable[str], hint: tuple[str, ...]) -> bool:
+    return any(h in p for p in sense_pos for h in hint)
+
+
 def _priority_value(tags: Iterable[str]) -> float:
     tags = tuple(tags)
     value = 0.0
-    if any(t in COMMON_TAGS for t in tags):
-        value += 2.0
+    common = [t for t in tags if t in COMMON_TAGS]
+    if common:
+        value += 1.5 + 0.5 * len(common)
     bands = [int(t[2:]) for t in tags if t.startswith("nf") and t[2:].isdigit()]
     if bands:
         value += (49 - min(bands)) / 48
@@ -276,8 +298,8 @@ def _priority_value(tags: Iterable[str]) -> float:
     return value
 
 
-def _resolve(entry: _Entry, text: str, reading: str | None) -> tuple[float, DictEntry]:
-    """Score how well ``entry`` fits (text, reading) and project it onto that form."""
+def _resolve(entry: _Entry, text: str, reading: str | None, pos: str | None = None) -> tuple[float, DictEntry]:
+    """Score how well ``entry`` fits (text, reading, part of speech) and project it onto that form."""
     hira = katakana_to_hiragana(reading) if reading else None
     kanji = next((k for k in entry.kanji if k.text == text), None)
     kana_match = next((k for k in entry.kana if k.text == text), None)
@@ -302,6 +324,10 @@ def _resolve(entry: _Entry, text: str, reading: str | None) -> tuple[float, Dict
         and (not s.stagr or chosen.text in s.stagr)
         and s.glosses
     ] or [s for s in entry.senses if s.glosses]
+    hint = _POS_HINTS.get(pos or "", ())
+    pos_fit = bool(hint) and any(_pos_fits(s.pos, hint) for s in senses)
+    if pos_fit:  # the sense used as that part of speech comes first (いっぱい the adverb)
+        senses = [s for s in senses if _pos_fits(s.pos, hint)] + [s for s in senses if not _pos_fits(s.pos, hint)]
     first = senses[0] if senses else _Sense((), (), (), (), ())
 
     if kanji is not None:
@@ -318,8 +344,12 @@ def _resolve(entry: _Entry, text: str, reading: str | None) -> tuple[float, Dict
             score += 4.0
         else:
             score += 2.0 * _common_prefix(ch, hira) / max(len(hira), 1)
-    if kanji is None and (not entry.kanji or chosen.nokanji or _USUALLY_KANA in first.misc):
+    if kanji is None and (
+        not entry.kanji or chosen.nokanji or any(_USUALLY_KANA in s.misc for s in senses)
+    ):
         score += 1.0  # a kana query fits words that are normally written in kana
+    if pos_fit:
+        score += 1.5
     if any(m in _LOW_VALUE_MISC for m in first.misc):
         score -= 1.5
 
@@ -339,23 +369,27 @@ def _resolve(entry: _Entry, text: str, reading: str | None) -> tuple[float, Dict
 
 
 @lru_cache(maxsize=131072)
-def _lookup_cached(text: str, reading: str | None) -> tuple[DictEntry, ...]:
-    scored = [_resolve(e, text, reading) for e in _candidates(text)]
+def _lookup_cached(text: str, reading: str | None, pos: str | None) -> tuple[DictEntry, ...]:
+    scored = [_resolve(e, text, reading, pos) for e in _candidates(text)]
     scored.sort(key=lambda pair: (-pair[0], pair[1].idseq))
     return tuple(entry for _, entry in scored)
 
 
-def lookup_all(lemma: str, reading: str | None = None) -> list[DictEntry]:
-    """Every entry spelled ``lemma``, best fit first (reading breaks ties between homographs)."""
+def lookup_all(lemma: str, reading: str | None = None, *, pos: str | None = None) -> list[DictEntry]:
+    """Every entry spelled ``lemma``, best fit first.
+
+    ``reading`` (kana) and ``pos`` (Sudachi's 名詞/動詞/形容詞/形状詞/副詞, or noun/verb/
+    adjective/na-adjective/adverb) break ties between homographs and pick the sense
+    used as that part of speech."""
     text = _normalise(lemma)
     if not text:
         return []
-    return list(_lookup_cached(text, reading or None))
+    return list(_lookup_cached(text, reading or None, pos or None))
 
 
-def lookup(lemma: str, reading: str | None = None) -> DictEntry | None:
-    """The most plausible JMdict entry for a dictionary form (and optional kana reading)."""
-    hits = lookup_all(lemma, reading)
+def lookup(lemma: str, reading: str | None = None, *, pos: str | None = None) -> DictEntry | None:
+    """The most plausible JMdict entry for a dictionary form (and optional kana reading / POS)."""
+    hits = lookup_all(lemma, reading, pos=pos)
     return hits[0] if hits else None
 
 

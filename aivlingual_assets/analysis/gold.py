@@ -71,8 +71,15 @@ def precision_recall(predicted: Sequence[Expression], gold: Sequence[GoldItem]) 
         if not candidates:
             missed.append(g.lemma)
             continue
-        # prefer a prediction of the expected category when several match
-        best = next((i for i in candidates if g.category is not None and predicted[i].category == g.category), candidates[0])
+        # prefer the exact lemma, then the expected category, then the earliest prediction
+        best = min(
+            candidates,
+            key=lambda i: (
+                fold(predicted[i].lemma) != fold(g.lemma),
+                g.category is None or predicted[i].category != g.category,
+                i,
+            ),
+        )
         used[best] = True
         matched.append((g.lemma, predicted[best].lemma))
         if g.category is not None and predicted[best].category == g.category:

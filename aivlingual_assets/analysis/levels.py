@@ -64,7 +64,38 @@ from aivlingual_assets.analysis.lexicon import (
 from aivlingual_assets.analysis.schemas import Category, Expression, Level, LevelAssessment
 from aivlingual_assets.analysis.tokenizer import has_kanji, is_katakana
 
-__all__ = ["assess_level", "vocabulary_level", "LEVELS_BY_DIFFICULTY"]
+__all__ = ["assess_level", "vocabulary_level", "is_basic_word", "BASIC_WORDS", "LEVELS_BY_DIFFICULTY"]
+
+# Everyday words every beginner meets in the first months (our own selection).  The
+# kanji heuristic misjudges many of them (寝る has a "hard" kanji), so they are N5 outright
+# and never offered as vocabulary to learn.  Both kanji and kana spellings are listed.
+BASIC_WORDS = frozenset(
+    """
+    する 為る ある 有る いる 居る なる 成る できる 出来る 言う いう 思う 行く いく 来る くる 見る みる 分かる 分る わかる
+    やる 遣る くれる 呉れる もらう 貰う あげる 上げる しまう 仕舞う おく 置く いただく 頂く くださる 下さる ござる 御座る
+    食べる 飲む 買う 売る 話す 聞く 聴く 書く 読む 会う 待つ 休む 寝る 起きる 帰る 住む 歩く 走る 泳ぐ 遊ぶ 歌う 働く
+    使う 作る 持つ 取る 撮る 入る 入れる 出る 出す 着る 脱ぐ 開く 開ける 閉める 閉じる 始まる 始める 終わる 終える
+    立つ 座る 乗る 降りる 降る 教える 習う 覚える 忘れる 知る 考える 答える 死ぬ 生きる 笑う 泣く 呼ぶ 送る 貸す 借りる
+    返す 洗う 切る 押す 引く 付ける 点ける 消す 止める やめる 止まる 見せる 見える 聞こえる 困る 頑張る 気づく 気付く
+    逃げる 探す 選ぶ 決める 変わる 変える 続く 続ける 描く 言える 違う 合う 似る 待てる 触る 動く 勝つ 負ける 守る
+    大きい 小さい 新しい 古い 高い 安い 低い 長い 短い 多い 少ない 早い 速い 遅い 近い 遠い 暑い 寒い 熱い 冷たい
+    暖かい 温かい 涼しい 明るい 暗い 強い 弱い 重い 軽い 広い 狭い 楽しい 嬉しい うれしい 悲しい 面白い おもしろい 怖い こわい
+    可愛い かわいい 美味しい おいしい 不味い まずい 優しい 易しい 難しい 忙しい 痛い 眠い 若い 白い 黒い 赤い 青い 汚い 危ない
+    良い よい いい 悪い 凄い すごい 欲しい ほしい 寂しい さびしい 恥ずかしい 辛い 甘い 凄く 偉い
+    好き 嫌い 大好き 上手 下手 元気 綺麗 きれい 静か 賑やか 有名 大切 大事 大丈夫 簡単 便利 不便 暇 無理 駄目 だめ ダメ 変 本当
+    人 人間 男 女 子供 子ども 友達 友だち 家族 母 父 お母さん お父さん 兄 姉 弟 妹 先生 学生 学校 会社 仕事 家 部屋
+    店 駅 道 車 電車 町 国 外国 日本 日本語 英語 言葉 名前 時間 時 今 今日 明日 昨日 今年 去年 来年 毎日 朝 昼 夜 晩 夕方 午前 午後
+    週 月 年 日 前 後 後ろ 上 下 中 外 右 左 横 隣 方 所 ところ 場所 物 もの 事 こと 話 声 音 歌 絵 色 形 本 手 足 目 耳 口 頭 顔 体 心
+    気 気持ち 水 お茶 ご飯 ごはん 料理 肉 魚 野菜 果物 天気 雨 雪 風 空 山 川 海 花 木 犬 猫 鳥 服 靴 写真 映画 音楽 電話 手紙
+    お金 金 問題 質問 答え 意味 勉強 練習 宿題 試験 病気 薬 最初 最後 次 全部 半分 一番 一緒 皆 みんな 自分 誰 何 なに なん
+    ゲーム 感じ ため 為 よう 様 わけ 訳 はず 筈 つもり 今回 前回 最近 ちょっと 一寸 とても もっと すぐ よく たくさん 沢山 いつも
+    また まだ もう ずっと きっと たぶん 多分 少し 全然 全く 本当に ほんと ほんとう 結構 大体 一応 ゆっくり そろそろ やっぱり やはり
+    絶対 めちゃ すごく 特に 初めて 始めて 一番 そう こう ああ どう こんな そんな あんな どんな ここ そこ あそこ どこ これ それ あれ どれ
+    私 僕 俺 あなた 君 彼 彼女 皆さん ありがとう 有り難う すみません ごめん 御免 はい いいえ ええ さあ
+    月曜日 火曜日 水曜日 木曜日 金曜日 土曜日 日曜日 週末 今週 来週 先週 今月 来月 先月 今夜 今晩 毎晩 毎週 予定 曲 見つける 見付ける
+    助ける なくなる 無くなる いっぱい 一杯 ちゃんと 時々 たまに 必ず 一人 二人 大人 お腹 部分 誕生日 旅行 買い物 散歩
+    """.split()
+)
 
 # Index = difficulty step: 0 = N5 ... 4 = N1, 5 = beyond_jlpt.
 LEVELS_BY_DIFFICULTY = (Level.N5, Level.N4, Level.N3, Level.N2, Level.N1, Level.beyond_jlpt)
@@ -99,9 +130,16 @@ def _priority_shift(entry: DictEntry) -> tuple[int, str]:
     return 3, "no JMdict frequency tags"
 
 
+def is_basic_word(*forms: str) -> bool:
+    """True when any spelling is in :data:`BASIC_WORDS`."""
+    return any(f in BASIC_WORDS for f in forms if f)
+
+
 def vocabulary_level(entry: DictEntry, written: str | None = None) -> tuple[Level, float, str]:
     """(level, confidence, reason) for a dictionary word, per the tables in the module docstring."""
     written = written or entry.written
+    if is_basic_word(written, entry.written):
+        return Level.N5, 0.6, "core everyday word (curated basic list)"
     shift, freq_note = _priority_shift(entry)
     kanji = [ch for ch in written if has_kanji(ch)]
     if kanji:

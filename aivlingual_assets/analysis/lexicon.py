@@ -42,6 +42,9 @@ __all__ = [
 ]
 
 
+_FREE_MATCH_LENGTH = 4
+
+
 def fold(text: str) -> str:
     """The comparison key used everywhere: NFKC, lower case, no 〜 prefix, trimmed."""
     return unicodedata.normalize("NFKC", text).lower().strip().lstrip("〜~")
@@ -150,17 +153,23 @@ class GrammarPattern(_Strict):
         if not self.tokens and not self.regex:
             raise ValueError(f"grammar pattern {self.id} has neither tokens nor regex")
 
-    def find(self, tokens: list[Token], text: str) -> list[tuple[int, int]]:
-        """Character spans (in ``text``, the folded line) where the pattern occurs."""
-        spans: list[tuple[int, int]] = []
+    def find(self, tokens: list[Token], text: str) -> list[tuple[int, int, int]]:
+        """``(start, end, own_start)`` character spans in ``text`` (the folded line).
+
+        ``own_start`` is where the pattern's own words begin: after a leading host
+        test that only constrains the part of speech (歌い in 歌いながら), else ``start``.
+        """
+        spans: set[tuple[int, int, int]] = set()
         for seq in self.tokens:
             n = len(seq)
+            host_first = n > 1 and seq[0].surface is None and seq[0].lemma is None
             for i in range(len(tokens) - n + 1):
                 if all(seq[k].matches(tokens[i + k]) for k in range(n)):
-                    spans.append((tokens[i].begin, tokens[i + n - 1].end))
+                    own = tokens[i + 1].begin if host_first else tokens[i].begin
+                    spans.add((tokens[i].begin, tokens[i + n - 1].end, own))
         for rx in self._regexes:
-            spans.extend(m.span() for m in rx.finditer(text) if m.end() > m.start())
-        return sorted(set(spans))
+            spans.update((m.start(), m.end(), m.start()) for m in rx.finditer(text) if m.end() > m.start())
+        return sorted(spans)
 
 
 class MistakeRule(_Strict):
@@ -226,15 +235,21 @@ class Lexicon:
         return self._by_key.get(fold(word))
 
     def find(self, text: str, boundaries: set[int]) -> list[LexiconMatch]:
-        """Non-overlapping matches in folded ``text``; each must start on a word boundary and
-        (for literal spellings) end on one.  Longest match wins, then leftmost."""
+        """Non-overlapping matches in folded ``text``.  Longest match wins, then leftmost.
+
+        Short spellings (< 4 characters) must start and end on a word boundary, so 草
+        does not fire inside 草原; longer ones are distinctive enough to match anywhere,
+        which survives tokeniser mistakes on slang (が|てえ|てえ for がてえてえ).
+        Regex patterns must start on a boundary."""
         cands: list[LexiconMatch] = []
         for i, ch in enumerate(text):
-            if i not in boundaries:
-                continue
+            at_boundary = i in boundaries
             for spelling, entry in self._first.get(ch, ()):
                 end = i + len(spelling)
-                if end in boundaries and text.startswith(spelling, i) and not entry.vetoed(text, i, end):
+                short = len(spelling) < _FREE_MATCH_LENGTH
+                if short and not (at_boundary and end in boundaries):
+                    continue
+                if text.startswith(spelling, i) and not entry.vetoed(text, i, end):
                     cands.append(LexiconMatch(entry, i, end))
         for entry in self._pattern_entries:
             for rx in entry._regexes:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.dictionary import DictEntry
-from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, vocabulary_level
+from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, vocabulary_level
 from aivlingual_assets.analysis.lexicon import grammar_patterns, lexicon, mistake_rules
 from aivlingual_assets.analysis.schemas import Category, Expression, Level, TranscriptLine
 from aivlingual_assets.analysis.tokenizer import (
@@ -31,6 +31,7 @@ from aivlingual_assets.analysis.tokenizer import (
     fold_for_matching,
     has_kanji,
     is_kana,
+    is_katakana,
     lemma_conjugation_type,
     split_token,
     tokenize,
@@ -38,7 +39,7 @@ from aivlingual_assets.analysis.tokenizer import (
 
 __all__ = ["extract_expressions", "extract_with_counts", "VOCAB_PER_LINE", "mask_noise"]
 
-VOCAB_PER_LINE = 3
+VOCAB_PER_LINE = 4
 
 _URL_RE = re.compile(r"(?:https?://|www\.)[^\s]+", re.IGNORECASE)
 _HANDLE_RE = re.compile(r"[@＠][^\s、。,，!！?？「」()（）]+")
@@ -47,19 +48,10 @@ _EMOTE_RE = re.compile(r":[A-Za-z0-9_\-]{2,}:")
 _THANKS_RE = re.compile(r"ありがと|有難|有り難|サンキュ|感謝|あざ[すっまー]|thank", re.IGNORECASE)
 _NEGATION_RE = re.compile(r"ない|なかっ|なく|ません|ず|ぬ|ねえ|ねー|ねぇ|無理|むり|だめ|ダメ|駄目|違|ちが|[らかわまさたなば]ん(?!で)")
 _JAPANESE_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff々〆ヶ]")
+_KANJI_RUN_RE = re.compile(r"[\u3400-\u9fff々〆ヶ]{2,}")
 
 _HONORIFICS = {"さん", "ちゃん", "くん", "君", "様", "さま", "氏", "たん", "殿", "どの", "ちゃま", "っち"}
 _CONTENT_POS = {"動詞", "形容詞", "形状詞", "名詞", "代名詞", "副詞"}
-# Words so basic (or so grammatical) that no teacher would list them, whatever JMdict says.
-_STOP_LEMMAS = frozenset(
-    """する 為る ある 有る いる 居る なる 成る できる 出来る 言う いう 思う 行く いく 来る くる 見る みる 分かる 分る わかる
-    やる 遣る くれる 呉れる もらう 貰う あげる 上げる しまう 仕舞う おく 置く いただく 頂く くださる 下さる ござる 御座る
-    もの 物 こと 事 とこ ところ 所 人 時 方 感じ ため 為 よう 様 わけ 訳 はず 筈 つもり そう こう ああ どう
-    今 今日 明日 昨日 ちょっと 一寸 とても 本当 本当に ほんと ほんとう みんな 皆 自分 全部 何 なに なん 一番 もう まだ また
-    すごい 凄い いい 良い よい 大丈夫 好き 嫌い 大好き 皆さん ありがとう 有り難う すみません 御免 ごめん さあ ええ はい いいえ
-    ここ そこ あそこ これ それ あれ どれ 私 僕 俺 あなた 君 彼 彼女 みたい 的 さん ちゃん くん 時間 感じる 今回 次
-    """.split()
-)
 _FUNCTIONAL_JMDICT_POS = {
     "suffix",
     "prefix",
@@ -104,6 +96,7 @@ class _Line:
     boundaries: set[int] = field(default_factory=set)
     names: list[bool] = field(default_factory=list)  # per folded char: part of a viewer/streamer name
     honorific_names: list[bool] = field(default_factory=list)
+    name_spans: list[tuple[int, int]] = field(default_factory=list)  # words right before an honorific
 
 
 def mask_noise(text: str) -> str:
@@ -144,6 +137,8 @@ def _mark_names(pl: _Line) -> None:
         j = k
         while j - 1 >= 0 and k - (j - 1) <= 6 and _name_like(toks[j - 1]):
             j -= 1
+        if j < k:
+            pl.name_spans.append((toks[j].begin, tok.begin))
         for c in range(toks[j].begin, tok.begin) if j < k else ():
             names[c] = True
             honorific[c] = True
@@ -175,9 +170,12 @@ def _lexicon_items(pl: _Line) -> tuple[list[_Found], list[bool]]:
     covered = [False] * len(pl.folded)
     found: list[_Found] = []
     for m in lexicon().find(pl.folded, pl.boundaries):
-        # a name before an honorific is not slang, unless the entry itself ends in the honorific (初見さん)
-        if any(pl.honorific_names[m.start : m.end]) and not any(
-            pl.folded.startswith(h, m.end - len(h)) for h in _HONORIFICS
+        # A name before an honorific is not slang, unless the entry itself ends in the
+        # honorific (初見さん) or is the whole nickname (後輩ちゃん, ママさん).
+        if (
+            any(pl.honorific_names[m.start : m.end])
+            and (m.start, m.end) not in pl.name_spans
+            and not any(pl.folded.startswith(h, m.end - len(h)) for h in _HONORIFICS)
         ):
             continue
         e = m.entry
@@ -231,13 +229,11 @@ def _grammar_items(pl: _Line, covered: list[bool]) -> list[_Found]:
     かもしれない); a leading host word (歌い in 歌いながら) stays available as vocabulary."""
     found: list[_Found] = []
     for p in grammar_patterns():
-        for s, e in p.find(pl.tokens, pl.folded):
-            inside = [t for t in pl.tokens if t.end > s and t.begin < e]
-            if inside and _is_content(inside[0]):
-                inside = inside[1:]
-            for t in inside:
-                for c in range(t.begin, t.end):
-                    covered[c] = True
+        for s, e, own in p.find(pl.tokens, pl.folded):
+            for t in pl.tokens:
+                if t.end > own and t.begin < e:
+                    for c in range(t.begin, t.end):
+                        covered[c] = True
             s2, e2 = _expand(pl.tokens, s, e)
             expr = _make(
                 pl,
@@ -406,12 +402,14 @@ def _vocab_candidate(tok: Token, prev: Token | None) -> bool:
         return False
     if is_kana(lemma) and len(lemma) < 2:
         return False
-    return lemma not in _STOP_LEMMAS and tok.normalized_form not in _STOP_LEMMAS
+    if is_katakana(lemma.replace("ー", "")):
+        return False  # English loanwords (ゲーム, ドア) teach an English speaker nothing
+    return not is_basic_word(lemma, tok.normalized_form)
 
 
 def _lookup_token(tok: Token) -> tuple[str, DictEntry] | None:
     for form in dict.fromkeys((tok.dictionary_form, tok.normalized_form)):
-        entry = dictionary.lookup(form, tok.lemma_reading or None)
+        entry = dictionary.lookup(form, tok.lemma_reading or None, pos=tok.pos1)
         if entry is not None:
             return form, entry
     return None
@@ -462,8 +460,88 @@ def _vocab_from_token(pl: _Line, tok: Token) -> _Found | None:
     return _Found(tok.begin, expr, LEVELS_BY_DIFFICULTY.index(level))
 
 
-def _vocab_items(pl: _Line, covered: list[bool]) -> list[_Found]:
+def _kanji_compounds(pl: _Line, covered: list[bool]) -> list[_Found]:
+    """Kanji runs that JMdict lists as one noun but Sudachi cut apart (醍醐|味って).
+
+    The run's tokens are then marked covered so the fragments are not offered too."""
     found: list[_Found] = []
+    for m in _KANJI_RUN_RE.finditer(pl.folded):
+        s, e = m.span()
+        inside = [t for t in pl.tokens if t.end > s and t.begin < e]
+        if len(inside) < 2 or any(covered[s:e]) or any(pl.names[s:e]):
+            continue
+        run = m.group(0)
+        entry = dictionary.lookup(run)
+        if entry is None or not entry.glosses or entry.written != run:
+            continue
+        if not any(p.startswith("noun") or "adjectival" in p for p in entry.pos):
+            continue
+        for t in inside:
+            for c in range(t.begin, t.end):
+                covered[c] = True
+        if is_basic_word(run):
+            continue
+        level, _, _ = vocabulary_level(entry, run)
+        if level == Level.N5:
+            continue
+        expr = _make(
+            pl, s, e, lemma=run, reading=entry.reading, meaning=entry.meaning,
+            category=Category.vocabulary, explanation=_vocab_explanation(entry, level),
+        )
+        if expr is not None:
+            found.append(_Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
+    return found
+
+
+_IDIOM_PARTICLES = {"を", "が", "に", "も", "は", "で", "と"}
+
+
+def _idiom_candidates(tokens: Sequence[Token]) -> list[tuple[int, int, str]]:
+    """(first token, last token, text) for noun (+ particle) + verb/adjective idioms: 気を取り直す, 仕方ない."""
+    out: list[tuple[int, int, str]] = []
+    for i, t0 in enumerate(tokens):
+        if t0.pos1 != "名詞" or t0.pos2 == "数詞":
+            continue
+        if i + 1 < len(tokens) and tokens[i + 1].pos1 in ("動詞", "形容詞"):
+            out.append((i, i + 1, t0.surface + tokens[i + 1].dictionary_form))
+        if (
+            i + 2 < len(tokens)
+            and tokens[i + 1].pos1 == "助詞"
+            and tokens[i + 1].surface in _IDIOM_PARTICLES
+            and tokens[i + 2].pos1 in ("動詞", "形容詞")
+        ):
+            out.append((i, i + 2, t0.surface + tokens[i + 1].surface + tokens[i + 2].dictionary_form))
+    return out
+
+
+def _idioms(pl: _Line, covered: list[bool]) -> list[_Found]:
+    """Set phrases JMdict lists as expressions; their words are then covered."""
+    found: list[_Found] = []
+    for i, j, text in _idiom_candidates(pl.tokens):
+        s, e = pl.tokens[i].begin, pl.tokens[j].end
+        if any(covered[s:e]) or any(pl.names[s:e]):
+            continue
+        entry = dictionary.lookup(text)
+        if entry is None or entry.written != text or not entry.glosses:
+            continue
+        if not any("expressions" in p for p in entry.pos):
+            continue
+        for c in range(s, e):
+            covered[c] = True
+        level, _, _ = vocabulary_level(entry, text)
+        if level == Level.N5 or is_basic_word(text):
+            continue
+        expr = _make(
+            pl, s, e, lemma=text, reading=entry.reading, meaning=entry.meaning,
+            category=Category.vocabulary, explanation=_vocab_explanation(entry, level),
+        )
+        if expr is not None:
+            found.append(_Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
+    return found
+
+
+def _vocab_items(pl: _Line, covered: list[bool]) -> list[_Found]:
+    found: list[_Found] = _idioms(pl, covered) + _kanji_compounds(pl, covered)
     prev: Token | None = None
     for tok in pl.tokens:
         blocked = any(covered[tok.begin : tok.end]) or any(pl.names[tok.begin : tok.end])
@@ -503,6 +581,8 @@ def extract_with_counts(
     words: set[str] = set()
     for pl in prepared:
         words |= _dictionary_words(pl.tokens)
+        words.update(_KANJI_RUN_RE.findall(pl.folded))
+        words.update(text for _, _, text in _idiom_candidates(pl.tokens))
     dictionary.prefetch(words)  # one batched query instead of thousands of small ones
 
     first: dict[str, Expression] = {}

@@ -880,7 +880,10 @@ def merge_near_duplicates(
     k: int = DEFAULT_K,
     seen_at: datetime | str | None = None,
 ) -> pd.DataFrame:
-    """Merge near-duplicates across a whole table at once (batch FAISS + union-find).
+    """Merge near-duplicates across a whole table at once (blocked search + union-find).
+
+    Candidates are pairs sharing a normalised lemma or reading (the only pairs the rule
+    can accept), scored exactly; blocks over 64 rows use FAISS k-NN with ``k``.
 
     ``frame`` is a stock (has ``occurrences``) or an expression table, which is first
     exact-merged with :func:`aggregate_expressions`.  Each group keeps its earliest row

@@ -72,7 +72,7 @@ _HYPHENS = "\\-‐‑‒–—―−ｰー－"
 
 # e-mail: ASCII or full-width local part and domain (people type ＠ on Japanese keyboards)
 _EMAIL = re.compile(
-    r"(?<![\w.+\-＋－])"
+    r"(?<![A-Za-z0-9Ａ-Ｚａ-ｚ０-９._%+\-＋－．])"
     r"[A-Za-z0-9Ａ-Ｚａ-ｚ０-９._%+\-＋－．]+"
     r"\s?[@＠]\s?"
     r"[A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-－]+(?:[.．][A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-－]+)*[.．][A-Za-zＡ-Ｚａ-ｚ]{2,}"
@@ -82,7 +82,7 @@ _URL_CHARS = r"A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%'()"
 _URL = re.compile(rf"(?:(?:https?|ftp)://|www\.)[{_URL_CHARS}]+", re.IGNORECASE)
 # scheme-less "domain.tld/path" (x.com/taro, youtube.com/@taro, example.jp/~taro/)
 _BARE_URL = re.compile(
-    rf"(?<![\w@.\-/])(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{{0,61}}[A-Za-z0-9])?\.)+"
+    rf"(?<![A-Za-z0-9@.\-/])(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{{0,61}}[A-Za-z0-9])?\.)+"
     rf"(?:com|net|org|jp|tv|io|me|co|gg|be|ly|info|xyz|app|dev|link|page|to|fm|live|social|site|blog)"
     rf"/[{_URL_CHARS}]*",
     re.IGNORECASE,
@@ -91,17 +91,20 @@ _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_\-]{11}$")
 
 # phone numbers: international (+CC ...), Japanese domestic (0...), North American (NNN-NNN-NNNN)
 _SEP = rf"[{_HYPHENS}\s.・(（)）]"
-_PHONE_INTL = re.compile(rf"(?<![\w+＋])[+＋]\s?{_DIGIT}{{1,3}}(?:{_SEP}{{0,3}}{_DIGIT}{{1,5}}){{2,6}}(?!{_DIGIT})")
+# number boundaries: no ASCII letter/digit (or decimal point + digit) glued on; Japanese text may be
+_NUM_BEFORE = r"(?<![0-9０-９A-Za-z])(?<![0-9０-９][.．,])"
+_NUM_AFTER = r"(?![0-9０-９A-Za-z]|[.．,][0-9０-９])"
+_PHONE_INTL = re.compile(rf"(?<![0-9０-９A-Za-z+＋])[+＋]\s?{_DIGIT}{{1,3}}(?:{_SEP}{{0,3}}{_DIGIT}{{1,5}}){{2,6}}{_NUM_AFTER}")
 _JP_SEP = rf"[{_HYPHENS}\s(（)）]"
 _PHONE_JP = re.compile(
-    rf"(?<![\w.．,])[(（]?[0０]{_DIGIT}{{0,4}}[)）]?{_JP_SEP}{{0,2}}{_DIGIT}{{1,4}}{_JP_SEP}{{0,2}}{_DIGIT}{{3,4}}(?![\w.．])"
+    rf"{_NUM_BEFORE}[(（]?[0０]{_DIGIT}{{0,4}}[)）]?{_JP_SEP}{{0,2}}{_DIGIT}{{1,4}}{_JP_SEP}{{0,2}}{_DIGIT}{{3,4}}{_NUM_AFTER}"
 )
 _PHONE_NANP = re.compile(
-    rf"(?<![\w.．])[(（]?{_DIGIT}{{3}}[)）]?[{_HYPHENS}\s.．]{{1,2}}{_DIGIT}{{3}}[{_HYPHENS}\s.．]{_DIGIT}{{4}}(?![\w.．])"
+    rf"{_NUM_BEFORE}[(（]?{_DIGIT}{{3}}[)）]?[{_HYPHENS}\s.．]{{1,2}}{_DIGIT}{{3}}[{_HYPHENS}\s.．]{_DIGIT}{{4}}{_NUM_AFTER}"
 )
 
 # @handles (YouTube handles allow Japanese characters, dots, hyphens and middle dots)
-_HANDLE = re.compile(r"(?<![\w@＠.])[@＠][\w][\w.\-・]*", re.UNICODE)
+_HANDLE = re.compile(r"(?<![A-Za-z0-9Ａ-Ｚａ-ｚ０-９_@＠.])[@＠][\w][\w.\-・]*", re.UNICODE)
 
 # ---- viewer names -----------------------------------------------------------------------
 # honorifics, minus the words they start (様子, さまざま, ちゃんと, 氏名, 殿堂, 君主 ...)
@@ -201,7 +204,7 @@ def _is_not_a_name(text: str, start: int, end: int) -> bool:
 
 _HONORIFIC_RE = re.compile(_HONORIFIC)
 _LATIN_BEFORE_CUE = re.compile(
-    r"(?<![\w\[\]])([A-Za-zＡ-Ｚａ-ｚ][A-Za-z0-9_Ａ-Ｚａ-ｚ０-９＿\-]{1,30})\s?(?=" + "|".join(
+    r"(?<![A-Za-z0-9_Ａ-Ｚａ-ｚ０-９\[\]])([A-Za-zＡ-Ｚａ-ｚ][A-Za-z0-9_Ａ-Ｚａ-ｚ０-９＿\-]{1,30})\s?(?=" + "|".join(
         re.escape(c) for c in ("スパチャ", "スーパーチャット", "赤スパ", "ナイスパ", "メンバーシップ", "メンシ", "メンギフ",
                                "初見", "いらっしゃい", "おかえり", "ありがとう")) + ")"
 )

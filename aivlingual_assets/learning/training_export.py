@@ -410,7 +410,7 @@ def export_training_batch(
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         with ledger.begin() as conn:
             if not ledger.is_sqlite:
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242002)"))
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242101)"))
             conn.execute(training_data.insert(), [
                 {"memory_id": e.memory_id, "request_type": e.request_type, "batch_id": batch_id, "split": e.split,
                  "example_hash": e.example_hash, "messages": json.dumps(e.messages, ensure_ascii=False),

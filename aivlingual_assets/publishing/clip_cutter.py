@@ -97,6 +97,9 @@ def _stage_fonts(font_dir: Path, workdir: Path) -> Path:
     return fonts
 
 
+SHORTS_FPS = 30
+
+
 def vertical_filter(*, has_video: bool, subtitles: str | None, fonts: str | None) -> str:
     """Filter graph producing ``[v]``: a 1080x1920 frame, source fitted to the width over a blur."""
     w, h = SHORTS_WIDTH, SHORTS_HEIGHT
@@ -112,6 +115,9 @@ def vertical_filter(*, has_video: bool, subtitles: str | None, fonts: str | None
         )
     else:
         graph = "[1:v]setsar=1"
+    # a constant 30 fps: Shorts want >= 24 fps, and the clip lasts exactly its plan
+    # even when the source has very few frames per second
+    graph += f",fps={SHORTS_FPS}"
     if subtitles:
         graph += f",ass={subtitles}" + (f":fontsdir={fonts}" if fonts else "")
     return graph + ",format=yuv420p[v]"

@@ -45,6 +45,8 @@ _log = logging.getLogger(__name__)
 
 NOTION_AVERAGE_RATE = 3.0  # requests per second, Notion's documented average
 NOTION_BURST = 3  # a small burst above the average is tolerated
+_EPSILON = 1e-9
+_MIN_WAIT = 1e-4
 
 
 class LogLike(Protocol):
@@ -149,10 +151,10 @@ class TokenBucket:
             if now < self._blocked_until:
                 return self._blocked_until - now
             self._refill(now)
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
+            if self._tokens >= 1.0 - _EPSILON:  # tolerate float residue (no 1e-17 s sleeps)
+                self._tokens = max(0.0, self._tokens - 1.0)
                 return 0.0
-            return (1.0 - self._tokens) / self.rate
+            return max((1.0 - self._tokens) / self.rate, _MIN_WAIT)
 
     def acquire(self) -> float:
         """Block until a token is available; returns the seconds spent waiting."""

@@ -873,6 +873,7 @@ def _make_handler(server: FakeNotionServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "FakeNotion/1.0"
+        disable_nagle_algorithm = True  # headers and body go out in separate writes
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

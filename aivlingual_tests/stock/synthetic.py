@@ -23,18 +23,15 @@ def _katakana(text: str) -> str:
     return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text)
 
 
-def _halfwidth_katakana(text: str) -> str:
-    out = []
-    full = _katakana(text)
-    for ch in full:
-        # NFKC is the inverse mapping; find the half-width form by decomposition search
-        out.append(_HALF.get(ch, ch))
-    return "".join(out)
-
-
+# half-width katakana, found by inverting NFKC (which maps ｶ → カ); voiced kana keep
+# their full-width form, which is still an exact variant after normalisation
 _HALF = {}
 for _cp in range(0xFF66, 0xFF9E):
     _HALF.setdefault(unicodedata.normalize("NFKC", chr(_cp)), chr(_cp))
+
+
+def _halfwidth_katakana(text: str) -> str:
+    return "".join(_HALF.get(ch, ch) for ch in _katakana(text))
 
 
 def synthetic_expressions(

@@ -21,7 +21,6 @@ from aivlingual_assets.analysis.stock import (
     stock_key,
     update_stock,
 )
-from aivlingual_assets.analysis.stock_index import StockIndex
 
 from .synthetic import synthetic_expressions
 

@@ -1,0 +1,351 @@
+"""The learning loop: human review of AI outputs -> training exports -> fine-tuning -> cost dashboard.
+
+Thin Dagster wrappers around :mod:`aivlingual_assets.learning`; every rule lives there.
+The lead adds ``LEARNING_ASSETS``, ``LEARNING_CHECKS``, ``LEARNING_JOBS``,
+``LEARNING_SCHEDULES`` and ``LEARNING_SENSORS`` to the Definitions.  Resources used:
+``ai`` (:class:`AICoreResource`: ledger, home, OpenAI key), ``pipeline`` (stored vocabulary
+stock, for Notion key aliases) and ``parquet_io_manager`` (the review queue frame).
+"""
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field
+
+from ..ai.ledger import training_data
+from ..ai.usage_report import usage_report
+from ..learning.fine_tune import (
+    DEFAULT_BASE_MODEL,
+    DEFAULT_EPOCHS,
+    DEFAULT_MIN_TYPE_EXAMPLES,
+    DEFAULT_SUFFIX,
+    FineTuneError,
+    active_runs,
+    make_openai_client,
+    pending_examples,
+    poll_fine_tune_runs,
+    resolve_min_examples,
+    start_fine_tune,
+    training_runs_summary,
+)
+from ..learning.review import (
+    NotionReviewSettings,
+    pick_for_review,
+    pull_verdicts_from_notion,
+    review_counts,
+)
+from ..learning.scrub import find_personal_data
+from ..learning.training_export import (
+    DEFAULT_NEAR_DUPLICATE_THRESHOLD,
+    DEFAULT_VALIDATION_FRACTION,
+    export_training_batch,
+    training_dir,
+)
+from ..learning.usage_chart import WINDOWS, dashboard_markdown, dashboard_metadata, render_usage_chart
+from ..resources import AICoreResource
+from ..resources.pipeline import PipelineResource
+
+REVIEW_COLUMNS = ["id", "request_type", "provider", "model", "usage_count", "rating", "status", "reasons",
+                  "created_at", "prompt_preview", "output_preview"]
+
+
+def _redact(text: str, secrets) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+# ---- review ------------------------------------------------------------------------------------
+class ReviewQueueConfig(dg.Config):
+    limit: int = Field(default=50, description="How many AI outputs the queue shows.")
+    pull_notion: bool = Field(default=True, description="Copy Review/Rating set in Notion back first.")
+
+
+@dg.asset(
+    group_name="learning",
+    kinds={"python"},
+    io_manager_key="parquet_io_manager",
+    description="AI outputs worth a human look (most reused, highest rated, newest per request type) after "
+    "pulling the verdicts people set in Notion. Review with `aivlingual review list/show/approve/reject/rate`.",
+)
+def review_queue(
+    context: dg.AssetExecutionContext, config: ReviewQueueConfig, ai: AICoreResource, pipeline: PipelineResource
+) -> dg.Output[pd.DataFrame]:
+    ledger = ai.core.ledger
+    metadata: dict = {}
+    notion = NotionReviewSettings.from_env()
+    if not config.pull_notion:
+        metadata["notion_pull"] = "switched off in the run config"
+    elif not notion.configured:
+        metadata["notion_pull"] = f"not configured: set {notion.missing()} to pull verdicts from Notion"
+    else:
+        frames = pipeline.frames()
+        stock = frames.read("vocabulary") if frames.exists("vocabulary") else None
+        try:
+            report = pull_verdicts_from_notion(ledger, notion, stock=stock)
+        except Exception as exc:  # the queue is still worth materialising; the failure is visible
+            message = _redact(f"{type(exc).__name__}: {exc}", [notion.token])[:500]
+            context.log.error(f"Pulling verdicts from Notion failed: {message}")
+            metadata["notion_pull"] = f"failed: {message}"
+        else:
+            metadata["notion_pull"] = "done"
+            metadata.update(report.as_metadata())
+            if report.unmatched_keys:
+                context.log.warning(f"{len(report.unmatched_keys)} Notion page(s) with a verdict match no AI output "
+                                    f"(e.g. {', '.join(report.unmatched_keys[:5])})")
+    items = pick_for_review(ledger, limit=config.limit)
+    frame = pd.DataFrame([item.as_row() for item in items], columns=REVIEW_COLUMNS)
+    counts = review_counts(ledger)
+    reasons: dict[str, int] = {}
+    for item in items:
+        for reason in item.reasons:
+            kind = reason.split(":", 1)[0]
+            reasons[kind] = reasons.get(kind, 0) + 1
+    metadata.update({
+        "queue": len(frame),
+        **{f"outputs/{k}": v for k, v in counts.items()},
+        **{f"queue/{k}": v for k, v in sorted(reasons.items())},
+        "preview": dg.MetadataValue.md(
+            frame[["id", "request_type", "usage_count", "rating", "reasons", "output_preview"]].head(15)
+            .to_markdown(index=False) if len(frame) else "_nothing to review_"),
+    })
+    return dg.Output(frame, metadata=metadata)
+
+
+# ---- training exports --------------------------------------------------------------------------
+class TrainingExportConfig(dg.Config):
+    validation_fraction: float = Field(default=DEFAULT_VALIDATION_FRACTION, description="Share of validation data.")
+    near_duplicate_threshold: float = Field(default=DEFAULT_NEAR_DUPLICATE_THRESHOLD,
+                                            description="Character 5-gram Jaccard at which two examples are one.")
+    base_model: str = Field(default=DEFAULT_BASE_MODEL, description="Base model the cost estimate is for.")
+    n_epochs: int = Field(default=DEFAULT_EPOCHS, description="Epochs the cost estimate is for.")
+
+
+@dg.asset(
+    deps=[review_queue],
+    group_name="learning",
+    kinds={"python"},
+    description="Verified AI outputs not exported before, scrubbed of personal data and de-duplicated, as OpenAI "
+    "chat fine-tuning JSONL under $AIVLINGUAL_HOME/training/<batch>/ (train.jsonl, validation.jsonl).",
+)
+def training_exports(
+    context: dg.AssetExecutionContext, config: TrainingExportConfig, ai: AICoreResource
+) -> dg.MaterializeResult:
+    core = ai.core
+    result = export_training_batch(
+        core.ledger, core.settings.home, validation_fraction=config.validation_fraction,
+        near_duplicate_threshold=config.near_duplicate_threshold, base_model=config.base_model,
+        n_epochs=config.n_epochs,
+    )
+    context.log.info(result.message)
+    metadata: dict = {
+        "examples": result.examples,
+        "train_examples": result.train_examples,
+        "validation_examples": result.validation_examples,
+        "estimated_tokens": result.tokens,
+        "candidates": result.candidates,
+        "dropped_exact_duplicates": result.dropped_exact_duplicates,
+        "dropped_near_duplicates": result.dropped_near_duplicates,
+        "dropped_invalid": result.dropped_invalid,
+        **result.scrubbed.as_metadata(),
+        "base_model": result.base_model,
+        "n_epochs": result.n_epochs,
+        "message": result.message,
+    }
+    if result.estimated_cost_usd is not None:
+        metadata["estimated_cost_usd"] = result.estimated_cost_usd
+    if result.batch_id:
+        metadata["batch_id"] = result.batch_id
+        metadata["path"] = dg.MetadataValue.path(str(result.path))
+        metadata.update({f"request_type/{k}": v for k, v in result.request_types.items()})
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(asset=training_exports,
+                description="The newest export's files hold exactly the examples the ledger recorded for that "
+                "batch, and no personal data (e-mails, phone numbers, user URLs, @handles, viewer names).")
+def training_export_is_clean(ai: AICoreResource) -> dg.AssetCheckResult:
+    core = ai.core
+    with core.ledger.connect() as conn:
+        newest = conn.execute(sa.select(training_data.c.batch_id).order_by(training_data.c.created_at.desc(),
+                                                                          training_data.c.id.desc()).limit(1)).scalar()
+        recorded = conn.execute(sa.select(sa.func.count()).where(training_data.c.batch_id == newest)).scalar_one() \
+            if newest else 0
+    if newest is None:
+        return dg.AssetCheckResult(passed=True, metadata={"batch": "none exported yet"})
+    folder = training_dir(core.settings.home) / newest
+    findings: dict[str, int] = {}
+    lines = 0
+    missing = []
+    for name in ("train.jsonl", "validation.jsonl"):
+        path = folder / name
+        if not path.exists():
+            missing.append(name)
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            lines += 1
+            for message in json.loads(line)["messages"]:
+                for kind, _ in find_personal_data(message["content"]):
+                    findings[kind] = findings.get(kind, 0) + 1
+    passed = not findings and not missing and lines == recorded
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"batch": newest, "examples_in_files": lines, "examples_recorded": int(recorded),
+                  "missing_files": ", ".join(missing) or "none",
+                  **{f"personal_data/{k}": v for k, v in sorted(findings.items())}},
+    )
+
+
+# ---- fine-tuning -------------------------------------------------------------------------------
+class FineTuneConfig(dg.Config):
+    min_examples: Optional[int] = Field(
+        default=None, description="New verified examples needed to train; default AIVLINGUAL_FINE_TUNE_MIN_EXAMPLES "
+        "or 1000.")
+    base_model: str = Field(default=DEFAULT_BASE_MODEL, description="OpenAI base model snapshot to fine-tune.")
+    n_epochs: int = Field(default=DEFAULT_EPOCHS, description="Training epochs.")
+    suffix: str = Field(default=DEFAULT_SUFFIX, description="Suffix of the fine-tuned model's name.")
+    min_type_examples: int = Field(default=DEFAULT_MIN_TYPE_EXAMPLES,
+                                   description="Examples a request type needs to make the new model its default.")
+    continue_from_previous: bool = Field(default=True,
+                                         description="Train on top of the last fine-tuned model of this base.")
+
+
+@dg.asset(
+    deps=[training_exports],
+    group_name="learning",
+    kinds={"openai"},
+    description="Starts an OpenAI fine-tuning job when enough new verified examples were exported; the "
+    "fine_tune_status_sensor deploys the model (default for its request types) when the job succeeds.",
+)
+def fine_tune_run(context: dg.AssetExecutionContext, config: FineTuneConfig, ai: AICoreResource) -> dg.MaterializeResult:
+    core = ai.core
+    min_examples = resolve_min_examples(config.min_examples)
+    if not core.settings.openai_api_key:
+        pending = pending_examples(core.ledger)
+        message = ("Skipped: no OpenAI key (set OPENAI_API_KEY) - fine-tuning runs on OpenAI. "
+                   f"{pending.count} new verified example(s) wait.")
+        context.log.warning(message)
+        return dg.MaterializeResult(metadata={"status": "skipped", "message": message, "new_examples": pending.count,
+                                              "min_examples": min_examples})
+    client = make_openai_client(core.settings.openai_api_key, core.settings.openai_base_url,
+                                timeout=core.settings.timeout_seconds * 2)
+    try:
+        result = start_fine_tune(
+            core.ledger, client, min_examples=min_examples, base_model=config.base_model, n_epochs=config.n_epochs,
+            suffix=config.suffix, min_type_examples=config.min_type_examples,
+            continue_from_previous=config.continue_from_previous, secrets=core.settings.secrets(),
+        )
+    except FineTuneError as exc:
+        raise dg.Failure(description=str(exc), metadata={"status": "failed"}) from exc
+    finally:
+        client.close()
+    context.log.info(result.message)
+    return dg.MaterializeResult(metadata={**result.as_metadata(), "min_examples": min_examples,
+                                          **{f"runs/{k}": v for k, v in training_runs_summary(core.ledger).items()}})
+
+
+@dg.sensor(
+    name="fine_tune_status_sensor",
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Polls running OpenAI fine-tuning jobs; deploys a succeeded model as the default for the request "
+    "types it learnt, marks failed runs with the provider's reason.",
+)
+def fine_tune_status_sensor(context: dg.SensorEvaluationContext, ai: AICoreResource) -> dg.SensorResult:
+    core = ai.core
+    running = active_runs(core.ledger)
+    if not running:
+        return dg.SensorResult(skip_reason="No fine-tuning job in progress.")
+    if not core.settings.openai_api_key:
+        return dg.SensorResult(skip_reason=f"{len(running)} fine-tuning job(s) in progress but no OpenAI key "
+                                           "(OPENAI_API_KEY) to poll them.")
+    client = make_openai_client(core.settings.openai_api_key, core.settings.openai_base_url,
+                                timeout=core.settings.timeout_seconds)
+    try:
+        updates = poll_fine_tune_runs(core.ledger, client, secrets=core.settings.secrets())
+    finally:
+        client.close()
+    core.invalidate_catalogue()
+    events = []
+    for update in updates:
+        if update.status == "succeeded":
+            context.log.info(f"Fine-tuning job {update.job_id} succeeded: deployed {update.model} for "
+                             f"{', '.join(update.deployed_for) or 'no request type'}")
+        elif update.finished:
+            context.log.warning(f"Fine-tuning job {update.job_id} {update.status}: {update.error}")
+        if update.finished:
+            events.append(dg.AssetObservation(asset_key=fine_tune_run.key, metadata=update.as_metadata()))
+    if not events:
+        states = ", ".join(f"{u.job_id}: {u.status}" for u in updates) or "no change"
+        return dg.SensorResult(skip_reason=f"{len(running)} fine-tuning job(s) still in progress ({states}).")
+    return dg.SensorResult(asset_events=events)
+
+
+# ---- cost dashboard ----------------------------------------------------------------------------
+@dg.asset(
+    group_name="learning",
+    kinds={"python"},
+    description="AI cost dashboard: requests, provider calls, cache hit rate, cost and savings for the last 7 and 30 "
+    "days, top models/request types/endpoints, training examples ready, and a daily cost / hit-rate chart.",
+)
+def ai_usage_report(context: dg.AssetExecutionContext, ai: AICoreResource) -> dg.MaterializeResult:
+    core = ai.core
+    now = time.time()
+    reports = {days: usage_report(core.ledger, days=days, now=now) for days in WINDOWS}
+    longest = reports[max(WINDOWS)]
+    chart = render_usage_chart(
+        longest, Path(core.settings.home) / "reports" / f"ai_usage_{time.strftime('%Y-%m-%d', time.gmtime(now))}.png",
+        now=now)
+    return dg.MaterializeResult(metadata={
+        **dashboard_metadata(reports),
+        "chart": dg.MetadataValue.path(str(chart)),
+        "report": dg.MetadataValue.md(dashboard_markdown(reports)),
+        "daily_30d": dg.MetadataValue.json(longest.daily),
+    })
+
+
+# ---- jobs, schedules ---------------------------------------------------------------------------
+review_job = dg.define_asset_job(
+    name="review_job", selection=dg.AssetSelection.assets(review_queue),
+    description="Pulls verdicts from Notion and refreshes the review queue.",
+)
+fine_tune_job = dg.define_asset_job(
+    name="fine_tune_job", selection=dg.AssetSelection.assets(training_exports, fine_tune_run),
+    description="Exports newly verified examples and starts a fine-tuning job when there are enough.",
+)
+usage_report_job = dg.define_asset_job(
+    name="usage_report_job", selection=dg.AssetSelection.assets(ai_usage_report),
+    description="Refreshes the AI cost dashboard.",
+)
+
+review_schedule = dg.ScheduleDefinition(
+    name="review_schedule", job=review_job, cron_schedule="0 6 * * *", execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily: verdicts from Notion, then a fresh review queue.",
+)
+fine_tune_schedule = dg.ScheduleDefinition(
+    name="fine_tune_schedule", job=fine_tune_job, cron_schedule="0 3 * * 1", execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Weekly (Monday 03:00 UTC): export and, with enough new verified examples, fine-tune. Stopped by "
+    "default because it spends money; turn it on in the UI.",
+)
+usage_report_schedule = dg.ScheduleDefinition(
+    name="usage_report_schedule", job=usage_report_job, cron_schedule="30 2 * * *", execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Nightly AI cost dashboard.",
+)
+
+LEARNING_ASSETS = [review_queue, training_exports, fine_tune_run, ai_usage_report]
+LEARNING_CHECKS = [training_export_is_clean]
+LEARNING_JOBS = [review_job, fine_tune_job, usage_report_job]
+LEARNING_SCHEDULES = [review_schedule, fine_tune_schedule, usage_report_schedule]
+LEARNING_SENSORS = [fine_tune_status_sensor]
