@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -34,6 +35,9 @@ __all__ = [
     "LexiconMatch",
     "lexicon",
     "grammar_patterns",
+    "grammar_matchers",
+    "PatternMatcher",
+    "token_index",
     "mistake_rules",
     "find_lexicon_entry",
     "find_grammar_pattern",
@@ -102,6 +106,123 @@ class LexiconEntry(_Strict):
         return False
 
 
+_LITERAL_ALT = re.compile(r"^[^\\.^$*+?{}()|\[\]]*(?:\[[^\]\\^-]+\][^\\.^$*+?{}()|\[\]]*)?$")
+
+
+def _literal_set(pattern: str | None) -> frozenset[str] | None:
+    """The finite set of strings a simple regex (a|b|[てで]x) matches, else None."""
+    if pattern is None:
+        return None
+    out: set[str] = set()
+    for alt in pattern.split("|"):
+        if not _LITERAL_ALT.match(alt):
+            return None
+        if "[" in alt:
+            head, rest = alt.split("[", 1)
+            chars, tail = rest.split("]", 1)
+            out.update(head + c + tail for c in chars)
+        else:
+            out.add(alt)
+    return frozenset(out)
+
+
+class _CompiledTest:
+    """Plain-object twin of :class:`TokenTest`: literal alternatives become set look-ups and
+    pydantic attribute access stays out of the inner loop (~50 patterns x every token)."""
+
+    __slots__ = ("surface", "lemma", "pos", "not_pos", "conj", "surface_set", "lemma_set")
+
+    def __init__(self, test: "TokenTest"):
+        for name in ("surface", "lemma", "pos", "not_pos", "conj"):
+            value = getattr(test, name)
+            setattr(self, name, re.compile(value) if value is not None else None)
+        self.surface_set = _literal_set(test.surface)
+        self.lemma_set = _literal_set(test.lemma)
+
+    def matches(self, tok: Token) -> bool:
+        if self.surface_set is not None:
+            if tok.surface not in self.surface_set:
+                return False
+        elif self.surface is not None and not self.surface.fullmatch(tok.surface):
+            return False
+        if self.lemma_set is not None:
+            if tok.dictionary_form not in self.lemma_set and tok.normalized_form not in self.lemma_set:
+                return False
+        elif self.lemma is not None and not (
+            self.lemma.fullmatch(tok.dictionary_form) or self.lemma.fullmatch(tok.normalized_form)
+        ):
+            return False
+        if self.pos is not None or self.not_pos is not None:
+            pos = ",".join(tok.pos)
+            if self.pos is not None and not self.pos.match(pos):
+                return False
+            if self.not_pos is not None and self.not_pos.match(pos):
+                return False
+        if self.conj is not None and not self.conj.search(tok.conjugation_form):
+            return False
+        return True
+
+    def keys(self) -> list[tuple[str, str]] | None:
+        """Index keys that any matching token must have (None: no cheap anchor)."""
+        if self.surface_set is not None:
+            return [("s", x) for x in self.surface_set]
+        if self.lemma_set is not None:
+            return [("l", x) for x in self.lemma_set]
+        return None
+
+
+def token_index(tokens: Sequence[Token]) -> dict[tuple[str, str], list[int]]:
+    """Positions of each surface and lemma in a line, to anchor token patterns quickly."""
+    index: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, t in enumerate(tokens):
+        index[("s", t.surface)].append(i)
+        index[("l", t.dictionary_form)].append(i)
+        if t.normalized_form != t.dictionary_form:
+            index[("l", t.normalized_form)].append(i)
+    return index
+
+
+class PatternMatcher:
+    """Compiled form of a :class:`GrammarPattern` (kept out of pydantic for speed)."""
+
+    __slots__ = ("pattern", "seqs", "regexes")
+
+    def __init__(self, pattern: "GrammarPattern"):
+        self.pattern = pattern
+        self.seqs = []
+        for seq in pattern.tokens:
+            tests = tuple(t.compiled() for t in seq)
+            host_first = len(seq) > 1 and seq[0].surface is None and seq[0].lemma is None
+            anchor = next((k for k, t in enumerate(tests) if t.keys() is not None), None)
+            self.seqs.append((tests, host_first, anchor))
+        self.regexes = tuple(re.compile(r) for r in pattern.regex)
+
+    def find(
+        self, tokens: Sequence[Token], text: str, index: dict[tuple[str, str], list[int]] | None = None
+    ) -> list[tuple[int, int, int]]:
+        """``(start, end, own_start)`` spans; see :meth:`GrammarPattern.find`."""
+        spans: set[tuple[int, int, int]] = set()
+        ntok = len(tokens)
+        for tests, host_first, anchor in self.seqs:
+            n = len(tests)
+            if anchor is not None and index is not None:
+                starts = sorted({p - anchor for key in tests[anchor].keys() for p in index.get(key, ())})
+            else:
+                starts = range(ntok - n + 1)
+            for i in starts:
+                if i < 0 or i + n > ntok:
+                    continue
+                k = 0
+                while k < n and tests[k].matches(tokens[i + k]):
+                    k += 1
+                if k == n:
+                    own = tokens[i + 1].begin if host_first else tokens[i].begin
+                    spans.add((tokens[i].begin, tokens[i + n - 1].end, own))
+        for rx in self.regexes:
+            spans.update((m.start(), m.end(), m.start()) for m in rx.finditer(text) if m.end() > m.start())
+        return sorted(spans)
+
+
 class TokenTest(_Strict):
     """Conditions on one token; every given field is a regex."""
 
@@ -111,27 +232,11 @@ class TokenTest(_Strict):
     not_pos: Optional[str] = None
     conj: Optional[str] = None
 
-    _c: dict = PrivateAttr(default_factory=dict)
-
-    def model_post_init(self, __context) -> None:
-        self._c = {k: re.compile(v) for k, v in self.model_dump().items() if v is not None}
+    def compiled(self) -> _CompiledTest:
+        return _CompiledTest(self)
 
     def matches(self, tok: Token) -> bool:
-        c = self._c
-        if "surface" in c and not c["surface"].fullmatch(tok.surface):
-            return False
-        if "lemma" in c and not (
-            c["lemma"].fullmatch(tok.dictionary_form) or c["lemma"].fullmatch(tok.normalized_form)
-        ):
-            return False
-        pos = ",".join(tok.pos)
-        if "pos" in c and not c["pos"].match(pos):
-            return False
-        if "not_pos" in c and c["not_pos"].match(pos):
-            return False
-        if "conj" in c and not c["conj"].search(tok.conjugation_form):
-            return False
-        return True
+        return _CompiledTest(self).matches(tok)
 
 
 class GrammarPattern(_Strict):
@@ -145,13 +250,13 @@ class GrammarPattern(_Strict):
     explanation: str
     tokens: list[list[TokenTest]] = Field(default_factory=list)
     regex: list[str] = Field(default_factory=list)
-
-    _regexes: tuple[re.Pattern, ...] = PrivateAttr(default=())
+    examples: list[str] = Field(default_factory=list)
 
     def model_post_init(self, __context) -> None:
-        self._regexes = tuple(re.compile(r) for r in self.regex)
         if not self.tokens and not self.regex:
             raise ValueError(f"grammar pattern {self.id} has neither tokens nor regex")
+        for r in self.regex:
+            re.compile(r)
 
     def find(self, tokens: list[Token], text: str) -> list[tuple[int, int, int]]:
         """``(start, end, own_start)`` character spans in ``text`` (the folded line).
@@ -159,17 +264,7 @@ class GrammarPattern(_Strict):
         ``own_start`` is where the pattern's own words begin: after a leading host
         test that only constrains the part of speech (歌い in 歌いながら), else ``start``.
         """
-        spans: set[tuple[int, int, int]] = set()
-        for seq in self.tokens:
-            n = len(seq)
-            host_first = n > 1 and seq[0].surface is None and seq[0].lemma is None
-            for i in range(len(tokens) - n + 1):
-                if all(seq[k].matches(tokens[i + k]) for k in range(n)):
-                    own = tokens[i + 1].begin if host_first else tokens[i].begin
-                    spans.add((tokens[i].begin, tokens[i + n - 1].end, own))
-        for rx in self._regexes:
-            spans.update((m.start(), m.end(), m.start()) for m in rx.finditer(text) if m.end() > m.start())
-        return sorted(spans)
+        return PatternMatcher(self).find(tokens, text, token_index(tokens))
 
 
 class MistakeRule(_Strict):
@@ -185,6 +280,7 @@ class MistakeRule(_Strict):
     detector: Optional[str] = None
     regex: list[str] = Field(default_factory=list)
     fix: list[tuple[str, str]] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
 
     _regexes: tuple[re.Pattern, ...] = PrivateAttr(default=())
     _fixes: tuple[tuple[re.Pattern, str], ...] = PrivateAttr(default=())
@@ -270,7 +366,7 @@ class Lexicon:
 
 def _load_yaml(name: str) -> dict:
     text = resources.files("aivlingual_assets.analysis").joinpath("data", name).read_text("utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C loader: 10x faster
 
 
 @lru_cache(maxsize=1)
@@ -293,6 +389,12 @@ def _grammar_data() -> tuple[tuple[GrammarPattern, ...], tuple[MistakeRule, ...]
 
 def grammar_patterns() -> tuple[GrammarPattern, ...]:
     return _grammar_data()[0]
+
+
+@lru_cache(maxsize=1)
+def grammar_matchers() -> tuple[PatternMatcher, ...]:
+    """Compiled grammar patterns, built once per process."""
+    return tuple(PatternMatcher(p) for p in grammar_patterns())
 
 
 def mistake_rules() -> tuple[MistakeRule, ...]:

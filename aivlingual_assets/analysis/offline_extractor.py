@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.dictionary import DictEntry
 from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, vocabulary_level
-from aivlingual_assets.analysis.lexicon import grammar_patterns, lexicon, mistake_rules
+from aivlingual_assets.analysis.lexicon import grammar_matchers, lexicon, mistake_rules, token_index
 from aivlingual_assets.analysis.schemas import Category, Expression, Level, TranscriptLine
 from aivlingual_assets.analysis.tokenizer import (
     Token,
@@ -228,8 +228,10 @@ def _grammar_items(pl: _Line, covered: list[bool]) -> list[_Found]:
     """Grammar matches.  The pattern's own words are marked covered (no しれる from
     かもしれない); a leading host word (歌い in 歌いながら) stays available as vocabulary."""
     found: list[_Found] = []
-    for p in grammar_patterns():
-        for s, e, own in p.find(pl.tokens, pl.folded):
+    index = token_index(pl.tokens)
+    for matcher in grammar_matchers():
+        p = matcher.pattern
+        for s, e, own in matcher.find(pl.tokens, pl.folded, index):
             for t in pl.tokens:
                 if t.end > own and t.begin < e:
                     for c in range(t.begin, t.end):

@@ -12,6 +12,7 @@ tokenizer object must not be used by two threads at once, so we keep one
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -56,31 +57,26 @@ def hiragana_to_katakana(text: str) -> str:
     )
 
 
-def _is_hira(ch: str) -> bool:
-    return "\u3041" <= ch <= "\u309f"
-
-
-def _is_kata(ch: str) -> bool:
-    return "\u30a0" <= ch <= "\u30ff" or "\u31f0" <= ch <= "\u31ff" or ch == "ー"
+_HIRAGANA_RE = re.compile(r"[\u3041-\u309fー]+")
+_KATAKANA_RE = re.compile(r"[\u30a0-\u30ff\u31f0-\u31ffー]+")
+_KANA_RE = re.compile(r"[\u3041-\u309f\u30a0-\u30ff\u31f0-\u31ffー]+")
+_KANJI_RE = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf々〆ヶ]")
 
 
 def is_hiragana(text: str) -> bool:
-    return bool(text) and all(_is_hira(ch) or ch == "ー" for ch in text)
+    return bool(_HIRAGANA_RE.fullmatch(text))
 
 
 def is_katakana(text: str) -> bool:
-    return bool(text) and all(_is_kata(ch) for ch in text)
+    return bool(_KATAKANA_RE.fullmatch(text))
 
 
 def is_kana(text: str) -> bool:
-    return bool(text) and all(_is_hira(ch) or _is_kata(ch) for ch in text)
+    return bool(_KANA_RE.fullmatch(text))
 
 
 def has_kanji(text: str) -> bool:
-    return any(
-        "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or ch in "々〆ヶ"
-        for ch in text
-    )
+    return _KANJI_RE.search(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,17 +150,21 @@ def _inner_boundaries(m, offset: int) -> tuple[int, ...]:
 
 def _convert(m, offset: int = 0) -> Token:
     surface = m.surface()
-    try:
-        dm = m.dictionary_form_morpheme()
-        lemma_reading = _reading_of(dm, dm.surface())
-    except Exception:  # pragma: no cover - defensive: older sudachipy
-        lemma_reading = ""
+    dictionary_form = m.dictionary_form()
+    reading = _reading_of(m, surface)
+    lemma_reading = reading
+    if dictionary_form != surface:  # conjugated: read the dictionary form's own entry
+        try:
+            dm = m.dictionary_form_morpheme()
+            lemma_reading = _reading_of(dm, dm.surface()) or reading
+        except Exception:  # pragma: no cover - defensive: older sudachipy
+            pass
     return Token(
         surface=surface,
-        dictionary_form=m.dictionary_form(),
+        dictionary_form=dictionary_form,
         normalized_form=m.normalized_form(),
-        reading=_reading_of(m, surface),
-        lemma_reading=lemma_reading or _reading_of(m, surface),
+        reading=reading,
+        lemma_reading=lemma_reading,
         pos=tuple(m.part_of_speech()),
         begin=m.begin() + offset,
         end=m.end() + offset,
@@ -186,12 +186,15 @@ def tokenize(text: str) -> list[Token]:
 
 
 def split_token(token: Token, text: str) -> list[Token]:
-    """Mode-B parts of a mode-C token (for compounds the dictionary lacks)."""
+    """Parts of a mode-C token (for compounds the dictionary lacks): mode B, else mode A."""
     if not token.surface:
         return [token]
-    ms = _tokenizer().tokenize(text[token.begin : token.end], SplitMode.B)
-    parts = [_convert(m, token.begin) for m in ms]
-    return parts if len(parts) > 1 else [token]
+    piece = text[token.begin : token.end]
+    for mode in (SplitMode.B, SplitMode.A):
+        ms = _tokenizer().tokenize(piece, mode)
+        if len(ms) > 1:
+            return [_convert(m, token.begin) for m in ms]
+    return [token]
 
 
 def fold_for_matching(text: str) -> tuple[str, list[int]]:

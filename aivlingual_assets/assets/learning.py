@@ -173,10 +173,11 @@ def training_exports(
 def training_export_is_clean(ai: AICoreResource) -> dg.AssetCheckResult:
     core = ai.core
     with core.ledger.connect() as conn:
-        newest = conn.execute(sa.select(training_data.c.batch_id).order_by(training_data.c.created_at.desc(),
-                                                                          training_data.c.id.desc()).limit(1)).scalar()
-        recorded = conn.execute(sa.select(sa.func.count()).where(training_data.c.batch_id == newest)).scalar_one() \
-            if newest else 0
+        exported = training_data.c.split.in_(("train", "validation"))
+        newest = conn.execute(sa.select(training_data.c.batch_id).where(exported)
+                              .order_by(training_data.c.created_at.desc(), training_data.c.id.desc()).limit(1)).scalar()
+        recorded = conn.execute(sa.select(sa.func.count()).where(exported, training_data.c.batch_id == newest)
+                                ).scalar_one() if newest else 0
     if newest is None:
         return dg.AssetCheckResult(passed=True, metadata={"batch": "none exported yet"})
     folder = training_dir(core.settings.home) / newest

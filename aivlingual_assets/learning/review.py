@@ -387,7 +387,8 @@ def review_counts(ledger: Ledger) -> dict[str, int]:
     def flag(cond) -> Any:
         return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
 
-    exported = sa.select(training_data.c.memory_id)
+    recorded = sa.select(training_data.c.memory_id)
+    exported = sa.select(training_data.c.memory_id).where(training_data.c.split.in_(("train", "validation")))
     with ledger.connect() as conn:
         row = conn.execute(
             sa.select(
@@ -396,7 +397,7 @@ def review_counts(ledger: Ledger) -> dict[str, int]:
                 flag(m.verified.is_(True)),
                 flag(m.rejected.is_(True)),
                 flag(sa.and_(m.rating.is_not(None), m.verified.is_(False), m.rejected.is_(False))),
-                flag(sa.and_(m.verified.is_(True), m.use_for_training.is_(True), m.id.not_in(exported))),
+                flag(sa.and_(m.verified.is_(True), m.use_for_training.is_(True), m.id.not_in(recorded))),
                 flag(m.id.in_(exported)),
             ).where(is_text)
         ).one()

@@ -43,6 +43,7 @@ All functions are pure and deterministic; :func:`scrub_text` is idempotent.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -151,34 +152,34 @@ def _script(ch: str) -> str:
 
 
 def _name_start(text: str, end: int) -> int:
-    """Where the viewer name that ends at ``end`` begins (see the module docstring)."""
+    """Where the viewer name that ends at ``end`` begins (see the module docstring).
+
+    A name is the run of kanji, katakana and Latin letters/digits before the honorific
+    (ミケ猫, 黒猫, Taro_99, John Smith); a hiragana name (ゆき) is the hiragana run, extended
+    over a kanji family name before it (佐藤のりお).  Hiragana elsewhere ends a name: it is
+    where particles and verbs of the surrounding sentence are.
+    """
     i = end
     if i == 0:
         return end
     last = _script(text[i - 1])
     if last == "other":
         return end
-    if last == "latin":
-        # Latin names may contain single spaces between words ("John Smith")
-        while i > 0:
-            ch = text[i - 1]
-            if _script(ch) == "latin":
-                i -= 1
-            elif ch == " " and i - 2 >= 0 and _script(text[i - 2]) == "latin" and i < end:
-                i -= 1
-            else:
-                break
-        return i
-    while i > 0 and _script(text[i - 1]) == last:
-        i -= 1
-    if last == "hira" and i > 0 and _script(text[i - 1]) == "kanji":
-        # 佐藤のりお: a kana given name after a kanji family name
+    if last == "hira":
+        while i > 0 and _script(text[i - 1]) == "hira":
+            i -= 1
         while i > 0 and _script(text[i - 1]) == "kanji":
             i -= 1
-    if last in ("hira", "kata", "kanji"):
-        # digits or Latin letters directly before belong to the name (Vtuberタロウ, 35みこち)
-        while i > 0 and _script(text[i - 1]) == "latin" and text[i - 1] != ".":
+        return i
+    while i > 0:
+        ch = text[i - 1]
+        script = _script(ch)
+        if script in ("kanji", "kata", "latin"):
             i -= 1
+        elif ch == " " and i - 2 >= 0 and _script(text[i - 2]) == "latin" and _script(text[i]) == "latin":
+            i -= 1  # Latin names may contain single spaces between words ("John Smith")
+        else:
+            break
     return i
 
 
@@ -194,12 +195,22 @@ def _clause_around(text: str, start: int, end: int) -> tuple[str, str]:
 
 
 def _is_not_a_name(text: str, start: int, end: int) -> bool:
-    """True when the word right before the honorific is an everyday word (みなさん, お疲れさま ...)."""
+    """True when the word right before the honorific is an everyday word (みなさん, お疲れさま ...).
+
+    The word may cover the whole name found (お母さん, 初見さん), or end it after hiragana,
+    where the name's start was only a guess (今日はみなさん); a name that merely ends in such
+    a word after kanji/katakana (ミケ猫さん) is still a name.
+    """
     name = text[start:end].strip()
     if not name or name.startswith("[") or name.endswith("]"):
         return True
     context = text[max(0, start - 4) : end]
-    return any(context.endswith(w) for w in _NOT_NAMES)
+    for word in _NOT_NAMES:
+        if not context.endswith(word):
+            continue
+        if len(word) >= len(name) or _script(name[-len(word) - 1]) == "hira":
+            return True
+    return False
 
 
 _HONORIFIC_RE = re.compile(_HONORIFIC)
@@ -328,11 +339,16 @@ class ScrubReport:
         return {f"{prefix}{kind}": int(self.counts.get(kind, 0)) for kind in PLACEHOLDERS}
 
 
-def scrub_text(text: str, counts: Counter | None = None) -> str:
-    """``text`` with personal data replaced by placeholders (see the module docstring)."""
-    if not text:
-        return text
-    counts = counts if counts is not None else Counter()
+# JSON string escapes (\n, \t, \r) would glue a letter to the next word; they are swapped for
+# private-use characters while scrubbing and restored afterwards
+_ESCAPES = {"\\n": "\ue000", "\\t": "\ue001", "\\r": "\ue002"}
+
+
+def _scrub_plain(text: str, counts: Counter) -> str:
+    protect = not any(ch in text for ch in _ESCAPES.values())
+    if protect:
+        for escape, sentinel in _ESCAPES.items():
+            text = text.replace(escape, sentinel)
     text = _sub(_EMAIL, "email", text, counts)
     text = _URL.sub(lambda m: _replace_url(m, counts), text)
     text = _BARE_URL.sub(lambda m: _replace_url(m, counts), text)
@@ -341,7 +357,52 @@ def scrub_text(text: str, counts: Counter | None = None) -> str:
     text = _sub(_PHONE_NANP, "phone", text, counts, min_digits=10, max_digits=10)
     text = _sub(_HANDLE, "handle", text, counts)
     text = _scrub_viewers(text, counts)
+    if protect:
+        for escape, sentinel in _ESCAPES.items():
+            text = text.replace(sentinel, escape)
     return text
+
+
+def _json_container(text: str) -> Any:
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "{[":
+        return None
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return None
+    return value if isinstance(value, (dict, list)) else None
+
+
+def _walk(value: Any, fn) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [_walk(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: _walk(v, fn) for k, v in value.items()}
+    return value
+
+
+def scrub_text(text: str, counts: Counter | None = None) -> str:
+    """``text`` with personal data replaced by placeholders (see the module docstring).
+
+    A JSON document (object or array) is scrubbed value by value - escaped characters such as
+    ``\\u30bf`` are seen as what they are - and re-serialised compactly only if something
+    changed, so valid JSON stays valid JSON.
+    """
+    if not text:
+        return text
+    counts = counts if counts is not None else Counter()
+    document = _json_container(text)
+    if document is not None:
+        local: Counter = Counter()
+        cleaned = _walk(document, lambda v: _scrub_plain(v, local))
+        if not local:
+            return text
+        counts.update(local)
+        return json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
+    return _scrub_plain(text, counts)
 
 
 def scrub_messages(messages: list[dict[str, Any]], counts: Counter | None = None) -> list[dict[str, Any]]:
@@ -358,8 +419,19 @@ def scrub_messages(messages: list[dict[str, Any]], counts: Counter | None = None
 def find_personal_data(text: str) -> list[tuple[str, str]]:
     """(kind, matched text) for everything :func:`scrub_text` would still replace.
 
-    Used by the export's asset check: an exported file must yield an empty list.
+    Used by the export's asset check: an exported message must yield an empty list.
     """
+    document = _json_container(text)
+    if document is not None:
+        found: list[tuple[str, str]] = []
+        _walk(document, lambda v: found.extend(_find_plain(v)) or v)
+        return found
+    return _find_plain(text)
+
+
+def _find_plain(text: str) -> list[tuple[str, str]]:
+    for escape, sentinel in _ESCAPES.items():
+        text = text.replace(escape, sentinel)
     found: list[tuple[str, str]] = []
     counts: Counter = Counter()
     for kind, pattern, lo, hi in (

@@ -15,7 +15,9 @@ Duplicates
     with the same system prompt, found with MinHash (64 hash functions, 16 bands x 4 rows
     LSH) and confirmed with the exact Jaccard.  Both are checked against this batch and
     against every example exported before.  Of a group of duplicates the highest rated,
-    then most reused, then oldest output is kept.
+    then most reused, then oldest output is kept.  The skipped ones are recorded in
+    ``aiv_training_data`` too, with split ``duplicate`` (never written to a file, never
+    trained on), so they no longer count as "ready" and are not looked at again.
 
 Split
     Deterministic and content-based: an example goes to validation when
@@ -77,6 +79,7 @@ __all__ = [
 ]
 
 SPLIT_SALT = "aivlingual-split-v1:"
+DUPLICATE_SPLIT = "duplicate"  # recorded, never exported: a duplicate of an exported example
 DEFAULT_VALIDATION_FRACTION = 0.10
 DEFAULT_NEAR_DUPLICATE_THRESHOLD = 0.90
 SHINGLE = 5
@@ -236,28 +239,28 @@ def remove_duplicates(
     previous_hashes: set[str] | None = None,
     previous_messages: Sequence[Sequence[dict[str, str]]] = (),
     threshold: float = DEFAULT_NEAR_DUPLICATE_THRESHOLD,
-) -> tuple[list[TrainingExample], int, int]:
-    """(kept examples in memory-id order, exact duplicates dropped, near duplicates dropped)."""
+) -> tuple[list[TrainingExample], list[tuple[TrainingExample, str]]]:
+    """(kept examples in memory-id order, dropped examples with "exact" or "near")."""
     seen_hashes = set(previous_hashes or ())
     index = _NearIndex(threshold)
     for messages in previous_messages:
         _, prepared = index.near(messages)
         index.add(prepared)
     kept: list[TrainingExample] = []
-    exact = near = 0
+    dropped: list[tuple[TrainingExample, str]] = []
     for example in sorted(examples, key=_priority):
         if example.example_hash in seen_hashes:
-            exact += 1
+            dropped.append((example, "exact"))
             continue
         match, prepared = index.near(example.messages)
         if match is not None:
-            near += 1
+            dropped.append((example, "near"))
             continue
         seen_hashes.add(example.example_hash)
         index.add(prepared)
         kept.append(example)
     kept.sort(key=lambda e: e.memory_id)
-    return kept, exact, near
+    return kept, dropped
 
 
 def near_duplicate_groups(texts: Sequence[str], threshold: float = DEFAULT_NEAR_DUPLICATE_THRESHOLD) -> list[int]:
@@ -333,6 +336,32 @@ def _write_jsonl(path: Path, examples: Sequence[TrainingExample]) -> None:
         os.fsync(fh.fileno())
 
 
+def _record(ledger: Ledger, batch_id: str, examples: Sequence[TrainingExample], now: float,
+            before_commit=None) -> None:
+    """Records the batch's examples in one transaction; fails if another export claimed any of them."""
+    with ledger.begin() as conn:
+        if not ledger.is_sqlite:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242101)"))
+        conn.execute(training_data.insert(), [
+            {"memory_id": e.memory_id, "request_type": e.request_type, "batch_id": batch_id, "split": e.split,
+             "example_hash": e.example_hash, "messages": json.dumps(e.messages, ensure_ascii=False),
+             "tokens": e.tokens, "created_at": now}
+            for e in examples
+        ])
+        ids = [e.memory_id for e in examples]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            claimed = conn.execute(
+                sa.select(training_data.c.memory_id).where(training_data.c.memory_id.in_(chunk))
+                .group_by(training_data.c.memory_id).having(sa.func.count() > 1)
+            ).first()
+            if claimed is not None:
+                raise ConcurrentExportError(
+                    f"output {claimed.memory_id} was exported by another batch meanwhile; run the export again")
+        if before_commit is not None:
+            before_commit()
+
+
 class ConcurrentExportError(RuntimeError):
     """Another export claimed some of the same outputs first; nothing of this one was kept."""
 
@@ -377,10 +406,15 @@ def export_training_batch(
             previous_messages.append(json.loads(p.messages))
         except (TypeError, ValueError):
             continue
-    kept, exact, near = remove_duplicates(examples, previous_hashes={p.example_hash for p in previous},
-                                          previous_messages=previous_messages, threshold=near_duplicate_threshold)
-    result.dropped_exact_duplicates, result.dropped_near_duplicates = exact, near
+    kept, dropped = remove_duplicates(examples, previous_hashes={p.example_hash for p in previous},
+                                      previous_messages=previous_messages, threshold=near_duplicate_threshold)
+    result.dropped_exact_duplicates = sum(1 for _, why in dropped if why == "exact")
+    result.dropped_near_duplicates = sum(1 for _, why in dropped if why == "near")
+    for example, _ in dropped:
+        example.split = DUPLICATE_SPLIT
     if not kept:
+        if dropped:  # remembered, so they are not "ready" (nor looked at) again
+            _record(ledger, f"{_new_batch_id([e for e, _ in dropped], now)}-dup", [e for e, _ in dropped], now)
         return result
     split_examples(kept, validation_fraction)
     batch_id = batch_id or _new_batch_id(kept, now)
@@ -403,31 +437,14 @@ def export_training_batch(
         "training_price_per_1m": price.training_per_1m if price else None,
         "price_source": PRICE_SOURCE, "price_date": PRICE_DATE,
         "format": "OpenAI chat fine-tuning JSONL", "scrubbed": dict(counts),
+        "duplicates_skipped": len(dropped),
     }
     try:
         _write_jsonl(tmp / "train.jsonl", train)
         _write_jsonl(tmp / "validation.jsonl", validation)
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        with ledger.begin() as conn:
-            if not ledger.is_sqlite:
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242101)"))
-            conn.execute(training_data.insert(), [
-                {"memory_id": e.memory_id, "request_type": e.request_type, "batch_id": batch_id, "split": e.split,
-                 "example_hash": e.example_hash, "messages": json.dumps(e.messages, ensure_ascii=False),
-                 "tokens": e.tokens, "created_at": now}
-                for e in kept
-            ])
-            ids = [e.memory_id for e in kept]
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                claimed = conn.execute(
-                    sa.select(training_data.c.memory_id).where(training_data.c.memory_id.in_(chunk))
-                    .group_by(training_data.c.memory_id).having(sa.func.count() > 1)
-                ).first()
-                if claimed is not None:
-                    raise ConcurrentExportError(
-                        f"output {claimed.memory_id} was exported by another batch meanwhile; run the export again")
-            os.replace(tmp, final)  # inside the transaction: a failed rename rolls the rows back
+        # the rename happens inside the transaction: a failed rename rolls the rows back
+        _record(ledger, batch_id, kept + [e for e, _ in dropped], now, before_commit=lambda: os.replace(tmp, final))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -31,7 +31,8 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
@@ -63,6 +64,7 @@ __all__ = [
     "build_properties",
     "content_hash",
     "grapheme_clusters",
+    "iter_grapheme_clusters",
     "make_client",
     "preview_rows",
     "split_rich_text",
@@ -108,57 +110,67 @@ class PayloadTooLargeError(ValueError):
 
 def utf16_len(text: str) -> int:
     """Length as Notion's JavaScript backend counts it (astral characters count 2)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 _ZWJ = "\u200d"
 
-
-def _is_extender(ch: str) -> bool:
-    cp = ord(ch)
-    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Mc"):
-        return True  # combining marks, e.g. か + U+3099 (゙), keycap U+20E3
-    return (
-        0xFE00 <= cp <= 0xFE0F  # variation selectors (emoji / text presentation)
-        or 0xE0100 <= cp <= 0xE01EF  # ideographic variation selectors (異体字)
-        or 0x1F3FB <= cp <= 0x1F3FF  # emoji skin-tone modifiers
-        or 0xE0020 <= cp <= 0xE007F  # tag characters (subdivision flags)
-        or cp in (0xFF9E, 0xFF9F)  # half-width katakana (semi-)voiced marks
-        or 0x1160 <= cp <= 0x11FF  # Hangul medial / final jamo
-        or 0xD7B0 <= cp <= 0xD7FF
-        or ch == _ZWJ
-    )
+# extenders besides combining marks (General_Category Mn / Me / Mc)
+_EXTRA_EXTENDERS = (
+    (0x200C, 0x200C),  # ZWNJ
+    (0xFE00, 0xFE0F),  # variation selectors (emoji / text presentation)
+    (0xFF9E, 0xFF9F),  # half-width katakana (semi-)voiced marks
+    (0x1160, 0x11FF),  # Hangul medial / final jamo
+    (0xD7B0, 0xD7FF),
+    (0x1F3FB, 0x1F3FF),  # emoji skin-tone modifiers
+    (0xE0020, 0xE007F),  # tag characters (subdivision flags)
+    (0xE0100, 0xE01EF),  # ideographic variation selectors (異体字セレクタ)
+)
+# blocks without any combining mark, skipped when scanning (CJK, Hangul syllables, surrogates, PUA)
+_NO_MARKS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7A3), (0xD800, 0xF8FF))
 
 
-def _is_regional_indicator(ch: str) -> bool:
-    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Regexes for one grapheme cluster and for one extender; built once (scans ~70k code points)."""
+    ranges: list[tuple[int, int]] = list(_EXTRA_EXTENDERS)
+    run_start: int | None = None
+    cp = 0x300
+    while cp <= 0x1FFFF:
+        skip = next((hi for lo, hi in _NO_MARKS if lo <= cp <= hi), None)
+        if skip is not None:
+            if run_start is not None:
+                ranges.append((run_start, cp - 1))
+                run_start = None
+            cp = skip + 1
+            continue
+        is_mark = unicodedata.category(chr(cp)) in ("Mn", "Me", "Mc")
+        if is_mark and run_start is None:
+            run_start = cp
+        elif not is_mark and run_start is not None:
+            ranges.append((run_start, cp - 1))
+            run_start = None
+        cp += 1
+    if run_start is not None:
+        ranges.append((run_start, 0x1FFFF))
+    ext = "".join(re.escape(chr(lo)) + ("-" + re.escape(chr(hi)) if hi > lo else "") for lo, hi in sorted(ranges))
+    ri = "\U0001F1E6-\U0001F1FF"
+    cluster = re.compile(rf"\r\n|[\r\n]|[{ri}][{ri}](?:[{ext}])*|[^\r\n](?:[{ext}]|{_ZWJ}[^\r\n]?)*")
+    return cluster, re.compile(rf"[{ext}{_ZWJ}]")
+
+
+def iter_grapheme_clusters(text: str) -> Iterator[str]:
+    """User-perceived characters (simplified UAX #29), lazily."""
+    return (m.group() for m in _patterns()[0].finditer(text))
 
 
 def grapheme_clusters(text: str) -> list[str]:
     """User-perceived characters (simplified UAX #29): never cut inside one of these.
 
-    Keeps together CR LF, base + combining marks, emoji with variation selectors,
-    skin tones and ZWJ sequences, keycaps, and regional-indicator flag pairs.
+    Keeps together CR LF, base + combining marks (か + ゚), emoji with variation
+    selectors, skin tones and ZWJ sequences, keycaps, and regional-indicator flags.
     """
-    clusters: list[str] = []
-    for ch in text:
-        if clusters:
-            current = clusters[-1]
-            last = current[-1]
-            joins = False
-            if last == "\r" and ch == "\n":
-                joins = True
-            elif last in "\r\n" or ch in "\r\n":
-                joins = False
-            elif last == _ZWJ or _is_extender(ch):
-                joins = True
-            elif _is_regional_indicator(ch) and _is_regional_indicator(current[0]):
-                joins = all(_is_regional_indicator(c) for c in current) and len(current) % 2 == 1
-            if joins:
-                clusters[-1] = current + ch
-                continue
-        clusters.append(ch)
-    return clusters
+    return list(iter_grapheme_clusters(text))
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -175,59 +187,69 @@ def clean_text(value: Any) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
+def _is_regional_indicator(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+def is_cluster_boundary(text: str, index: int) -> bool:
+    """May ``text`` be cut before ``text[index]`` without splitting a grapheme cluster?"""
+    if index <= 0 or index >= len(text):
+        return True
+    before, after = text[index - 1], text[index]
+    if before == "\r" and after == "\n":
+        return False
+    if before in "\r\n" or after in "\r\n":
+        return True
+    if before == _ZWJ or _patterns()[1].match(after):
+        return False
+    if _is_regional_indicator(before) and _is_regional_indicator(after):
+        run = 0
+        while index - run - 1 >= 0 and _is_regional_indicator(text[index - run - 1]):
+            run += 1
+        return run % 2 == 0  # flags are pairs counted from the start of the run
+    return True
+
+
+def _fit(text: str, start: int, limit: int) -> int:
+    """An end index so that text[start:end] is at most ``limit`` UTF-16 units (near-maximal)."""
+    end = min(len(text), start + limit)
+    units = utf16_len(text[start:end])
+    while units > limit:  # astral characters count twice
+        end -= max(1, (units - limit + 1) // 2)
+        units = utf16_len(text[start:end])
+    return end
+
+
+def _cut(text: str, start: int, limit: int) -> int:
+    """End of the longest chunk from ``start`` within ``limit`` that ends on a cluster boundary."""
+    end = _fit(text, start, limit)
+    if end >= len(text):
+        return len(text)
+    boundary = end
+    while boundary > start and not is_cluster_boundary(text, boundary):
+        boundary -= 1
+    # one cluster longer than the limit (stacked marks): cut between code points, which in
+    # Python never splits a surrogate pair
+    return boundary if boundary > start else max(end, start + 1)
+
+
 def truncate_text(text: str, max_units: int, *, marker: str = ELLIPSIS) -> str:
     """Cut ``text`` to ``max_units`` UTF-16 units at a grapheme boundary, marking the cut."""
     if utf16_len(text) <= max_units:
         return text
-    budget = max_units - utf16_len(marker)
-    out: list[str] = []
-    used = 0
-    for cluster in grapheme_clusters(text):
-        size = utf16_len(cluster)
-        if used + size > budget:
-            break
-        out.append(cluster)
-        used += size
-    return "".join(out) + marker
-
-
-def _split_oversized_cluster(cluster: str, limit: int) -> list[str]:
-    # pathological (e.g. thousands of stacked combining marks): cut between code points,
-    # which in Python never splits a surrogate pair
-    parts: list[str] = []
-    current, used = "", 0
-    for ch in cluster:
-        size = 2 if ord(ch) > 0xFFFF else 1
-        if used + size > limit:
-            parts.append(current)
-            current, used = "", 0
-        current += ch
-        used += size
-    if current:
-        parts.append(current)
-    return parts
+    budget = max(0, max_units - utf16_len(marker))
+    end = _cut(text, 0, budget) if budget else 0
+    return text[:end] + marker
 
 
 def split_text(text: str, limit: int = TEXT_OBJECT_LIMIT) -> list[str]:
     """Chunks of at most ``limit`` UTF-16 units, cut only between grapheme clusters."""
     chunks: list[str] = []
-    current: list[str] = []
-    used = 0
-    for cluster in grapheme_clusters(text):
-        size = utf16_len(cluster)
-        if size > limit:
-            if current:
-                chunks.append("".join(current))
-                current, used = [], 0
-            chunks.extend(_split_oversized_cluster(cluster, limit))
-            continue
-        if used + size > limit:
-            chunks.append("".join(current))
-            current, used = [], 0
-        current.append(cluster)
-        used += size
-    if current:
-        chunks.append("".join(current))
+    start = 0
+    while start < len(text):
+        end = _cut(text, start, limit)
+        chunks.append(text[start:end])
+        start = end
     return chunks
 
 
@@ -237,9 +259,11 @@ def split_rich_text(
     """A Notion rich_text array for ``text``: several text objects if it is long."""
     if not text:
         return []
+    if utf16_len(text) > limit * max_objects:
+        text = truncate_text(text, limit * max_objects)
     chunks = split_text(text, limit)
-    if len(chunks) > max_objects:
-        chunks = split_text(truncate_text(text, limit * max_objects), limit)[:max_objects]
+    if len(chunks) > max_objects:  # clusters left gaps at chunk ends: make room
+        chunks = split_text(truncate_text(text, limit * (max_objects - 1)), limit)[:max_objects]
     return [{"type": "text", "text": {"content": chunk}} for chunk in chunks]
 
 

@@ -120,7 +120,9 @@ def test_llm_path_is_anchored_to_the_transcript_and_a_rerun_makes_no_provider_ca
     def responder(request):
         if "Transcript lines" in request.user:
             return _llm_extraction(request)
-        return _llm_levels(request)
+        if request.user.startswith("Assess each expression"):
+            return _llm_levels(request)
+        return None  # clip copy: the server's schema-valid default
 
     provider_server.set_responder("openai.chat", responder)
     key = register(instance, sample_copy / "sample_stream.ja.srt")

@@ -1,0 +1,67 @@
+import pytest
+
+from aivlingual_assets.analysis.dictionary import lookup
+from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, assess_level, vocabulary_level
+from aivlingual_assets.analysis.schemas import Expression, Level
+
+
+def _expr(lemma, category="vocabulary", reading="", expression=None, explanation="x"):
+    return Expression(expression=expression or lemma, lemma=lemma, reading=reading or lemma, meaning="m",
+                      category=category, explanation=explanation, example=expression or lemma, start=0, end=1)
+
+
+@pytest.mark.parametrize(
+    "lemma, category, expected",
+    [
+        ("食べる", "vocabulary", {Level.N5}),
+        ("推し", "vtuber_culture", {Level.slang}),
+        ("草", "internet", {Level.slang}),
+        ("配信", "vtuber_culture", {Level.N3}),  # standard word: the lexicon gives its level
+        ("緊張", "vocabulary", {Level.N4, Level.N3, Level.N2}),
+        ("醍醐味", "vocabulary", {Level.N1, Level.beyond_jlpt}),
+        ("〜てしまう", "grammar", {Level.N4}),
+        ("〜まくる", "grammar", {Level.N2}),
+        ("見れる", "common_mistake", {Level.N4}),
+        ("ぬぽぽぽぽ", "vocabulary", {Level.beyond_jlpt}),
+        ("ぴえん", "slang", {Level.slang}),
+    ],
+)
+def test_plausible_levels(lemma, category, expected):
+    explanation = "ら抜き言葉: ..." if category == "common_mistake" else "x"
+    a = assess_level(_expr(lemma, category, explanation=explanation))
+    assert a.level in expected, a
+    assert 0.0 <= a.score <= 1.0
+    assert a.method.startswith("offline:") and a.reason
+    assert a.lemma == lemma
+
+
+def test_dictionary_entry_can_be_passed_in():
+    entry = lookup("感謝")
+    a = assess_level(_expr("感謝", reading="かんしゃ"), entry)
+    assert a.method == "offline:jmdict-priority"
+    assert a.level in {Level.N4, Level.N3, Level.N2}
+
+
+# Words with well-known (unofficial, community) JLPT levels; 20 per level.
+_KNOWN = {
+    "N5": "食べる 飲む 学校 先生 天気 友達 大きい 新しい 時間 電車 買う 読む 寒い 難しい 明日 部屋 病気 元気 静か 有名",
+    "N4": "準備 説明 経験 特別 趣味 運動 届ける 集める 急ぐ 珍しい 残念 約束 連絡 相談 心配 失敗 注意 故障 壊れる 比べる",
+    "N3": "偶然 表情 感謝 緊張 解決 我慢 油断 迷う 悔しい 応援 感動 期待 興奮 努力 才能 魅力 状況 印象 影響 効果",
+    "N2": "矛盾 傾向 把握 維持 妥協 甘やかす 貢献 模索 抵抗 衝撃 誤解 錯覚 勘違い 余裕 覚悟 執念 要素 概念 躊躇 改善",
+    "N1": "醍醐味 怠慢 捏造 懸念 顕著 賄賂 脆弱 凄まじい 殺到 需要 抜粋 羅列 頓挫 斡旋 折衷 絶賛 冥利 逸材 杞憂 曖昧",
+}
+
+
+def test_estimate_is_mostly_within_one_level(capsys):
+    steps = {lvl: i for i, lvl in enumerate(LEVELS_BY_DIFFICULTY)}
+    exact = near = total = 0
+    for i, (level, words) in enumerate(_KNOWN.items()):
+        for w in words.split():
+            predicted = min(steps[vocabulary_level(lookup(w), w)[0]], 4)
+            exact += predicted == i
+            near += abs(predicted - i) <= 1
+            total += 1
+    with capsys.disabled():
+        print(f"\n[levels] exact {exact / total:.2f}, within one level {near / total:.2f} on {total} words")
+    assert exact / total >= 0.4
+    assert near / total >= 0.8

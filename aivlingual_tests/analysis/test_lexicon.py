@@ -1,0 +1,86 @@
+import pytest
+
+from aivlingual_assets.analysis.lexicon import (
+    find_grammar_pattern,
+    find_lexicon_entry,
+    find_mistake_rule,
+    grammar_patterns,
+    lexicon,
+    mistake_rules,
+)
+from aivlingual_assets.analysis.offline_extractor import extract_expressions
+from aivlingual_assets.analysis.schemas import Category, Level, TranscriptLine
+from aivlingual_assets.analysis.tokenizer import fold_for_matching, is_kana, tokenize
+
+
+def test_lexicon_size_and_shape():
+    lex = lexicon()
+    assert len(lex) >= 120
+    names = [e.expression for e in lex.entries]
+    assert len(names) == len(set(names)), "duplicate lexicon expressions"
+    for e in lex.entries:
+        assert e.meaning and e.explanation
+        assert is_kana(e.reading.replace("ー", "")), e.expression
+        assert e.category in {Category.slang, Category.internet, Category.vtuber_culture,
+                              Category.cultural_reference, Category.vocabulary}
+    for must in ["草", "てぇてぇ", "推し", "推し活", "箱推し", "スパチャ", "赤スパ", "同接", "初見", "古参", "神回",
+                 "切り抜き", "凸待ち", "ガチ恋", "ワンチャン", "エモい", "それな", "ぴえん", "尊い", "沼", "布教", "配信",
+                 "枠", "待機", "歌枠", "雑談", "コラボ", "案件", "メン限", "鯖", "草生える", "大草原", "888", "w",
+                 "おつ", "ママ", "パパ", "中の人", "転生", "卒業", "同期", "先輩"]:
+        assert find_lexicon_entry(must) is not None, must
+
+
+@pytest.mark.parametrize(
+    "variant, canonical",
+    [("てえてえ", "てぇてぇ"), ("テェテェ", "てぇてぇ"), ("ｗｗｗ", "w"), ("乙", "おつ"), ("おつかれ", "おつ"),
+     ("スーパーチャット", "スパチャ"), ("ＡＳＭＲ", "ASMR")],
+)
+def test_variants_map_to_their_entry(variant, canonical):
+    assert find_lexicon_entry(variant).expression == canonical
+
+
+def _find(text):
+    folded, _ = fold_for_matching(text)
+    toks = tokenize(folded)
+    bounds = {0, len(folded)} | {t.begin for t in toks} | {t.end for t in toks}
+    return [(m.entry.expression, folded[m.start : m.end]) for m in lexicon().find(folded, bounds)]
+
+
+def test_longest_match_and_word_boundaries():
+    assert _find("大草原") == [("大草原", "大草原")]
+    assert _find("草生えた") == [("草生える", "草生えた")]
+    assert _find("広い草原に行った") == []  # 草 inside 草原 is grass, not laughter
+    assert _find("草むしりした") == []
+    assert _find("８８８８") == [("888", "8888")]
+    assert _find("1888年") == []
+
+
+def test_grammar_patterns_documented_and_levelled():
+    pats = grammar_patterns()
+    assert len(pats) >= 25
+    for p in pats:
+        assert p.level in {Level.N5, Level.N4, Level.N3, Level.N2, Level.N1}
+        assert p.meaning and p.explanation and p.examples
+    for name in ["〜ちゃう", "〜てみる", "〜なきゃ", "〜っぽい", "〜じゃん", "〜わけじゃない", "〜かもしれない",
+                 "〜ようにする", "〜ばよかった", "〜てしまう", "〜ながら", "〜らしい", "〜ことにする", "〜てくれる", "〜すぎる"]:
+        assert find_grammar_pattern(name) is not None, name
+    assert {"ra_nuki", "i_nuki", "sa_ire"} <= {m.id for m in mistake_rules()}
+    assert find_mistake_rule("ら抜き言葉").id == "ra_nuki"
+
+
+@pytest.mark.parametrize("pattern", grammar_patterns(), ids=lambda p: p.id)
+def test_every_grammar_pattern_detects_its_examples(pattern):
+    for example in pattern.examples:
+        items = extract_expressions([TranscriptLine(start=0, end=1, text=example)])
+        assert any(i.lemma == pattern.pattern and i.category == Category.grammar for i in items), (example, items)
+
+
+@pytest.mark.parametrize("rule", mistake_rules(), ids=lambda r: r.id)
+def test_every_mistake_rule_detects_its_examples(rule):
+    for example in rule.examples:
+        items = extract_expressions([TranscriptLine(start=0, end=1, text=example)])
+        hits = [i for i in items if i.category == Category.common_mistake]
+        if rule.lemma:
+            assert any(i.lemma == rule.lemma for i in hits), (example, items)
+        else:
+            assert any(rule.pattern in i.explanation for i in hits), (example, items)

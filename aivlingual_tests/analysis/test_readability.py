@@ -1,0 +1,18 @@
+from aivlingual_assets.analysis.readability import readability_band, readability_score
+
+
+def test_empty_or_symbol_only_text_has_no_score():
+    assert readability_score("") is None
+    assert readability_score("   \n") is None
+    assert readability_score(None) is None
+    assert readability_score("。。。！？") is None
+    assert readability_band(None) is None
+
+
+def test_easy_text_scores_higher_than_hard_text():
+    easy = readability_score("今日はいい天気ですね。散歩に行きましょう。")
+    hard = readability_score("政府は経済政策の抜本的な見直しを検討しており、財政再建との両立が課題となっている。")
+    assert easy is not None and hard is not None
+    assert easy > hard
+    assert readability_band(easy) in {"upper elementary", "lower elementary", "lower intermediate"}
+    assert readability_band(hard) in {"upper advanced", "lower advanced", "upper intermediate"}

@@ -1,0 +1,261 @@
+"""From a human verdict to a deployed fine-tuned model, against the fake OpenAI server and the real SDK."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from aivlingual_assets import cli
+from aivlingual_assets.ai import AICore, AISettings
+from aivlingual_assets.ai.ledger import training_runs
+from aivlingual_assets.analysis.schemas import Expression, ExpressionList
+from aivlingual_assets.analysis.tasks import EXTRACT_SYSTEM
+from aivlingual_assets.assets.learning import fine_tune_run, fine_tune_status_sensor, training_exports
+from aivlingual_assets.learning.fine_tune import (
+    FINE_TUNE_PRICES,
+    base_family,
+    estimate_training_cost,
+    resolve_min_examples,
+)
+from aivlingual_assets.learning.review import record_verdict
+from aivlingual_assets.resources import AICoreResource
+from aivlingual_tests.fakes.provider_server import Fault
+
+REQUEST_TYPE = "expressions.extract"
+WORDS = ["ワンチャン", "ガチ", "草", "推し", "尊い", "同接", "切り抜き", "スパチャ", "初見", "歌枠", "雑談", "コラボ",
+         "ボス戦", "エンディング", "深夜テンション", "ら抜き言葉", "見れる", "来れる", "やばい", "マジで", "えぐい",
+         "神回", "乙", "おつかれ", "ありがてぇ", "ぴえん", "エモい", "バズる", "ググる", "ディスる", "チルい",
+         "沼", "推し活", "限界オタク", "てぇてぇ", "待機", "枠", "配信", "同時視聴", "実況", "耐久", "凸待ち",
+         "初配信", "周年", "新衣装", "お披露目", "メン限", "アーカイブ", "ミュート", "遅延"]
+
+
+def seed_outputs(home, ledger_url: str, n: int, *, start: int = 0) -> list[int]:
+    """``n`` distinct cached extraction outputs, produced by the AI core's offline path (no key)."""
+    core = AICore(AISettings(database_url=ledger_url, home=home))
+    ids = []
+    for i in range(start, start + n):
+        rng = random.Random(i)
+        words = rng.sample(WORDS, 6)
+        lines = [f"[{j * 3}.00-{j * 3 + 3}.00] {w}{rng.choice(['だね', 'じゃん', 'すぎる', 'かも', 'って何'])}"
+                 f"（{i}-{j}）" for j, w in enumerate(words)]
+        prompt = "Transcript lines ([start-end] text):\n" + "\n".join(lines)
+        items = ExpressionList(items=[Expression(
+            expression=w, lemma=w, reading="よみ", meaning=f"meaning of {w} #{i}", category="slang",
+            explanation=f"{w} is informal (example {i}).", example=lines[k].split("] ", 1)[1], start=k * 3.0,
+            end=k * 3.0 + 3) for k, w in enumerate(words[:2])])
+        result = core.generate_text(REQUEST_TYPE, prompt, system=EXTRACT_SYSTEM, schema=ExpressionList,
+                                    offline=lambda items=items: items)
+        assert result.provider == "offline"
+        ids.append(result.memory_id)
+    return ids
+
+
+def runs(ledger) -> list[dict]:
+    with ledger.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(training_runs).order_by(training_runs.c.id))]
+
+
+def materialize(*assets, run_config=None):
+    result = dg.materialize(list(assets), resources={"ai": AICoreResource()}, run_config=run_config or {},
+                            raise_on_error=False)
+    return result
+
+
+def metadata(result, node: str) -> dict:
+    return {k: v.value for k, v in result.asset_materializations_for_node(node)[0].metadata.items()}
+
+
+def tick(instance):
+    context = dg.build_sensor_context(instance=instance, resources={"ai": AICoreResource()})
+    return fine_tune_status_sensor(context)
+
+
+FT_CONFIG = {"ops": {"fine_tune_run": {"config": {"min_type_examples": 10}}}}
+
+
+@pytest.fixture
+def approved(ledger, aiv_home, monkeypatch):
+    """30 verified outputs: 10 approved at the CLI, 20 through record_verdict; 2 more rejected."""
+    ids = seed_outputs(aiv_home, ledger.url, 32)
+    monkeypatch.setenv("USER", "alice")
+    for memory_id in ids[:10]:
+        assert cli.main(["review", "approve", str(memory_id), "--rating", "5"]) == 0
+    for memory_id in ids[10:30]:
+        record_verdict(ledger, memory_id, "verified", "bob", rating=4)
+    for memory_id in ids[30:]:
+        assert cli.main(["review", "reject", str(memory_id), "--reason", "wrong"]) == 0
+    return ids
+
+
+def test_end_to_end_from_verdicts_to_a_deployed_default_model(ledger, aiv_home, approved, provider_server,
+                                                            monkeypatch):
+    monkeypatch.setenv("AIVLINGUAL_FINE_TUNE_MIN_EXAMPLES", "25")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-aivlingual-SECRET-0123456789")
+    catalogue_before = {(m["provider"], m["model"]): m["default_for"] for m in ledger.models(kind="text")}
+
+    result = materialize(training_exports, fine_tune_run, run_config=FT_CONFIG)
+    assert result.success
+    export = metadata(result, "training_exports")
+    assert export["examples"] == 30 and export["train_examples"] + export["validation_examples"] == 30
+    assert export["validation_examples"] >= 1 and export["estimated_cost_usd"] > 0
+    started = metadata(result, "fine_tune_run")
+    assert started["status"] == "started" and started["min_examples"] == 25 and started["new_examples"] == 30
+    assert provider_server.requests[-1].api_key == "sk-aivlingual-SECRET-0123456789"
+    assert all("SECRET" not in str(v) for v in {**export, **started}.values())
+
+    # what reached OpenAI: two fine-tune files (the exported, scrubbed JSONL) and one job
+    files = {f["id"]: f for f in provider_server.files()}
+    (job,) = provider_server.jobs()
+    assert job["model"] == "gpt-4o-mini-2024-07-18" and job["status"] == "validating_files"
+    assert files[job["training_file"]]["purpose"] == files[job["validation_file"]]["purpose"] == "fine-tune"
+    uploaded = provider_server.file_content(job["training_file"]).decode().splitlines()
+    assert len(uploaded) == export["train_examples"]
+    assert [m["role"] for m in json.loads(uploaded[0])["messages"]] == ["system", "user", "assistant"]
+    assert job["hyperparameters"]["n_epochs"] == 3
+    (run,) = runs(ledger)
+    assert (run["job_id"], run["status"], run["provider"], run["examples"]) == (job["id"], "validating_files",
+                                                                                "openai", 30)
+    assert run["batch_id"] == export["batch_id"] and json.loads(run["request_types"]) == [REQUEST_TYPE]
+    assert run["started_at"] is not None and run["finished_at"] is None
+
+    instance = dg.DagsterInstance.ephemeral()
+    waiting = tick(instance)
+    assert waiting.skip_reason is not None and "still in progress" in waiting.skip_reason.skip_message
+    # nothing new to train and a job is running: the weekly run skips without failing
+    again = materialize(training_exports, fine_tune_run, run_config=FT_CONFIG)
+    assert again.success and metadata(again, "fine_tune_run")["status"] == "skipped"
+    assert len(provider_server.jobs()) == 1
+
+    provider_server.set_job_status(job["id"], "running")
+    assert tick(instance).skip_reason is not None
+    assert runs(ledger)[0]["status"] == "running"
+
+    finished = provider_server.finish_job(job["id"], trained_tokens=123_456)
+    model = finished["fine_tuned_model"]
+    outcome = tick(instance)
+    assert outcome.skip_reason is None
+    (event,) = outcome.asset_events
+    assert event.asset_key == fine_tune_run.key and event.metadata["model"].value == model
+
+    (run,) = runs(ledger)
+    assert (run["status"], run["model_version"], run["trained_tokens"]) == ("succeeded", model, 123_456)
+    assert run["cost_usd"] == pytest.approx(123_456 * FINE_TUNE_PRICES["gpt-4o-mini-2024-07-18"].training_per_1m / 1e6)
+    assert run["finished_at"] is not None and run["error"] is None
+    metrics = json.loads(run["metrics"])
+    assert metrics["final"]["train_loss"] == pytest.approx(0.25) and "valid_loss" in metrics["final"]
+    assert metrics["duration_seconds"] >= 0 and metrics["hyperparameters"]["n_epochs"] == 3
+
+    # deployed: in the catalogue, default for the request type it learnt, nobody else's default for it
+    text_models = {(m["provider"], m["model"]): m for m in ledger.models(kind="text")}
+    deployed = text_models[("openai", model)]
+    assert deployed["active"] and deployed["default_for"] == [REQUEST_TYPE]
+    assert (deployed["input_per_1m"], deployed["output_per_1m"]) == (0.30, 1.20)
+    assert sum(REQUEST_TYPE in m["default_for"] for m in text_models.values()) == 1
+    assert set(text_models) == set(catalogue_before) | {("openai", model)}
+
+    # the AI core now picks it first for that request type (and only that one) ...
+    core = AICore(AISettings.from_env(max_attempts=1, retry_base_seconds=0.01))
+    first = core.candidates(kind="text", request_type=REQUEST_TYPE, tier=core.tier_for(REQUEST_TYPE, None, None),
+                            provider=None, model=None, selection_mode="auto")[0]
+    assert (first.provider, first.model) == ("openai", model)
+    other = core.candidates(kind="text", request_type="shorts.copy", tier="cheap", provider=None, model=None,
+                            selection_mode="auto")[0]
+    assert other.model != model
+    answer = core.generate_text(REQUEST_TYPE, "Transcript lines ([start-end] text):\n[0.00-2.00] 新しい配信",
+                                system=EXTRACT_SYSTEM, schema=ExpressionList)
+    assert answer.model == model and provider_server.last("openai.chat").model == model
+    # ... and still falls back automatically when the fine-tuned model fails
+    provider_server.set_responder("openai.chat", lambda req: Fault.status(500) if req.model == model else None)
+    fallback = core.generate_text(REQUEST_TYPE, "Transcript lines ([start-end] text):\n[0.00-2.00] 別の配信",
+                                  system=EXTRACT_SYSTEM, schema=ExpressionList)
+    assert fallback.model != model and fallback.provider == "openai"
+
+    assert tick(instance).skip_reason.skip_message == "No fine-tuning job in progress."
+
+    # next week: new verified examples continue training from the deployed model
+    monkeypatch.setenv("AIVLINGUAL_FINE_TUNE_MIN_EXAMPLES", "12")
+    new_ids = seed_outputs(aiv_home, ledger.url, 12, start=100)
+    for memory_id in new_ids:
+        record_verdict(ledger, memory_id, "verified", "carol")
+    week2 = materialize(training_exports, fine_tune_run, run_config=FT_CONFIG)
+    assert week2.success and metadata(week2, "fine_tune_run")["status"] == "started"
+    second_job = [j for j in provider_server.jobs() if j["id"] != job["id"]][0]
+    assert second_job["model"] == model
+    assert runs(ledger)[-1]["examples"] == 12 and json.loads(runs(ledger)[-1]["request_types"]) == [REQUEST_TYPE]
+
+
+def test_a_failed_job_is_marked_failed_and_changes_nothing_else(ledger, aiv_home, approved, provider_server):
+    result = materialize(training_exports, fine_tune_run,
+                         run_config={"ops": {"fine_tune_run": {"config": {"min_examples": 20,
+                                                                          "min_type_examples": 10}}}})
+    assert result.success
+    (job,) = provider_server.jobs()
+    catalogue = ledger.models()
+    provider_server.fail_job(job["id"], "The training file has 3 lines that are not valid chat examples.",
+                             code="invalid_training_file")
+
+    outcome = tick(dg.DagsterInstance.ephemeral())
+    (event,) = outcome.asset_events
+    assert event.metadata["status"].value == "failed"
+    (run,) = runs(ledger)
+    assert run["status"] == "failed" and run["finished_at"] is not None
+    assert run["error"] == "invalid_training_file: The training file has 3 lines that are not valid chat examples."
+    assert run["model_version"] is None and run["trained_tokens"] is None and run["cost_usd"] is None
+    assert ledger.models() == catalogue
+    core = AICore()
+    first = core.candidates(kind="text", request_type=REQUEST_TYPE, tier="cheap", provider=None, model=None,
+                            selection_mode="auto")[0]
+    assert not first.model.startswith("ft:")
+    assert tick(dg.DagsterInstance.ephemeral()).skip_reason.skip_message == "No fine-tuning job in progress."
+
+
+def test_too_few_examples_skip_with_a_message_and_record_nothing(ledger, aiv_home, approved, provider_server):
+    result = materialize(training_exports, fine_tune_run)  # default: 1,000 examples needed
+    assert result.success
+    md = metadata(result, "fine_tune_run")
+    assert md["status"] == "skipped" and md["min_examples"] == 1000
+    assert "30 new verified example(s)" in md["message"] and "at least 1000" in md["message"]
+    assert runs(ledger) == [] and provider_server.jobs() == [] and provider_server.files() == []
+
+
+def test_no_openai_key_skips_with_a_message_and_records_nothing(ledger, aiv_home, approved):
+    result = materialize(training_exports, fine_tune_run,
+                         run_config={"ops": {"fine_tune_run": {"config": {"min_examples": 1}}}})
+    assert result.success
+    md = metadata(result, "fine_tune_run")
+    assert md["status"] == "skipped" and "OPENAI_API_KEY" in md["message"] and md["new_examples"] == 30
+    assert runs(ledger) == []
+    assert tick(dg.DagsterInstance.ephemeral()).skip_reason.skip_message == "No fine-tuning job in progress."
+
+
+def test_provider_refusal_fails_the_asset_and_records_a_failed_run(ledger, aiv_home, approved, provider_server):
+    provider_server.inject("openai.fine_tuning", Fault.status(400, message="Model gpt-4o-mini-2024-07-18 is not "
+                                                                           "available for fine-tuning."))
+    result = materialize(training_exports, fine_tune_run,
+                         run_config={"ops": {"fine_tune_run": {"config": {"min_examples": 20}}}})
+    assert not result.success
+    (run,) = runs(ledger)
+    assert run["status"] == "failed" and "not available for fine-tuning" in run["error"]
+    assert provider_server.files() == []  # the uploads were cleaned up
+
+
+def test_min_examples_setting_and_prices():
+    assert resolve_min_examples(5) == 5
+    assert resolve_min_examples() == 1000
+    assert base_family("ft:gpt-4o-mini-2024-07-18:org:aivlingual:abc123") == "gpt-4o-mini-2024-07-18"
+    assert base_family("gpt-4o-mini") == "gpt-4o-mini-2024-07-18"
+    assert base_family("gpt-4o") == "gpt-4o-2024-08-06"
+    assert estimate_training_cost(1_000_000, "gpt-4o-mini", 3) == pytest.approx(9.0)
+    assert estimate_training_cost(1_000, "some-unknown-model", 3) is None
+
+
+def test_min_examples_from_the_environment(monkeypatch):
+    monkeypatch.setenv("AIVLINGUAL_FINE_TUNE_MIN_EXAMPLES", "250")
+    assert resolve_min_examples() == 250
+    monkeypatch.setenv("AIVLINGUAL_FINE_TUNE_MIN_EXAMPLES", "many")
+    with pytest.raises(ValueError, match="whole number"):
+        resolve_min_examples()
