@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from .assets import analysis, ingestion, publishing
@@ -9,17 +11,31 @@ from .jobs import STOCK, recording_job, stock_job
 from .schedules import build_nightly_schedule
 from .sensors import ChannelsConfig, recordings_sensor, youtube_channels_sensor
 from .resources import AICoreResource
+from .resources.notion import NotionResource
 from .resources.parquet_io_manager import ParquetIOManager
 from .resources.pipeline import PipelineResource, YouTubeResource
 
 
+def env_secret(*names: str) -> dg.EnvVar | None:
+    """The first of ``names`` that is set, as an EnvVar (resolved at run time, never stored)."""
+    for name in names:
+        if os.environ.get(name):
+            return dg.EnvVar(name)
+    return None
+
+
 def build_resources() -> dict[str, object]:
     return {
-        "ai": AICoreResource(),
+        # unset keys fall back to the environment at run time (AICoreResource reads it itself)
+        "ai": AICoreResource(
+            openai_api_key=env_secret("OPENAI_API_KEY"),
+            gemini_api_key=env_secret("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        ),
         "pipeline": PipelineResource(),
         "youtube": YouTubeResource(),
         "parquet_io_manager": ParquetIOManager(),
         "channels": ChannelsConfig(),
+        "notion": NotionResource(token=env_secret("NOTION_TOKEN")),
     }
 
 

@@ -5,7 +5,7 @@ import dagster as dg
 from .assets.partitions import recordings_partitions
 
 PER_RECORDING = ["recordings", "transcripts", "expressions", "difficulty", "shorts"]
-STOCK = ["vocabulary", "anki_deck"]
+STOCK = ["vocabulary", "notion_entries", "anki_deck"]
 
 recording_job = dg.define_asset_job(
     name="recording_job",

@@ -137,9 +137,10 @@ def _mark_names(pl: _Line) -> None:
         j = k
         while j - 1 >= 0 and k - (j - 1) <= 6 and _name_like(toks[j - 1]):
             j -= 1
-        if j < k:
-            pl.name_spans.append((toks[j].begin, tok.begin))
-        for c in range(toks[j].begin, tok.begin) if j < k else ():
+        if j == k:
+            continue
+        pl.name_spans.append((toks[j].begin, tok.begin))
+        for c in range(toks[j].begin, tok.begin):
             names[c] = True
             honorific[c] = True
     if _THANKS_RE.search(pl.folded):
@@ -226,29 +227,38 @@ def _expand(tokens: list[Token], start: int, end: int, *, host: bool = True) -> 
 
 def _grammar_items(pl: _Line, covered: list[bool]) -> list[_Found]:
     """Grammar matches.  The pattern's own words are marked covered (no しれる from
-    かもしれない); a leading host word (歌い in 歌いながら) stays available as vocabulary."""
-    found: list[_Found] = []
+    かもしれない); a leading host word (歌い in 歌いながら) stays available as vocabulary.
+    A match lying strictly inside another pattern's match is dropped (〜ても inside
+    〜てもいい, 〜たら inside 〜たらよかった)."""
     index = token_index(pl.tokens)
+    raw: list[tuple[int, int, int, object]] = []
     for matcher in grammar_matchers():
-        p = matcher.pattern
         for s, e, own in matcher.find(pl.tokens, pl.folded, index):
-            for t in pl.tokens:
-                if t.end > own and t.begin < e:
-                    for c in range(t.begin, t.end):
-                        covered[c] = True
-            s2, e2 = _expand(pl.tokens, s, e)
-            expr = _make(
-                pl,
-                s2,
-                e2,
-                lemma=p.pattern,
-                reading=p.reading,
-                meaning=p.meaning,
-                category=Category.grammar,
-                explanation=p.explanation,
-            )
-            if expr is not None:
-                found.append(_Found(s, expr))
+            raw.append((s, e, own, matcher.pattern))
+    def inside_another(own: int, e: int, p: object) -> bool:
+        return any(p2 is not p and own2 <= own and e <= e2 and (own2, e2) != (own, e) for _, e2, own2, p2 in raw)
+
+    found: list[_Found] = []
+    for s, e, own, p in raw:
+        if inside_another(own, e, p):
+            continue
+        for t in pl.tokens:
+            if t.end > own and t.begin < e:
+                for c in range(t.begin, t.end):
+                    covered[c] = True
+        s2, e2 = _expand(pl.tokens, s, e)
+        expr = _make(
+            pl,
+            s2,
+            e2,
+            lemma=p.pattern,
+            reading=p.reading,
+            meaning=p.meaning,
+            category=Category.grammar,
+            explanation=p.explanation,
+        )
+        if expr is not None:
+            found.append(_Found(s, expr))
     return found
 
 
@@ -470,7 +480,7 @@ def _kanji_compounds(pl: _Line, covered: list[bool]) -> list[_Found]:
     for m in _KANJI_RUN_RE.finditer(pl.folded):
         s, e = m.span()
         inside = [t for t in pl.tokens if t.end > s and t.begin < e]
-        if len(inside) < 2 or any(covered[s:e]) or any(pl.names[s:e]):
+        if len(inside) < 2 or any(covered[s:e]) or any(pl.names[s:e]) or any(t.pos2 == "数詞" for t in inside):
             continue
         run = m.group(0)
         entry = dictionary.lookup(run)

@@ -62,7 +62,7 @@ LEVEL_ORDER: dict[Level, int] = {
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(use_enum_values=False, str_strip_whitespace=True)
+    model_config = ConfigDict(use_enum_values=False)  # keep text verbatim (examples are quotes)
 
 
 class TranscriptLine(_Model):

@@ -227,7 +227,9 @@ class FineTuneConfig(dg.Config):
     description="Starts an OpenAI fine-tuning job when enough new verified examples were exported; the "
     "fine_tune_status_sensor deploys the model (default for its request types) when the job succeeds.",
 )
-def fine_tune_run(context: dg.AssetExecutionContext, config: FineTuneConfig, ai: AICoreResource) -> dg.MaterializeResult:
+def fine_tune_run(
+    context: dg.AssetExecutionContext, config: FineTuneConfig, ai: AICoreResource
+) -> dg.MaterializeResult:
     core = ai.core
     min_examples = resolve_min_examples(config.min_examples)
     if not core.settings.openai_api_key:

@@ -7,6 +7,7 @@ from ..ingestion.recording import timestamp_url
 from ..publishing.anki_export import example_audio_finder, export_deck
 from ..publishing.shorts import build_shorts, plan_summary
 from ..resources import AICoreResource
+from ..resources.notion import NotionResource
 from ..resources.pipeline import PipelineResource
 from .analysis import _ai_step, difficulty, vocabulary
 from .ingestion import recording_from_frame
@@ -122,3 +123,44 @@ def anki_deck(
         }
     )
 
+
+
+@dg.asset(
+    ins={"vocabulary": dg.AssetIn(vocabulary.key)},
+    group_name="publishing",
+    kinds={"notion"},
+    pool="notion",
+    io_manager_key="parquet_io_manager",
+    description="The vocabulary stock as a public Notion database: one page per expression, ever. Only changed rows "
+    "are written; without a token it materialises the preview of what it would send.",
+)
+def notion_entries(
+    context: dg.AssetExecutionContext, vocabulary: pd.DataFrame, notion: NotionResource, pipeline: PipelineResource
+) -> dg.Output[pd.DataFrame]:
+    from ..publishing.notion_schema import NotionAuthError, NotionSchemaError, resolve_data_source_id
+    from ..publishing.notion_sync import preview_rows, sync_vocabulary
+    from ..publishing.sync_store import SyncStore
+
+    preview = preview_rows(vocabulary)
+    if not notion.configured():
+        return dg.Output(preview, metadata={
+            "sent": False,
+            "note": "Nothing was sent: set NOTION_TOKEN and NOTION_DATABASE_ID (or NOTION_DATA_SOURCE_ID) to publish. "
+                    "This is the preview of what would be sent.",
+            "rows": len(preview),
+        })
+    client = notion.client()
+    try:
+        data_source = resolve_data_source_id(client, database_id=notion.target_database(),
+                                             data_source_id=notion.target_data_source())
+        report = sync_vocabulary(vocabulary, client=client, data_source_id=data_source,
+                                 store=SyncStore(pipeline.registry().engine), log=context.log)
+    except (NotionAuthError, NotionSchemaError) as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    metadata = {k: v for k, v in report.as_metadata().items() if isinstance(v, (int, float, str)) and v is not None}
+    metadata["sent"] = True
+    if report.database_url:
+        metadata["database"] = dg.MetadataValue.url(report.database_url)
+    if report.failed:
+        context.log.warning(f"{report.failed} row(s) failed to sync; they are retried on the next run")
+    return dg.Output(preview, metadata=metadata)

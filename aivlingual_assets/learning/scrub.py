@@ -95,13 +95,17 @@ _SEP = rf"[{_HYPHENS}\s.・(（)）]"
 # number boundaries: no ASCII letter/digit (or decimal point + digit) glued on; Japanese text may be
 _NUM_BEFORE = r"(?<![0-9０-９A-Za-z])(?<![0-9０-９][.．,])"
 _NUM_AFTER = r"(?![0-9０-９A-Za-z]|[.．,][0-9０-９])"
-_PHONE_INTL = re.compile(rf"(?<![0-9０-９A-Za-z+＋])[+＋]\s?{_DIGIT}{{1,3}}(?:{_SEP}{{0,3}}{_DIGIT}{{1,5}}){{2,6}}{_NUM_AFTER}")
+_PHONE_INTL = re.compile(
+    rf"(?<![0-9０-９A-Za-z+＋])[+＋]\s?{_DIGIT}{{1,3}}(?:{_SEP}{{0,3}}{_DIGIT}{{1,5}}){{2,6}}{_NUM_AFTER}"
+)
 _JP_SEP = rf"[{_HYPHENS}\s(（)）]"
 _PHONE_JP = re.compile(
-    rf"{_NUM_BEFORE}[(（]?[0０]{_DIGIT}{{0,4}}[)）]?{_JP_SEP}{{0,2}}{_DIGIT}{{1,4}}{_JP_SEP}{{0,2}}{_DIGIT}{{3,4}}{_NUM_AFTER}"
+    rf"{_NUM_BEFORE}[(（]?[0０]{_DIGIT}{{0,4}}[)）]?{_JP_SEP}{{0,2}}{_DIGIT}{{1,4}}"
+    rf"{_JP_SEP}{{0,2}}{_DIGIT}{{3,4}}{_NUM_AFTER}"
 )
 _PHONE_NANP = re.compile(
-    rf"{_NUM_BEFORE}[(（]?{_DIGIT}{{3}}[)）]?[{_HYPHENS}\s.．]{{1,2}}{_DIGIT}{{3}}[{_HYPHENS}\s.．]{_DIGIT}{{4}}{_NUM_AFTER}"
+    rf"{_NUM_BEFORE}[(（]?{_DIGIT}{{3}}[)）]?[{_HYPHENS}\s.．]{{1,2}}{_DIGIT}{{3}}[{_HYPHENS}\s.．]{_DIGIT}{{4}}"
+    rf"{_NUM_AFTER}"
 )
 
 # @handles (YouTube handles allow Japanese characters, dots, hyphens and middle dots)

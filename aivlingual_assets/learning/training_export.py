@@ -62,7 +62,14 @@ import numpy as np
 import sqlalchemy as sa
 
 from ..ai.ledger import Ledger, ai_memory, training_data
-from .fine_tune import DEFAULT_BASE_MODEL, DEFAULT_EPOCHS, PRICE_DATE, PRICE_SOURCE, estimate_training_cost, training_price
+from .fine_tune import (
+    DEFAULT_BASE_MODEL,
+    DEFAULT_EPOCHS,
+    PRICE_DATE,
+    PRICE_SOURCE,
+    estimate_training_cost,
+    training_price,
+)
 from .scrub import ScrubReport, scrub_messages
 
 __all__ = [

@@ -35,6 +35,8 @@ T = TypeVar("T")
 
 __all__ = [
     "ErrorKind",
+    "LimiterStats",
+    "LogLike",
     "RateLimiter",
     "TokenBucket",
     "classify_error",

@@ -51,7 +51,7 @@ def test_kanji_info():
     assert kanji_info("a") is None
 
 
-def test_batched_prefetch_then_cached_lookups(capsys):
+def test_batched_prefetch_then_cached_lookups():
     words = ["緊張", "応援", "慎重", "告知", "夜更かし", "震える", "醍醐味", "生活費"] * 50
     dictionary.cache_clear()
     t0 = time.perf_counter()
@@ -60,6 +60,5 @@ def test_batched_prefetch_then_cached_lookups(capsys):
     hits = [lookup(w) for w in words]
     t2 = time.perf_counter()
     assert all(hits)
-    with capsys.disabled():
-        print(f"\n[dictionary] prefetch {len(set(words))} words {1000 * (t1 - t0):.1f} ms; "
-              f"{len(words)} cached lookups {1000 * (t2 - t1):.1f} ms")
+    print(f"\n[dictionary] prefetch {len(set(words))} words {1000 * (t1 - t0):.1f} ms; "
+          f"{len(words)} cached lookups {1000 * (t2 - t1):.1f} ms")

@@ -14,20 +14,20 @@ def _lines(*texts, step=5.0):
     return [TranscriptLine(start=i * step, end=i * step + step - 0.5, text=t) for i, t in enumerate(texts)]
 
 
-def _report(name, result, seconds, capsys):
-    with capsys.disabled():
-        print(f"\n[{name}] precision {result['precision']:.2f} recall {result['recall']:.2f} "
-              f"f1 {result['f1']:.2f} (tp {result['tp']} fp {result['fp']} fn {result['fn']}) in {seconds:.2f}s"
-              f"\n  missed: {result['missed']}\n  extra: {result['extra']}")
+def _report(name, result, seconds):
+    """Visible with ``pytest -s``."""
+    print(f"\n[{name}] precision {result['precision']:.2f} recall {result['recall']:.2f} "
+          f"f1 {result['f1']:.2f} (tp {result['tp']} fp {result['fp']} fn {result['fn']}) in {seconds:.2f}s"
+          f"\n  missed: {result['missed']}\n  extra: {result['extra']}")
 
 
 @pytest.mark.parametrize("name", ["gold_stream", "gold_stream_heldout"])
-def test_recall_on_gold_sets(name, request, capsys):
+def test_recall_on_gold_sets(name, request):
     gold = request.getfixturevalue(name)
     t0 = time.perf_counter()
     items = extract_expressions(gold.lines)
     result = precision_recall(items, gold.gold)
-    _report(name, result, time.perf_counter() - t0, capsys)
+    _report(name, result, time.perf_counter() - t0)
     assert result["recall"] >= 0.8
     assert result["precision"] >= 0.6
 
@@ -119,7 +119,7 @@ def test_vocabulary_skips_basic_words_and_has_dictionary_meaning():
     assert vocab["緊張"].reading == "きんちょう" and "tension" in vocab["緊張"].meaning
 
 
-def test_two_thousand_line_stream(gold_stream, gold_stream_heldout, capsys):
+def test_two_thousand_line_stream(gold_stream, gold_stream_heldout):
     base = [line.text for line in gold_stream.lines + gold_stream_heldout.lines]
     rnd = random.Random(1234)
     lines = []
@@ -130,6 +130,5 @@ def test_two_thousand_line_stream(gold_stream, gold_stream_heldout, capsys):
     t0 = time.perf_counter()
     items = extract_expressions(lines)
     seconds = time.perf_counter() - t0
-    with capsys.disabled():
-        print(f"\n[2000-line stream] {len(items)} items in {seconds:.2f}s ({1000 * seconds / 2000:.2f} ms/line)")
+    print(f"\n[2000-line stream] {len(items)} items in {seconds:.2f}s ({1000 * seconds / 2000:.2f} ms/line)")
     assert items and len({e.key for e in items}) == len(items)

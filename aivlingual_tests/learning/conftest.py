@@ -38,7 +38,8 @@ def add_memory(
     key = hashlib.sha256(f"{request_type}|{prompt}|{text}|{now}".encode()).hexdigest()
     with ledger.begin() as conn:
         return int(conn.execute(ai_memory.insert().values(
-            cache_key=key, request_type=request_type, kind=kind, prompt_hash=hashlib.sha256(prompt.encode()).hexdigest(),
+            cache_key=key, request_type=request_type, kind=kind,
+            prompt_hash=hashlib.sha256(prompt.encode()).hexdigest(),
             prompt=prompt, system=system, options="{}", output_text=text, audio_path=None, provider="openai",
             model="gpt-4o-mini", input_tokens=100, output_tokens=50, cost_usd=0.0001, latency_ms=5.0,
             verified=verified, rejected=False, rating=rating, use_for_training=use_for_training,

@@ -233,14 +233,17 @@ def test_no_openai_key_skips_with_a_message_and_records_nothing(ledger, aiv_home
 
 
 def test_provider_refusal_fails_the_asset_and_records_a_failed_run(ledger, aiv_home, approved, provider_server):
-    provider_server.inject("openai.fine_tuning", Fault.status(400, message="Model gpt-4o-mini-2024-07-18 is not "
-                                                                           "available for fine-tuning."))
+    # the job listing (looking for an interrupted run) fails too: that alone must not stop a start
+    refusal = Fault.status(400, message="Model gpt-4o-mini-2024-07-18 is not available for fine-tuning.")
+    provider_server.inject("openai.fine_tuning", Fault.status(403), refusal)
     result = materialize(training_exports, fine_tune_run,
                          run_config={"ops": {"fine_tune_run": {"config": {"min_examples": 20}}}})
     assert not result.success
     (run,) = runs(ledger)
     assert run["status"] == "failed" and "not available for fine-tuning" in run["error"]
     assert provider_server.files() == []  # the uploads were cleaned up
+    assert [(r.method, r.path, r.status) for r in provider_server.find("openai.fine_tuning")] == [
+        ("GET", "/v1/fine_tuning/jobs", 403), ("POST", "/v1/fine_tuning/jobs", 400)]
 
 
 def test_min_examples_setting_and_prices():

@@ -223,3 +223,31 @@ def test_a_failed_export_leaves_neither_files_nor_rows(ledger, aiv_home, monkeyp
     assert list((aiv_home / "training").iterdir()) == []
     monkeypatch.undo()
     assert export_training_batch(ledger, aiv_home).examples == 1
+
+
+def test_export_asset_and_its_personal_data_check(ledger, aiv_home):
+    import dagster as dg
+
+    from aivlingual_assets.assets.learning import training_export_is_clean, training_exports
+    from aivlingual_assets.resources import AICoreResource
+
+    for i in range(12):
+        verified_row(ledger, i, prompt=f"Transcript lines:\n[1.00-2.00] タロウ{i}さんスパチャありがとう {LINES[i]}")
+    resources = {"ai": AICoreResource()}
+    result = dg.materialize([training_exports, training_export_is_clean], resources=resources)
+    assert result.success
+    md = {k: v.value for k, v in result.asset_materializations_for_node("training_exports")[0].metadata.items()}
+    assert md["examples"] == 12 and md["validation_examples"] >= 1 and md["scrubbed/viewer"] >= 12
+    assert md["path"] == str(aiv_home / "training" / md["batch_id"])
+    (check,) = result.get_asset_check_evaluations()
+    assert check.passed and check.metadata["examples_in_files"].value == 12
+
+    # a file that was edited afterwards (or a scrubber regression) fails the check
+    train = aiv_home / "training" / md["batch_id"] / "train.jsonl"
+    line = json.loads(train.read_text().splitlines()[0])
+    line["messages"][1]["content"] += " 連絡は taro@example.jp"
+    train.write_text(json.dumps(line, ensure_ascii=False) + "\n" + "\n".join(train.read_text().splitlines()[1:]) + "\n")
+    checked = dg.materialize([training_exports, training_export_is_clean], resources=resources,
+                             selection=dg.AssetSelection.checks(training_export_is_clean))
+    (check,) = checked.get_asset_check_evaluations()
+    assert not check.passed and check.metadata["personal_data/email"].value == 1

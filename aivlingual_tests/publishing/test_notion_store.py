@@ -14,6 +14,9 @@ from aivlingual_assets.publishing.sync_store import SyncStore
 
 @pytest.fixture
 def engine(database_url):
+    # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; the project ships psycopg2
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg2://" + database_url[len("postgresql://") :]
     engine = create_engine(database_url)
     yield engine
     engine.dispose()
