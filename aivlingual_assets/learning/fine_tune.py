@@ -431,7 +431,9 @@ def start_fine_tune(
         )).inserted_primary_key[0]
     result.status, result.run_id, result.job_id = "started", int(run_id), job.id
     result.message = (f"Started fine-tuning job {job.id} on {from_model} with {len(train)} training and "
-                      f"{len(validation)} validation example(s) from {len(pending.batch_ids)} batch(es).")
+                      f"{len(validation)} validation example(s) from {len(pending.batch_ids)} batch(es); "
+                      + (f"it will become the default model for {', '.join(request_types)}." if request_types else
+                         f"no request type has {min_type_examples} examples, so it will not become a default."))
     return result
 
 

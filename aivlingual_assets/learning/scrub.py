@@ -1,7 +1,6 @@
 """Removing personal data from text before it leaves the machine as training data.
 
-What is replaced, and by what (decided for this project; documented in the README of the
-training export as well):
+What is replaced, and by what (decided for this project):
 
 ========================  =============================================  ==================
 kind                      examples                                       placeholder
@@ -31,13 +30,15 @@ query parameters such as ``si=``/``pp=``/``user=`` removed) because they point a
 recording the example came from.
 
 Viewer names are only recognised when the line *reads chat*: a name with an honorific
-(さん, ちゃん, くん, 君, 様, さま, 氏, 殿, たん) next to a chat cue (スパチャ, メンバー, 初見,
+(さん, ちゃん, くん, 君, 様, さま, 氏, 殿) next to a chat cue (スパチャ, メンバー, 初見,
 いらっしゃい, ありがとう, おかえり, こんばんは, ナイスパ, ...) within the same sentence, or a
-Latin-letter name directly followed by such a cue.  Everyday words that look like names
-before さん (みなさん, お疲れさま, お客さん, ...) are never touched.  Where the name's
+Latin-letter name directly followed by such a cue, or a capitalised name after an English
+greeting or thanks ("thank you Taro", "welcome back, Hanako").  Everyday words that look
+like names before さん (みなさん, お疲れさま, お客さん, ...) are never touched.  Where the name's
 start is ambiguous (Japanese has no spaces) the scrubber prefers removing a little too
 much to leaving part of a name.
 
+JSON documents (the structured outputs) are scrubbed value by value and stay valid JSON.
 All functions are pure and deterministic; :func:`scrub_text` is idempotent.
 """
 
@@ -225,6 +226,17 @@ _LATIN_BEFORE_CUE = re.compile(
 )
 
 
+# English chat reading: "thank you Taro for the super chat", "welcome back, Hanako!"
+_ENGLISH_CHAT = re.compile(
+    r"\b(?i:thank you|thanks|thx|ty|welcome back|welcome|hi|hello|hey|otsu)\s*,?\s+"
+    r"([A-Z][A-Za-z0-9_]{1,30}(?: [A-Z][A-Za-z0-9_]{1,30})?)\b",
+)
+_ENGLISH_NOT_NAMES = {
+    "everyone", "everybody", "all", "guys", "chat", "you", "so", "for", "to", "very", "again", "back", "mods",
+    "mod", "members", "member", "new", "the", "and", "folks", "friends", "lol", "too", "god", "i",
+}
+
+
 def _scrub_viewers(text: str, counts: Counter) -> str:
     spans: list[tuple[int, int]] = []
     for match in _HONORIFIC_RE.finditer(text):
@@ -242,6 +254,9 @@ def _scrub_viewers(text: str, counts: Counter) -> str:
         if name.lower() in {"nice", "super", "thanks", "thank", "thx", "ok", "www", "w"}:
             continue
         spans.append((match.start(1), match.end(1)))
+    for match in _ENGLISH_CHAT.finditer(text):
+        if match.group(1).split()[0].lower() not in _ENGLISH_NOT_NAMES:
+            spans.append((match.start(1), match.end(1)))
     if not spans:
         return text
     spans.sort()

@@ -40,6 +40,8 @@ NASTY = [
     ("Taro_99スパチャありがとう", ["Taro_99"]),
     ("草生えるミケ猫さんナイスパ", ["ミケ猫"]),
     ("[12.00-15.50] 鈴木さんこんばんは、スパチャありがとう", ["鈴木"]),
+    ("thank you Taro for the super chat!", ["Taro"]),
+    ("welcome back, Hanako_Chan! ナイスパ", ["Hanako_Chan"]),
     # glued to Japanese text, no spaces
     ("連絡はtaro@example.jpまで", ["taro", "example.jp"]),
     ("電話は09011112222です", ["11112222"]),
@@ -95,6 +97,7 @@ BENIGN = [
     '{"items":[{"expression":"ワンチャン","reading":"わんちゃん","start":12.5,"end":15.0}]}',
     "推しの配信マジでてぇてぇ",
     "Use 〜てしまう for regret, e.g. 食べちゃった.",
+    "Thanks everyone for watching! Thank you so much, see you tomorrow.",
 ]
 
 

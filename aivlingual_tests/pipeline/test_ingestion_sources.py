@@ -1,0 +1,148 @@
+"""Ingestion through the assets: YouTube captions, speech-to-text for bare media, channel feeds, object storage."""
+
+from __future__ import annotations
+
+import http.server
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+import requests
+
+from aivlingual_assets.assets import ingestion
+from aivlingual_assets.definitions import build_resources, defs
+from aivlingual_assets.ingestion.media import ffmpeg_exe
+from aivlingual_assets.ingestion.recording import recording_from_path, recording_from_youtube
+from aivlingual_assets.resources.parquet_io_manager import ParquetIOManager
+from aivlingual_assets.resources.pipeline import PipelineResource, YouTubeResource
+from aivlingual_assets.sensors import ChannelsConfig, youtube_channels_sensor
+from aivlingual_assets.storage.frame_store import FrameStore
+from aivlingual_tests.ingestion.recorded_http import RecordedYouTube
+
+FEED = Path(__file__).resolve().parents[1] / "ingestion" / "data" / "feeds" / "channel_feed.xml"
+
+
+class RecordedYouTubeResource(YouTubeResource):
+    """The real YouTube resource, with its HTTP transport answering from recorded responses."""
+
+    def session(self) -> requests.Session:
+        session = super().session()
+        session.mount("https://", RecordedYouTube())
+        session.mount("http://", RecordedYouTube())
+        return session
+
+
+def materialize_ingestion(instance, key, **resource_overrides):
+    resources = {**build_resources(), **resource_overrides}
+    return dg.materialize([ingestion.recordings, ingestion.transcripts, ingestion.transcript_not_empty,
+                           ingestion.transcript_mostly_japanese], partition_key=key, instance=instance,
+                          resources=resources, raise_on_error=False)
+
+
+def register(instance, recording) -> str:
+    PipelineResource().registry().register(recording)
+    instance.add_dynamic_partitions("recordings", [recording.partition_key])
+    return recording.partition_key
+
+
+def test_youtube_recording_prefers_the_manual_japanese_track(instance, aiv_home):
+    key = register(instance, recording_from_youtube("https://youtu.be/MANUAL_ja01", title="manual"))
+    result = materialize_ingestion(instance, key, youtube=RecordedYouTubeResource())
+    assert result.success
+    md = {k: v.value for k, v in result.asset_materializations_for_node("transcripts")[0].metadata.items()}
+    assert md["transcript_source"] == "youtube-manual" and md["segments"] > 0
+
+
+def test_private_or_gone_video_fails_that_recording_with_what_to_do(instance, aiv_home):
+    key = register(instance, recording_from_youtube("GONEVIDEO01"))
+    result = materialize_ingestion(instance, key, youtube=RecordedYouTubeResource())
+    assert not result.success
+    failure = [e for e in result.all_events if e.is_step_failure][0]
+    text = failure.step_failure_data.user_failure_data.description
+    assert "GONEVIDEO01" in text
+
+
+def _tone_video(path: Path, seconds: int = 6) -> Path:
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", f"testsrc=size=64x36:rate=2",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000", "-t", str(seconds),
+                    "-c:v", "libx264", "-c:a", "aac", "-shortest", str(path)], check=True)
+    return path
+
+
+def test_media_without_subtitles_is_transcribed_once_and_cached(instance, aiv_home, provider_server, monkeypatch,
+                                                                tmp_path):
+    monkeypatch.delenv("GEMINI_API_KEY")
+    provider_server.set_responder("openai.transcriptions", lambda req: [(0.0, 2.5, "推しが尊い"), (2.5, 5.0, "草")])
+    key = register(instance, recording_from_path(_tone_video(tmp_path / "bare.mp4")))
+    assert materialize_ingestion(instance, key).success
+    transcript = FrameStore(aiv_home / "storage").read("transcripts", key)
+    assert transcript["text"].tolist() == ["推しが尊い", "草"]
+    assert materialize_ingestion(instance, key).success
+    assert provider_server.count("openai.transcriptions") == 1  # the rerun hit the audio-hash cache
+
+
+def test_media_without_subtitles_and_no_provider_says_which_key_to_set(instance, aiv_home, tmp_path):
+    key = register(instance, recording_from_path(_tone_video(tmp_path / "bare.mp4")))
+    result = materialize_ingestion(instance, key)
+    assert not result.success
+    text = [e for e in result.all_events if e.is_step_failure][0].step_failure_data.user_failure_data.description
+    assert "OPENAI_API_KEY" in text
+
+
+def test_dataframes_can_live_in_object_storage(instance, aiv_home, sample_copy):
+    """Any fsspec URL works; memory:// stands in for s3:// and gs:// here."""
+    key = register(instance, recording_from_path(sample_copy / "sample_stream.ja.srt"))
+    result = materialize_ingestion(instance, key, parquet_io_manager=ParquetIOManager(base_url="memory://aiv-test"))
+    assert result.success
+    frame = FrameStore("memory://aiv-test").read("transcripts", key)
+    assert len(frame) > 50 and not (aiv_home / "storage").exists()
+
+
+class _FeedHandler(http.server.BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self):  # noqa: N802
+        body = FEED.read_bytes() if self.status == 200 else b"down"
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/atom+xml")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def feed_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FeedHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    _FeedHandler.status = 200
+
+
+def test_channel_sensor_requests_each_new_upload_once_and_survives_feed_errors(instance, aiv_home, feed_server):
+    base = f"http://127.0.0.1:{feed_server.server_address[1]}"
+    resources = {"pipeline": PipelineResource(), "youtube": YouTubeResource(feed_base_url=base),
+                 "channels": ChannelsConfig(channels=["UCabcdefghijklmnopqrstuv"])}
+
+    def tick(cursor=None):
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=defs)
+        result = youtube_channels_sensor(context)
+        for request in result.dynamic_partitions_requests or []:
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        return result
+
+    first = tick()
+    assert first.run_requests and all(r.partition_key.startswith("yt-") for r in first.run_requests)
+    assert tick(first.cursor).run_requests == []
+    _FeedHandler.status = 500
+    down = tick(first.cursor)  # logged, not fatal
+    assert down.run_requests == []
+    _FeedHandler.status = 200
+    assert tick(None).run_requests == []  # a lost cursor never re-requests known videos
