@@ -603,6 +603,9 @@ def pull_notion_verdicts(
             ):
                 current[int(r.id)] = r
     now = time.time()
+    # a verdict given at the CLI while this pull runs still wins: every update re-checks it
+    still_open = sa.or_(sa.and_(ai_memory.c.verified.is_(False), ai_memory.c.rejected.is_(False)),
+                        ai_memory.c.reviewed_by.like(NOTION_REVIEWER_PREFIX + "%"))
     with ledger.begin() as conn:
         for memory_id in candidates:
             row = current.get(memory_id)
@@ -643,7 +646,10 @@ def pull_notion_verdicts(
                 }
                 if rating is not None:
                     values["rating"] = rating
-                conn.execute(ai_memory.update().where(ai_memory.c.id == memory_id).values(**values))
+                if not conn.execute(ai_memory.update().where(ai_memory.c.id == memory_id, still_open)
+                                    .values(**values)).rowcount:
+                    report.rows_kept_local_verdict += 1
+                    continue
                 conn.execute(review_log.insert().values(
                     memory_id=memory_id, action=outcome, reviewer=reviewer, rating=rating,
                     use_for_training=outcome == "verified", reason=f"notion page {decider.page_id}",
@@ -660,17 +666,21 @@ def pull_notion_verdicts(
                 # the pages that decided it were changed back in Notion: withdraw the Notion verdict
                 values.update(verified=False, rejected=False, use_for_training=False)
                 action = "withdrawn"
-                report.rows_withdrawn += 1
-            if rating is not None and row.rating != rating and (row.reviewed_by is None or from_notion):
+            rated = rating is not None and row.rating != rating and (row.reviewed_by is None or from_notion)
+            if rated:
                 values["rating"] = rating
                 action = action or "rated"
-                report.rows_rated += 1
             if not values:
                 continue
             reviewer = f"{NOTION_REVIEWER_PREFIX}{decider.editor if decider else 'notion'}"[:200]
             values.update(reviewed_by=reviewer, reviewed_at=(decider.edited_at if decider and decider.edited_at
                                                               else now))
-            conn.execute(ai_memory.update().where(ai_memory.c.id == memory_id).values(**values))
+            if not conn.execute(ai_memory.update().where(ai_memory.c.id == memory_id, still_open)
+                                .values(**values)).rowcount:
+                report.rows_kept_local_verdict += 1
+                continue
+            report.rows_withdrawn += action == "withdrawn"
+            report.rows_rated += rated
             conn.execute(review_log.insert().values(
                 memory_id=memory_id, action=action, reviewer=reviewer, rating=values.get("rating"),
                 use_for_training=False if action == "withdrawn" else None,
