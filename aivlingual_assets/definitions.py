@@ -7,6 +7,13 @@ import os
 import dagster as dg
 
 from .assets import analysis, ingestion, publishing
+from .assets.learning import (
+    LEARNING_ASSETS,
+    LEARNING_CHECKS,
+    LEARNING_JOBS,
+    LEARNING_SCHEDULES,
+    LEARNING_SENSORS,
+)
 from .jobs import STOCK, recording_job, stock_job
 from .schedules import build_nightly_schedule
 from .sensors import ChannelsConfig, recordings_sensor, youtube_channels_sensor
@@ -40,10 +47,10 @@ def build_resources() -> dict[str, object]:
 
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingestion, analysis, publishing]),
-    asset_checks=dg.load_asset_checks_from_modules([ingestion, analysis, publishing]),
-    jobs=[recording_job, stock_job],
-    schedules=[build_nightly_schedule(STOCK)],
-    sensors=[recordings_sensor, youtube_channels_sensor],
+    assets=[*dg.load_assets_from_modules([ingestion, analysis, publishing]), *LEARNING_ASSETS],
+    asset_checks=[*dg.load_asset_checks_from_modules([ingestion, analysis, publishing]), *LEARNING_CHECKS],
+    jobs=[recording_job, stock_job, *LEARNING_JOBS],
+    schedules=[build_nightly_schedule([*STOCK, "ai_usage_report"]), *LEARNING_SCHEDULES],
+    sensors=[recordings_sensor, youtube_channels_sensor, *LEARNING_SENSORS],
     resources=build_resources(),
 )

@@ -3,9 +3,8 @@
 import dagster as dg
 
 from .assets.partitions import recordings_partitions
-from .jobs import PER_RECORDING, STOCK
+from .jobs import PER_RECORDING
 
-NIGHTLY_STOCK = [*STOCK, "ai_usage_report"]
 # the last per-recording asset: a recording is fully processed once it exists
 FINAL_PER_RECORDING = "shorts"
 

@@ -72,81 +72,123 @@ def _tasks():
     return ExtractExpressions(), AssessLevels()
 
 
-def _fake_expression(rng: random.Random, line: SimpleNamespace, words: list[str]) -> dict[str, Any]:
+def _level_fragment(item: dict[str, Any]) -> str:
+    """One expression as ``AssessLevels.prompt`` renders it (``json.dumps(indent=1)`` inside a list)."""
+    d = {k: item[k] for k in ("expression", "lemma", "reading", "category", "meaning")}
+    return " " + json.dumps(d, ensure_ascii=False, indent=1).replace("\n", "\n ")
+
+
+class _RowFactory:
+    """Builds AI-memory rows for the two analysis tasks, fast enough for 100k rows.
+
+    Prompts are assembled from pre-rendered pieces in exactly the tasks' formats and keys
+    are computed as ``cache_key.text_cache_key`` does; sampled rows are re-derived with the
+    real ``task.prompt`` / ``text_cache_key`` and compared, and every timed call must hit.
+    """
+
+    def __init__(self, core, seed: int) -> None:
+        from aivlingual_assets.ai import cache_key as ck
+        from aivlingual_assets.analysis.schemas import Level
+
+        from .synthetic import source_lines, vocabulary
+
+        self.ck = ck
+        self.rng = random.Random(seed)
+        self.extract, self.levels = _tasks()
+        cand = core.candidates(kind="text", request_type=self.extract.request_type, tier="cheap", provider=None,
+                               model=None, selection_mode="auto")[0]
+        self.provider, self.model = cand.provider, cand.model
+        self.lines = list(source_lines())
+        self.vocab = vocabulary(3_000, seed=seed)
+        for item in self.vocab:
+            item["expression"] = item["lemma"]
+        self.fragments = [_level_fragment(v) for v in self.vocab]
+        self.level_names = [lv.value for lv in Level]
+        self.schema = {t.request_type: t.output_schema.model_json_schema() for t in (self.extract, self.levels)}
+        for t in (self.extract, self.levels):  # the dict's fingerprint is the model class's
+            assert ck.schema_fingerprint(self.schema[t.request_type]) == ck.schema_fingerprint(t.output_schema)
+        self.fingerprint = {k: ck.schema_fingerprint(v) for k, v in self.schema.items()}
+        self.system = {t.request_type: ck.normalise_prompt(t.system) for t in (self.extract, self.levels)}
+
+    def key(self, task, normalised_prompt: str, options: dict[str, Any]) -> str:
+        payload = {
+            "request_type": task.request_type, "prompt": normalised_prompt, "system": self.system[task.request_type],
+            "schema": self.fingerprint[task.request_type], "provider": self.provider, "model": self.model,
+            "options": options,
+        }
+        return self.ck.sha256_text(json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                                              default=str))
+
+    def make(self, now: float, check: bool) -> tuple[dict[str, Any], Call]:
+        rng = self.rng
+        if rng.random() < 2 / 3:  # a transcript chunk -> expressions (2 of 3 requests in a run)
+            task = self.extract
+            t0 = rng.uniform(0, 10_800)
+            chunk = []
+            for j in range(rng.randint(6, 24)):
+                chunk.append(SimpleNamespace(start=round(t0 + 2.1 * j, 2), end=round(t0 + 2.1 * j + 1.9, 2),
+                                             text=rng.choice(self.lines)))
+            prompt = task.prompt(chunk)
+            items = []
+            for _ in range(rng.randint(1, 6)):
+                v, line = rng.choice(self.vocab), rng.choice(chunk)
+                items.append({"expression": v["lemma"], "lemma": v["lemma"], "reading": v["reading"],
+                              "meaning": v["meaning"], "category": v["category"], "explanation": v["explanation"],
+                              "example": line.text, "start": line.start, "end": line.end, "source_url": None})
+            output = json.dumps({"items": items}, ensure_ascii=False)
+        else:  # a batch of expressions -> levels
+            task = self.levels
+            picks = rng.sample(range(len(self.vocab)), rng.randint(5, 20))
+            prompt = "Assess each expression:\n[\n" + ",\n".join(self.fragments[i] for i in picks) + "\n]"
+            if check:
+                assert prompt == task.prompt([SimpleNamespace(**{**self.vocab[i], "category": _Cat(
+                    self.vocab[i]["category"])}) for i in picks])
+            output = json.dumps({"items": [
+                {"expression": self.vocab[i]["lemma"], "lemma": self.vocab[i]["lemma"],
+                 "reading": self.vocab[i]["reading"], "level": rng.choice(self.level_names),
+                 "score": round(rng.random(), 2), "method": "offline:jmdict-priority",
+                 "reason": "Frequent in casual speech; JMdict marks it as common."} for i in picks]},
+                ensure_ascii=False)
+        options = {"task_version": task.version}
+        normalised = self.ck.normalise_prompt(prompt)
+        key = self.key(task, normalised, options)
+        if check:
+            assert key == self.ck.text_cache_key(request_type=task.request_type, prompt=prompt, system=task.system,
+                                                 schema=self.schema[task.request_type], provider=self.provider,
+                                                 model=self.model, options=options)
+        created = now - rng.uniform(0, 90 * 86_400)
+        record = {
+            "cache_key": key, "request_type": task.request_type, "kind": "text",
+            "prompt_hash": self.ck.sha256_text(normalised), "prompt": prompt, "system": task.system,
+            "options": json.dumps(options), "output_text": output, "audio_path": None, "provider": self.provider,
+            "model": self.model, "input_tokens": len(prompt.encode()) // 3, "output_tokens": len(output.encode()) // 3,
+            "cost_usd": 0.0, "latency_ms": rng.uniform(5, 50), "verified": False, "rejected": False,
+            "rating": None, "use_for_training": False, "reviewed_by": None, "reviewed_at": None,
+            "usage_count": 1, "created_at": created, "last_used_at": created,
+        }
+        return record, Call(task.request_type, prompt, task.system, task.output_schema, options, key)
+
+
+def _Cat(value: str):
     from aivlingual_assets.analysis.schemas import Category
 
-    word = rng.choice(words)
-    return {
-        "expression": word, "lemma": word, "reading": "よみかた" + word[:1],
-        "meaning": rng.choice(("cute", "tired", "amazing", "to watch", "live stream", "collab", "viewer")),
-        "category": rng.choice(list(Category)).value,
-        "explanation": "Casual streaming language; a learner hears it in almost every stream of this kind.",
-        "example": line.text, "start": line.start, "end": line.end, "source_url": None,
-    }
+    return Category(value)
 
 
 def fill_memory(core, n: int, *, sample: int, seed: int = 1) -> list[Call]:
     """Bulk-inserts ``n`` realistic AI-memory rows; returns ``sample`` of them as callable prompts."""
-    from aivlingual_assets.ai import cache_key as ck
     from aivlingual_assets.ai.ledger import ai_memory
-    from aivlingual_assets.analysis.schemas import Category, Level
 
-    from .synthetic import source_lines
-
-    rng = random.Random(seed)
-    extract, levels = _tasks()
-    lines = list(source_lines())
-    words = sorted({w for t in lines for w in t.replace("、", " ").replace("！", " ").split() if 1 < len(w) < 8})
-    schema_dicts = {t.request_type: t.output_schema.model_json_schema() for t in (extract, levels)}
-    chosen = {c.provider + "/" + c.model for c in core.candidates(kind="text", request_type=extract.request_type,
-                                                                  tier="cheap", provider=None, model=None,
-                                                                  selection_mode="auto")[:1]}
-    provider, model = next(iter(chosen)).split("/", 1)
-    sample_at = set(rng.sample(range(n), min(sample, n)))
+    factory = _RowFactory(core, seed)
+    sample_at = set(random.Random(seed + 1).sample(range(n), min(sample, n)))
     calls: list[Call] = []
     now = time.time()
     batch: list[dict[str, Any]] = []
-    levels_list = list(Level)
     for i in range(n):
-        t0 = rng.uniform(0, 10_800)
-        if rng.random() < 0.6:
-            task = extract
-            chunk = []
-            for j in range(rng.randint(3, 8)):
-                text = rng.choice(lines)
-                chunk.append(SimpleNamespace(start=round(t0 + 3 * j, 2), end=round(t0 + 3 * j + 2.5, 2), text=text))
-            prompt = task.prompt(chunk)
-            items = [_fake_expression(rng, rng.choice(chunk), words) for _ in range(rng.randint(1, 3))]
-            output = json.dumps({"items": items}, ensure_ascii=False)
-        else:
-            task = levels
-            batch_items = []
-            for _ in range(rng.randint(3, 10)):
-                w = rng.choice(words)
-                batch_items.append(SimpleNamespace(expression=w, lemma=w, reading="よみ" + w[:1], meaning="meaning",
-                                                   category=rng.choice(list(Category))))
-            prompt = task.prompt(batch_items)
-            output = json.dumps({"items": [
-                {"expression": e.expression, "lemma": e.lemma, "reading": e.reading,
-                 "level": rng.choice(levels_list).value, "score": round(rng.random(), 2),
-                 "method": "offline:jmdict-priority", "reason": "Frequent in casual speech; JMdict marks it common."}
-                for e in batch_items]}, ensure_ascii=False)
-        options = {"task_version": task.version}
-        key = ck.text_cache_key(request_type=task.request_type, prompt=prompt, system=task.system,
-                                schema=schema_dicts[task.request_type],  # same fingerprint as the model class
-                                provider=provider, model=model, options=options)
-        created = now - rng.uniform(0, 90 * 86_400)
-        batch.append({
-            "cache_key": key, "request_type": task.request_type, "kind": "text",
-            "prompt_hash": ck.sha256_text(ck.normalise_prompt(prompt)), "prompt": prompt, "system": task.system,
-            "options": json.dumps(options), "output_text": output, "audio_path": None, "provider": provider,
-            "model": model, "input_tokens": len(prompt.encode()) // 3, "output_tokens": len(output.encode()) // 3,
-            "cost_usd": 0.0, "latency_ms": rng.uniform(5, 50), "verified": False, "rejected": False,
-            "rating": None, "use_for_training": False, "reviewed_by": None, "reviewed_at": None,
-            "usage_count": 1, "created_at": created, "last_used_at": created,
-        })
+        record, call = factory.make(now, check=i in sample_at or i < 20)
+        batch.append(record)
         if i in sample_at:
-            calls.append(Call(task.request_type, prompt, task.system, task.output_schema, options, key))
+            calls.append(call)
         if len(batch) >= INSERT_BATCH:
             with core.ledger.begin() as conn:
                 conn.execute(ai_memory.insert(), batch)
@@ -154,7 +196,7 @@ def fill_memory(core, n: int, *, sample: int, seed: int = 1) -> list[Call]:
     if batch:
         with core.ledger.begin() as conn:
             conn.execute(ai_memory.insert(), batch)
-    rng.shuffle(calls)
+    random.Random(seed + 2).shuffle(calls)
     return calls
 
 
