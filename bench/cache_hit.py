@@ -175,27 +175,59 @@ def _Cat(value: str):
     return Category(value)
 
 
-def fill_memory(core, n: int, *, sample: int, seed: int = 1) -> list[Call]:
-    """Bulk-inserts ``n`` realistic AI-memory rows; returns ``sample`` of them as callable prompts."""
+_COPY_COLUMNS = (
+    "request_type", "kind", "prompt_hash", "prompt", "system", "options", "output_text", "audio_path", "provider",
+    "model", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "verified", "rejected", "rating",
+    "use_for_training", "reviewed_by", "reviewed_at", "usage_count", "created_at", "last_used_at",
+)
+
+
+def _copy_rows(conn, lo: int, hi: int, copies: int, is_sqlite: bool) -> None:
+    """``copies`` copies of rows ``lo..hi`` under fresh random 64-hex keys (SHA-256-like spread)."""
+    random_key = ("lower(hex(randomblob(32)))" if is_sqlite
+                  else "md5(random()::text || clock_timestamp()::text) || md5(random()::text)")
+    cols = ", ".join(_COPY_COLUMNS)
+    sql = sa.text(f"INSERT INTO aiv_ai_memory (cache_key, {cols}) SELECT {random_key}, {cols} "
+                  "FROM aiv_ai_memory WHERE id BETWEEN :lo AND :hi")
+    for _ in range(copies):
+        conn.execute(sql, {"lo": lo, "hi": hi})
+
+
+def fill_memory(core, n: int, *, sample: int, seed: int = 1, generated: int | None = None) -> list[Call]:
+    """Bulk-inserts ``n`` realistic AI-memory rows; returns ``sample`` of them as callable prompts.
+
+    ``generated`` rows (default: a tenth, at least ``sample`` + 1,000) are built in Python with
+    their real cache keys; the rest are SQL-side copies of them under random 64-hex keys, so the
+    table and its unique index have the full size without paying Python per row. The generated
+    rows are spread through the table (each batch is followed by its copies).
+    """
     from aivlingual_assets.ai.ledger import ai_memory
 
+    generated = min(n, generated or max(n // 10, sample + 1_000))
     factory = _RowFactory(core, seed)
-    sample_at = set(random.Random(seed + 1).sample(range(n), min(sample, n)))
+    sample_at = set(random.Random(seed + 1).sample(range(generated), min(sample, generated)))
     calls: list[Call] = []
     now = time.time()
-    batch: list[dict[str, Any]] = []
-    for i in range(n):
-        record, call = factory.make(now, check=i in sample_at or i < 20)
-        batch.append(record)
-        if i in sample_at:
-            calls.append(call)
-        if len(batch) >= INSERT_BATCH:
-            with core.ledger.begin() as conn:
-                conn.execute(ai_memory.insert(), batch)
-            batch = []
-    if batch:
+    n_batches = -(-generated // INSERT_BATCH)
+    copies_left = n - generated
+    i = 0
+    for b in range(n_batches):
+        batch: list[dict[str, Any]] = []
+        while len(batch) < INSERT_BATCH and i < generated:
+            record, call = factory.make(now, check=i in sample_at or i < 20)
+            batch.append(record)
+            if i in sample_at:
+                calls.append(call)
+            i += 1
         with core.ledger.begin() as conn:
-            conn.execute(ai_memory.insert(), batch)
+            ids = conn.execute(ai_memory.insert().returning(ai_memory.c.id), batch).scalars().all()
+            share = copies_left // (n_batches - b)
+            full, rest = divmod(share, len(batch))
+            lo, hi = min(ids), max(ids)
+            _copy_rows(conn, lo, hi, full, core.ledger.is_sqlite)
+            if rest:
+                _copy_rows(conn, lo, lo + rest - 1, 1, core.ledger.is_sqlite)
+            copies_left -= share
     random.Random(seed + 2).shuffle(calls)
     return calls
 

@@ -100,7 +100,8 @@ def _stage_fonts(font_dir: Path, workdir: Path) -> Path:
 SHORTS_FPS = 30
 
 
-def vertical_filter(*, has_video: bool, subtitles: str | None, fonts: str | None) -> str:
+def vertical_filter(*, has_video: bool, subtitles: str | None, fonts: str | None,
+                    source_fps: float | None = None) -> str:
     """Filter graph producing ``[v]``: a 1080x1920 frame, source fitted to the width over a blur."""
     w, h = SHORTS_WIDTH, SHORTS_HEIGHT
     if has_video:
@@ -115,9 +116,9 @@ def vertical_filter(*, has_video: bool, subtitles: str | None, fonts: str | None
         )
     else:
         graph = "[1:v]setsar=1"
-    # a constant 30 fps: Shorts want >= 24 fps, and the clip lasts exactly its plan
-    # even when the source has very few frames per second
-    graph += f",fps={SHORTS_FPS}"
+    # at most 30 fps (a 60 fps stream would double the encoding work for no visible gain);
+    # a slower source keeps its rate, so a slideshow-like recording stays cheap to cut
+    graph += f",fps={min(source_fps or SHORTS_FPS, SHORTS_FPS):g}"
     if subtitles:
         graph += f",ass={subtitles}" + (f":fontsdir={fonts}" if fonts else "")
     return graph + ",format=yuv420p[v]"
@@ -180,7 +181,8 @@ def cut_clip(
             args += ["-f", "lavfi", "-i", "anullsrc=channel_layout=stereo:sample_rate=48000"]
             audio_input = f"{2 if not info.has_video else 1}:a"
         args += [
-            "-filter_complex", vertical_filter(has_video=info.has_video, subtitles=subtitles, fonts=fonts),
+            "-filter_complex", vertical_filter(has_video=info.has_video, subtitles=subtitles, fonts=fonts,
+                                               source_fps=info.fps),
             "-map", "[v]", "-map", audio_input,
             "-t", f"{length:.3f}",
             "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",

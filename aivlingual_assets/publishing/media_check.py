@@ -37,6 +37,7 @@ class VideoInfo:
     video_codec: str | None = None
     audio_codec: str | None = None
     pix_fmt: str | None = None
+    fps: float | None = None  # frames per second of the picture stream
 
     @property
     def has_video(self) -> bool:
@@ -60,6 +61,7 @@ _DURATION_RE = re.compile(r"^\s*Duration:\s*(?P<value>N/A|\d+:\d{2}:\d{2}(?:\.\d
 _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?:\s*(?P<kind>Video|Audio):\s*(?P<rest>.*)$", re.MULTILINE)
 _SIZE_RE = re.compile(r"(?:^|[\s,])(?P<w>\d{2,5})x(?P<h>\d{2,5})(?:[\s,\[]|$)")
 _ROTATION_RE = re.compile(r"rotation of (?P<deg>-?\d+(?:\.\d+)?) degrees")
+_FPS_RE = re.compile(r"(?P<fps>\d+(?:\.\d+)?)\s*fps\b")
 _TIME_RE = re.compile(r"time=(?P<h>\d+):(?P<m>\d{2}):(?P<s>\d{2}(?:\.\d+)?)")
 _PIX_FMTS = re.compile(r"\b(yuv\w+|yuvj\w+|nv12|nv21|rgb24|rgba|bgr24|bgra|gray\w*|gbrp\w*|p010\w*)\b")
 
@@ -79,6 +81,7 @@ def parse_ffmpeg_info(stderr: str) -> VideoInfo:
         raise MediaProbeError(f"ffmpeg could not open the file:\n{stderr_tail(stderr)}")
     width = height = None
     video_codec = audio_codec = pix_fmt = None
+    fps = None
     has_audio = False
     lines = stderr.splitlines()
     for match in _STREAM_RE.finditer(stderr):
@@ -97,6 +100,8 @@ def parse_ffmpeg_info(stderr: str) -> VideoInfo:
         video_codec = _codec_name(rest)
         fmt = _PIX_FMTS.search(rest)
         pix_fmt = fmt.group(1) if fmt else None
+        rate = _FPS_RE.search(rest)
+        fps = float(rate.group("fps")) if rate else None
         # the side data following this stream line may say the picture is rotated
         start_line = stderr[: match.start()].count("\n")
         for line in lines[start_line + 1 : start_line + 12]:
@@ -118,6 +123,7 @@ def parse_ffmpeg_info(stderr: str) -> VideoInfo:
         height=height,
         has_audio=has_audio,
         video_codec=video_codec,
+        fps=fps,
         audio_codec=audio_codec,
         pix_fmt=pix_fmt,
     )
@@ -211,6 +217,8 @@ def verify_clip(
         problems.append(f"video codec is {info.video_codec}, expected h264")
     if info.has_video and info.pix_fmt is not None and not info.pix_fmt.startswith("yuv420p"):
         problems.append(f"pixel format is {info.pix_fmt}, expected yuv420p")
+    if info.fps:  # a clip can only end on a frame boundary
+        tolerance = max(tolerance, 1.0 / info.fps + 0.05)
     if abs(info.duration - expected_duration) > tolerance:
         problems.append(
             f"clip lasts {info.duration:.2f}s, expected {expected_duration:.2f}s (±{tolerance:.2f}s)"
