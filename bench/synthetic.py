@@ -191,3 +191,19 @@ def recording_names(n: int, prefix: str = "file-") -> list[str]:
 
 def gold_paths() -> list[Path]:
     return [GOLD, GOLD_HELDOUT]
+
+
+@lru_cache(maxsize=2)
+def recordings_table(n_recordings: int, per_recording: int = 100) -> tuple[tuple[dict, ...], pd.DataFrame]:
+    """(vocabulary, expression table of ``n_recordings`` recordings); cached per process.
+
+    The vocabulary has room for one more recording's new items (see ``new_recording``).
+    """
+    vocab = vocabulary(items_for(n_recordings + 1, per_recording))
+    table = expression_table(recording_names(n_recordings), vocab, per_recording=per_recording)
+    return tuple(vocab), table
+
+
+def new_recording(vocab, per_recording: int = 100) -> pd.DataFrame:
+    """One more recording drawn like the others (popular core + long tail), never seen before."""
+    return expression_table(["file-newrecording0"], list(vocab), per_recording=per_recording, seed=99)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,8 +25,19 @@ def normalise_prompt(text: str | None) -> str:
 def schema_fingerprint(schema: type[BaseModel] | dict[str, Any] | None) -> str:
     if schema is None:
         return ""
-    as_dict = schema if isinstance(schema, dict) else schema.model_json_schema()
-    return json.dumps(as_dict, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(schema, dict):
+        return _dumps(schema)
+    return _model_fingerprint(schema)
+
+
+@lru_cache(maxsize=256)
+def _model_fingerprint(model: type[BaseModel]) -> str:
+    # building a JSON schema takes ~0.2 ms; a model class does not change while we run
+    return _dumps(model.model_json_schema())
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def output_options(options: dict[str, Any] | None) -> dict[str, Any]:

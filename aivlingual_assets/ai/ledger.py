@@ -258,6 +258,13 @@ class MemoryRow:
     latency_ms: float
 
 
+_LOG_DEFAULTS: dict[str, Any] = {
+    "endpoint": None, "channel": None, "provider": None, "model": None, "input_tokens": 0, "output_tokens": 0,
+    "cost_usd": 0.0, "saved_usd": 0.0, "latency_ms": 0.0, "cache_hit": False, "selection_mode": "auto",
+    "success": True, "error": None, "memory_id": None,
+}
+
+
 class Ledger:
     """All database work of the AI core, behind small intention-revealing methods."""
 
@@ -422,29 +429,36 @@ class Ledger:
         ai_memory.c.latency_ms,
     )
 
+    # hot path: statements built once, so SQLAlchemy reuses their compiled form
+    _find_memory_stmt = sa.select(*_memory_cols).where(
+        ai_memory.c.cache_key.in_(sa.bindparam("keys", expanding=True))
+    )
+    _bump_memory_stmt = (
+        ai_memory.update()
+        .where(ai_memory.c.id == sa.bindparam("memory_id"))
+        .values(usage_count=ai_memory.c.usage_count + 1, last_used_at=sa.bindparam("now"))
+    )
+    _log_stmt = usage_log.insert()
+
     def find_memory(self, cache_keys: list[str]) -> MemoryRow | None:
         """The first cached output among the given keys, in the order given."""
         if not cache_keys:
             return None
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(*self._memory_cols).where(ai_memory.c.cache_key.in_(cache_keys))).all()
+            rows = conn.execute(self._find_memory_stmt, {"keys": list(cache_keys)}).all()
         if not rows:
             return None
         by_key = {r.cache_key: r for r in rows}
         for key in cache_keys:
             if key in by_key:
-                return MemoryRow(**by_key[key]._mapping)
+                return MemoryRow(*by_key[key])
         return None
 
     def record_hit(self, memory: MemoryRow, *, log: dict[str, Any]) -> None:
         now = time.time()
         with self.engine.begin() as conn:
-            conn.execute(
-                ai_memory.update()
-                .where(ai_memory.c.id == memory.id)
-                .values(usage_count=ai_memory.c.usage_count + 1, last_used_at=now)
-            )
-            conn.execute(usage_log.insert().values(ts=now, memory_id=memory.id, **log))
+            conn.execute(self._bump_memory_stmt, {"memory_id": memory.id, "now": now})
+            conn.execute(self._log_stmt, [{**_LOG_DEFAULTS, **log, "ts": now, "memory_id": memory.id}])
 
     def store_success(
         self,
