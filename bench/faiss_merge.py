@@ -14,7 +14,7 @@ import collections
 import time
 from typing import Any
 
-from .common import Row, best_of, row
+from .common import Row, best_of, isolated_home, row
 
 NAME = "faiss_merge"
 TITLE = "Near-duplicate merge of 100k expressions"
@@ -26,6 +26,11 @@ SIZES = {
 
 
 def run(sizes: dict[str, Any]) -> list[Row]:
+    with isolated_home(NAME):  # no AI core here, but nothing may touch the user's home either
+        return _run(sizes)
+
+
+def _run(sizes: dict[str, Any]) -> list[Row]:
     from aivlingual_assets.analysis.kana import normalize_many
     from aivlingual_assets.analysis.ngram_embedding import ngram_vectors
     from aivlingual_assets.analysis.stock import aggregate_expressions, merge_near_duplicates, stock_texts

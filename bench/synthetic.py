@@ -80,6 +80,7 @@ def stream_transcript(n_lines: int, *, seconds_per_line: float = 2.0, seed: int 
 # common kana first: readings drawn from a skewed distribution collide like real homophones do
 _KANA = list("かいしうきとたんこのてなすつくもにらおはまれりあせさけえみやよわほちそろひふめるどがじごだでばぶぐげずぜぞびぼぱぽ")
 _KANA_WEIGHTS = [1.0 / (i + 2) for i in range(len(_KANA))]
+_HOMOPHONE_READINGS = ("こう", "しょう", "かん", "せい", "そう", "けん", "じょう", "とう", "ほう", "き", "し", "か")
 _KANJI = [chr(c) for c in range(0x4E00, 0x4E00 + 2500)]
 _CATEGORIES = ["vocabulary"] * 6 + ["slang", "internet", "vtuber_culture", "grammar", "cultural_reference"]
 _LEVELS = ["N5", "N4", "N3", "N3", "N2", "N2", "N1", "slang", "beyond_jlpt"]
@@ -108,9 +109,30 @@ def vocabulary(n_items: int, *, seed: int = 11) -> list[dict]:
     for i in range(n_items):
         length = rng.choices((2, 3, 4, 5, 6), weights=(15, 35, 30, 15, 5))[0]
         reading = "".join(rng.choices(_KANA, weights=_KANA_WEIGHTS, k=length))
-        kind = rng.choices(("kanji", "kana", "loan"), weights=(55, 20, 25))[0]
+        kind = rng.choices(("kanji", "kana", "loan", "phrase", "homophone"), weights=(50, 18, 22, 8, 2))[0]
         n_kanji = 0
-        if kind == "kanji":
+        variant = None
+        if kind == "homophone":  # the big Sino-Japanese homophone sets (こう: 高, 校, 候, 効 ...)
+            reading = rng.choice(_HOMOPHONE_READINGS)
+            n_kanji = rng.randint(1, 2)
+            lemma = "".join(rng.choices(_KANJI, k=n_kanji))
+            kind = "kanji"
+        elif kind == "phrase":  # set phrases (ご視聴ありがとうございました): kanji over some kana runs
+            reading = "".join(rng.choices(_KANA, weights=_KANA_WEIGHTS, k=rng.randint(8, 14)))
+            parts, pos, spans = [], 0, []
+            while pos < len(reading):
+                run = rng.randint(1, 2)
+                if rng.random() < 0.35:
+                    spans.append(len(parts))
+                    parts.append([reading[pos : pos + run], rng.choice(_KANJI)])
+                else:
+                    parts.append([reading[pos : pos + run], None])
+                pos += run
+            lemma = "".join(k or r for r, k in parts)
+            if spans:  # near variant: one kanji written in kana (お疲れ様 -> お疲れさま)
+                drop = rng.choice(spans)
+                variant = "".join(r if (k is None or i == drop) else k for i, (r, k) in enumerate(parts))
+        elif kind == "kanji":
             n_kanji = rng.choices((1, 2, 3), weights=(30, 55, 15))[0]
             okurigana = reading[n_kanji:] if rng.random() < 0.5 else ""
             lemma = "".join(rng.choices(_KANJI, k=n_kanji)) + okurigana
@@ -120,7 +142,7 @@ def vocabulary(n_items: int, *, seed: int = 11) -> list[dict]:
         else:
             lemma = reading
         items.append({
-            "kind": kind, "n_kanji": n_kanji, "lemma": lemma, "reading": reading,
+            "kind": kind, "n_kanji": n_kanji, "near": variant, "lemma": lemma, "reading": reading,
             "meaning": f"{rng.choice(_WORDS)} {rng.choice(_WORDS)} gloss{i}",
             "category": rng.choice(_CATEGORIES), "level": rng.choice(_LEVELS),
             "level_score": round(rng.uniform(0.3, 1.0), 2),
@@ -139,6 +161,8 @@ def _spelling(item: dict, rng: random.Random) -> tuple[str, str]:
     lemma, reading = item["lemma"], item["reading"]
     if r < 0.06:  # exact variant: katakana / half-width spelling, same match key
         return (_halfwidth(lemma) if rng.random() < 0.5 else _katakana(lemma)), _katakana(reading)
+    if r < 0.10 and item["near"]:
+        return item["near"], reading
     if r < 0.10 and item["kind"] == "kanji" and item["n_kanji"] >= 2:  # near variant: one kanji in kana
         n = item["n_kanji"]  # the last kanji written in kana (お疲れ様 -> お疲れさま)
         return lemma[: n - 1] + reading[n - 1 : n] + lemma[n:], reading

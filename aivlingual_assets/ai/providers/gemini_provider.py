@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,11 @@ from .base import (
     parse_retry_after,
 )
 from .openai_provider import _short, guess_mime
+
+
+@lru_cache(maxsize=256)
+def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
 
 
 def _transport_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
@@ -83,7 +89,7 @@ class GeminiProvider:
             if isinstance(schema, dict):
                 config["response_json_schema"] = schema
             else:
-                config["response_json_schema"] = schema.model_json_schema()
+                config["response_json_schema"] = _json_schema(schema)
         response = self._call(
             lambda: self.client.models.generate_content(
                 model=model, contents=prompt, config=types.GenerateContentConfig(**config)

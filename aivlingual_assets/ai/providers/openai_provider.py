@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -117,9 +118,15 @@ class OpenAIProvider:
 def response_format_for(schema: type[BaseModel] | dict[str, Any]) -> dict[str, Any]:
     if isinstance(schema, dict):
         return {"type": "json_schema", "json_schema": {"name": schema.get("title", "output"), "schema": schema, "strict": False}}
+    return _strict_response_format(schema)
+
+
+@lru_cache(maxsize=256)
+def _strict_response_format(schema: type[BaseModel]) -> dict[str, Any]:
+    # the strict JSON schema the SDK's parse() sends; building it costs milliseconds, so once per model
     from openai.lib._parsing._completions import type_to_response_format_param
 
-    return type_to_response_format_param(schema)  # strict JSON schema, as client.beta.parse sends
+    return type_to_response_format_param(schema)
 
 
 def _get(obj: Any, name: str) -> Any:
