@@ -331,6 +331,21 @@ class AICore:
         )
         return retrying(fn)
 
+    def _reserved_call(self, candidate: Candidate, call_log: dict[str, Any], estimate: float,
+                       channel: str | None, call: Callable[[Any], Any]) -> tuple[Any, str | None]:
+        """Reserves ``estimate``, calls with retries; a final failure is logged and re-raised."""
+        reservation = self._reserve(estimate, channel)
+        impl = self.provider(candidate.provider)
+        try:
+            response = self._with_retries(lambda: call(impl), on_failure=lambda e: self._log_failure(call_log, e))
+        except CallFailure as exc:
+            self._log_failure(call_log, exc, reservation)
+            raise
+        except BaseException:
+            self.ledger.release_reservation(reservation)
+            raise
+        return response, reservation
+
     # ---- single flight --------------------------------------------------------------------
     def _claim_or_wait(self, keys: list[str], key: str) -> MemoryRow | None:
         """Returns a cached row if another process produced it meanwhile, else holds the claim."""
@@ -570,20 +585,13 @@ class AICore:
             batch = missing[i : i + batch_size]
             batch_texts = [text_for[k] for k in batch]
             cfg = candidate.config
-            reservation = None
-            if candidate.provider != OFFLINE:
-                estimate = sum(len(t.encode()) for t in batch_texts) * cfg["input_per_1m"] / 1e6
-                reservation = self._reserve(estimate, channel)
-            impl = self.provider(candidate.provider)
+            estimate = sum(len(t.encode()) for t in batch_texts) * cfg["input_per_1m"] / 1e6
             try:
-                response = self._with_retries(lambda: impl.embed(candidate.model, batch_texts),
-                                              on_failure=lambda e: self._log_failure(call_log, e))
+                response, reservation = self._reserved_call(
+                    candidate, call_log, estimate, channel,
+                    lambda impl, texts=batch_texts: impl.embed(candidate.model, texts))
             except CallFailure as exc:
-                self._log_failure(call_log, exc, reservation)
                 raise ProviderCallError(candidate.provider, candidate.model, self._redact(str(exc))) from exc
-            except BaseException:
-                self.ledger.release_reservation(reservation)
-                raise
             vectors = np.asarray(response.vectors, dtype=np.float32)
             batch_cost = response.input_tokens * cfg["input_per_1m"] / 1e6
             self.ledger.put_embeddings(candidate.provider, candidate.model,
@@ -649,18 +657,13 @@ class AICore:
             cfg = candidate.config
             try:
                 minutes = (duration_seconds or _audio_minutes_upper_bound(audio) * 60) / 60
-                reservation = self._reserve(minutes * cfg["per_minute"] + cfg["per_request"], channel)
-                impl = self.provider(candidate.provider)
                 try:
-                    response = self._with_retries(lambda: impl.transcribe(candidate.model, audio, language=language),
-                                                  on_failure=lambda e: self._log_failure(call_log, e))
+                    response, reservation = self._reserved_call(
+                        candidate, call_log, minutes * cfg["per_minute"] + cfg["per_request"], channel,
+                        lambda impl, c=candidate: impl.transcribe(c.model, audio, language=language))
                 except CallFailure as exc:
-                    self._log_failure(call_log, exc, reservation)
                     failures.append(self._redact(f"{candidate.provider}/{candidate.model}: {exc}"))
                     continue
-                except BaseException:
-                    self.ledger.release_reservation(reservation)
-                    raise
                 cost = (response.duration_seconds / 60) * cfg["per_minute"] + text_cost(
                     cfg, response.input_tokens, response.output_tokens)
                 latency = (time.perf_counter() - started) * 1000
@@ -727,19 +730,13 @@ class AICore:
             call_log = {**base_log, "provider": candidate.provider, "model": candidate.model}
             cfg = candidate.config
             try:
-                reservation = self._reserve(len(text) * cfg["per_1m_chars"] / 1e6 + cfg["per_request"], channel)
-                impl = self.provider(candidate.provider)
                 try:
-                    response = self._with_retries(
-                        lambda: impl.speak(candidate.model, text, voice=voice, language=language),
-                        on_failure=lambda e: self._log_failure(call_log, e))
+                    response, reservation = self._reserved_call(
+                        candidate, call_log, len(text) * cfg["per_1m_chars"] / 1e6 + cfg["per_request"], channel,
+                        lambda impl, c=candidate: impl.speak(c.model, text, voice=voice, language=language))
                 except CallFailure as exc:
-                    self._log_failure(call_log, exc, reservation)
                     failures.append(self._redact(f"{candidate.provider}/{candidate.model}: {exc}"))
                     continue
-                except BaseException:
-                    self.ledger.release_reservation(reservation)
-                    raise
                 path = folder / f"{key}.{response.format}"
                 tmp = path.with_suffix(path.suffix + ".part")
                 tmp.write_bytes(response.audio)

@@ -726,6 +726,7 @@ class NotionReviewSettings:
 def fetch_notion_review_pages(client: Any, data_source_id: str, *, limiter: Any = None,
                               review_property: str = "Review", rating_property: str = "Rating") -> list[dict]:
     """Every page of the data source that carries a verdict (Verified/Rejected) or a rating."""
+    from ..publishing.notion_sync import query_all_pages
     from ..publishing.rate_limit import RateLimiter
 
     limiter = limiter or RateLimiter()
@@ -734,17 +735,7 @@ def fetch_notion_review_pages(client: Any, data_source_id: str, *, limiter: Any 
         {"property": review_property, "select": {"equals": "Rejected"}},
         {"property": rating_property, "number": {"is_not_empty": True}},
     ]}
-    pages: list[dict] = []
-    cursor: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"data_source_id": data_source_id, "page_size": 100, "filter": filter_}
-        if cursor:
-            kwargs["start_cursor"] = cursor
-        response = limiter.call(client.data_sources.query, **kwargs)
-        pages.extend(r for r in response.get("results", []) if r.get("object") == "page")
-        cursor = response.get("next_cursor")
-        if not response.get("has_more") or not cursor:
-            return pages
+    return query_all_pages(client, limiter, data_source_id, filter_)
 
 
 def pull_verdicts_from_notion(ledger: Ledger, notion: NotionReviewSettings, *, stock: Any = None,

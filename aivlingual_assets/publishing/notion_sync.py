@@ -492,7 +492,8 @@ LOOKUP_BATCH = 20  # keys per `or` filter
 SCAN_THRESHOLD = 60  # more unknown keys than this: scan the whole data source instead
 
 
-def _query_all(client: Any, limiter: RateLimiter, data_source_id: str, filter_: dict | None) -> list[dict]:
+def query_all_pages(client: Any, limiter: RateLimiter, data_source_id: str, filter_: dict | None) -> list[dict]:
+    """Every page of a data source matching ``filter_`` (all of them when None), following cursors."""
     pages: list[dict] = []
     cursor: str | None = None
     while True:
@@ -516,7 +517,7 @@ def find_pages_by_key(
     if not wanted:
         return {}
     if len(wanted) > SCAN_THRESHOLD:
-        pages = _query_all(client, limiter, data_source_id, None)
+        pages = query_all_pages(client, limiter, data_source_id, None)
     else:
         ordered = sorted(wanted)
         pages = []
@@ -524,7 +525,7 @@ def find_pages_by_key(
             batch = ordered[start : start + LOOKUP_BATCH]
             conditions = [{"property": KEY_PROPERTY, "rich_text": {"equals": k}} for k in batch]
             filter_ = conditions[0] if len(conditions) == 1 else {"or": conditions}
-            pages.extend(_query_all(client, limiter, data_source_id, filter_))
+            pages.extend(query_all_pages(client, limiter, data_source_id, filter_))
     found: dict[str, list[dict]] = {}
     seen: set[str] = set()
     for page in pages:
