@@ -157,7 +157,8 @@ def vocabulary_keys_unique(vocabulary: pd.DataFrame) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not duplicated, metadata={"duplicate_keys": len(duplicated)})
 
 
-@dg.asset_check(asset=expressions, description="Every expression has reading, meaning and a valid timestamp.",
+@dg.asset_check(asset=expressions, partitions_def=recordings_partitions,
+                description="Every expression has reading, meaning and a valid timestamp.",
                 additional_ins={"transcripts": dg.AssetIn("transcripts")})
 def expressions_complete(expressions: pd.DataFrame, transcripts: pd.DataFrame) -> dg.AssetCheckResult:
     end = float(transcripts["end"].max()) if len(transcripts) else 0.0

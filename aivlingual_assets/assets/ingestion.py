@@ -106,12 +106,14 @@ def transcripts(
     )
 
 
-@dg.asset_check(asset=transcripts, description="A transcript with no segments teaches nothing.", blocking=True)
+@dg.asset_check(asset=transcripts, partitions_def=recordings_partitions,
+                description="A transcript with no segments teaches nothing.", blocking=True)
 def transcript_not_empty(transcripts: pd.DataFrame) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=len(transcripts) > 0, metadata={"segments": len(transcripts)})
 
 
-@dg.asset_check(asset=transcripts, description="Segment times increase and stay within the recording.",
+@dg.asset_check(asset=transcripts, partitions_def=recordings_partitions,
+                description="Segment times increase and stay within the recording.",
                 additional_ins={"recordings": dg.AssetIn("recordings")})
 def transcript_times_valid(transcripts: pd.DataFrame, recordings: pd.DataFrame) -> dg.AssetCheckResult:
     from ..ingestion.quality import timing_problems
@@ -122,7 +124,8 @@ def transcript_times_valid(transcripts: pd.DataFrame, recordings: pd.DataFrame) 
                                                               "first_problems": "\n".join(problems[:5]) or "none"})
 
 
-@dg.asset_check(asset=transcripts, description="Mostly Japanese text (warns otherwise: wrong track or language).")
+@dg.asset_check(asset=transcripts, partitions_def=recordings_partitions,
+                description="Mostly Japanese text (warns otherwise: wrong track or language).")
 def transcript_mostly_japanese(transcripts: pd.DataFrame) -> dg.AssetCheckResult:
     from ..ingestion.quality import japanese_ratio
 

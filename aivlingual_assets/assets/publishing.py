@@ -62,7 +62,8 @@ def shorts(
     return dg.Output(frame, metadata=metadata)
 
 
-@dg.asset_check(asset=shorts, description="Clips lie within the recording, last 15-60 s, and cut files play "
+@dg.asset_check(asset=shorts, partitions_def=recordings_partitions,
+                description="Clips lie within the recording, last 15-60 s, and cut files play "
                 "back at 1080x1920 with the expected duration.", additional_ins={"recordings": dg.AssetIn("recordings")})
 def shorts_playable(shorts: pd.DataFrame, recordings: pd.DataFrame) -> dg.AssetCheckResult:
     from ..publishing.media_check import verify_clip

@@ -1,0 +1,80 @@
+"""Corrupted inputs fail with our own clear errors, never with a stray exception."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aivlingual_assets.ingestion.errors import MediaError, SubtitleError
+from aivlingual_assets.ingestion.media import extract_audio, probe_duration
+from aivlingual_assets.ingestion.subtitles import decode_subtitle_bytes, parse_subtitle_text
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SAMPLE_SRT = (EXAMPLES / "sample_stream.ja.srt").read_text(encoding="utf-8")
+
+timestamps = st.from_regex(r"\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}", fullmatch=True)
+cue_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+srt_cue = st.builds(lambda i, a, b, t: f"{i}\n{a} --> {b}\n{t}\n", st.integers(-3, 99), timestamps, timestamps,
+                    cue_text)
+
+
+def _parse(text: str, fmt: str) -> None:
+    try:
+        segments = parse_subtitle_text(text, fmt=fmt, source=f"fuzz.{fmt}")
+    except SubtitleError:
+        return
+    for segment in segments:
+        assert segment.end >= segment.start >= 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(srt_cue, max_size=6).map("\n".join), st.sampled_from(["srt", "vtt"]))
+def test_structured_garbage_subtitles(text, fmt):
+    _parse(("WEBVTT\n\n" if fmt == "vtt" else "") + text.replace(",", ".") if fmt == "vtt" else text, fmt)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=300), st.sampled_from(["srt", "vtt"]))
+def test_arbitrary_text_subtitles(text, fmt):
+    _parse(text, fmt)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, len(SAMPLE_SRT) - 1), st.integers(1, 40), st.binary(min_size=1, max_size=8))
+def test_damaged_real_subtitle_file(position, length, noise):
+    damaged = SAMPLE_SRT.encode()[:position] + noise + SAMPLE_SRT.encode()[position + length:]
+    try:
+        text = decode_subtitle_bytes(damaged, source="damaged.srt")
+    except SubtitleError:
+        return
+    _parse(text, "srt")
+
+
+def test_truncated_media_is_a_media_error(tmp_path):
+    truncated = tmp_path / "truncated.mp4"
+    data = (EXAMPLES / "sample_stream.mp4").read_bytes()
+    truncated.write_bytes(data[: len(data) // 50])
+    with pytest.raises(MediaError) as err:
+        probe_duration(truncated)
+        extract_audio(truncated, tmp_path / "a.mp3")
+    assert "truncated.mp4" in str(err.value)
+
+
+def test_corrupt_inputs_fail_only_their_recording_in_the_cli(tmp_path, capsys, monkeypatch):
+    from aivlingual_assets.cli import main
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "bad_utf8.srt").write_bytes(b"1\n00:00:01,000 --> 00:00:02,000\n\xff\xfe\x80 broken\n")
+    media = tmp_path / "cut.mp4"
+    media.write_bytes((EXAMPLES / "sample_stream.mp4").read_bytes()[:3000])
+    good = tmp_path / "good.ja.srt"
+    shutil.copy(EXAMPLES / "sample_stream.ja.srt", good)
+    code = main(["process", str(tmp_path / "bad_utf8.srt"), str(media), str(good), "--skip-stock"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "1 recording(s) processed, 2 failed" in out
+    assert "UTF-8" in out and "cut.mp4" in out
