@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import dagster as dg
@@ -15,6 +14,7 @@ from aivlingual_assets.definitions import build_resources
 from aivlingual_assets.ingestion.recording import recording_from_path
 from aivlingual_assets.resources.pipeline import PipelineResource
 from aivlingual_assets.storage.frame_store import FrameStore
+from aivlingual_tests.fakes.llm_responders import pipeline_model
 
 PER_RECORDING = [ingestion.recordings, ingestion.transcripts, analysis.expressions, analysis.difficulty,
                  publishing.shorts]
@@ -90,41 +90,12 @@ def test_sample_stream_becomes_expressions_levels_shorts_and_a_stock_offline(ins
     assert run_stock(instance).success and len(frames.read("vocabulary")) == len(stock)
 
 
-def _llm_extraction(request):
-    """A stand-in model: picks lines mentioning 草 or 推し from the prompt, plus one made-up item."""
-    items = []
-    for match in re.finditer(r"\[(\d+\.\d+)-(\d+\.\d+)\] (.*)", request.user):
-        start, end, text = float(match[1]), float(match[2]), match[3]
-        for word, reading, meaning in (("草", "くさ", "lol"), ("推し", "おし", "favourite")):
-            if word in text:
-                items.append({"expression": word, "lemma": word, "reading": reading, "meaning": meaning,
-                              "category": "internet", "explanation": "stream slang", "example": text,
-                              "start": start + 1000, "end": end + 1000, "source_url": None})
-    items.append({"expression": "存在しない", "lemma": "存在しない", "reading": "そんざいしない", "meaning": "made up",
-                  "category": "vocabulary", "explanation": "", "example": "", "start": 0, "end": 1,
-                  "source_url": None})
-    return {"items": items}
-
-
-def _llm_levels(request):
-    items = json.loads(request.user.split("\n", 1)[1])
-    return {"items": [{"expression": i["expression"], "lemma": i["lemma"], "reading": i["reading"], "level": "slang",
-                       "score": 0.9, "method": "llm", "reason": "internet slang"} for i in items]}
-
-
 @pytest.mark.slow
 def test_llm_path_is_anchored_to_the_transcript_and_a_rerun_makes_no_provider_call(
         instance, sample_copy, provider_server, monkeypatch, aiv_home):
     monkeypatch.delenv("GEMINI_API_KEY")
 
-    def responder(request):
-        if "Transcript lines" in request.user:
-            return _llm_extraction(request)
-        if request.user.startswith("Assess each expression"):
-            return _llm_levels(request)
-        return None  # clip copy: the server's schema-valid default
-
-    provider_server.set_responder("openai.chat", responder)
+    provider_server.set_responder("openai.chat", pipeline_model)
     key = register(instance, sample_copy / "sample_stream.ja.srt")
     assert run_recording(instance, key, cut=False).success
     calls = provider_server.count("openai.chat")
