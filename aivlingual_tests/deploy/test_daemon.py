@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from .processes import background
 from .test_postgres_deployment import postgres_profile  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,10 +28,8 @@ def test_daemon_processes_a_sensor_tick_and_a_schedule_tick(postgres_profile, tm
         "load_from:\n  - python_module:\n      module_name: aivlingual_tests.deploy.schedule_location\n"
         f"      working_directory: {ROOT}\n"
     )
-    log = open(tmp_path / "daemon.log", "wb")
-    daemon = subprocess.Popen([str(DAEMON), "run", "-w", str(workspace)], cwd=ROOT, env=dict(os.environ),
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
+    with background([str(DAEMON), "run", "-w", str(workspace)], log_path=tmp_path / "daemon.log", cwd=ROOT,
+                    env=dict(os.environ)) as daemon:
         deadline = time.monotonic() + 240
         sensor_run = schedule_run = None
         with dg.DagsterInstance.get() as instance:
@@ -49,10 +46,3 @@ def test_daemon_processes_a_sensor_tick_and_a_schedule_tick(postgres_profile, tm
             assert sensor_run is not None and schedule_run is not None, (failed, (tmp_path / "daemon.log").read_text()[-3000:])
             assert sensor_run.job_name == "recording_job" and sensor_run.tags["dagster/partition"].startswith("file-")
             assert instance.get_dynamic_partitions("recordings") == [sensor_run.tags["dagster/partition"]]
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-        log.close()
