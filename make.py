@@ -25,14 +25,18 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 
 
+def _has_pip() -> bool:
+    return PY.exists() and subprocess.run([str(PY), "-m", "pip", "--version"], capture_output=True).returncode == 0
+
+
 def setup(extras: str = "test") -> None:
     stamp = VENV / ".aivlingual-installed"
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted and PY.exists():
         return
-    if not PY.exists():
+    if not _has_pip():  # missing, or left half-made by an interrupted setup
         print("creating .venv", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        venv.EnvBuilder(with_pip=True, clear=VENV.exists()).create(VENV)
     print("installing AIVlingual and its dependencies into .venv (first time takes a few minutes)", flush=True)
     subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
     subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "-e", f".[{extras}]"], check=True, cwd=ROOT)
