@@ -317,7 +317,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    dagster_home()
+    get_instance().dispose()  # the pools' limits are set before the UI and its daemon first use them
     root = Path(__file__).resolve().parents[1]
     exe = Path(sys.executable).with_name("dagster")
     os.execv(str(exe), [str(exe), "dev", "-w", str(root / "workspace.yaml"), "-p", str(args.port)])

@@ -17,6 +17,7 @@ from .assets.learning import (
 from .jobs import STOCK, recording_job, stock_job
 from .schedules import build_nightly_schedule
 from .sensors import ChannelsConfig, recordings_sensor, youtube_channels_sensor
+from .stock_refresh import stock_refresh_sensor
 from .resources import AICoreResource
 from .resources.notion import NotionResource
 from .resources.parquet_io_manager import ParquetIOManager
@@ -51,6 +52,6 @@ defs = dg.Definitions(
     asset_checks=[*dg.load_asset_checks_from_modules([ingestion, analysis, publishing]), *LEARNING_CHECKS],
     jobs=[recording_job, stock_job, *LEARNING_JOBS],
     schedules=[build_nightly_schedule([*STOCK, "ai_usage_report"]), *LEARNING_SCHEDULES],
-    sensors=[recordings_sensor, youtube_channels_sensor, *LEARNING_SENSORS],
+    sensors=[recordings_sensor, youtube_channels_sensor, stock_refresh_sensor, *LEARNING_SENSORS],
     resources=build_resources(),
 )

@@ -1,4 +1,8 @@
-"""The nightly pipeline: catch up unfinished recordings, then refresh the stock, its publications and the report."""
+"""The nightly pipeline: catch up unfinished recordings, then refresh the stock, its publications and the report.
+
+"Then" is kept by :mod:`.stock_refresh`: while there is catching up to do, the schedule asks
+only for the recording runs and the stock refresh follows once they have all finished.
+"""
 
 import dagster as dg
 
@@ -25,14 +29,15 @@ def nightly_requests(instance: dg.DagsterInstance, day: str, stock_assets: list[
         )
         for key in unfinished_recordings(instance)
     ]
-    requests.append(
+    if requests:  # stock_refresh_sensor refreshes the stock once these have finished
+        return requests
+    return [
         dg.RunRequest(
             run_key=f"nightly-{day}-stock",
             asset_selection=[dg.AssetKey(a) for a in stock_assets],
             tags={"aivlingual/trigger": "nightly"},
         )
-    )
-    return requests
+    ]
 
 
 def build_nightly_schedule(stock_assets: list[str]) -> dg.ScheduleDefinition:
@@ -42,8 +47,9 @@ def build_nightly_schedule(stock_assets: list[str]) -> dg.ScheduleDefinition:
         target=dg.AssetSelection.assets(*PER_RECORDING, *stock_assets),
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="03:00 UTC: every recording not fully processed gets a run; then the vocabulary stock, its "
-        "publications and the AI usage report are refreshed.",
+        description="03:00 UTC: every recording not fully processed gets a run (stock_refresh_sensor refreshes the "
+        "stock once they finish); with nothing to catch up, the vocabulary stock, its publications and the AI usage "
+        "report are refreshed.",
     )
     def nightly_schedule(context: dg.ScheduleEvaluationContext):
         day = context.scheduled_execution_time.strftime("%Y-%m-%d")

@@ -15,14 +15,16 @@ unless given one, so one tagger is kept per thread.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 
 from fugashi import Tagger
 from jreadability import compute_readability
 
-__all__ = ["readability_score", "readability_band"]
+__all__ = ["readability_score", "readability_band", "transcript_readability", "as_sentences"]
 
 _LOCAL = threading.local()
 _NON_WORDS = {"補助記号", "空白", "記号"}
+_SENTENCE_END = tuple("。！？!?…」』）)～〜ｗw草")
 
 _BANDS = (
     (1.5, "upper advanced"),
@@ -60,3 +62,20 @@ def readability_band(score: float | None) -> str | None:
         if score < upper:
             return label
     return "lower elementary"
+
+
+def as_sentences(lines: Iterable[str]) -> str:
+    """Subtitle lines as one text of sentences: a line with no closing punctuation ends
+    its sentence anyway (a subtitle cue is an utterance), so the formula's mean sentence
+    length is not inflated by fusing unpunctuated lines into one run-on sentence."""
+    parts = []
+    for line in lines:
+        line = str(line).strip()
+        if line:
+            parts.append(line if line.endswith(_SENTENCE_END) else line + "。")
+    return "".join(parts)
+
+
+def transcript_readability(lines: Iterable[str]) -> float | None:
+    """Readability of a whole transcript, one subtitle line at least one sentence."""
+    return readability_score(as_sentences(lines))

@@ -16,8 +16,10 @@ Merging happens in two stages:
   the normalised reading, *and* their meanings are compatible (either blank, or they
   share content words).  So spelling variants (お疲れ様でした / お疲れさまでした) merge
   while homophones (橋 "bridge" / 箸 "chopsticks", both はし) never do, whatever the
-  threshold.  The absorbed key is remembered in ``alias_keys`` so the next recording
-  resolves it exactly, without embedding it again.
+  threshold.  A word and its kana spelling (可愛い / かわいい: same reading, one lemma *is*
+  the reading) is a candidate whatever its cosine, since character n-grams of two
+  scripts barely overlap; the same rule then decides.  The absorbed key is remembered
+  in ``alias_keys`` so the next recording resolves it exactly, without embedding it again.
 
 Occurrences are identified by (recording, start); re-running a recording adds nothing,
 which makes :func:`update_stock` idempotent.  List/dict columns (``occurrences``,
@@ -554,6 +556,7 @@ class _StockTable:
                 for alias in _DECODER.decode(aliases):
                     self.pos_of_alias.setdefault(alias, pos)
         self.touched: dict[int, dict[str, Any]] = {}
+        self._by_reading: dict[str, list[int]] | None = None
 
     def __len__(self) -> int:
         return len(self.cols["key"])
@@ -579,6 +582,15 @@ class _StockTable:
         if rec is not None:
             return rec
         return {f: self.cols[f][pos] for f in ("expression", "lemma", "reading", "meaning")}
+
+    def positions_by_reading(self) -> dict[str, list[int]]:
+        """Rows by normalised reading, built on first use (kana-spelling look-ups)."""
+        if self._by_reading is None:
+            self._by_reading = {}
+            for pos, reading in enumerate(normalize_many(self.cols["reading"])):
+                if reading:
+                    self._by_reading.setdefault(reading, []).append(pos)
+        return self._by_reading
 
     def lemmas(self) -> list[str]:
         """Lemma of every row, falling back to the expression."""
@@ -703,8 +715,16 @@ def _candidate_pairs(
     for c in range(0, len(code), _PAIR_CHUNK):
         sl = slice(c, c + _PAIR_CHUNK)
         scores[sl] = np.einsum("ij,ij->i", vectors[lo[sl]], vectors[hi[sl]])
-    keep = scores >= threshold
+    keep = (scores >= threshold) | _kana_spelling_pairs(norm_lemmas, norm_readings, lo, hi)
     return lo[keep], hi[keep], scores[keep]
+
+
+def _kana_spelling_pairs(norm_lemmas: list[str], norm_readings: list[str], lo: np.ndarray, hi: np.ndarray
+                         ) -> np.ndarray:
+    """Which pairs are a word and its kana spelling: same reading, and one side's lemma is that reading."""
+    readings = np.array(norm_readings, dtype=object)
+    spelled_in_kana = np.array([bool(r) and lem == r for lem, r in zip(norm_lemmas, norm_readings, strict=True)])
+    return (readings[lo] == readings[hi]) & (spelled_in_kana[lo] | spelled_in_kana[hi])
 
 
 def _rule_on_normalised(
@@ -836,6 +856,8 @@ def update_stock(
                     target = pos
                     break
             if target is None:
+                target = _kana_spelling_target(table, rec)
+            if target is None:
                 fresh.append(i)
             elif table.absorb(target, rec):
                 merged_near += 1
@@ -870,6 +892,20 @@ def update_stock(
     return StockUpdate(
         table.to_frame(), index, added, merged_exact, merged_near, unchanged, embedded
     )
+
+
+def _kana_spelling_target(table: _StockTable, rec: Mapping[str, Any]) -> int | None:
+    """The stock row that ``rec`` is the kana spelling of (or that is the kana spelling of ``rec``), if any."""
+    reading = normalize(_text(rec.get("reading")))
+    if not reading:
+        return None
+    lemma = normalize(_text(rec.get("lemma")) or _text(rec.get("expression")))
+    for pos in table.positions_by_reading().get(reading, ()):
+        row = table.peek(pos)
+        row_lemma = normalize(_text(row.get("lemma")) or _text(row.get("expression")))
+        if (lemma == reading or row_lemma == reading) and near_duplicate_compatible(rec, row):
+            return pos
+    return None
 
 
 def merge_near_duplicates(

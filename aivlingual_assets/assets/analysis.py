@@ -65,12 +65,12 @@ def expressions(
 def difficulty(
     context: dg.AssetExecutionContext, expressions: pd.DataFrame, transcripts: pd.DataFrame, ai: AICoreResource
 ) -> dg.Output[pd.DataFrame]:
-    from ..analysis.readability import readability_score
+    from ..analysis.readability import transcript_readability
 
     with ai.meter() as meter:
         levels = _ai_step(lambda: assess_levels(frame_expressions(expressions), ai.run_task))
     frame = with_levels(expressions, levels)
-    readability = readability_score("".join(transcripts["text"].astype(str)))
+    readability = transcript_readability(transcripts["text"].astype(str))
     counts = frame["level"].value_counts().to_dict()
     metadata = {
         "expressions": len(frame),
@@ -103,7 +103,7 @@ class VocabularyConfig(dg.Config):
 @dg.asset(
     deps=[difficulty],
     group_name="analysis",
-    kinds={"pandas", "faiss"},
+    kinds={"pandas", "faiss", "openai", "gemini"},
     io_manager_key="parquet_io_manager",
     description="The vocabulary stock: one row per expression across all recordings, near-duplicates merged with "
     "FAISS, occurrences with timestamp links, themes as tags. Updated incrementally.",

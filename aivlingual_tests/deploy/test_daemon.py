@@ -1,4 +1,5 @@
-"""The daemon on the PostgreSQL profile: a sensor tick and a schedule tick each launch a run that succeeds."""
+"""The daemon on the PostgreSQL profile: a sensor tick and a schedule tick each launch a run that succeeds, and the
+stock refresh follows the recording run."""
 
 from __future__ import annotations
 
@@ -30,19 +31,26 @@ def test_daemon_processes_a_sensor_tick_and_a_schedule_tick(postgres_profile, tm
     )
     with background([str(DAEMON), "run", "-w", str(workspace)], log_path=tmp_path / "daemon.log", cwd=ROOT,
                     env=dict(os.environ)) as daemon:
-        deadline = time.monotonic() + 240
-        sensor_run = schedule_run = None
+        deadline = time.monotonic() + 480  # three runs, each a fresh process, on a loaded 2-core machine
+        sensor_run = schedule_run = refresh_run = None
         with dg.DagsterInstance.get() as instance:
-            while time.monotonic() < deadline and not (sensor_run and schedule_run):
+            while time.monotonic() < deadline and not (sensor_run and schedule_run and refresh_run):
                 assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
                 for run in instance.get_runs():
                     done = run.status == dg.DagsterRunStatus.SUCCESS
                     if done and run.tags.get("dagster/sensor_name") == "recordings_sensor":
                         sensor_run = run
-                    if done and run.tags.get("dagster/schedule_name") == "every_minute_stock":
+                    if done and run.tags.get("dagster/schedule_name") == "every_minute_report":
                         schedule_run = run
+                    if done and run.tags.get("dagster/sensor_name") == "stock_refresh_sensor":
+                        refresh_run = run
                 time.sleep(3)
             failed = [(r.job_name, r.status) for r in instance.get_runs() if r.status == dg.DagsterRunStatus.FAILURE]
-            assert sensor_run is not None and schedule_run is not None, (failed, (tmp_path / "daemon.log").read_text()[-3000:])
+            assert sensor_run is not None and schedule_run is not None and refresh_run is not None, (
+                failed, (tmp_path / "daemon.log").read_text()[-3000:])
             assert sensor_run.job_name == "recording_job" and sensor_run.tags["dagster/partition"].startswith("file-")
+            assert refresh_run.job_name == "stock_job"
+            recording_end = instance.get_run_record_by_id(sensor_run.run_id).end_time
+            assert instance.get_run_record_by_id(refresh_run.run_id).create_timestamp.timestamp() >= recording_end
+            assert instance.get_latest_materialization_event(dg.AssetKey("vocabulary")) is not None
             assert instance.get_dynamic_partitions("recordings") == [sensor_run.tags["dagster/partition"]]

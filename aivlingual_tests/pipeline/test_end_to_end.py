@@ -15,6 +15,7 @@ from aivlingual_assets.ingestion.recording import recording_from_path
 from aivlingual_assets.resources.pipeline import PipelineResource
 from aivlingual_assets.storage.frame_store import FrameStore
 from aivlingual_tests.fakes.llm_responders import pipeline_model
+from aivlingual_tests.fakes.provider_server import Fault
 
 PER_RECORDING = [ingestion.recordings, ingestion.transcripts, analysis.expressions, analysis.difficulty,
                  publishing.shorts]
@@ -126,3 +127,48 @@ def test_bad_input_fails_only_that_recording_with_a_clear_message(sample_copy, t
     assert "1 recording(s) processed, 4 failed" in out
     assert "broken.srt" in out and "empty.srt" in out and "missing.mp4" in out and "x.docx" in out
     assert re.search(r"Summary: .* \d+ segments, \d+ expressions", out)
+
+
+@pytest.mark.slow
+def test_llm_answer_that_is_not_valid_json_is_repaired_once_and_then_cached(
+        instance, sample_copy, provider_server, monkeypatch, aiv_home):
+    monkeypatch.delenv("GEMINI_API_KEY")
+    provider_server.set_responder("openai.chat", pipeline_model)
+    provider_server.inject("openai.chat", Fault.invalid_content('{"items": [{"expression": "草"'))  # cut off
+    key = register(instance, sample_copy / "sample_stream.ja.srt")
+    result = run_recording(instance, key, cut=False)
+    assert result.success
+    extraction = [r for r in provider_server.find("openai.chat") if "Transcript lines" in r.user]
+    assert len(extraction) == 2 and extraction[0].fault is not None  # the broken answer, then the repair
+    assert set(FrameStore(aiv_home / "storage").read("expressions", key)["lemma"]) == {"草", "推し"}
+    calls = provider_server.count("openai.chat")
+    assert run_recording(instance, key, cut=False).success and provider_server.count("openai.chat") == calls
+
+
+@pytest.mark.slow
+def test_llm_that_never_answers_valid_json_fails_the_recording_clearly_and_stores_nothing(
+        instance, sample_copy, provider_server, monkeypatch, aiv_home):
+    monkeypatch.delenv("GEMINI_API_KEY")
+
+    def garbage_for_extraction(request):
+        if "Transcript lines" in request.user:
+            return Fault.invalid_content("Sure! Here are the expressions: 草, 推し")
+        return pipeline_model(request)
+
+    provider_server.set_responder("openai.chat", garbage_for_extraction)
+    key = register(instance, sample_copy / "sample_stream.ja.srt")
+    result = dg.materialize(PER_RECORDING, partition_key=key, instance=instance, resources=build_resources(),
+                            raise_on_error=False, run_config={"ops": {"shorts": {"config": {"cut_clips": False}}}})
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "expressions"
+    message = failure.event_specific_data.error_display_string
+    assert "expressions.extract" in message
+    frames = FrameStore(aiv_home / "storage")
+    assert frames.exists("transcripts", key)
+    assert not frames.exists("expressions", key) and not frames.exists("difficulty", key)
+    kept = list((aiv_home / "failed_outputs" / "expressions.extract").glob("*.txt"))
+    assert kept and "Here are the expressions" in kept[0].read_text(encoding="utf-8")
+
+    provider_server.set_responder("openai.chat", pipeline_model)  # the provider recovers: a rerun completes
+    assert run_recording(instance, key, cut=False).success

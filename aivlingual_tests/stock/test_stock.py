@@ -181,15 +181,41 @@ def test_homophones_with_different_meanings_never_merge(threshold):
     assert third.merged_near == 0 and third.added == 1
 
 
-def test_same_reading_with_compatible_meaning_merges_at_a_lower_threshold():
-    """Kanji vs kana spelling (cosine ~0.85 with the n-gram embedding) merges once the
-    threshold admits it, because reading and meaning agree — the positive control for
-    the homophone test above."""
+def test_a_word_and_its_kana_spelling_merge_with_the_default_settings():
+    """可愛い/かわいい: cosine ~0.85 with the n-gram embedding (below the 0.92 threshold), yet
+    the same word: same reading, one lemma is that reading, meanings agree."""
     first = update_stock(None, table("recA", ("可愛い", "可愛い", "かわいい", "cute", "adjective", 1.0)),
-                         embed=ngram_vectors, index=None, threshold=0.8, seen_at=DAY1)  # fmt: skip
-    second = update_stock(first.stock, table("recB", ("かわいい", "かわいい", "かわいい", "cute; adorable", "adjective", 2.0)),
-                          embed=ngram_vectors, index=first.index, threshold=0.8, seen_at=DAY2)  # fmt: skip
-    assert second.merged_near == 1 and len(second.stock) == 1
+                         embed=ngram_vectors, index=None, seen_at=DAY1)  # fmt: skip
+    second = update_stock(first.stock, table("recB", ("かわいい", "かわいい", "かわいい", "cute; adorable", "adjective", 2.0),
+                                             ("がんばる", "がんばる", "がんばる", "to do one's best", "verb", 3.0)),
+                          embed=ngram_vectors, index=first.index, seen_at=DAY2)  # fmt: skip
+    assert second.merged_near == 1 and len(second.stock) == 2
+    third = update_stock(second.stock, table("recC", ("頑張る", "頑張る", "がんばる", "to do one's best; to persist", "verb", 4.0)),
+                         embed=ngram_vectors, index=second.index, seen_at=DAY3)  # fmt: skip
+    assert third.merged_near == 1 and len(third.stock) == 2
+    counts = dict(zip(third.stock["lemma"], third.stock["count"]))
+    assert counts == {"可愛い": 2, "がんばる": 2}
+
+
+def test_kana_spellings_merge_inside_one_table_too():
+    merged = merge_near_duplicates(
+        table("recA", ("面白い", "面白い", "おもしろい", "interesting; funny", "adjective", 1.0),
+              ("おもしろい", "おもしろい", "おもしろい", "funny", "adjective", 2.0),
+              ("推し", "推し", "おし", "one's favourite", "vtuber_culture", 3.0),
+              ("おし", "おし", "おし", "favourite", "vtuber_culture", 4.0)),
+        ngram_vectors,
+    )  # fmt: skip
+    assert sorted(merged["lemma"]) == ["推し", "面白い"]
+
+
+def test_a_kana_spelling_never_joins_a_homophone_with_another_meaning():
+    """はし written in kana meaning chopsticks joins 箸, not 橋 (bridge)."""
+    first = update_stock(None, table("recA", ("橋", "橋", "はし", "bridge", "noun", 1.0), ("箸", "箸", "はし", "chopsticks", "noun", 2.0)),
+                         embed=ngram_vectors, index=None, seen_at=DAY1)  # fmt: skip
+    second = update_stock(first.stock, table("recB", ("はし", "はし", "はし", "chopsticks", "noun", 3.0)),
+                          embed=ngram_vectors, index=first.index, seen_at=DAY2)  # fmt: skip
+    counts = dict(zip(second.stock["lemma"], second.stock["count"]))
+    assert counts == {"橋": 1, "箸": 2}
 
 
 def test_rule_helpers():
