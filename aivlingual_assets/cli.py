@@ -224,6 +224,36 @@ def cmd_usage(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- similar --------------------------------------------------------------------------------
+def cmd_similar(args: argparse.Namespace) -> int:
+    """"Expressions similar to X" from the stock's persisted FAISS index."""
+    from .analysis.vocabulary_store import similar_expressions
+    from .storage.frame_store import FrameStore
+
+    frames = FrameStore(settings.storage_url())
+    if not frames.exists("vocabulary"):
+        print("No vocabulary stock yet: process a recording first (`aivlingual process PATH_OR_URL`).", file=sys.stderr)
+        return 1
+    stock = frames.read("vocabulary")
+    core = _core()
+    found = similar_expressions(
+        stock, settings.data_dir("vocabulary_index"), args.text,
+        lambda texts: core.embed(texts, request_type="vocabulary.embed", endpoint="similar"), k=args.k,
+    )
+    found = [(key, expr, score) for key, expr, score in found if score > 0]
+    rows = stock.set_index("key")
+    hits = [{"expression": expr, "reading": str(rows.at[key, "reading"]), "meaning": str(rows.at[key, "meaning"]),
+             "level": str(rows.at[key, "level"]), "count": int(rows.at[key, "count"]), "similarity": round(score, 3)}
+            for key, expr, score in found]
+    if args.json:
+        print(json.dumps(hits, ensure_ascii=False, indent=2))
+    elif not hits:
+        print(f"Nothing in the stock ({len(stock)} expressions) is similar to {args.text!r}.")
+    for h in [] if args.json else hits:
+        print(f"{h['similarity']:.3f}  {h['expression']} ({h['reading']})  {h['meaning']}  [{h['level']}, seen {h['count']}x]")
+    return 0
+
+
 # ---- review ---------------------------------------------------------------------------------
 def cmd_review(args: argparse.Namespace) -> int:
     """Human verdicts on AI outputs: list, show, approve, reject, rate (see aivlingual_assets.learning.review)."""
@@ -352,6 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_usage)
+
+    p = sub.add_parser("similar", help="expressions in the stock similar to TEXT (FAISS index)")
+    p.add_argument("text")
+    p.add_argument("-k", type=int, default=5, help="how many (default 5)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_similar)
 
     p = sub.add_parser("review", help="review AI outputs: list, show, approve, reject, rate")
     review_sub = p.add_subparsers(dest="review_action", required=True)
