@@ -12,6 +12,8 @@ from pydantic import BaseModel
 
 # options that only steer routing; the chosen provider/model already enters the key
 ROUTING_OPTIONS = frozenset({"premium", "important"})
+# the only provider whose answers come from our own code, versioned by an offline fingerprint
+OFFLINE_PROVIDER = "offline"
 
 
 def normalise_prompt(text: str | None) -> str:
@@ -57,7 +59,13 @@ def text_cache_key(
     provider: str,
     model: str,
     options: dict[str, Any] | None,
+    offline_fingerprint: str = "",
 ) -> str:
+    """``offline_fingerprint`` versions the offline engine's answers and is ignored for every other provider.
+
+    A language model's answer depends on the prompt, not on our lexicon, so a new
+    lexicon must not make LLM answers miss; the offline engine's answer is our code.
+    """
     payload = {
         "request_type": request_type,
         "prompt": normalise_prompt(prompt),
@@ -67,6 +75,8 @@ def text_cache_key(
         "model": model,
         "options": output_options(options),
     }
+    if offline_fingerprint and provider == OFFLINE_PROVIDER:  # absent otherwise: older keys stay valid
+        payload["offline_engine"] = offline_fingerprint
     return sha256_text(json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str))
 
 

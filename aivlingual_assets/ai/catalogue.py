@@ -69,8 +69,10 @@ DEFAULT_CATALOGUE: tuple[ModelSpec, ...] = (
     ModelSpec("gemini", "gemini-2.5-flash", "text", "normal", 0.30, 2.50, quality=84, capabilities=_JSON),
     ModelSpec("gemini", "gemini-2.5-pro", "text", "premium", 1.25, 10.00, quality=94, capabilities=_JSON),
     ModelSpec("gemini", "gemini-embedding-001", "embedding", "cheap", 0.15, quality=78, is_default=True),
-    # audio input is billed as tokens (32 per second at $0.10/1M for flash-lite) plus the text it writes
-    ModelSpec("gemini", "gemini-2.5-flash-lite", "transcription", "cheap", 0.10, 0.40, per_minute=0.000192, quality=60, is_default=True),
+    # audio input is billed as tokens (32 per second at $0.10/1M for flash-lite) plus the text it writes;
+    # GeminiProvider.transcribe asks for a JSON schema of timed segments, hence "segments"
+    ModelSpec("gemini", "gemini-2.5-flash-lite", "transcription", "cheap", 0.10, 0.40, per_minute=0.000192, quality=60,
+              is_default=True, capabilities=("segments",)),
     # Local OpenAI-compatible server (Ollama, vLLM, llama.cpp): free per request
     # Built-in offline engine
     ModelSpec("offline", "aivlingual-offline-1", "text", "cheap", quality=30, is_default=True),

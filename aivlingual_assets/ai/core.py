@@ -26,7 +26,7 @@ import tenacity
 from pydantic import BaseModel, ValidationError
 
 from . import cache_key as ck
-from .catalogue import ModelSpec, default_catalogue
+from .catalogue import TIERS, ModelSpec, default_catalogue
 from .errors import (
     AIError,
     AllProvidersFailedError,
@@ -35,7 +35,7 @@ from .errors import (
     ProviderNotConfiguredError,
 )
 from .ledger import Ledger, MemoryRow, process_owner
-from .providers.base import CallFailure
+from .providers.base import CallFailure, TranscriptionResponse
 from .providers.offline import OfflineHandler, OfflineProvider
 from .results import AudioResult, EmbeddingResult, TextResult, TranscriptionResult, UsageMeter
 
@@ -117,6 +117,17 @@ def text_cost(config: dict[str, Any], input_tokens: int, output_tokens: int) -> 
     )
 
 
+def transcription_cost(config: dict[str, Any], response: TranscriptionResponse) -> float:
+    """Token-billed models (Gemini) count the audio in their input tokens; the others bill per minute."""
+    if response.input_tokens or response.output_tokens:
+        return text_cost(config, response.input_tokens, response.output_tokens)
+    return (response.duration_seconds / 60) * config["per_minute"] + config["per_request"]
+
+
+def _tier_rank(tier: str) -> int:
+    return TIERS.index(tier) if tier in TIERS else 0
+
+
 def _blended_price(config: dict[str, Any]) -> float:
     """Ranking price: a typical request reads about twice what it writes."""
     return config["input_per_1m"] * 2 + config["output_per_1m"] + config["per_request"] * 1e6 / 1000 \
@@ -196,15 +207,18 @@ class AICore:
         self._models_cache = None
 
     # ---- selection ------------------------------------------------------------------------
-    def tier_for(self, request_type: str, options: dict[str, Any] | None, tier: str | None) -> str:
+    def tier_for(self, request_type: str, options: dict[str, Any] | None, tier: str | None,
+                 default: str | None = None) -> str:
+        """An explicit tier wins; ``premium``/``important`` only ever raise the default, never lower it."""
         if tier:
             return tier
         options = options or {}
+        base = default or REQUEST_TYPE_TIERS.get(request_type, "cheap")
         if options.get("premium"):
             return "premium"
         if options.get("important"):
-            return "normal"
-        return REQUEST_TYPE_TIERS.get(request_type, "cheap")
+            return max(base, "normal", key=_tier_rank)
+        return base
 
     def candidates(
         self,
@@ -382,7 +396,9 @@ class AICore:
         endpoint: str | None = None,
         channel: str | None = None,
         offline: OfflineHandler | None = None,
+        offline_fingerprint: str = "",
     ) -> TextResult:
+        """``offline_fingerprint`` names the version of ``offline``'s engine: it keys offline answers only."""
         options = dict(options or {})
         if selection_mode not in ("auto", "manual"):
             raise AIError(f"selection_mode must be 'auto' or 'manual', not {selection_mode!r}.")
@@ -393,7 +409,8 @@ class AICore:
         )
         keys = [
             ck.text_cache_key(request_type=request_type, prompt=prompt, system=system, schema=schema,
-                              provider=c.provider, model=c.model, options=options)
+                              provider=c.provider, model=c.model, options=options,
+                              offline_fingerprint=offline_fingerprint)
             for c in candidates
         ]
         base_log = {"request_type": request_type, "kind": "text", "endpoint": endpoint, "channel": channel,
@@ -550,9 +567,13 @@ class AICore:
         return path
 
     def run_task(self, task: Any, task_input: Any, **kwargs: Any) -> TextResult:
-        """Runs an ``AITask``: its prompt for language models, its offline implementation otherwise."""
+        """Runs an ``AITask``: its prompt for language models, its offline implementation otherwise.
+
+        The task's tier is the default: the caller's ``tier=`` or a ``premium``/``important``
+        option overrides it, as for ``generate_text``.
+        """
         options = {"task_version": task.version, **(kwargs.pop("options", None) or {})}
-        kwargs.setdefault("tier", task.tier)
+        kwargs["tier"] = self.tier_for(task.request_type, options, kwargs.get("tier"), default=task.tier)
         return self.generate_text(
             task.request_type,
             task.prompt(task_input),
@@ -560,6 +581,7 @@ class AICore:
             schema=task.output_schema,
             options=options,
             offline=lambda: task.offline(task_input),
+            offline_fingerprint=task.offline_fingerprint(),
             **kwargs,
         )
 
@@ -567,10 +589,29 @@ class AICore:
     def embed(self, texts: list[str], *, model: str | None = None, provider: str | None = None,
               request_type: str = "embed", endpoint: str | None = None, channel: str | None = None,
               batch_size: int = 256) -> EmbeddingResult:
+        """Vectors for ``texts``, all from one model: the first candidate of the tier that answers.
+
+        Vectors of different models are not comparable, so a candidate that fails part-way is
+        dropped as a whole (the batches it did answer stay cached) and the next one embeds
+        every text. Callers that keep vectors across calls should check ``provider``/``model``.
+        """
         texts = [str(t) for t in texts]
+        mode = "manual" if provider and model else "auto"
         candidates = self.candidates(kind="embedding", request_type=request_type, tier="cheap", provider=provider,
-                                     model=model, selection_mode="manual" if provider and model else "auto")
-        candidate = candidates[0]
+                                     model=model, selection_mode=mode)
+        failures: list[str] = []
+        for candidate in candidates:
+            try:
+                return self._embed_with(candidate, texts, request_type=request_type, endpoint=endpoint,
+                                        channel=channel, batch_size=batch_size, selection_mode=mode)
+            except ProviderCallError as exc:
+                failures.append(str(exc))
+                log.warning("embedding falls back after %s", exc)
+        raise AllProvidersFailedError(request_type, failures)
+
+    def _embed_with(self, candidate: Candidate, texts: list[str], *, request_type: str, endpoint: str | None,
+                    channel: str | None, batch_size: int, selection_mode: str) -> EmbeddingResult:
+        """Every text through one model, cached per text; a final provider failure is a ``ProviderCallError``."""
         started = time.perf_counter()
         keys = [ck.parts_key("embed", candidate.provider, candidate.model, t) for t in texts]
         unique_keys = list(dict.fromkeys(keys))
@@ -579,19 +620,25 @@ class AICore:
         text_for = dict(zip(keys, texts))
         tokens = 0
         cost = 0.0
+        batches = 0
         call_log = {"request_type": request_type, "kind": "embedding", "endpoint": endpoint, "channel": channel,
-                    "provider": candidate.provider, "model": candidate.model, "selection_mode": "auto"}
+                    "provider": candidate.provider, "model": candidate.model, "selection_mode": selection_mode}
+        cfg = candidate.config
         for i in range(0, len(missing), batch_size):
             batch = missing[i : i + batch_size]
             batch_texts = [text_for[k] for k in batch]
-            cfg = candidate.config
             estimate = sum(len(t.encode()) for t in batch_texts) * cfg["input_per_1m"] / 1e6
             try:
                 response, reservation = self._reserved_call(
                     candidate, call_log, estimate, channel,
                     lambda impl, texts=batch_texts: impl.embed(candidate.model, texts))
             except CallFailure as exc:
-                raise ProviderCallError(candidate.provider, candidate.model, self._redact(str(exc))) from exc
+                if batches:  # what the answered batches cost is spent and cached: meter it
+                    self._meter(provider=candidate.provider, model=candidate.model, cache_hit=False,
+                                input_tokens=tokens, cost_usd=cost, api_calls=batches, hits=0,
+                                latency_ms=(time.perf_counter() - started) * 1000)
+                raise ProviderCallError(candidate.provider, candidate.model, self._redact(str(exc)),
+                                        status=exc.status) from exc
             vectors = np.asarray(response.vectors, dtype=np.float32)
             batch_cost = response.input_tokens * cfg["input_per_1m"] / 1e6
             self.ledger.put_embeddings(candidate.provider, candidate.model,
@@ -606,13 +653,14 @@ class AICore:
                 cached[k] = v.tobytes()
             tokens += response.input_tokens
             cost += batch_cost
+            batches += 1
         latency = (time.perf_counter() - started) * 1000
         hits = len(unique_keys) - len(missing)
         if not missing and texts:
             self.ledger.log_usage({**call_log, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0,
                                    "latency_ms": latency, "cache_hit": True, "success": True})
         self._meter(provider=candidate.provider, model=candidate.model, cache_hit=not missing, input_tokens=tokens,
-                    cost_usd=cost, latency_ms=latency, api_calls=-(-len(missing) // batch_size), hits=hits)
+                    cost_usd=cost, latency_ms=latency, api_calls=batches, hits=hits)
         if texts:
             matrix = np.vstack([np.frombuffer(cached[k], dtype=np.float32) for k in keys])
         else:
@@ -664,8 +712,7 @@ class AICore:
                 except CallFailure as exc:
                     failures.append(self._redact(f"{candidate.provider}/{candidate.model}: {exc}"))
                     continue
-                cost = (response.duration_seconds / 60) * cfg["per_minute"] + text_cost(
-                    cfg, response.input_tokens, response.output_tokens)
+                cost = transcription_cost(cfg, response)
                 latency = (time.perf_counter() - started) * 1000
                 output = json.dumps({"language": response.language, "duration": response.duration_seconds,
                                      "segments": response.segments}, ensure_ascii=False)

@@ -329,7 +329,11 @@ class Ledger:
 
     # ---- provider catalogue -------------------------------------------------------------
     def seed_catalogue(self, specs: Iterable[ModelSpec]) -> int:
-        """Adds catalogue models the ledger does not know yet; never overwrites user edits."""
+        """Adds catalogue models the ledger does not know yet; never overwrites user edits.
+
+        Capabilities are the one exception: they say what our provider code can do with a
+        model (no command edits them), so known models take the catalogue's current ones.
+        """
         with self._sqlite_file_lock():
             try:
                 return self._seed(list(specs))
@@ -343,11 +347,21 @@ class Ledger:
             if not self.is_sqlite:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242002)"))
             existing = {
-                (r.provider, r.model, r.kind)
-                for r in conn.execute(sa.select(provider_configs.c.provider, provider_configs.c.model, provider_configs.c.kind))
+                (r.provider, r.model, r.kind): r.capabilities
+                for r in conn.execute(sa.select(provider_configs.c.provider, provider_configs.c.model,
+                                                provider_configs.c.kind, provider_configs.c.capabilities))
             }
             for spec in specs:
-                if (spec.provider, spec.model, spec.kind) in existing:
+                key = (spec.provider, spec.model, spec.kind)
+                if key in existing:
+                    capabilities = json.dumps(list(spec.capabilities))
+                    if json.loads(existing[key] or "[]") != list(spec.capabilities):
+                        conn.execute(
+                            provider_configs.update()
+                            .where(provider_configs.c.provider == spec.provider, provider_configs.c.model == spec.model,
+                                   provider_configs.c.kind == spec.kind)
+                            .values(capabilities=capabilities, updated_at=now)
+                        )
                     continue
                 conn.execute(
                     provider_configs.insert().values(

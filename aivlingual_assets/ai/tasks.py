@@ -1,8 +1,10 @@
 """Typed AI tasks: input, output schema, prompt and offline implementation in one place.
 
 A task's prompt and ``version`` enter the cache key, so changing either is a cache
-miss and nothing else is. Tasks register their tier so auto selection can follow
-the request type.
+miss and nothing else is. The offline engine is the one exception: its answers come
+from our own code and data, so ``offline_fingerprint()`` also enters the key of the
+offline candidate (and of no language model). Tasks register their tier so auto
+selection can follow the request type.
 """
 
 from __future__ import annotations
@@ -34,3 +36,7 @@ class AITask(Generic[InT, OutT]):
 
     def offline(self, task_input: InT) -> OutT:
         raise NotImplementedError
+
+    def offline_fingerprint(self) -> str:
+        """Changes whenever ``offline`` could answer differently (code, data, dictionaries); "" for none."""
+        return ""

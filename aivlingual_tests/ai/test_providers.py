@@ -12,11 +12,12 @@ from pydantic import BaseModel
 from aivlingual_assets.ai import (
     AICore,
     AISettings,
+    AITask,
     AllProvidersFailedError,
     BudgetExceededError,
     InvalidOutputError,
 )
-from aivlingual_assets.ai.ledger import ai_memory, usage_log
+from aivlingual_assets.ai.ledger import ai_memory, embedding_cache, usage_log
 from aivlingual_tests.fakes.provider_server import Fault
 
 
@@ -225,3 +226,140 @@ def test_secrets_never_reach_the_ledger(provider_server, monkeypatch, aiv_home):
         for table in sa.inspect(ai.ledger.engine).get_table_names():
             dump = json.dumps([list(r) for r in conn.execute(sa.text(f"SELECT * FROM {table}"))], default=str)
             assert secret not in dump, table
+
+
+# ---- Gemini on its own ------------------------------------------------------------------------
+def _wav(path, seconds: int):
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        w.writeframes(b"\0\0" * 16000 * seconds)
+    return path
+
+
+_GEMINI_TRANSCRIPT = {"language": "ja", "segments": [{"start": 0.0, "end": 2.5, "text": "推しが尊い"},
+                                                     {"start": 2.5, "end": 5.0, "text": "草"}]}
+
+
+def _transcript_when_audio(req):
+    return _GEMINI_TRANSCRIPT if req.audio is not None else None
+
+
+def test_gemini_alone_transcribes_into_timed_segments(provider_server, monkeypatch, aiv_home, tmp_path):
+    only_gemini(monkeypatch)
+    provider_server.set_responder("gemini.generate", _transcript_when_audio)
+    ai = core(aiv_home)
+    audio = _wav(tmp_path / "clip.wav", 6)
+    first = ai.transcribe(audio, language="ja")
+    assert (first.provider, first.model, first.cache_hit) == ("gemini", "gemini-2.5-flash-lite", False)
+    assert first.segments == _GEMINI_TRANSCRIPT["segments"] and first.language == "ja"
+    assert first.duration_seconds == 5.0
+    sent = provider_server.last("gemini.generate")
+    assert sent.audio is not None and sent.body["generationConfig"]["responseMimeType"] == "application/json"
+    # the audio is billed inside Gemini's input tokens: charged once, not again per minute
+    row = [r for r in usage_rows(ai) if r["kind"] == "transcription"][0]
+    assert row["input_tokens"] > 6 * 32
+    assert first.cost_usd == pytest.approx(row["input_tokens"] * 0.10 / 1e6 + row["output_tokens"] * 0.40 / 1e6)
+    again = ai.transcribe(audio, language="ja")
+    assert again.cache_hit and again.segments == first.segments
+    assert provider_server.count("gemini.generate") == 1 and provider_server.count("openai.*") == 0
+
+
+def test_gemini_alone_embeds_and_caches(provider_server, monkeypatch, aiv_home):
+    only_gemini(monkeypatch)
+    ai = core(aiv_home)
+    first = ai.embed(["推し", "草"])
+    assert (first.provider, first.model) == ("gemini", "gemini-embedding-001")
+    assert first.vectors.shape == (2, 64) and first.cache_misses == 2
+    assert ai.embed(["草", "推し"]).cache_hit
+    assert provider_server.count("gemini.embed") == 1 and provider_server.count("openai.*") == 0
+
+
+def test_an_older_ledger_learns_that_gemini_transcribes_into_segments(provider_server, monkeypatch, aiv_home,
+                                                                      tmp_path):
+    only_gemini(monkeypatch)
+    provider_server.set_responder("gemini.generate", _transcript_when_audio)
+    ai = core(aiv_home)
+    # a ledger seeded by an older catalogue, where the entry had no capabilities
+    ai.ledger.update_model("gemini", "gemini-2.5-flash-lite", "transcription", capabilities="[]")
+    reopened = core(aiv_home)
+    row = [m for m in reopened.ledger.models(kind="transcription") if m["provider"] == "gemini"][0]
+    assert row["capabilities"] == ["segments"]
+    assert reopened.transcribe(_wav(tmp_path / "a.wav", 3)).provider == "gemini"
+
+
+# ---- embeddings fall back like text ----------------------------------------------------------
+def test_embeddings_fall_back_to_the_next_model_of_the_tier(provider_server, aiv_home, caplog):
+    provider_server.fail_always("openai.embeddings", 500)
+    ai = core(aiv_home, max_attempts=2)
+    with caplog.at_level("WARNING", logger="aivlingual.ai"), ai.meter() as meter:
+        result = ai.embed(["推し", "草"])
+    assert (result.provider, result.model) == ("gemini", "gemini-embedding-001")
+    assert result.vectors.shape == (2, 64)
+    assert provider_server.count("openai.embeddings") == 2 and provider_server.count("gemini.embed") == 1
+    rows = [r for r in usage_rows(ai) if r["kind"] == "embedding"]
+    failed = [r for r in rows if not r["success"]]
+    assert failed and {(r["provider"], r["model"]) for r in failed} == {("openai", "text-embedding-3-small")}
+    assert all("500" in r["error"] for r in failed)
+    assert [(r["provider"], r["success"]) for r in rows if r["success"]] == [("gemini", True)]
+    assert "embedding falls back after openai/text-embedding-3-small failed" in caplog.text
+    assert meter.failures == len(failed) and meter.api_calls == 1
+    assert ai.embed(["草"]).cache_hit  # the fallback's vectors are cached under the fallback model
+    assert provider_server.count("gemini.embed") == 1
+
+
+def test_a_model_failing_part_way_is_dropped_as_a_whole(provider_server, aiv_home):
+    # the second batch fails for good on openai: no result may mix two models' vectors
+    provider_server.set_responder(
+        "openai.embeddings", lambda req: Fault.status(500) if req.inputs == ["草"] else None)
+    ai = core(aiv_home, max_attempts=1)
+    result = ai.embed(["推し", "草"], batch_size=1)
+    assert result.provider == "gemini" and result.cache_misses == 2
+    assert provider_server.count("gemini.embed") == 2
+    with ai.ledger.connect() as conn:
+        stored = sorted(conn.execute(sa.select(embedding_cache.c.provider)).scalars())
+    assert stored == ["gemini", "gemini", "openai"]  # what openai did answer stays cached for next time
+
+
+def test_embeddings_with_every_provider_down_are_a_clear_error(provider_server, aiv_home):
+    provider_server.fail_always("*", 500)
+    ai = core(aiv_home, max_attempts=1)
+    with pytest.raises(AllProvidersFailedError, match="Every candidate model failed for 'vocabulary.embed'") as err:
+        ai.embed(["推し"], request_type="vocabulary.embed")
+    assert len(err.value.failures) == 2
+
+
+# ---- typed tasks follow the caller's tier ------------------------------------------------------
+class CheapGloss(AITask[str, Gloss]):
+    request_type = "test.tier.cheap_gloss"
+    version = "1"
+    output_schema = Gloss
+    tier = "cheap"
+
+    def prompt(self, word: str) -> str:
+        return f"Gloss {word}"
+
+
+class PremiumGloss(CheapGloss):
+    request_type = "test.tier.premium_gloss"
+    tier = "premium"
+
+
+def test_run_task_lets_the_caller_raise_or_name_the_tier(provider_server, monkeypatch, aiv_home):
+    only_openai(monkeypatch)
+    ai = core(aiv_home)
+    tier_of = {m["model"]: m["tier"] for m in ai.ledger.models(kind="text") if m["provider"] == "openai"}
+
+    def tier(task, word, **kwargs) -> str:
+        return tier_of[ai.run_task(task, word, **kwargs).model]
+
+    assert tier(CheapGloss(), "a") == "cheap"  # the task's own tier by default
+    assert tier(CheapGloss(), "b", options={"premium": True}) == "premium"
+    assert tier(CheapGloss(), "c", options={"important": True}) == "normal"
+    assert tier(CheapGloss(), "d", tier="normal") == "normal"
+    assert tier(CheapGloss(), "e", tier="cheap", options={"premium": True}) == "cheap"  # explicit tier wins
+    assert tier(PremiumGloss(), "f") == "premium"
+    assert tier(PremiumGloss(), "g", options={"important": True}) == "premium"  # raises, never lowers
+    sent = [r.body for r in provider_server.find("openai.chat")]
+    assert all("premium" not in json.dumps(b) and "important" not in json.dumps(b) for b in sent)
