@@ -1,6 +1,7 @@
 """Sensors that turn new recordings (inbox files, channel uploads) into partitions and runs."""
 
 import json
+import time
 
 import dagster as dg
 
@@ -8,10 +9,19 @@ from . import settings
 from .assets.partitions import recordings_partitions
 from .ingestion.channel_feed import fetch_channel_feed
 from .ingestion.errors import FeedError, IngestionError
-from .ingestion.inbox import scan_inbox
+from .ingestion.inbox import defer, scan_inbox
 from .ingestion.recording import recording_from_files, recording_from_youtube
 from .jobs import recording_job
 from .resources.pipeline import PipelineResource, YouTubeResource
+
+
+# Every ready recording is hashed (SHA-256 of the whole media) and probed with ffmpeg inside the tick; on
+# multi-GB streams a big drop would outlast Dagster's sensor timeout (60 s by default) and, as the cursor
+# is only saved when a tick returns, the same files would be hashed again forever.  So a tick takes at most
+# MAX_NEW_RECORDINGS_PER_TICK groups and stops starting new ones after TICK_BUDGET_SECONDS; the rest stay
+# stable-but-unreported in the cursor and are the next ticks' ready groups (one tick every 30 s).
+MAX_NEW_RECORDINGS_PER_TICK = 50
+TICK_BUDGET_SECONDS = 30.0
 
 
 def _new_recording_requests(context, pipeline: PipelineResource, recordings) -> tuple[list[str], list]:
@@ -34,7 +44,8 @@ def _new_recording_requests(context, pipeline: PipelineResource, recordings) -> 
     job=recording_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Watches AIVLINGUAL_INBOX; a file counts once its size stopped changing between two ticks.",
+    description="Watches AIVLINGUAL_INBOX; a file counts once its size stopped changing between two ticks. "
+    f"At most {MAX_NEW_RECORDINGS_PER_TICK} new recordings per tick; a bigger drop is taken over the next ticks.",
 )
 def recordings_sensor(context: dg.SensorEvaluationContext, pipeline: PipelineResource) -> dg.SensorResult:
     observed = json.loads(context.cursor) if context.cursor else {}
@@ -42,18 +53,27 @@ def recordings_sensor(context: dg.SensorEvaluationContext, pipeline: PipelineRes
     for rel, reason in scan.ignored.items():
         context.log.info(f"ignoring {rel}: {reason}")
     recordings = []
+    started = time.monotonic()
+    taken = 0
     for group in scan.ready:
+        if taken >= MAX_NEW_RECORDINGS_PER_TICK or (taken and time.monotonic() - started > TICK_BUDGET_SECONDS):
+            break
+        taken += 1
         try:
             recordings.append(recording_from_files(media=group.media, subtitle=group.subtitle))
         except (IngestionError, OSError) as exc:  # one bad file never stops the others
             context.log.error(f"cannot register {group.key}: {exc}")
+    observed = scan.observed
+    if taken < len(scan.ready):
+        observed = defer(observed, scan.ready[taken:])
+        context.log.info(f"registered {taken} of {len(scan.ready)} ready recording(s); the rest on the next ticks")
     new_keys, runs = _new_recording_requests(context, pipeline, recordings)
     if scan.pending:
         context.log.info(f"{len(scan.pending)} recording(s) still being written; waiting for their size to settle")
     return dg.SensorResult(
         run_requests=runs,
         dynamic_partitions_requests=[recordings_partitions.build_add_request(new_keys)] if new_keys else [],
-        cursor=json.dumps(scan.observed, separators=(",", ":")),
+        cursor=json.dumps(observed, separators=(",", ":")),
     )
 
 

@@ -147,6 +147,21 @@ def scan_inbox(folder: str | Path, previous: Mapping[str, Sequence[int | float] 
     return InboxScan(ready=ready, pending=pending, settled=settled, ignored=ignored, observed=observed)
 
 
+def defer(observed: Observed, groups: Sequence[InboxGroup]) -> Observed:
+    """``observed`` with ``groups`` not marked reported, so the next scan offers them as ready again.
+
+    For a caller that only has time for some of ``scan.ready`` now: the files stay stable
+    (size and mtime kept), so deferring never sends a group back to pending.
+    """
+    deferred = dict(observed)
+    for group in groups:
+        for rel in group.files:
+            state = deferred.get(rel)
+            if state is not None:
+                deferred[rel] = [state[0], state[1]]
+    return deferred
+
+
 def _same(stat: tuple[int, float], before: Sequence[int | float] | None) -> bool:
     return before is not None and len(before) >= 2 and before[0] == stat[0] and before[1] == stat[1]
 

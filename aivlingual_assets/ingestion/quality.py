@@ -2,35 +2,78 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import pandas as pd
 
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
-_LETTER = re.compile(r"\w")
+# Japanese *letters* only (kana incl. ー/ゝ/ヽ, kanji incl. 々〆〇, half-width katakana): punctuation such as
+# ・ or 、 is no letter, and counting it made the ratio exceed 1 next to a few Latin letters.
+_JAPANESE = re.compile(
+    "[\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]"
+)
+_OTHER_WORD = re.compile(r"[^\W\d_]+")  # a run of letters, digits and underscore excluded
+MOSTLY_JAPANESE = 0.5
+
+
+def known_duration(value: object) -> float | None:
+    """A recording's duration in seconds, or None when unknown (None, NaN, 0 or negative: nothing to compare with)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
 def timing_problems(frame: pd.DataFrame, duration: float | None, tolerance: float = 1.0) -> list[str]:
-    """Human-readable problems: negative or reversed times, starts going backwards, past the end."""
+    """Human-readable problems: missing, negative or reversed times, starts going backwards, past the end.
+
+    ``duration`` None (or 0/NaN, see :func:`known_duration`) means unknown: only the order is checked.
+    """
+    duration = known_duration(duration)
     problems: list[str] = []
     previous_start = -1.0
     for i, (start, end) in enumerate(zip(frame["start"], frame["end"])):
+        if not (math.isfinite(start) and math.isfinite(end)):  # NaN compares False with everything below
+            problems.append(f"segment {i} has no valid time ({start} -> {end})")
+            continue
         if start < 0:
             problems.append(f"segment {i} starts before 0 ({start:.2f}s)")
         if end < start:
             problems.append(f"segment {i} ends before it starts ({start:.2f}s > {end:.2f}s)")
         if start < previous_start:
             problems.append(f"segment {i} starts before the previous one ({start:.2f}s < {previous_start:.2f}s)")
-        if duration and end > duration + tolerance:
+        if duration is not None and end > duration + tolerance:
             problems.append(f"segment {i} ends at {end:.2f}s, after the recording's end ({duration:.2f}s)")
         previous_start = start
     return problems
 
 
+def transcript_end(frame: pd.DataFrame) -> float | None:
+    """Where the transcript's last segment ends: the duration it covers from 0, or None when empty."""
+    ends = frame["end"].dropna()
+    return float(ends.max()) if len(ends) else None
+
+
 def japanese_ratio(texts: list[str]) -> float:
-    """Share of letters that are kana or kanji (0 when there are no letters)."""
-    japanese = letters = 0
+    """Share of written units that are Japanese (0 when there is nothing to count).
+
+    A unit is one kana or kanji, or one run of other letters: a Latin word ("Minecraft") or a laugh
+    ("ｗｗｗ") counts once, since it stands for about as much speech as a kana or two; counting its
+    letters made Japanese chat with a few game names look English.  Digits, punctuation and symbols
+    are not counted.  Kanji-only text (Chinese) cannot be told apart and counts as Japanese.
+    """
+    japanese = other = 0
     for text in texts:
         japanese += len(_JAPANESE.findall(text))
-        letters += len(_LETTER.findall(text))
-    return japanese / letters if letters else 0.0
+        other += len(_OTHER_WORD.findall(_JAPANESE.sub(" ", text)))
+    total = japanese + other
+    return japanese / total if total else 0.0
+
+
+def has_letters(texts: list[str]) -> bool:
+    """Whether there is any word to measure the language of (not just digits, punctuation, ♪)."""
+    return any(_OTHER_WORD.search(text) for text in texts)

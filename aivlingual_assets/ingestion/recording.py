@@ -187,17 +187,43 @@ def recording_from_files(*, media: str | Path | None, subtitle: str | Path | Non
     )
 
 
-def recording_from_youtube(url_or_id: str, title: str | None = None, channel: str | None = None) -> Recording:
+def recording_from_youtube(
+    url_or_id: str, title: str | None = None, channel: str | None = None, duration_seconds: float | None = None
+) -> Recording:
     """A YouTube recording (no network): key ``yt-<videoId>``, canonical watch URL."""
     video_id = parse_video_id(url_or_id)
     return Recording(
         partition_key=f"yt-{video_id}",
         source="youtube",
-        title=title or f"YouTube video {video_id}",
+        title=title or placeholder_title(video_id),
         channel=channel,
+        duration_seconds=duration_seconds,
         url=watch_url(video_id),
         video_id=video_id,
     )
+
+
+def placeholder_title(video_id: str) -> str:
+    """The title a YouTube recording gets before anything told us the real one."""
+    return f"YouTube video {video_id}"
+
+
+# facts about the recording itself: a later registration that does not know them must not erase them
+_KNOWN_FACTS: tuple[str, ...] = ("channel", "duration_seconds", "url", "video_id", "content_hash")
+
+
+def merge_known(known: Recording, new: Recording) -> Recording:
+    """``new`` (a re-registration of the same key) without forgetting what ``known`` already knew.
+
+    The newer registration wins (paths move, titles change), except that a None fact or a
+    placeholder title never replaces a known one: the channel feed gives title and channel,
+    then ``aivlingual process <id>`` re-adds the bare id.
+    """
+    kept = {name: getattr(known, name) for name in _KNOWN_FACTS
+            if getattr(new, name) is None and getattr(known, name) is not None}
+    if new.video_id and new.title == placeholder_title(new.video_id) and known.title != new.title:
+        kept["title"] = known.title
+    return new.model_copy(update=kept) if kept else new
 
 
 def parse_video_id(text: str) -> str:

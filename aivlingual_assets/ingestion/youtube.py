@@ -3,12 +3,18 @@
 A human-made Japanese track is preferred over YouTube's speech recognition,
 which garbles exactly the slang a learner wants.  Every library failure is
 mapped to :class:`TranscriptUnavailableError` with advice on what to do next.
+
+The library's player request already answers with the video's title, channel and
+length (``videoDetails``); a response hook on the session reads them from that
+same response, so they cost no extra request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
 import requests
@@ -36,6 +42,7 @@ from aivlingual_assets.ingestion.recording import parse_video_id
 from aivlingual_assets.ingestion.segments import Segment
 from aivlingual_assets.ingestion.subtitles import join_lines
 
+_PLAYER_PATH = "/youtubei/v1/player"
 _INBOX = "download the video and drop it (with a subtitle file if you have one) into the inbox instead."
 _ADD_SUBTITLE = _INBOX[:1].upper() + _INBOX[1:]
 
@@ -56,9 +63,12 @@ def fetch_youtube_transcript(
     languages = tuple(languages)
     if not languages:
         raise ValueError("languages must name at least one language code, e.g. ('ja',)")
-    api = YouTubeTranscriptApi(http_client=http_client)
+    session = http_client if http_client is not None else requests.Session()
+    api = YouTubeTranscriptApi(http_client=session)
+    details: dict[str, Any] = {}
     try:
-        tracks = api.list(video_id)
+        with _reading_video_details(session, video_id, details):
+            tracks = api.list(video_id)
         transcript = _pick_track(tracks, languages, video_id)
         fetched = transcript.fetch()
     except TranscriptUnavailableError:
@@ -89,8 +99,51 @@ def fetch_youtube_transcript(
         "language_name": fetched.language,
         "is_generated": fetched.is_generated,
         "source": "youtube-generated" if fetched.is_generated else "youtube-manual",
+        **video_details(details),
     }
     return segments, metadata
+
+
+def video_details(details: dict[str, Any]) -> dict[str, Any]:
+    """``title``, ``channel``, ``channel_id``, ``duration_seconds`` from a player response's ``videoDetails``.
+
+    Only what is there: a live stream still running has length 0, which means unknown, not 0 s.
+    """
+    found: dict[str, Any] = {}
+    for key, name in (("title", "title"), ("author", "channel"), ("channelId", "channel_id")):
+        value = details.get(key)
+        if isinstance(value, str) and value.strip():
+            found[name] = value.strip()
+    try:
+        length = float(details.get("lengthSeconds") or 0)
+    except (TypeError, ValueError):
+        length = 0.0
+    if length > 0:
+        found["duration_seconds"] = length
+    return found
+
+
+@contextmanager
+def _reading_video_details(session: requests.Session, video_id: str, found: dict[str, Any]) -> Iterator[None]:
+    """Copies ``videoDetails`` of the player response for ``video_id`` into ``found`` while inside."""
+
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if response.status_code != 200 or not urlsplit(response.url or "").path.endswith(_PLAYER_PATH):
+            return
+        try:
+            data = response.json()  # the body stays cached for the library's own .json()
+        except ValueError:
+            return  # the library reports unreadable data itself
+        details = data.get("videoDetails") if isinstance(data, dict) else None
+        if isinstance(details, dict) and details.get("videoId") in (None, video_id):
+            found.update(details)
+
+    hooks = session.hooks.setdefault("response", [])
+    hooks.append(hook)
+    try:
+        yield
+    finally:
+        hooks.remove(hook)
 
 
 def available_tracks(tracks: TranscriptList) -> list[str]:

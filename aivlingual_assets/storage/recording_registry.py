@@ -28,7 +28,13 @@ class RecordingRegistry:
         _metadata.create_all(self.engine)
 
     def register(self, recording) -> bool:
-        """Stores the recording; True when the key is new. Re-registering updates paths, keeps the key."""
+        """Stores the recording; True when the key is new.
+
+        Re-registering updates paths and keeps the key, but never forgets known facts: a bare
+        re-add (no title, channel or duration) keeps those of the earlier registration.
+        """
+        from ..ingestion.recording import Recording, merge_known
+
         now = time.time()
         spec = recording.model_dump_json()
         with self.engine.begin() as conn:
@@ -43,6 +49,7 @@ class RecordingRegistry:
                 except sa.exc.IntegrityError:
                     return False
                 return True
+            spec = merge_known(Recording.model_validate_json(row.spec), recording).model_dump_json()
             if row.spec != spec:
                 conn.execute(recordings_table.update()
                              .where(recordings_table.c.partition_key == recording.partition_key)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from aivlingual_assets.ingestion.errors import InboxError
-from aivlingual_assets.ingestion.inbox import InboxScan, scan_inbox
+from aivlingual_assets.ingestion.inbox import InboxScan, defer, scan_inbox
 
 
 @pytest.fixture()
@@ -96,6 +96,17 @@ def test_group_waits_for_all_its_files_and_a_late_subtitle_makes_it_ready_again(
     assert keys(waiting.pending) == ["night"] and waiting.ready == []
     again = scan_inbox(inbox, via_json(waiting))
     assert keys(again.ready) == ["night"] and again.ready[0].subtitle == inbox / "night.ja.vtt"
+
+
+def test_deferred_groups_are_ready_again_next_scan_and_the_others_settled(inbox: Path):
+    for name in ("a.mp4", "b.mp4", "b.ja.srt", "c.srt"):
+        write(inbox / name)
+    ready = scan_inbox(inbox, via_json(scan_inbox(inbox, {}))).ready
+    assert keys(ready) == ["a", "b", "c"]
+    observed = defer(scan_inbox(inbox, via_json(scan_inbox(inbox, {}))).observed, ready[1:])  # time for "a" only
+    later = scan_inbox(inbox, json.loads(json.dumps(observed)))
+    assert keys(later.ready) == ["b", "c"] and later.pending == [] and later.settled == ["a"]
+    assert scan_inbox(inbox, via_json(later)).settled == ["a", "b", "c"]
 
 
 def test_ignored_files_are_reported_once(inbox: Path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aivlingual_assets.ingestion.errors import TranscriptUnavailableError
-from aivlingual_assets.ingestion.youtube import fetch_youtube_transcript
+from aivlingual_assets.ingestion.youtube import fetch_youtube_transcript, video_details
 from aivlingual_tests.ingestion.recorded_http import recorded_session
 
 
@@ -30,6 +30,11 @@ def test_manual_japanese_track_is_preferred_over_generated():
         "language_name": "日本語",
         "is_generated": False,
         "source": "youtube-manual",
+        # from the player response the library fetches anyway (videoDetails): no extra request
+        "title": "【雑談】まったりおしゃべり配信",
+        "channel": "ここあ Ch.",
+        "channel_id": "UCkOkOaFixtureChannel00A",
+        "duration_seconds": 95.0,
     }
     assert [s.text for s in segments] == [
         "みんな〜、こんばんは！ここあです",
@@ -42,6 +47,25 @@ def test_manual_japanese_track_is_preferred_over_generated():
     timedtext = adapter.fetched("/api/timedtext")
     assert len(timedtext) == 1 and "kind=asr" not in timedtext[0] and "lang=ja" in timedtext[0]
     assert len(adapter.fetched("/youtubei/v1/player")) == 1
+
+
+def test_video_details_ride_along_without_extra_requests_and_leave_the_session_as_it_was():
+    session, adapter = recorded_session()
+    hooks_before = list(session.hooks["response"])
+    _, metadata = fetch_youtube_transcript("ASRONLY_ja1", http_client=session)
+    assert metadata["title"] == "【ホラー】深夜の学校を探索する" and metadata["duration_seconds"] == 95.0
+    assert len(adapter.fetched("/watch")) == 1 and len(adapter.fetched("/youtubei/v1/player")) == 1
+    assert session.hooks["response"] == hooks_before  # the caller's session gets no lasting hook
+    with pytest.raises(TranscriptUnavailableError):
+        fetch_youtube_transcript("NOCAPTIONS1", http_client=session)
+    assert session.hooks["response"] == hooks_before  # also not after a failure
+
+
+def test_video_details_keep_only_what_is_known():
+    live_now = {"videoId": "LIVE0000001", "title": " 【歌枠】 ", "lengthSeconds": "0", "author": "ここあ Ch."}
+    assert video_details(live_now) == {"title": "【歌枠】", "channel": "ここあ Ch."}  # length 0: unknown, not 0 s
+    assert video_details({"lengthSeconds": "oops", "title": ""}) == {}
+    assert video_details({}) == {}
 
 
 def test_generated_track_is_used_when_there_is_no_manual_one():

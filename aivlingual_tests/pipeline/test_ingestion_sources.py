@@ -16,7 +16,7 @@ import requests
 from aivlingual_assets.assets import ingestion
 from aivlingual_assets.definitions import build_resources, defs
 from aivlingual_assets.ingestion.media import ffmpeg_exe
-from aivlingual_assets.ingestion.recording import recording_from_path, recording_from_youtube
+from aivlingual_assets.ingestion.recording import Recording, recording_from_path, recording_from_youtube
 from aivlingual_assets.resources.parquet_io_manager import ParquetIOManager
 from aivlingual_assets.resources.pipeline import PipelineResource, YouTubeResource
 from aivlingual_assets.sensors import ChannelsConfig, youtube_channels_sensor
@@ -55,6 +55,50 @@ def test_youtube_recording_prefers_the_manual_japanese_track(instance, aiv_home)
     assert result.success
     md = {k: v.value for k, v in result.asset_materializations_for_node("transcripts")[0].metadata.items()}
     assert md["transcript_source"] == "youtube-manual" and md["segments"] > 0
+
+
+def materialize_with_times_check(instance, key, **resource_overrides):
+    resources = {**build_resources(), **resource_overrides}
+    return dg.materialize([ingestion.recordings, ingestion.transcripts, ingestion.transcript_times_valid],
+                          partition_key=key, instance=instance, resources=resources)
+
+
+def metadata_of(result, node: str) -> dict:
+    return {k: v.value for k, v in result.asset_materializations_for_node(node)[0].metadata.items()}
+
+
+def times_check(result):
+    return [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"][0]
+
+
+def test_bare_youtube_id_learns_title_channel_and_length_from_the_player_response(instance, aiv_home):
+    key = register(instance, recording_from_youtube("MANUAL_ja01"))  # as `aivlingual process <id>` adds it
+    result = materialize_with_times_check(instance, key, youtube=RecordedYouTubeResource())
+    assert "duration_seconds" not in metadata_of(result, "recordings")  # unknown is not 0.0
+    md = metadata_of(result, "transcripts")
+    assert md["duration_seconds"] == 95.0 and md["duration_source"] == "youtube"
+    learned = PipelineResource().registry().get(key)
+    assert (learned.title, learned.channel, learned.duration_seconds) == ("【雑談】まったりおしゃべり配信", "ここあ Ch.", 95.0)
+    check = times_check(result)
+    assert check.passed and check.metadata["duration_known"].value is True  # checked against YouTube's 95 s
+    # the next run's recordings row carries what was learned
+    again = materialize_with_times_check(instance, key, youtube=RecordedYouTubeResource())
+    assert metadata_of(again, "recordings")["duration_seconds"] == 95.0
+    assert metadata_of(again, "recordings")["title"] == "【雑談】まったりおしゃべり配信"
+
+
+def test_unknown_length_is_reported_from_the_transcript_and_the_check_says_so(instance, aiv_home, sample_copy):
+    subtitle = sample_copy / "sample_stream.ja.srt"
+    key = register(instance, Recording(partition_key="file-000000000001", source="file", title="no length known",
+                                       subtitle_path=str(subtitle)))
+    result = materialize_with_times_check(instance, key)
+    transcript = FrameStore(aiv_home / "storage").read("transcripts", key)
+    md = metadata_of(result, "transcripts")
+    assert md["duration_seconds"] == round(float(transcript["end"].max()), 2)
+    assert md["duration_source"].startswith("transcript")
+    check = times_check(result)
+    assert check.passed and check.metadata["duration_known"].value is False
+    assert "duration is unknown" in check.description
 
 
 def test_private_or_gone_video_fails_that_recording_with_what_to_do(instance, aiv_home):
