@@ -24,6 +24,7 @@ from ..learning.fine_tune import (
     DEFAULT_EPOCHS,
     DEFAULT_MIN_TYPE_EXAMPLES,
     DEFAULT_SUFFIX,
+    FineTuneBudgetError,
     FineTuneError,
     active_runs,
     make_openai_client,
@@ -69,7 +70,8 @@ class ReviewQueueConfig(dg.Config):
 
 @dg.asset(
     group_name="learning",
-    kinds={"python"},
+    kinds={"python", "notion"},
+    pool="notion",
     io_manager_key="parquet_io_manager",
     description="AI outputs worth a human look (most reused, highest rated, newest per request type) after "
     "pulling the verdicts people set in Notion. Review with `aivlingual review list/show/approve/reject/rate`.",
@@ -224,8 +226,10 @@ class FineTuneConfig(dg.Config):
     deps=[training_exports],
     group_name="learning",
     kinds={"openai"},
-    description="Starts an OpenAI fine-tuning job when enough new verified examples were exported; the "
-    "fine_tune_status_sensor deploys the model (default for its request types) when the job succeeds.",
+    pool="openai",
+    description="Starts an OpenAI fine-tuning job when enough new verified examples were exported (within the "
+    "monthly AI budget); the fine_tune_status_sensor deploys the model (default for its request types, cheap tier) "
+    "when the job succeeds and logs its cost in the usage ledger.",
 )
 def fine_tune_run(
     context: dg.AssetExecutionContext, config: FineTuneConfig, ai: AICoreResource
@@ -246,7 +250,10 @@ def fine_tune_run(
             core.ledger, client, min_examples=min_examples, base_model=config.base_model, n_epochs=config.n_epochs,
             suffix=config.suffix, min_type_examples=config.min_type_examples,
             continue_from_previous=config.continue_from_previous, secrets=core.settings.secrets(),
+            monthly_budget_usd=core.settings.monthly_budget_usd,
         )
+    except FineTuneBudgetError as exc:  # retrying cannot help before the budget changes
+        raise dg.Failure(description=str(exc), metadata={"status": "over_budget"}, allow_retries=False) from exc
     except FineTuneError as exc:
         raise dg.Failure(description=str(exc), metadata={"status": "failed"}) from exc
     finally:

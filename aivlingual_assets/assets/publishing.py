@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from ..ingestion.recording import timestamp_url
-from ..publishing.anki_export import example_audio_finder, export_deck
+from ..publishing.anki_export import TTS_REQUEST_TYPE, ExampleSpeaker, example_audio_finder, export_deck, tts_available
 from ..publishing.shorts import build_shorts, plan_summary
 from ..resources import AICoreResource
 from ..resources.notion import NotionResource
@@ -24,7 +24,7 @@ class ShortsConfig(dg.Config):
     partitions_def=recordings_partitions,
     ins={"levelled": dg.AssetIn(difficulty.key)},
     group_name="publishing",
-    kinds={"pandas", "youtube", "ffmpeg"},
+    kinds={"pandas", "youtube", "ffmpeg", "openai", "gemini"},
     io_manager_key="parquet_io_manager",
     pool="openai",
     description="3-5 Shorts of 15-60 s per recording chosen by expression density, level variety and sentence "
@@ -83,13 +83,14 @@ def shorts_playable(shorts: pd.DataFrame, recordings: pd.DataFrame) -> dg.AssetC
 
 
 class AnkiConfig(dg.Config):
-    with_audio: bool = True  # the example line cut from local media (or TTS when a provider is configured)
+    with_audio: bool = True  # the example line cut from local media (or TTS when the AI core has a speech model)
 
 
 @dg.asset(
     ins={"vocabulary": dg.AssetIn(vocabulary.key)},
     group_name="publishing",
-    kinds={"anki"},
+    kinds={"anki", "openai"},  # TTS: only OpenAI has a speech model in the catalogue
+    pool="openai",
     description="The vocabulary stock as an Anki package: expression, reading, meaning, example with audio, "
     "level as a tag. Stable note ids, so re-importing updates cards instead of duplicating them.",
 )
@@ -103,12 +104,17 @@ def anki_deck(
         rec = registry.get(key)
         return rec.path if rec is not None and rec.source == "file" else None
 
-    speak = None
-    if ai.core.configured_providers():
-        def speak(text: str):
-            return ai.generate_audio(text, language="ja", request_type="anki.tts", endpoint="anki").path
+    speaker, tts = None, "off: with_audio is false"
+    if config.with_audio:
+        tts = "off: no speech model among the configured providers"
+        if tts_available(ai.core):
+            tts = "on"
+            speaker = ExampleSpeaker(
+                lambda text: ai.generate_audio(text, language="ja", request_type=TTS_REQUEST_TYPE,
+                                               endpoint="anki").path,
+                logger=context.log, secrets=ai.core.settings.secrets())
 
-    audio_for = example_audio_finder(media_for, pipeline.data_dir("anki_audio"), speak) if config.with_audio else None
+    audio_for = example_audio_finder(media_for, pipeline.data_dir("anki_audio"), speaker) if config.with_audio else None
     out = pipeline.data_dir("exports") / "aivlingual.apkg"
     with ai.meter() as meter:
         report = export_deck(vocabulary, out, audio_for)
@@ -120,10 +126,11 @@ def anki_deck(
             "skipped": len(report.skipped),
             "missing_audio": len(report.missing_audio),
             "deck_id": str(report.deck_id),
+            "tts": tts,
+            **(speaker.metadata() if speaker is not None else {}),
             **meter.metadata(),
         }
     )
-
 
 
 @dg.asset(

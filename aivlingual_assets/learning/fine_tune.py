@@ -14,12 +14,17 @@ Starting (:func:`start_fine_tune`, weekly)
     fine-tuned model (OpenAI supports fine-tuning a fine-tuned model), so each week trains
     only on the new examples.  A job is tagged ``metadata.aivlingual_run`` so a job created
     by a run that crashed before recording it is found and adopted instead of duplicated.
-    A batch whose jobs failed three times is not retried automatically.
+    A batch whose jobs failed three times is not retried automatically.  With a monthly AI
+    budget (``AIVLINGUAL_MONTHLY_BUDGET_USD``) the estimated training cost is reserved against
+    it before anything is uploaded - a job that would pass the budget is refused
+    (:class:`FineTuneBudgetError`) - and stays reserved while the job runs.
 
 Polling and deploying (:func:`poll_fine_tune_runs`, from a sensor)
     ``jobs.retrieve`` gives the status.  On success the fine-tuned model is registered in
     the provider catalogue (``Ledger.register_model``) as an active ``openai`` text model
-    with the fine-tuned inference prices below, ``default_for`` = the request types it was
+    in the cheap tier (whatever the base model's tier: it was trained to do these request
+    types well at a small model's price) with the fine-tuned inference prices below,
+    ``default_for`` = the request types it was
     trained on (those with at least ``min_type_examples`` examples, plus the types of the
     model it continued from); other models lose those request types from their
     ``default_for``.  Auto selection in :class:`~aivlingual_assets.ai.core.AICore` then puts
@@ -27,7 +32,10 @@ Polling and deploying (:func:`poll_fine_tune_runs`, from a sensor)
     fails.  Trained tokens, cost (trained tokens x training price; ``trained_tokens``
     already counts every epoch), final metrics (from the job's ``metrics`` events and its
     result CSV) and ``finished_at`` are recorded.  On failure or cancellation only the run is
-    marked, with the provider's reason; nothing else changes.
+    marked, with the provider's reason; nothing else changes.  Either way the job becomes one
+    ``fine_tune.train`` row of the usage log (cost = trained tokens x training price, $0 when
+    nothing was trained), so the cost dashboard, ``aivlingual usage`` and the monthly budget
+    see it, and its budget reservation is released.
 
 Prices (USD, read on the OpenAI pricing page https://platform.openai.com/docs/pricing,
 "Fine-tuning" table, standard tier, on 2025-08-15 - the same date as the catalogue):
@@ -62,6 +70,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..ai.catalogue import DEFAULT_CATALOGUE, ModelSpec
+from ..ai.core import month_start
+from ..ai.errors import BudgetExceededError
 from ..ai.ledger import Ledger, ai_memory, training_data, training_runs
 
 __all__ = [
@@ -70,6 +80,7 @@ __all__ = [
     "DEFAULT_EPOCHS",
     "DEFAULT_MIN_EXAMPLES",
     "FINE_TUNE_PRICES",
+    "FineTuneBudgetError",
     "FineTuneError",
     "FineTunePrice",
     "FineTuneStart",
@@ -102,6 +113,11 @@ PROVIDER = "openai"
 PRICE_SOURCE = "https://platform.openai.com/docs/pricing (Fine-tuning, standard tier)"
 PRICE_DATE = "2025-08-15"
 
+USAGE_REQUEST_TYPE = "fine_tune.train"
+DEPLOY_TIER = "cheap"
+# a job can queue and train for days; an unpolled job's hold lapses after this long
+RESERVATION_SECONDS = 14 * 86400
+
 ACTIVE_STATUSES = ("validating_files", "queued", "running")
 TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
 
@@ -127,6 +143,10 @@ _ALIASES = {_SNAPSHOT.sub("", name): name for name in FINE_TUNE_PRICES}
 
 class FineTuneError(RuntimeError):
     """The provider refused an upload or a job (the run is recorded as failed)."""
+
+
+class FineTuneBudgetError(FineTuneError):
+    """The estimated training cost would pass the monthly AI budget: nothing was uploaded or recorded."""
 
 
 def base_family(model: str) -> str:
@@ -322,6 +342,25 @@ def _delete_files(client: Any, file_ids: Sequence[str | None]) -> None:
                 log.warning("could not delete uploaded file %s", file_id)
 
 
+def _reserve_training(ledger: Ledger, estimate: float | None, monthly_budget_usd: float | None,
+                      owner: str) -> str | None:
+    """Holds the estimated training cost against the monthly budget while the job runs (None: nothing held)."""
+    if monthly_budget_usd is None:
+        return None
+    if estimate is None:
+        log.warning("no training price for this base model: the fine-tuning job is not checked against the budget")
+        return None
+    try:
+        return ledger.reserve_budget(estimate=estimate, channel=None,
+                                     limits=[("all channels", None, monthly_budget_usd)], month_start=month_start(),
+                                     owner=owner, lease_seconds=RESERVATION_SECONDS)
+    except BudgetExceededError as exc:
+        raise FineTuneBudgetError(
+            f"Fine-tuning not started: its estimated training cost ${estimate:.4f} would pass the monthly AI "
+            f"budget of ${exc.budget:.4f} (${exc.spent:.4f} spent this month, plus calls in flight). Nothing was "
+            "uploaded. Raise AIVLINGUAL_MONTHLY_BUDGET_USD, wait for next month or lower n_epochs.") from exc
+
+
 def start_fine_tune(
     ledger: Ledger,
     client: Any,
@@ -333,6 +372,7 @@ def start_fine_tune(
     min_type_examples: int = DEFAULT_MIN_TYPE_EXAMPLES,
     continue_from_previous: bool = True,
     secrets: Sequence[str] = (),
+    monthly_budget_usd: float | None = None,
     now: float | None = None,
 ) -> FineTuneStart:
     """Starts one fine-tuning job when enough new verified examples exist (see the module docstring)."""
@@ -396,8 +436,10 @@ def start_fine_tune(
         result.message = f"Adopted fine-tuning job {existing.id} created by an interrupted earlier run."
         return result
 
+    reservation = _reserve_training(ledger, result.estimated_cost_usd, monthly_budget_usd, f"fine-tune:{run_key}")
     train_bytes, validation_bytes = _jsonl(train), _jsonl(validation)
-    metrics.update(train_bytes=len(train_bytes), validation_bytes=len(validation_bytes))
+    metrics.update(train_bytes=len(train_bytes), validation_bytes=len(validation_bytes),
+                   budget_reservation=reservation)
     file_id = validation_file_id = None
     try:
         uploaded = client.files.create(file=(f"aivlingual-{batch_id}-train.jsonl", train_bytes), purpose="fine-tune")
@@ -417,6 +459,7 @@ def start_fine_tune(
     except Exception as exc:
         reason = _redact(f"{type(exc).__name__}: {exc}", secrets)
         _delete_files(client, [file_id, validation_file_id])
+        ledger.release_reservation(reservation)
         with ledger.begin() as conn:
             conn.execute(training_runs.insert().values(
                 **base_row, file_id=file_id, validation_file_id=validation_file_id, status="failed", error=reason,
@@ -515,12 +558,12 @@ def _catalogue_entry(family: str) -> ModelSpec | None:
 
 
 def deploy_model(ledger: Ledger, model: str, base_model: str, request_types: Sequence[str]) -> ModelSpec:
-    """Registers a fine-tuned model and makes it the preferred model for ``request_types``."""
+    """Registers a fine-tuned model in the cheap tier and makes it the preferred model for ``request_types``."""
     family = base_family(base_model)
     price = training_price(family)
     base = _catalogue_entry(family)
     spec = ModelSpec(
-        PROVIDER, model, "text", base.tier if base else "cheap",
+        PROVIDER, model, "text", DEPLOY_TIER,
         input_per_1m=price.input_per_1m if price else (base.input_per_1m if base else 0.0),
         output_per_1m=price.output_per_1m if price else (base.output_per_1m if base else 0.0),
         quality=min(100, (base.quality if base else 60) + 10),
@@ -551,6 +594,7 @@ def poll_fine_tune_runs(ledger: Ledger, client: Any, *, secrets: Sequence[str] =
         except openai.NotFoundError as exc:
             error = _redact(f"job not found at the provider: {exc}", secrets)
             _finish_run(ledger, run["id"], status="failed", error=error, finished_at=now or time.time())
+            _log_training_usage(ledger, run, trained_tokens=None, cost=None, error=error)
             updates.append(RunUpdate(run["id"], run["job_id"], run["status"], "failed", error=error))
             continue
         except openai.APIError as exc:  # transient: try again next tick
@@ -579,6 +623,7 @@ def poll_fine_tune_runs(ledger: Ledger, client: Any, *, secrets: Sequence[str] =
             _finish_run(ledger, run["id"], status="succeeded", model_version=job.fine_tuned_model,
                         trained_tokens=trained, cost_usd=cost, metrics=json.dumps(metrics, default=str),
                         finished_at=finished_at, error=None)
+            _log_training_usage(ledger, run, trained_tokens=trained, cost=cost)
             update.model, update.trained_tokens, update.cost_usd = job.fine_tuned_model, trained, cost
             update.deployed_for, update.metrics = list(types), final
         elif status in ("failed", "cancelled"):
@@ -590,6 +635,10 @@ def poll_fine_tune_runs(ledger: Ledger, client: Any, *, secrets: Sequence[str] =
             reason = _redact(reason, secrets)
             _finish_run(ledger, run["id"], status=status, error=reason,
                         finished_at=float(job.finished_at or now or time.time()))
+            trained = int(job.trained_tokens) if getattr(job, "trained_tokens", None) is not None else None
+            price = training_price(run["base_model"])
+            partial = round(trained * price.training_per_1m / 1e6, 6) if (trained and price) else None
+            _log_training_usage(ledger, run, trained_tokens=trained, cost=partial, error=reason)
             update.error = reason
         elif status != run["status"]:
             _finish_run(ledger, run["id"], status=status)
@@ -597,6 +646,22 @@ def poll_fine_tune_runs(ledger: Ledger, client: Any, *, secrets: Sequence[str] =
             continue
         updates.append(update)
     return updates
+
+
+def _log_training_usage(ledger: Ledger, run: dict[str, Any], *, trained_tokens: int | None, cost: float | None,
+                        error: str | None = None) -> None:
+    """A finished job as one usage-log row (dashboard, ``aivlingual usage``, monthly budget); frees its hold."""
+    entry = {
+        "request_type": USAGE_REQUEST_TYPE, "kind": "fine_tune", "endpoint": "fine_tune_run", "channel": None,
+        "provider": run["provider"], "model": run["base_model"], "input_tokens": int(trained_tokens or 0),
+        "output_tokens": 0, "cost_usd": float(cost or 0.0), "latency_ms": 0.0, "cache_hit": False,
+        "selection_mode": "manual",
+    }
+    reservation = _json(run["metrics"], {}).get("budget_reservation")
+    if error is None:
+        ledger.store_success(memory=None, log={**entry, "success": True}, reservation_id=reservation)
+    else:
+        ledger.log_failure({**entry, "error": error[:2000]}, reservation_id=reservation)
 
 
 def _hyperparameters(job: Any) -> dict[str, Any]:

@@ -20,7 +20,10 @@ phone numbers             090-1234-5678, 03-1234-5678, (03)1234-5678,    ``[phon
 @handles                  @taro_vt, ＠ぺこら推し                           ``[handle]``
 viewer names read from    タロウさんスパチャありがとう,                     ``[viewer]`` (the
 chat                      田中さん、いらっしゃい, Taroくん初見ありがとう,        honorific is kept:
-                          ありがとう、山田様！, Taroスパチャありがとう         ``[viewer]さん``)
+                          ありがとう、山田様！, Taroスパチャありがとう,        ``[viewer]さん``)
+                          ゆきだるま、スパチャありがとう
+viewer names in chat-log  taro_99: 草, 山田太郎：こんばんは,                  ``[viewer]: 草``
+lines                     [chat] ゆうき: 初見です
 ========================  =============================================  ==================
 
 Why generic URLs are not kept: a URL in a stream transcript or chat is nearly always a
@@ -33,10 +36,16 @@ Viewer names are only recognised when the line *reads chat*: a name with an hono
 (さん, ちゃん, くん, 君, 様, さま, 氏, 殿) next to a chat cue (スパチャ, メンバー, 初見,
 いらっしゃい, ありがとう, おかえり, こんばんは, ナイスパ, ...) within the same sentence, or a
 Latin-letter name directly followed by such a cue, or a capitalised name after an English
-greeting or thanks ("thank you Taro", "welcome back, Hanako").  Everyday words that look
-like names before さん (みなさん, お疲れさま, お客さん, ...) are never touched.  Where the name's
-start is ambiguous (Japanese has no spaces) the scrubber prefers removing a little too
-much to leaving part of a name.
+greeting or thanks ("thank you Taro", "welcome back, Hanako"), or a bare word right before
+"、" and thanks for money or a membership (スパチャ, 赤スパ, メンバーシップ, ...) unless it is an
+interjection, time word or phrase (はい、 今日も、 お疲れ様でした、).  A chat-log line
+"name: message" gives its name away when it is marked as chat ([chat]), the name looks like
+a user name (letters with digits or ``_``), or the message reads chat (a cue, or nothing
+but a reaction such as 草, www, 8888); labels (例:, 意味:, Note:, Q:) never count.  Everyday
+words that look like names before さん (みなさん, お疲れさま, お客さん, ...) are never touched.
+Where the name's start is ambiguous (Japanese has no spaces) the scrubber prefers removing a
+little too much to leaving part of a name - except a particle that cannot start a name
+(コメントでさくらさん keeps its で).
 
 JSON documents (the structured outputs) are scrubbed value by value and stay valid JSON.
 All functions are pure and deterministic; :func:`scrub_text` is idempotent.
@@ -137,6 +146,8 @@ _NOT_NAMES = (
     "あか", "坊", "ぼっ", "お子", "子供", "娘", "息子", "皆の", "みなの", "みんなの", "おひとり", "お一人",
 )
 _SENTENCE_END = "。．！？!?\n「」『』"
+# particles that follow a noun and (unlike は, と, の, も ...) practically never start a given name
+_PARTICLES = ("から", "まで", "より", "で", "を", "が", "へ")
 _WINDOW = 18  # characters between a name and its chat cue (same sentence)
 
 
@@ -161,8 +172,9 @@ def _name_start(text: str, end: int) -> int:
 
     A name is the run of kanji, katakana and Latin letters/digits before the honorific
     (ミケ猫, 黒猫, Taro_99, John Smith); a hiragana name (ゆき) is the hiragana run, extended
-    over a kanji family name before it (佐藤のりお).  Hiragana elsewhere ends a name: it is
-    where particles and verbs of the surrounding sentence are.
+    over a kanji family name before it (佐藤のりお), but not over a particle that follows a word
+    (コメントでさくら, 配信でゆき: the name starts after で).  Hiragana elsewhere ends a name: it
+    is where particles and verbs of the surrounding sentence are.
     """
     i = end
     if i == 0:
@@ -173,6 +185,10 @@ def _name_start(text: str, end: int) -> int:
     if last == "hira":
         while i > 0 and _script(text[i - 1]) == "hira":
             i -= 1
+        if i > 0 and _script(text[i - 1]) != "other":
+            particle = next((p for p in _PARTICLES if text.startswith(p, i) and end - i - len(p) >= 2), None)
+            if particle:  # コメントでさくら: で belongs to the sentence, not to the name
+                return i + len(particle)
         while i > 0 and _script(text[i - 1]) == "kanji":
             i -= 1
         return i
@@ -236,6 +252,66 @@ _ENGLISH_NOT_NAMES = {
     "mod", "members", "member", "new", "the", "and", "folks", "friends", "lol", "too", "god", "i",
 }
 
+# chat replay lines, "name: message": "taro_99: 草", "山田太郎：こんばんは", "[chat] ゆうき: 初見です", "12:01 Hanako: lol"
+_LINE_START = r"(?:^|(?<=[\ue000\ue002]))"  # also after a \n or \r escaped inside JSON text
+_CHAT_LINE = re.compile(
+    _LINE_START + r"(?P<lead>[ \t]*(?:(?:\[[^\]\n]{0,40}\]|\d{1,2}:\d{2}(?::\d{2})?)[ \t]*)*)"
+    r"(?P<name>[^\s:：\[\]「」『』()（）<>、。，,]{2,24})[ \t]?[:：](?!//)[ \t]*(?P<message>[^\n\ue000\ue002]+)",
+    re.MULTILINE,
+)
+_CHAT_MARKER = re.compile(r"\[(?:live ?chat|chat|super ?chat|チャット|コメント|スパチャ)\b[^\]]*\]", re.IGNORECASE)
+_HANDLE_LIKE = re.compile(r"^(?=.*[A-Za-z])(?=.*[0-9_])[A-Za-z0-9_.\-]+$")  # taro_99, hana.0721
+_CHAT_REACTION = re.compile(r"^(?:草|[wｗ]+|[8８]{3,}|lol|lmao|kusa|gg|笑|かわいい|可愛い|きた|キタ)+[!！?？~〜ー\s]*$",
+                            re.IGNORECASE)
+# what stands before a colon in explanations and prompts, not in chat
+_LABELS = {
+    "note", "notes", "example", "examples", "e.g", "eg", "i.e", "meaning", "meanings", "reading", "readings",
+    "translation", "explanation", "answer", "question", "q", "a", "user", "assistant", "system", "prompt",
+    "input", "output", "text", "line", "tip", "hint", "level", "category", "source", "context", "summary",
+    "title", "expression", "lemma", "usage", "warning", "error", "ref", "nb", "ps", "transcript", "chat",
+    "comment", "english", "japanese", "romaji", "literal", "nuance", "http", "https", "ftp", "mailto",
+    "意味", "例", "例文", "用例", "読み", "読み方", "訳", "英訳", "和訳", "直訳", "意訳", "日本語", "英語",
+    "注意", "注", "ポイント", "答え", "回答", "正解", "質問", "問題", "解説", "説明", "参考", "出典", "補足",
+    "追記", "用法", "使い方", "類義語", "対義語", "品詞", "発音", "語源", "文法", "レベル", "カテゴリ", "備考",
+    "理由", "結論", "例えば", "つまり", "タイトル", "概要", "要約", "コメント", "チャット", "視聴者", "リスナー",
+    "配信者", "字幕", "場面", "元ネタ",
+}
+
+# a bare name right before thanks for money or a membership: "ゆきだるま、スパチャありがとう！"
+_MONEY_CUES = ("スパチャ", "スーパーチャット", "スーパーサンクス", "スーパーステッカー", "赤スパ", "ナイスパ", "投げ銭",
+               "メンバーシップ", "メンシ", "メンギフ")
+_BARE_NAME_BEFORE_CUE = re.compile(
+    r"(?:^|(?<=[\s。．！？!?「『」』、，,\]\ue000\ue002]))"
+    r"([^\s、，,。．！？!?「」『』\[\]()（）:：]{2,20})[、，,]\s?(?=" + "|".join(map(re.escape, _MONEY_CUES)) + ")"
+)
+# interjections, adverbs and time words that stand there instead of a name ("はい、スパチャありがとう")
+_NOT_BARE_NAMES = {
+    "はい", "うん", "ええ", "えー", "えっ", "あー", "あっ", "おー", "おお", "おっ", "わー", "わあ", "わぁ", "うわ",
+    "うわー", "よし", "さて", "じゃあ", "では", "また", "まじ", "マジ", "ほんと", "ほんとに", "本当", "本当に",
+    "いつも", "さっき", "あと", "そして", "それと", "どうも", "ナイス", "今", "今日", "本日", "今夜", "今回",
+    "前回", "毎回", "昨日", "今月", "先月", "今年", "連続", "追加", "大量", "早速", "続けて", "いっぱい",
+}
+_HONORIFIC_AT_END = re.compile(_HONORIFIC + "$")
+_TRAILING_PARTICLE = re.compile(r"[\u4e00-\u9fff\u30a0-\u30ffA-Za-z0-9][もにではとがをへの]$")  # 今日も, 連続で
+
+
+def _is_chat_speaker(name: str, lead: str, message: str) -> bool:
+    """A "name: message" line is chat when it says so ([chat]), the name looks like a user name, or the
+    message reads chat (a chat cue, or only a reaction such as 草 / www / 8888); labels never are."""
+    if name.casefold() in _LABELS or name in _NOT_NAMES or name.isdigit() or name.endswith(("]", ".")):
+        return False
+    return bool(_CHAT_MARKER.search(lead) or _HANDLE_LIKE.match(name) or _CUE_RE.search(message)
+                or _CHAT_REACTION.match(message.strip()))
+
+
+def _is_bare_name(token: str) -> bool:
+    """A word before "、スパチャ..." is a name unless it is an everyday word, a greeting or a phrase."""
+    if token in _NOT_BARE_NAMES or token in _NOT_NAMES or _CUE_RE.search(token):
+        return False
+    if _HONORIFIC_AT_END.search(token) or _TRAILING_PARTICLE.search(token):
+        return False  # 田中さん is the honorific rule's (keeps the honorific); 今日も is a phrase
+    return not any(_script(ch) == "other" for ch in token)
+
 
 def _scrub_viewers(text: str, counts: Counter) -> str:
     spans: list[tuple[int, int]] = []
@@ -256,6 +332,12 @@ def _scrub_viewers(text: str, counts: Counter) -> str:
         spans.append((match.start(1), match.end(1)))
     for match in _ENGLISH_CHAT.finditer(text):
         if match.group(1).split()[0].lower() not in _ENGLISH_NOT_NAMES:
+            spans.append((match.start(1), match.end(1)))
+    for match in _CHAT_LINE.finditer(text):
+        if _is_chat_speaker(match.group("name"), match.group("lead"), match.group("message")):
+            spans.append((match.start("name"), match.end("name")))
+    for match in _BARE_NAME_BEFORE_CUE.finditer(text):
+        if _is_bare_name(match.group(1)):
             spans.append((match.start(1), match.end(1)))
     if not spans:
         return text

@@ -3,14 +3,69 @@
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .anki_deck import DeckReport, build_deck, cut_example_audio
+from ..ai.errors import AIError
+from .anki_deck import DeckReport, build_deck, cut_example_audio, parse_occurrences
+
+TTS_REQUEST_TYPE = "anki.tts"
+MAX_CONSECUTIVE_TTS_FAILURES = 5  # then the provider is down for this deck: stop asking for every card
+
+log = logging.getLogger("aivlingual.publishing")
+
+
+def tts_available(core: Any, request_type: str = TTS_REQUEST_TYPE) -> bool:
+    """True when the AI core would route speech to a real model (not every provider has one, e.g. Gemini)."""
+    try:
+        chosen = core.candidates(kind="audio", request_type=request_type, tier="cheap", provider=None, model=None,
+                                 selection_mode="auto")
+    except AIError:
+        return False
+    return any(candidate.provider != "offline" for candidate in chosen)
+
+
+class ExampleSpeaker:
+    """TTS for examples without local media; a failed line costs that card its audio, never the deck."""
+
+    def __init__(self, speak: Callable[[str], Path], *, logger: Any = None, secrets: list[str] | None = None,
+                 max_consecutive_failures: int = MAX_CONSECUTIVE_TTS_FAILURES):
+        self._speak = speak
+        self._log = logger or log
+        self._secrets = [s for s in secrets or [] if s]
+        self._max_consecutive = max_consecutive_failures
+        self._consecutive = 0
+        self.spoken = 0
+        self.failed = 0
+        self.given_up = False
+
+    def __call__(self, text: str) -> Path | None:
+        if self.given_up:
+            return None
+        try:
+            path = self._speak(text)
+        except Exception as exc:  # provider down, budget reached, bad answer: this card goes without audio
+            self.failed += 1
+            self._consecutive += 1
+            message = f"{type(exc).__name__}: {exc}"
+            for secret in self._secrets:
+                message = message.replace(secret, "***")
+            self._log.warning(f"TTS failed for an example, its card has no audio: {message[:300]}")
+            if self._consecutive >= self._max_consecutive:
+                self.given_up = True
+                self._log.warning(f"TTS failed {self._consecutive} times in a row; the rest of the deck is "
+                                  "built without TTS audio")
+            return None
+        self._consecutive = 0
+        self.spoken += 1
+        return path
+
+    def metadata(self) -> dict[str, Any]:
+        return {"tts_audio": self.spoken, "tts_failed": self.failed, "tts_gave_up": self.given_up}
 
 
 def example_audio_finder(media_for: Callable[[str], str | None], audio_dir: Path,
@@ -18,10 +73,9 @@ def example_audio_finder(media_for: Callable[[str], str | None], audio_dir: Path
     """``audio_for`` for build_deck: cut from local media (cached by span), else TTS if available."""
 
     def audio_for(row: dict[str, Any]) -> Path | None:
-        occurrences = json.loads(row.get("occurrences") or "[]")
-        for occ in occurrences:
-            media = media_for(occ["recording"])
-            if not media:
+        for occ in parse_occurrences(row.get("occurrences")):
+            media = media_for(str(occ.get("recording") or ""))
+            if not media or occ.get("start") is None:
                 continue
             start = float(occ["start"])
             end = float(occ.get("end") or start + 6.0)
@@ -34,8 +88,9 @@ def example_audio_finder(media_for: Callable[[str], str | None], audio_dir: Path
                 except Exception:  # a recording without audio: try the next occurrence / TTS
                     continue
             return target
-        if speak is not None and row.get("example"):
-            return speak(str(row["example"]))
+        example = row.get("example")
+        if speak is not None and isinstance(example, str) and example.strip():
+            return speak(example)
         return None
 
     return audio_for

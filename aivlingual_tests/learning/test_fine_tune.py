@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 from aivlingual_assets import cli
-from aivlingual_assets.ai import AICore, AISettings
-from aivlingual_assets.ai.ledger import training_runs
+from aivlingual_assets.ai import AICore, AISettings, BudgetExceededError
+from aivlingual_assets.ai.core import month_start
+from aivlingual_assets.ai.ledger import budget_reservations, training_runs, usage_log
+from aivlingual_assets.ai.usage_report import usage_report
 from aivlingual_assets.analysis.schemas import Expression, ExpressionList
 from aivlingual_assets.analysis.tasks import EXTRACT_SYSTEM
-from aivlingual_assets.assets.learning import fine_tune_run, fine_tune_status_sensor, training_exports
+from aivlingual_assets.assets.learning import ai_usage_report, fine_tune_run, fine_tune_status_sensor, training_exports
 from aivlingual_assets.learning.fine_tune import (
     FINE_TUNE_PRICES,
     base_family,
+    deploy_model,
     estimate_training_cost,
     resolve_min_examples,
 )
@@ -57,6 +61,17 @@ def seed_outputs(home, ledger_url: str, n: int, *, start: int = 0) -> list[int]:
 def runs(ledger) -> list[dict]:
     with ledger.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(sa.select(training_runs).order_by(training_runs.c.id))]
+
+
+def fine_tune_usage(ledger) -> list[dict]:
+    with ledger.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            sa.select(usage_log).where(usage_log.c.request_type == "fine_tune.train").order_by(usage_log.c.id))]
+
+
+def reservations(ledger) -> list[dict]:
+    with ledger.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(budget_reservations))]
 
 
 def materialize(*assets, run_config=None):
@@ -152,7 +167,7 @@ def test_end_to_end_from_verdicts_to_a_deployed_default_model(ledger, aiv_home, 
     # deployed: in the catalogue, default for the request type it learnt, nobody else's default for it
     text_models = {(m["provider"], m["model"]): m for m in ledger.models(kind="text")}
     deployed = text_models[("openai", model)]
-    assert deployed["active"] and deployed["default_for"] == [REQUEST_TYPE]
+    assert deployed["active"] and deployed["default_for"] == [REQUEST_TYPE] and deployed["tier"] == "cheap"
     assert (deployed["input_per_1m"], deployed["output_per_1m"]) == (0.30, 1.20)
     assert sum(REQUEST_TYPE in m["default_for"] for m in text_models.values()) == 1
     assert set(text_models) == set(catalogue_before) | {("openai", model)}
@@ -206,6 +221,9 @@ def test_a_failed_job_is_marked_failed_and_changes_nothing_else(ledger, aiv_home
     assert run["error"] == "invalid_training_file: The training file has 3 lines that are not valid chat examples."
     assert run["model_version"] is None and run["trained_tokens"] is None and run["cost_usd"] is None
     assert ledger.models() == catalogue
+    (usage,) = fine_tune_usage(ledger)  # visible in the usage ledger as a failure that cost nothing
+    assert (usage["success"], usage["cost_usd"], usage["provider"]) == (False, 0.0, "openai")
+    assert "invalid_training_file" in usage["error"]
     core = AICore()
     first = core.candidates(kind="text", request_type=REQUEST_TYPE, tier="cheap", provider=None, model=None,
                             selection_mode="auto")[0]
@@ -262,3 +280,99 @@ def test_min_examples_from_the_environment(monkeypatch):
     monkeypatch.setenv("AIVLINGUAL_FINE_TUNE_MIN_EXAMPLES", "many")
     with pytest.raises(ValueError, match="whole number"):
         resolve_min_examples()
+
+
+MIN_20 = {"ops": {"fine_tune_run": {"config": {"min_examples": 20, "min_type_examples": 10}}}}
+
+
+def test_a_finished_job_is_in_the_usage_ledger_the_dashboard_and_the_cli(ledger, aiv_home, approved,
+                                                                       provider_server, capsys):
+    assert materialize(training_exports, fine_tune_run, run_config=MIN_20).success
+    (job,) = provider_server.jobs()
+    assert fine_tune_usage(ledger) == []  # nothing is spent before the job has trained
+    provider_server.finish_job(job["id"], trained_tokens=200_000)
+    instance = dg.DagsterInstance.ephemeral()
+    tick(instance)
+    tick(instance)  # a second poll does not count the job twice
+
+    cost = 200_000 * FINE_TUNE_PRICES["gpt-4o-mini-2024-07-18"].training_per_1m / 1e6
+    (usage,) = fine_tune_usage(ledger)
+    assert (usage["provider"], usage["model"], usage["success"], usage["cache_hit"]) == (
+        "openai", "gpt-4o-mini-2024-07-18", True, False)
+    assert usage["cost_usd"] == pytest.approx(cost) == runs(ledger)[0]["cost_usd"]
+    assert usage["input_tokens"] == 200_000
+
+    report = usage_report(ledger, days=30)
+    assert report.cost_usd == pytest.approx(cost)
+    assert {"request_type": "fine_tune.train", "requests": 1, "cache_hits": 0,
+            "cost_usd": pytest.approx(cost)} in report.top_request_types
+    assert ledger.month_spend(month_start()) == pytest.approx(cost)  # what the monthly budget counts
+
+    capsys.readouterr()
+    assert cli.main(["usage", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["cost_usd"] == pytest.approx(cost)
+    assert "fine_tune.train" in [row["request_type"] for row in printed["top_request_types"]]
+
+    dashboard = materialize(ai_usage_report)
+    assert dashboard.success
+    md = metadata(dashboard, "ai_usage_report")
+    assert md["cost_usd_30d"] == pytest.approx(cost) and md["cost_usd_30d/openai"] == pytest.approx(cost)
+
+
+def test_a_job_that_would_pass_the_monthly_budget_is_refused_before_anything_is_sent(ledger, aiv_home, approved,
+                                                                                    provider_server, monkeypatch):
+    export = materialize(training_exports)
+    estimate = metadata(export, "training_exports")["estimated_cost_usd"]
+    assert estimate > 0
+    provider_server.clear_requests()
+    monkeypatch.setenv("AIVLINGUAL_MONTHLY_BUDGET_USD", str(estimate / 2))
+
+    refused = materialize(fine_tune_run, run_config=MIN_20)
+    assert not refused.success
+    (failure,) = refused.get_step_failure_events()
+    description = failure.step_failure_data.user_failure_data.description
+    assert "monthly AI budget" in description and "Nothing was uploaded" in description
+    assert provider_server.files() == [] and provider_server.jobs() == []
+    assert provider_server.count("openai.files") == 0  # only the look for an interrupted job was sent
+    assert [(r.method, r.path) for r in provider_server.find("openai.fine_tuning")] == [("GET", "/v1/fine_tuning/jobs")]
+    assert runs(ledger) == [] and reservations(ledger) == []  # a refusal does not use up one of the batch's tries
+
+
+def test_a_running_job_holds_its_estimate_against_the_budget_until_it_finishes(ledger, aiv_home, approved,
+                                                                              provider_server, monkeypatch):
+    export = materialize(training_exports)
+    estimate = metadata(export, "training_exports")["estimated_cost_usd"]
+    budget = estimate * 1.5
+    monkeypatch.setenv("AIVLINGUAL_MONTHLY_BUDGET_USD", str(budget))
+    assert materialize(fine_tune_run, run_config=MIN_20).success
+    (held,) = reservations(ledger)
+    assert held["amount"] == pytest.approx(estimate)
+    assert held["expires_at"] > time.time() + 86400  # held for the days a job may take, not a call's minutes
+    # meanwhile, other AI spending cannot take the money the job will cost
+    with pytest.raises(BudgetExceededError):
+        ledger.reserve_budget(estimate=estimate, channel=None, limits=[("all channels", None, budget)],
+                              month_start=month_start(), owner="test", lease_seconds=60)
+
+    (job,) = provider_server.jobs()
+    trained = 100_000
+    provider_server.finish_job(job["id"], trained_tokens=trained)
+    tick(dg.DagsterInstance.ephemeral())
+    assert reservations(ledger) == []
+    assert ledger.month_spend(month_start()) == pytest.approx(
+        trained * FINE_TUNE_PRICES["gpt-4o-mini-2024-07-18"].training_per_1m / 1e6)
+
+
+def test_a_deployed_fine_tune_is_in_the_cheap_tier_whatever_the_tier_of_its_base(aiv_home):
+    core = AICore(AISettings.from_env(openai_api_key="sk-test"))
+    tiers = {m["model"]: m["tier"] for m in core.ledger.models(kind="text")}
+    assert tiers["gpt-4.1"] == "premium"
+    model = "ft:gpt-4.1-2025-04-14:org:aivlingual:abc123"
+    spec = deploy_model(core.ledger, model, "gpt-4.1-2025-04-14", [REQUEST_TYPE])
+    row = {m["model"]: m for m in core.ledger.models(kind="text")}[model]
+    assert spec.tier == row["tier"] == "cheap"
+    assert (row["input_per_1m"], row["output_per_1m"]) == (3.00, 12.00)  # fine-tuned gpt-4.1 prices
+    core.invalidate_catalogue()
+    cheap = core.candidates(kind="text", request_type=REQUEST_TYPE, tier="cheap", provider=None, model=None,
+                            selection_mode="auto")
+    assert cheap[0].model == model and cheap[0].config["tier"] == "cheap"

@@ -35,3 +35,12 @@ def test_schedules_request_their_jobs():
         assert len(result.run_requests) == 1
     assert learning.fine_tune_schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # spends money
     assert learning.review_schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_review_queue_waits_for_the_notion_pool():
+    """It pulls verdicts from Notion: the notion pool keeps it within Notion's rate limit with notion_entries."""
+    from aivlingual_assets.assets.publishing import notion_entries
+
+    for asset in (learning.review_queue, notion_entries):
+        assert asset.op.pool == "notion", asset.key
+        assert "notion" in asset.specs_by_key[asset.key].kinds, asset.key

@@ -48,6 +48,16 @@ NASTY = [
     ("ありがとう@hanako_vtさん", ["hanako_vt"]),
     ("リンクはx.com/secret_userです", ["secret_user"]),
     ("番号は03-3333-4444。", ["3333-4444"]),
+    # chat-log lines ("name: message") and a bare name before thanks for a super chat
+    ("taro_99: 草", ["taro_99"]),
+    ("山田太郎: こんばんは", ["山田太郎"]),
+    ("鈴木花子：初見です！", ["鈴木花子"]),
+    ("[chat] ゆうき: 初見です", ["ゆうき"]),
+    ("[12.00-15.50] Hanako: 8888", ["Hanako"]),
+    ("12:01 hana.0721: きたー", ["hana.0721"]),
+    ("ゆきだるま、スパチャありがとう！", ["ゆきだるま"]),
+    ("山田太郎、赤スパありがとう", ["山田太郎"]),
+    ("コメントでさくらさんが教えてくれた", ["さくら"]),
 ]
 
 
@@ -77,6 +87,19 @@ def test_placeholders_name_what_was_removed():
     assert out == "[email] [phone] [url] [handle] [viewer]さんスパチャありがとう"
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("taro_99: 草", "[viewer]: 草"),
+    ("[chat] ゆうき: 初見です", "[chat] [viewer]: 初見です"),
+    ("ゆきだるま、スパチャありがとう！", "[viewer]、スパチャありがとう！"),
+    # the particle before the name belongs to the sentence
+    ("コメントでさくらさんが教えてくれた", "コメントで[viewer]さんが教えてくれた"),
+    ("配信でゆきちゃんがスパチャくれた", "配信で[viewer]ちゃんがスパチャくれた"),
+    ("佐藤のりおさんメンバーありがとう", "[viewer]さんメンバーありがとう"),  # の can start a name: kept in it
+])
+def test_viewer_names_are_replaced_and_the_sentence_around_them_kept(text, expected):
+    assert scrub_text(text) == expected
+
+
 def test_youtube_video_links_are_kept_without_tracking_parameters():
     text = "元動画 https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=120s&si=SECRETTRACK と youtu.be/dQw4w9WgXcQ?si=ABC"
     out = scrub_text(text)
@@ -98,6 +121,16 @@ BENIGN = [
     "推しの配信マジでてぇてぇ",
     "Use 〜てしまう for regret, e.g. 食べちゃった.",
     "Thanks everyone for watching! Thank you so much, see you tomorrow.",
+    # labels and everyday words that stand where chat names stand
+    "意味: ありがとう (thank you)",
+    "例：「草」はネットスラング",
+    "Note: 草 means lol",
+    "Q: スパチャって何？\nA: Super Chat, a paid comment.",
+    "12:30 に配信開始",
+    "はい、スパチャありがとう",
+    "今日も、スパチャありがとう",
+    "お疲れ様でした、スパチャありがとう",
+    "みなさん、スパチャありがとう",
 ]
 
 
