@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pandas as pd
@@ -346,16 +345,9 @@ def test_incremental_updates_agree_with_the_batch_merge():
     assert index.keys == stock["key"].tolist()
 
 
-def _timed_merge_100k() -> float:
-    frame, truth = synthetic_expressions(100_000, seed=11, n_recordings=300)
-    start = time.perf_counter()
-    merged = merge_near_duplicates(frame, ngram_vectors, threshold=0.8, seen_at=DAY1)
-    elapsed = time.perf_counter() - start
-    print(f"\nmerge_near_duplicates: 100,000 expressions -> {len(merged):,} stock rows in {elapsed:.2f} s")
-    assert len(merged) == len(set(truth))
-    return elapsed
-
-
 @pytest.mark.slow
-def test_merge_near_duplicates_100k_timing():
-    _timed_merge_100k()
+def test_merging_100k_expressions_recovers_exactly_the_true_groups():
+    """At the benchmark's scale (its timing lives in bench/faiss_merge.py), nothing is over- or under-merged."""
+    frame, truth = synthetic_expressions(100_000, seed=11, n_recordings=300)
+    merged = merge_near_duplicates(frame, ngram_vectors, threshold=0.8, seen_at=DAY1)
+    assert len(merged) == len(set(truth))
