@@ -73,24 +73,24 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def dashboard_markdown(reports: dict[int, UsageReport]) -> str:
     windows = sorted(reports)
     rows = [[label, *(fmt.format(getattr(reports[w], name)) for w in windows)] for name, label, fmt in _FIELDS]
-    longest = reports[windows[-1]]
     rows.append(["Training examples ready", *(f"{reports[w].training_examples_ready:,}" for w in windows)])
-    parts = [
-        "### AI usage\n",
-        _table(["", *(f"last {w} days" for w in windows)], rows),
-        f"\n\n### Top providers / models (last {longest.days} days)\n",
-        _table(["provider", "model", "requests", "cache hits", "cost (USD)"],
-               [[r["provider"], r["model"], r["requests"], r["cache_hits"], f"${r['cost_usd']:.4f}"]
-                for r in longest.top_models]),
-        f"\n\n### Top request types (last {longest.days} days)\n",
-        _table(["request type", "requests", "cache hits", "cost (USD)"],
-               [[r["request_type"], r["requests"], r["cache_hits"], f"${r['cost_usd']:.4f}"]
-                for r in longest.top_request_types]),
-        f"\n\n### Top endpoints (last {longest.days} days)\n",
-        _table(["endpoint", "requests", "cache hits", "cost (USD)"],
-               [[r["endpoint"], r["requests"], r["cache_hits"], f"${r['cost_usd']:.4f}"]
-                for r in longest.top_endpoints]),
-    ]
+    parts = ["### AI usage\n", _table(["", *(f"last {w} days" for w in windows)], rows)]
+    for window in reversed(windows):  # the longest window first: this week's tables then show what changed
+        report = reports[window]
+        parts += [
+            f"\n\n### Top providers / models (last {report.days} days)\n",
+            _table(["provider", "model", "requests", "cache hits", "cost (USD)"],
+                   [[r["provider"], r["model"], r["requests"], r["cache_hits"], f"${r['cost_usd']:.4f}"]
+                    for r in report.top_models]),
+            f"\n\n### Top request types (last {report.days} days)\n",
+            _table(["request type", "requests", "cache hits", "cost (USD)"],
+                   [[r["request_type"], r["requests"], r["cache_hits"], f"${r['cost_usd']:.4f}"]
+                    for r in report.top_request_types]),
+            f"\n\n### Top endpoints (last {report.days} days)\n",
+            _table(["endpoint", "requests", "cache hits", "cost (USD)"],
+                   [[r["endpoint"], r["requests"], r["cache_hits"], f"${r['cost_usd']:.4f}"]
+                    for r in report.top_endpoints]),
+        ]
     return "".join(parts)
 
 

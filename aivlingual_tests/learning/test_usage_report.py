@@ -85,3 +85,14 @@ def test_daily_series_fills_days_without_usage(ledger, usage, tmp_path):
     assert path.stat().st_size > 1000 and not list(path.parent.glob(".*tmp"))
     values = dashboard_metadata({7: report, 30: usage_report(ledger, days=30, now=usage)})
     assert values["requests_7d"] == report.requests
+
+
+def test_top_tables_are_given_for_each_window(ledger, usage):
+    from aivlingual_assets.learning.usage_chart import dashboard_markdown
+
+    report = dashboard_markdown({7: usage_report(ledger, days=7, now=usage), 30: usage_report(ledger, days=30, now=usage)})
+    month = report[report.index("### Top request types (last 30 days)"):report.index("### Top endpoints (last 30 days)")]
+    week = report[report.index("### Top request types (last 7 days)"):report.index("### Top endpoints (last 7 days)")]
+    assert "| expressions.extract |" in month and "| difficulty.assess |" in month
+    assert "| expressions.extract |" not in week and "| difficulty.assess |" in week  # 20 days ago is not this week
+    assert report.index("(last 30 days)") < report.index("(last 7 days)")
