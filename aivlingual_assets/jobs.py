@@ -19,4 +19,5 @@ stock_job = dg.define_asset_job(
     name="stock_job",
     selection=dg.AssetSelection.assets(*STOCK),
     description="Merges every recording's expressions into the vocabulary stock and publishes it.",
+    tags={"aivlingual/stock": "refresh"},
 )

@@ -35,7 +35,7 @@ def nightly_requests(instance: dg.DagsterInstance, day: str, stock_assets: list[
         dg.RunRequest(
             run_key=f"nightly-{day}-stock",
             asset_selection=[dg.AssetKey(a) for a in stock_assets],
-            tags={"aivlingual/trigger": "nightly"},
+            tags={"aivlingual/trigger": "nightly", "aivlingual/stock": "refresh"},
         )
     ]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..ai.errors import AIError
 from ..storage.frame_store import FrameStore
 from .stock import empty_stock, update_stock
 from .stock_index import StockIndex, similar
@@ -66,7 +67,10 @@ def refresh_vocabulary(
     result = VocabularyRefresh(stock=stock if stock is not None else empty_stock())
 
     def vectors(texts: list[str]) -> np.ndarray:
-        return np.asarray(embed(texts).vectors, dtype=np.float32)
+        answer = embed(texts)
+        if f"{answer.provider}/{answer.model}" != model:  # the core fell back to another model
+            raise EmbeddingModelChangedError(model, f"{answer.provider}/{answer.model}")
+        return np.asarray(answer.vectors, dtype=np.float32)
 
     for partition in todo:
         new = frames.read(SOURCE_ASSET, partition)
@@ -95,6 +99,16 @@ def refresh_vocabulary(
     save_index(index, index_dir, model)
     result.stock = stock
     return result
+
+
+class EmbeddingModelChangedError(AIError):
+    """One stock index holds one model's vectors: never a mix of two."""
+
+    def __init__(self, expected: str, got: str):
+        super().__init__(
+            f"The vocabulary index holds {expected} embeddings, but the AI core answered with {got} (it fell back "
+            f"after {expected} failed). Nothing was written. Rerun once {expected} answers again, or rebuild the "
+            "stock with the other model (vocabulary config rebuild: true).")
 
 
 def _embedding_model(embed: Callable[[list[str]], object]) -> str:

@@ -33,6 +33,7 @@ def test_nightly_schedule_refreshes_the_stock_and_report_when_nothing_is_left_to
     (stock,) = _nightly_requests(instance)
     assert stock.partition_key is None and stock.run_key == "nightly-2026-11-22-stock"
     assert {dg.AssetKey("vocabulary"), dg.AssetKey("notion_entries"), dg.AssetKey("ai_usage_report")} <= set(stock.asset_selection)
+    assert stock.tags["aivlingual/stock"] == "refresh"  # so stock_refresh_sensor sees it
 
 
 def _stock_sensor_tick(instance):
@@ -40,32 +41,51 @@ def _stock_sensor_tick(instance):
     return sensor.evaluate_tick(dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def()))
 
 
-def _run(instance, job_name, status):
-    instance.add_run(DagsterRun(job_name=job_name, run_id=make_new_run_id(), status=status))
+def _finished_run(instance, tags, succeed=True):
+    """A real run on the instance (start and end times recorded by Dagster), tagged like ours."""
+    @dg.asset(name=f"step_{'ok' if succeed else 'broken'}")
+    def one_step():
+        if not succeed:
+            raise RuntimeError("this recording is broken")
+
+    return dg.materialize([one_step], instance=instance, tags=tags, raise_on_error=False).run_id
 
 
-def test_stock_refresh_waits_for_recording_runs_then_runs_once(instance):
-    assert not _stock_sensor_tick(instance).run_requests  # nothing analysed yet
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="difficulty", partition="file-aaaaaaaaaaaa"))
-    _run(instance, "recording_job", dg.DagsterRunStatus.STARTED)
+def _running(instance, tags):
+    instance.add_run(DagsterRun(job_name="__anonymous_asset_job_nightly_schedule", run_id=make_new_run_id(),
+                                status=dg.DagsterRunStatus.STARTED, tags=tags))
+
+
+RECORDING = {"aivlingual/heavy": "recording", "aivlingual/trigger": "nightly"}
+STOCK = {"aivlingual/stock": "refresh"}
+
+
+def test_stock_refresh_waits_for_every_recording_run_then_runs_once(instance):
+    assert "no recording run" in _stock_sensor_tick(instance).skip_message
+    finished = _finished_run(instance, RECORDING)
+    _running(instance, RECORDING)  # a nightly catch-up run (an anonymous asset job) is still going
     waiting = _stock_sensor_tick(instance)
     assert not waiting.run_requests and "1 recording run" in waiting.skip_message
 
-    for run in instance.get_runs():
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
         instance.delete_run(run.run_id)
-    _run(instance, "recording_job", dg.DagsterRunStatus.SUCCESS)
     (request,) = _stock_sensor_tick(instance).run_requests
-    assert request.job_name in (None, "stock_job") and request.run_key.startswith("stock-after-")
-    assert _stock_sensor_tick(instance).run_requests[0].run_key == request.run_key  # same key: deduplicated by Dagster
+    assert request.run_key == f"stock-after-{finished}"
+    assert _stock_sensor_tick(instance).run_requests[0].run_key == request.run_key  # deduplicated by Dagster
 
-    _run(instance, "stock_job", dg.DagsterRunStatus.STARTED)
-    assert not _stock_sensor_tick(instance).run_requests  # one refresh at a time
+    _running(instance, STOCK)
+    assert "already queued or running" in _stock_sensor_tick(instance).skip_message
 
 
-def test_stock_refresh_skips_when_the_stock_is_newer_than_every_analysis(instance):
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="difficulty", partition="file-aaaaaaaaaaaa"))
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="vocabulary"))
-    result = _stock_sensor_tick(instance)
-    assert not result.run_requests and "already holds" in result.skip_message
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="difficulty", partition="yt-dQw4w9WgXcQ"))
-    assert len(_stock_sensor_tick(instance).run_requests) == 1
+def test_a_stock_run_begun_after_the_last_recording_run_means_nothing_to_do(instance):
+    _finished_run(instance, RECORDING)
+    _finished_run(instance, STOCK)
+    assert "refreshed after the last recording run" in _stock_sensor_tick(instance).skip_message
+    later = _finished_run(instance, RECORDING, succeed=False)  # a recording that fails again tonight ...
+    (request,) = _stock_sensor_tick(instance).run_requests  # ... still gets the nightly stock refresh after it
+    assert request.run_key == f"stock-after-{later}"
+
+
+def test_the_project_tags_its_runs_so_the_sensor_can_find_them():
+    assert defs.resolve_job_def("recording_job").tags["aivlingual/heavy"] == "recording"
+    assert defs.resolve_job_def("stock_job").tags["aivlingual/stock"] == "refresh"
