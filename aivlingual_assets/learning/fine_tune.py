@@ -615,9 +615,7 @@ def poll_fine_tune_runs(ledger: Ledger, client: Any, *, secrets: Sequence[str] =
             started_at = float(run["started_at"] or run["created_at"])
             metrics.update(final=final, duration_seconds=round(max(0.0, finished_at - started_at), 3),
                            hyperparameters=_hyperparameters(job))
-            price = training_price(run["base_model"])
-            trained = int(job.trained_tokens) if job.trained_tokens is not None else None
-            cost = round(trained * price.training_per_1m / 1e6, 6) if (trained is not None and price) else None
+            trained, cost = _training_spend(job, run["base_model"])
             types = _json(run["request_types"], [])
             deploy_model(ledger, job.fine_tuned_model, run["base_model"], types)
             _finish_run(ledger, run["id"], status="succeeded", model_version=job.fine_tuned_model,
@@ -635,9 +633,7 @@ def poll_fine_tune_runs(ledger: Ledger, client: Any, *, secrets: Sequence[str] =
             reason = _redact(reason, secrets)
             _finish_run(ledger, run["id"], status=status, error=reason,
                         finished_at=float(job.finished_at or now or time.time()))
-            trained = int(job.trained_tokens) if getattr(job, "trained_tokens", None) is not None else None
-            price = training_price(run["base_model"])
-            partial = round(trained * price.training_per_1m / 1e6, 6) if (trained and price) else None
+            trained, partial = _training_spend(job, run["base_model"])
             _log_training_usage(ledger, run, trained_tokens=trained, cost=partial, error=reason)
             update.error = reason
         elif status != run["status"]:
@@ -646,6 +642,14 @@ def poll_fine_tune_runs(ledger: Ledger, client: Any, *, secrets: Sequence[str] =
             continue
         updates.append(update)
     return updates
+
+
+def _training_spend(job: Any, base_model: str) -> tuple[int | None, float | None]:
+    """(trained tokens, USD) as the provider reports them; ``trained_tokens`` already counts every epoch."""
+    trained = getattr(job, "trained_tokens", None)
+    if trained is None:
+        return None, None
+    return int(trained), estimate_training_cost(int(trained), base_model, 1)
 
 
 def _log_training_usage(ledger: Ledger, run: dict[str, Any], *, trained_tokens: int | None, cost: float | None,
