@@ -207,13 +207,12 @@ class AICore:
         self._models_cache = None
 
     # ---- selection ------------------------------------------------------------------------
-    def tier_for(self, request_type: str, options: dict[str, Any] | None, tier: str | None,
-                 default: str | None = None) -> str:
-        """An explicit tier wins; ``premium``/``important`` only ever raise the default, never lower it."""
+    def tier_for(self, request_type: str, options: dict[str, Any] | None, tier: str | None) -> str:
+        """An explicit tier wins; ``premium``/``important`` only ever raise the request type's tier, never lower it."""
         if tier:
             return tier
         options = options or {}
-        base = default or REQUEST_TYPE_TIERS.get(request_type, "cheap")
+        base = REQUEST_TYPE_TIERS.get(request_type, "cheap")
         if options.get("premium"):
             return "premium"
         if options.get("important"):
@@ -569,11 +568,10 @@ class AICore:
     def run_task(self, task: Any, task_input: Any, **kwargs: Any) -> TextResult:
         """Runs an ``AITask``: its prompt for language models, its offline implementation otherwise.
 
-        The task's tier is the default: the caller's ``tier=`` or a ``premium``/``important``
-        option overrides it, as for ``generate_text``.
+        The task's tier is its request type's tier (registered by ``AITask``), so the caller's
+        ``tier=`` or a ``premium``/``important`` option overrides it, as for ``generate_text``.
         """
         options = {"task_version": task.version, **(kwargs.pop("options", None) or {})}
-        kwargs["tier"] = self.tier_for(task.request_type, options, kwargs.get("tier"), default=task.tier)
         return self.generate_text(
             task.request_type,
             task.prompt(task_input),
