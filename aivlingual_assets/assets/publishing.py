@@ -112,7 +112,7 @@ def anki_deck(
             speaker = ExampleSpeaker(
                 lambda text: ai.generate_audio(text, language="ja", request_type=TTS_REQUEST_TYPE,
                                                endpoint="anki").path,
-                logger=context.log, secrets=ai.core.settings.secrets())
+                logger=context.log, redact=ai.core._redact)
 
     audio_for = example_audio_finder(media_for, pipeline.data_dir("anki_audio"), speaker) if config.with_audio else None
     out = pipeline.data_dir("exports") / "aivlingual.apkg"

@@ -32,11 +32,12 @@ def tts_available(core: Any, request_type: str = TTS_REQUEST_TYPE) -> bool:
 class ExampleSpeaker:
     """TTS for examples without local media; a failed line costs that card its audio, never the deck."""
 
-    def __init__(self, speak: Callable[[str], Path], *, logger: Any = None, secrets: list[str] | None = None,
+    def __init__(self, speak: Callable[[str], Path], *, logger: Any = None,
+                 redact: Callable[[str], str] = lambda text: text,
                  max_consecutive_failures: int = MAX_CONSECUTIVE_TTS_FAILURES):
         self._speak = speak
         self._log = logger or log
-        self._secrets = [s for s in secrets or [] if s]
+        self._redact = redact
         self._max_consecutive = max_consecutive_failures
         self._consecutive = 0
         self.spoken = 0
@@ -51,9 +52,7 @@ class ExampleSpeaker:
         except Exception as exc:  # provider down, budget reached, bad answer: this card goes without audio
             self.failed += 1
             self._consecutive += 1
-            message = f"{type(exc).__name__}: {exc}"
-            for secret in self._secrets:
-                message = message.replace(secret, "***")
+            message = self._redact(f"{type(exc).__name__}: {exc}")
             self._log.warning(f"TTS failed for an example, its card has no audio: {message[:300]}")
             if self._consecutive >= self._max_consecutive:
                 self.given_up = True
