@@ -903,7 +903,9 @@ def _kana_spelling_target(table: _StockTable, rec: Mapping[str, Any]) -> int | N
     for pos in table.positions_by_reading().get(reading, ()):
         row = table.peek(pos)
         row_lemma = normalize(_text(row.get("lemma")) or _text(row.get("expression")))
-        if (lemma == reading or row_lemma == reading) and near_duplicate_compatible(rec, row):
+        # same reading by construction, so the merge rule comes down to the meanings
+        if (lemma == reading or row_lemma == reading) and meanings_compatible(_text(rec.get("meaning")),
+                                                                             _text(row.get("meaning"))):
             return pos
     return None
 
