@@ -376,3 +376,24 @@ def test_a_deployed_fine_tune_is_in_the_cheap_tier_whatever_the_tier_of_its_base
     cheap = core.candidates(kind="text", request_type=REQUEST_TYPE, tier="cheap", provider=None, model=None,
                             selection_mode="auto")
     assert cheap[0].model == model and cheap[0].config["tier"] == "cheap"
+
+
+def test_a_job_that_fails_to_start_frees_its_budget_hold(ledger, aiv_home, approved, provider_server, monkeypatch):
+    """Issue 15 #24: with a budget set, a refused start must release the estimate it reserved (a leak would
+    hold it for the days a job may take, blocking other AI spending)."""
+    export = materialize(training_exports)
+    estimate = metadata(export, "training_exports")["estimated_cost_usd"]
+    budget = estimate * 1.5
+    monkeypatch.setenv("AIVLINGUAL_MONTHLY_BUDGET_USD", str(budget))
+    refusal = Fault.status(400, message="Model gpt-4o-mini-2024-07-18 is not available for fine-tuning.")
+    provider_server.inject("openai.fine_tuning", Fault.status(403), refusal)
+
+    refused = materialize(fine_tune_run, run_config=MIN_20)
+
+    assert not refused.success
+    (run,) = runs(ledger)
+    assert run["status"] == "failed" and json.loads(run["metrics"])["budget_reservation"]  # a hold was taken
+    assert reservations(ledger) == []
+    # the whole estimate is available again to the rest of the month's AI calls
+    ledger.reserve_budget(estimate=estimate, channel=None, limits=[("all channels", None, budget)],
+                          month_start=month_start(), owner="test", lease_seconds=60)
