@@ -46,16 +46,9 @@ def get_instance():
 # ---- process --------------------------------------------------------------------------------
 def resolve_recording(arg: str):
     """A path (media or subtitle file) or a YouTube URL/id -> Recording."""
-    from .ingestion.recording import parse_video_id, recording_from_path, recording_from_youtube
+    from .ingestion.recording import recording_from_source
 
-    path = Path(arg).expanduser()
-    if path.exists() or any(sep in arg for sep in ("/", "\\")) and not arg.startswith("http"):
-        return recording_from_path(path)
-    try:
-        parse_video_id(arg)
-    except ValueError:
-        return recording_from_path(path)  # raises the missing-file / unsupported-file error
-    return recording_from_youtube(arg)
+    return recording_from_source(arg)
 
 
 def _run_summary(result) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """New videos of followed channels from YouTube's public Atom feed (no API key).
 
 ``https://www.youtube.com/feeds/videos.xml?channel_id=UC…`` lists a channel's
-latest ~15 uploads.  Every failure is a :class:`FeedError`, so a sensor
-polling many channels can log one bad feed and carry on with the rest.
+latest ~15 uploads; ``…?playlist_id=PL…`` a playlist's, in the same format.
+Every failure is a :class:`FeedError`, so a sensor polling many channels
+can log one bad feed and carry on with the rest.
 """
 
 from __future__ import annotations
@@ -63,6 +64,16 @@ def feed_url(channel: str, *, base_url: str = DEFAULT_BASE_URL) -> str:
         if len(segments) >= 2 and segments[0] == "channel" and _CHANNEL_ID.fullmatch(segments[1]):
             return f"{base_url.rstrip('/')}{FEED_PATH}?channel_id={segments[1]}"
     raise FeedError(text or repr(channel), "this is not a channel id, channel URL or feed URL.", _CHANNEL_ADVICE)
+
+
+def is_channel_id(text: str) -> bool:
+    """Whether ``text`` is a channel id: 'UC' and 22 more characters."""
+    return bool(_CHANNEL_ID.fullmatch(text))
+
+
+def playlist_feed_url(playlist_id: str, *, base_url: str = DEFAULT_BASE_URL) -> str:
+    """The Atom feed of a playlist (its latest ~15 videos): followed like a channel's, e.g. in AIVLINGUAL_CHANNELS."""
+    return f"{base_url.rstrip('/')}{FEED_PATH}?playlist_id={playlist_id}"
 
 
 def fetch_channel_feed(

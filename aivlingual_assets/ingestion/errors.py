@@ -51,6 +51,21 @@ class InvalidVideoIdError(IngestionError, ValueError):
         )
 
 
+class YouTubeUrlWithoutVideoIdError(InvalidVideoIdError):
+    """A YouTube URL that names no single video: a playlist, a channel, or a watch URL missing its id."""
+
+    def __init__(self, text: str, what: str, advice: str):
+        IngestionError.__init__(
+            self,
+            f"{text!r} is a YouTube URL without a video id: {_sentence(what)} {advice} "
+            "To process one video, pass its URL (https://www.youtube.com/watch?v=..., https://youtu.be/...) "
+            "or its bare 11-character id such as 'dQw4w9WgXcQ'.",
+        )
+        self.text = text
+        self.what = what
+        self.advice = advice
+
+
 class SubtitleError(IngestionError, ValueError):
     """A subtitle file that cannot be read or parsed."""
 

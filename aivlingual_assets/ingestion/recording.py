@@ -15,11 +15,17 @@ import os
 import re
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from aivlingual_assets.ingestion.errors import InvalidVideoIdError, MissingFileError, UnsupportedFileError
+from aivlingual_assets.ingestion.channel_feed import is_channel_id, playlist_feed_url
+from aivlingual_assets.ingestion.errors import (
+    InvalidVideoIdError,
+    MissingFileError,
+    UnsupportedFileError,
+    YouTubeUrlWithoutVideoIdError,
+)
 from aivlingual_assets.ingestion.media import MEDIA_EXTENSIONS, file_sha256, probe_duration
 from aivlingual_assets.ingestion.subtitles import SUBTITLE_EXTENSIONS, parse_subtitle_file
 
@@ -32,6 +38,8 @@ _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 _DOWNLOADER_ID = re.compile(r"\[([A-Za-z0-9_-]{11})\]$")  # yt-dlp's "Title [id].ext"
 _YOUTUBE_HOSTS = ("youtube.com", "youtube-nocookie.com")
 _PATH_ID_PREFIXES = ("shorts", "live", "embed", "v", "e")
+_CHANNEL_PREFIXES = ("channel", "c", "user")
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class Recording(BaseModel):
@@ -227,28 +235,89 @@ def merge_known(known: Recording, new: Recording) -> Recording:
 
 
 def parse_video_id(text: str) -> str:
-    """The 11-character id from a bare id or a watch / youtu.be / shorts / live / embed URL."""
+    """The 11-character id from a bare id or a watch / youtu.be / shorts / live / embed URL.
+
+    A YouTube URL that names no video (a playlist, a channel, a watch URL without ``v=``) raises
+    :class:`YouTubeUrlWithoutVideoIdError`, which says how to add playlists and channels instead.
+    """
     candidate = (text or "").strip()
     if _VIDEO_ID.fullmatch(candidate):
         return candidate
-    url = candidate if "://" in candidate else f"https://{candidate}"
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        raise InvalidVideoIdError(text) from None
-    host = (parts.hostname or "").lower()
+    parts = _youtube_url(candidate)
+    if parts is None:
+        raise InvalidVideoIdError(text)
     segments = [s for s in parts.path.split("/") if s]
     found: str | None = None
-    if host == "youtu.be" or host.endswith(".youtu.be"):
+    if (parts.hostname or "").lower().endswith("youtu.be"):
         found = segments[0] if segments else None
-    elif any(host == h or host.endswith("." + h) for h in _YOUTUBE_HOSTS):
-        if segments[:1] == ["watch"] or not segments:
-            found = (parse_qs(parts.query).get("v") or [None])[0]
-        elif len(segments) >= 2 and segments[0] in _PATH_ID_PREFIXES:
-            found = segments[1]
+    elif segments[:1] == ["watch"] or not segments:
+        found = (parse_qs(parts.query).get("v") or [None])[0]
+    elif len(segments) >= 2 and segments[0] in _PATH_ID_PREFIXES:
+        found = segments[1]
     if found and _VIDEO_ID.fullmatch(found):
         return found
-    raise InvalidVideoIdError(text)
+    raise _without_video_id(candidate, parts, segments)
+
+
+def is_youtube_url(text: str) -> bool:
+    """Whether ``text`` is a URL (scheme optional) on a YouTube host, whatever it points to."""
+    return _youtube_url((text or "").strip()) is not None
+
+
+def _youtube_url(candidate: str) -> SplitResult | None:
+    if not candidate or any(c.isspace() for c in candidate):
+        return None
+    try:
+        parts = urlsplit(candidate if "://" in candidate else f"https://{candidate}")
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    if host == "youtu.be" or host.endswith(".youtu.be") or any(host == h or host.endswith("." + h)
+                                                                for h in _YOUTUBE_HOSTS):
+        return parts
+    return None
+
+
+def _without_video_id(text: str, parts: SplitResult, segments: list[str]) -> YouTubeUrlWithoutVideoIdError:
+    """The error for a YouTube URL with no video id, with how to add what it points to instead."""
+    playlist = (parse_qs(parts.query).get("list") or [None])[0]
+    if playlist:
+        return YouTubeUrlWithoutVideoIdError(
+            text, f"it is the playlist {playlist}",
+            "A playlist is not one recording: pass the URLs of its videos (`aivlingual process URL1 URL2 ...`), "
+            "or follow it like a channel by adding its feed "
+            f"{playlist_feed_url(playlist)} to AIVLINGUAL_CHANNELS (comma-separated) and turning on "
+            "youtube_channels_sensor, which queues its latest ~15 videos and every video added later.",
+        )
+    if segments and (segments[0] in _CHANNEL_PREFIXES or segments[0].startswith("@")):
+        channel = segments[1] if segments[0] == "channel" and len(segments) >= 2 else None
+        name = channel or "/".join(segments[:2] if segments[0] in _CHANNEL_PREFIXES else segments[:1])
+        how = (f"add {channel} to AIVLINGUAL_CHANNELS" if channel and is_channel_id(channel) else
+               "add the channel's id (starts with 'UC': on the channel page, About -> Share channel -> "
+               "Copy channel ID) to AIVLINGUAL_CHANNELS")
+        return YouTubeUrlWithoutVideoIdError(
+            text, f"it is the channel {name}",
+            f"To process a channel's streams, {how} (comma-separated) and turn on youtube_channels_sensor: "
+            "it queues the channel's latest ~15 videos and every new upload.",
+        )
+    return YouTubeUrlWithoutVideoIdError(
+        text, "it names no video", "Copy the video's address from its page or its Share button.",
+    )
+
+
+def recording_from_source(text: str) -> Recording:
+    """What ``aivlingual process`` accepts: a media or subtitle path, a YouTube URL, or a bare video id.
+
+    An existing file always wins; any URL is read as a URL (never as a file name, which would mangle
+    ``https://`` into a path), so a playlist, channel or non-YouTube URL gets an error that says so.
+    """
+    stripped = (text or "").strip()
+    path = Path(stripped).expanduser()
+    if stripped and path.exists():
+        return recording_from_path(path)
+    if is_youtube_url(stripped) or _VIDEO_ID.fullmatch(stripped) or _URL_SCHEME.match(stripped):
+        return recording_from_youtube(stripped)  # parse_video_id explains what is wrong with the URL
+    return recording_from_path(path)  # the missing-file / unsupported-file error
 
 
 def watch_url(video_id: str) -> str:

@@ -78,3 +78,16 @@ def test_corrupt_inputs_fail_only_their_recording_in_the_cli(tmp_path, capsys, m
     assert code == 1
     assert "1 recording(s) processed, 2 failed" in out
     assert "UTF-8" in out and "cut.mp4" in out
+
+
+def test_youtube_urls_without_a_video_id_are_named_as_such_in_the_cli(tmp_path, capsys, monkeypatch):
+    from aivlingual_assets.cli import main
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    playlist = "https://www.youtube.com/playlist?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG"
+    channel = "https://www.youtube.com/@somechannel"
+    code = main(["process", playlist, channel, "--skip-stock"])
+    out = capsys.readouterr().out
+    assert code == 1 and "0 recording(s) processed, 2 failed" in out
+    assert out.count("is a YouTube URL without a video id") == 2
+    assert "AIVLINGUAL_CHANNELS" in out and "unsupported extension" not in out

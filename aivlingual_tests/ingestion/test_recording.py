@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from aivlingual_assets.ingestion.errors import InvalidVideoIdError, MissingFileError, UnsupportedFileError
+from aivlingual_assets.ingestion.channel_feed import feed_url
+from aivlingual_assets.ingestion.errors import (
+    InvalidVideoIdError,
+    MissingFileError,
+    UnsupportedFileError,
+    YouTubeUrlWithoutVideoIdError,
+)
 from aivlingual_assets.ingestion.recording import (
     Recording,
     find_partner_media,
@@ -15,6 +21,7 @@ from aivlingual_assets.ingestion.recording import (
     parse_video_id,
     recording_from_files,
     recording_from_path,
+    recording_from_source,
     recording_from_youtube,
     subtitle_language,
     timestamp_url,
@@ -127,6 +134,51 @@ def test_parse_video_id_accepts_every_form(text: str):
 def test_parse_video_id_rejects_other_text(text: str):
     with pytest.raises(InvalidVideoIdError, match="11-character"):
         parse_video_id(text)
+
+
+PLAYLIST = "PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG"
+CHANNEL = "UCabcdefghijklmnopqrstuv"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (f"https://www.youtube.com/playlist?list={PLAYLIST}", f"playlist_id={PLAYLIST} to AIVLINGUAL_CHANNELS"),
+        (f"www.youtube.com/playlist?list={PLAYLIST}", f"playlist_id={PLAYLIST} to AIVLINGUAL_CHANNELS"),
+        (f"https://www.youtube.com/watch?list={PLAYLIST}", f"playlist_id={PLAYLIST} to AIVLINGUAL_CHANNELS"),
+        (f"https://www.youtube.com/channel/{CHANNEL}", f"add {CHANNEL} to AIVLINGUAL_CHANNELS"),
+        ("https://www.youtube.com/@somechannel/streams", "channel's id (starts with 'UC'"),
+        ("youtube.com/c/somechannel", "channel's id (starts with 'UC'"),
+        ("https://www.youtube.com/watch?v=short", "names no video"),
+        ("https://www.youtube.com/watch", "names no video"),
+        ("https://youtu.be/", "names no video"),
+    ],
+)
+def test_a_youtube_url_without_a_video_id_says_so_and_how_to_add_it(text: str, said: str):
+    with pytest.raises(YouTubeUrlWithoutVideoIdError) as error:
+        recording_from_source(text)  # what `aivlingual process` calls
+    message = str(error.value)
+    assert "YouTube URL without a video id" in message and said in message
+    assert "unsupported extension" not in message and "https:/www" not in message
+
+
+def test_the_playlist_advice_names_a_feed_the_channel_sensor_accepts():
+    with pytest.raises(YouTubeUrlWithoutVideoIdError) as error:
+        parse_video_id(f"https://www.youtube.com/playlist?list={PLAYLIST}")
+    advised = re.search(r"(https://\S+feeds/videos\.xml\?playlist_id=\S+)", str(error.value)).group(1)
+    assert feed_url(advised) == advised
+
+
+def test_recording_from_source_reads_files_ids_and_urls(tmp_path: Path):
+    subtitle = tmp_path / "talk.ja.srt"
+    subtitle.write_text(SRT, encoding="utf-8")
+    assert recording_from_source(str(subtitle)).subtitle_path == str(subtitle)
+    assert recording_from_source("dQw4w9WgXcQ").partition_key == "yt-dQw4w9WgXcQ"
+    assert recording_from_source(f"https://youtu.be/dQw4w9WgXcQ?list={PLAYLIST}").partition_key == "yt-dQw4w9WgXcQ"
+    with pytest.raises(InvalidVideoIdError, match="Cannot find a YouTube video id in 'https://vimeo.com/123'"):
+        recording_from_source("https://vimeo.com/123")
+    with pytest.raises(MissingFileError):
+        recording_from_source(str(tmp_path / "gone.mp4"))
 
 
 def test_recording_from_youtube():
