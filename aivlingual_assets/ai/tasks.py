@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from .core import REQUEST_TYPE_TIERS
+from .routing import REQUEST_TYPE_TIERS
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT", bound=BaseModel)

@@ -1,0 +1,64 @@
+"""Prices and budgets: what a call costs and reserving its worst case against the monthly budgets."""
+
+from __future__ import annotations
+
+import calendar
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from .config import AISettings
+from .ledger import Ledger
+from .providers.base import TranscriptionResponse
+
+
+def month_start(now: float | None = None) -> float:
+    dt = datetime.fromtimestamp(now or time.time(), tz=timezone.utc)
+    return calendar.timegm((dt.year, dt.month, 1, 0, 0, 0))
+
+
+def text_cost(config: dict[str, Any], input_tokens: int, output_tokens: int) -> float:
+    return (
+        input_tokens * config["input_per_1m"] / 1e6
+        + output_tokens * config["output_per_1m"] / 1e6
+        + config["per_request"]
+    )
+
+
+def transcription_cost(config: dict[str, Any], response: TranscriptionResponse) -> float:
+    """Token-billed models (Gemini) count the audio in their input tokens; the others bill per minute."""
+    if response.input_tokens or response.output_tokens:
+        return text_cost(config, response.input_tokens, response.output_tokens)
+    return (response.duration_seconds / 60) * config["per_minute"] + config["per_request"]
+
+
+def blended_price(config: dict[str, Any]) -> float:
+    """Ranking price: a typical request reads about twice what it writes."""
+    return config["input_per_1m"] * 2 + config["output_per_1m"] + config["per_request"] * 1e6 / 1000 \
+        + config["per_minute"] * 1000 + config["per_1m_chars"]
+
+
+class Budgets:
+    """The monthly budgets of the settings, reserved in the ledger under this process's owner id."""
+
+    def __init__(self, settings: AISettings, ledger: Ledger, owner: str):
+        self.settings, self.ledger, self.owner = settings, ledger, owner
+
+    def limits(self, channel: str | None) -> list[tuple[str, str | None, float]]:
+        limits: list[tuple[str, str | None, float]] = []
+        if self.settings.monthly_budget_usd is not None:
+            limits.append(("all channels", None, self.settings.monthly_budget_usd))
+        if channel and channel in self.settings.channel_budgets:
+            limits.append((f"channel '{channel}'", channel, self.settings.channel_budgets[channel]))
+        return limits
+
+    def reserve(self, estimate: float, channel: str | None) -> str | None:
+        """A reservation id (None when no budget applies); raises ``BudgetExceededError``."""
+        return self.ledger.reserve_budget(
+            estimate=estimate,
+            channel=channel,
+            limits=self.limits(channel),
+            month_start=month_start(),
+            owner=self.owner,
+            lease_seconds=self.settings.lease_seconds,
+        )
