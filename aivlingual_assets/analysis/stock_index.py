@@ -31,17 +31,18 @@ import faiss
 import numpy as np
 import pandas as pd
 
-__all__ = ["StockIndex", "similar"]
+__all__ = ["StockIndex", "similar", "unit_vectors"]
 
 KEYS_FILE = "keys.json"
 _FORMAT_VERSION = 1
 
 
-def _as_unit_float32(vectors: np.ndarray, dim: int | None) -> np.ndarray:
-    """Contiguous float32 copy with unit-length rows (zero rows stay zero)."""
+def unit_vectors(vectors: np.ndarray, *, rows: int | None = None, dim: int | None = None) -> np.ndarray:
+    """Contiguous float32 copy with unit-length rows (zero rows stay zero), so inner
+    product == cosine; ``rows``/``dim``, when given, are the expected shape."""
     arr = np.array(vectors, dtype=np.float32, copy=True, ndmin=2)
-    if arr.ndim != 2:
-        raise ValueError(f"expected a 2-D array of vectors, got shape {arr.shape}")
+    if arr.ndim != 2 or (rows is not None and arr.shape[0] != rows):
+        raise ValueError(f"vectors have shape {arr.shape}, expected ({'n' if rows is None else rows}, dim)")
     if dim is not None and arr.shape[1] != dim:
         raise ValueError(f"vector dim {arr.shape[1]} does not match index dim {dim}")
     if not np.all(np.isfinite(arr)):
@@ -132,7 +133,7 @@ class StockIndex:
         Returns how many vectors were added.  Skipping makes re-adding idempotent.
         """
         keys = list(keys)
-        arr = _as_unit_float32(vectors, self._dim) if len(keys) else None
+        arr = unit_vectors(vectors, dim=self._dim) if len(keys) else None
         if arr is None:
             return 0
         if len(arr) != len(keys):
@@ -166,7 +167,7 @@ class StockIndex:
         """
         if k < 1:
             raise ValueError("k must be >= 1")
-        queries = _as_unit_float32(vectors, self._dim)
+        queries = unit_vectors(vectors, dim=self._dim)
         n = len(queries)
         scores = np.full((n, k), -np.inf, dtype=np.float32)
         keys = np.full((n, k), None, dtype=object)

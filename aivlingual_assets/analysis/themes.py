@@ -16,6 +16,8 @@ import faiss
 import numpy as np
 import pandas as pd
 
+from .stock_index import unit_vectors
+
 __all__ = ["assign_themes", "default_theme_count"]
 
 SEED = 1_234
@@ -30,17 +32,6 @@ def default_theme_count(n_rows: int) -> int:
     if n_rows < MIN_ROWS_FOR_CLUSTERING:
         return 1
     return int(min(MAX_THEMES, max(2, round(math.sqrt(n_rows / 2)))))
-
-
-def _unit(vectors: np.ndarray, n_rows: int) -> np.ndarray:
-    arr = np.array(vectors, dtype=np.float32, copy=True, ndmin=2)
-    if arr.shape[0] != n_rows or arr.ndim != 2:
-        raise ValueError(f"vectors have shape {arr.shape}, expected ({n_rows}, dim)")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("vectors contain NaN or infinity")
-    arr = np.ascontiguousarray(arr)
-    faiss.normalize_L2(arr)
-    return arr
 
 
 def _labels(vectors: np.ndarray, n_themes: int, seed: int) -> np.ndarray:
@@ -97,7 +88,7 @@ def assign_themes(
     n = len(stock)
     if n == 0:
         return pd.Series([], index=stock.index, dtype="str", name="theme")
-    unit = _unit(vectors, n)
+    unit = unit_vectors(vectors, rows=n)
     k = default_theme_count(n) if n_themes is None else max(1, min(int(n_themes), n))
     labels = _labels(unit, k, seed)
 

@@ -1,0 +1,135 @@
+"""The stock as mutable columns (cheap at 100k rows: only touched rows are decoded)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from .kana import normalize_many
+from .stock_columns import (
+    DECODER,
+    DEFAULTS,
+    JSON_FIELDS,
+    STOCK_COLUMNS,
+    float_column,
+    frame_from_columns,
+    record_from_row,
+    row_from_record,
+    embedding_text,
+    empty_stock,
+    text_column,
+)
+from .stock_exact import absorb
+
+
+class StockTable:
+    """The stock as column lists: lookups by key/alias and in-place merges touch only
+    the affected rows (decoded to records on demand), so a per-recording update of a
+    100k-row stock costs little more than copying its columns."""
+
+    def __init__(self, stock: pd.DataFrame | None) -> None:
+        if stock is None or len(stock) == 0:
+            stock = empty_stock()
+        if "key" not in stock.columns:
+            raise ValueError("stock has no 'key' column")
+        n = len(stock)
+        self.cols: dict[str, list[Any]] = {}
+        for name in STOCK_COLUMNS:
+            if name not in stock.columns:
+                self.cols[name] = [DEFAULTS[name]] * n
+            elif name == "level_score":
+                self.cols[name] = float_column(stock, name)
+            elif name == "count":
+                counts = pd.to_numeric(stock[name], errors="coerce").fillna(0)
+                self.cols[name] = counts.astype("int64").tolist()
+            else:
+                values = text_column(stock, name)
+                if name in JSON_FIELDS:
+                    values = [v or DEFAULTS[name] for v in values]
+                self.cols[name] = values
+        self.pos_of_key: dict[str, int] = {}
+        for pos, key in enumerate(self.cols["key"]):
+            if not key:
+                raise ValueError(f"stock row {pos} has a blank key")
+            if key in self.pos_of_key:
+                raise ValueError(f"stock has duplicate key {key!r}")
+            self.pos_of_key[key] = pos
+        self.pos_of_alias: dict[str, int] = {}
+        for pos, aliases in enumerate(self.cols["alias_keys"]):
+            if aliases != "[]":
+                for alias in DECODER.decode(aliases):
+                    self.pos_of_alias.setdefault(alias, pos)
+        self.touched: dict[int, dict[str, Any]] = {}
+        self._by_reading: dict[str, list[int]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.cols["key"])
+
+    @property
+    def keys(self) -> list[str]:
+        return self.cols["key"]
+
+    def resolve(self, key: str) -> int | None:
+        pos = self.pos_of_key.get(key)
+        return self.pos_of_alias.get(key) if pos is None else pos
+
+    def record(self, pos: int) -> dict[str, Any]:
+        rec = self.touched.get(pos)
+        if rec is None:
+            rec = record_from_row({name: self.cols[name][pos] for name in STOCK_COLUMNS})
+            self.touched[pos] = rec
+        return rec
+
+    def peek(self, pos: int) -> dict[str, str]:
+        """Fields the near-duplicate rule needs, without decoding JSON."""
+        rec = self.touched.get(pos)
+        if rec is not None:
+            return rec
+        return {f: self.cols[f][pos] for f in ("expression", "lemma", "reading", "meaning")}
+
+    def positions_by_reading(self) -> dict[str, list[int]]:
+        """Rows by normalised reading, built on first use (kana-spelling look-ups)."""
+        if self._by_reading is None:
+            self._by_reading = {}
+            for pos, reading in enumerate(normalize_many(self.cols["reading"])):
+                if reading:
+                    self._by_reading.setdefault(reading, []).append(pos)
+        return self._by_reading
+
+    def lemmas(self) -> list[str]:
+        """Lemma of every row, falling back to the expression."""
+        return [lem or expr for lem, expr in zip(self.cols["lemma"], self.cols["expression"])]
+
+    def texts(self, keys: Iterable[str]) -> list[str]:
+        out = []
+        for key in keys:
+            pos = self.pos_of_key[key]
+            lemma = self.cols["lemma"][pos] or self.cols["expression"][pos]
+            out.append(embedding_text(lemma, self.cols["reading"][pos]))
+        return out
+
+    def absorb(self, pos: int, source: Mapping[str, Any]) -> bool:
+        target = self.record(pos)
+        added = absorb(target, source)
+        for alias in (source["key"], *source["alias_keys"]):
+            if alias != target["key"]:
+                self.pos_of_alias.setdefault(alias, pos)
+        return added
+
+    def append(self, rec: dict[str, Any]) -> int:
+        pos = len(self)
+        for name in STOCK_COLUMNS:
+            self.cols[name].append(None)
+        self.touched[pos] = rec
+        self.pos_of_key[rec["key"]] = pos
+        for alias in rec["alias_keys"]:
+            self.pos_of_alias.setdefault(alias, pos)
+        return pos
+
+    def to_frame(self) -> pd.DataFrame:
+        for pos, rec in self.touched.items():
+            for name, value in row_from_record(rec).items():
+                self.cols[name][pos] = value
+        return frame_from_columns(self.cols)
