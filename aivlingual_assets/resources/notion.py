@@ -27,6 +27,6 @@ class NotionResource(dg.ConfigurableResource):
         return self.data_source_id or os.environ.get("NOTION_DATA_SOURCE_ID") or None
 
     def client(self):
-        from ..publishing.notion_sync import make_client
+        from ..publishing.notion_api import make_client
 
         return make_client(self.resolved_token() or "", base_url=self.base_url or os.environ.get("NOTION_BASE_URL"))

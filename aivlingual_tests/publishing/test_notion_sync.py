@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
-from aivlingual_assets.publishing import notion_sync
+from aivlingual_assets.publishing import notion_api, notion_sync
 from aivlingual_assets.publishing.notion_schema import NotionAuthError, NotionSchemaError, ensure_schema
 from aivlingual_assets.publishing.notion_sync import (
     build_properties,
@@ -367,7 +367,7 @@ def test_lost_store_scan_paginates_and_updates_changed_pages(server, client, lim
     changed = stock.copy()
     changed.loc[changed["key"] == "expr-0100", "meaning"] = "changed while the store was lost"
     store = new_store()
-    monkeypatch.setattr(notion_sync, "SCAN_THRESHOLD", 60)
+    monkeypatch.setattr(notion_api, "SCAN_THRESHOLD", 60)
 
     report = run(changed, server, client, store, limiter)
 
@@ -379,7 +379,7 @@ def test_lost_store_scan_paginates_and_updates_changed_pages(server, client, lim
 
 def test_few_unknown_keys_are_looked_up_in_batches(server, client, store, limiter, monkeypatch):
     stock = make_stock(45)
-    monkeypatch.setattr(notion_sync, "SCAN_THRESHOLD", 1000)
+    monkeypatch.setattr(notion_api, "SCAN_THRESHOLD", 1000)
 
     report = run(stock, server, client, store, limiter)
 
