@@ -1,0 +1,38 @@
+"""The Dagster instance the commands run on: ``DAGSTER_HOME`` with the project's dagster.yaml and pool limits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from .. import settings
+
+# the run's full event log is in the instance (dagster dev); the terminal gets progress lines
+_QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+POOL_LIMITS = {"openai": 4, "gemini": 4, "notion": 1}
+_REPO_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
+
+
+def dagster_home() -> Path:
+    """``DAGSTER_HOME`` or ``$AIVLINGUAL_HOME/dagster``, created with the project's dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.aivlingual_home() / "dagster").expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    config = home / "dagster.yaml"
+    if not config.exists() and _REPO_DAGSTER_YAML.exists():
+        shutil.copyfile(_REPO_DAGSTER_YAML, config)
+    return home
+
+
+def get_instance():
+    import dagster as dg
+
+    dagster_home()
+    instance = dg.DagsterInstance.get()
+    storage = instance.event_log_storage
+    known = storage.get_concurrency_keys()
+    for pool, limit in POOL_LIMITS.items():
+        if pool not in known:
+            storage.set_concurrency_slots(pool, limit)
+    return instance
