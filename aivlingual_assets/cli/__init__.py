@@ -14,6 +14,40 @@ from .ui import cmd_ui
 __all__ = ["POOL_LIMITS", "build_parser", "dagster_home", "get_instance", "main", "resolve_recording"]
 
 
+# argument types: a bad value is a usage error (exit 2, with the reason) before anything runs
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 1-65535, not {value}")
+    return value
+
+
+def price(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):  # also rejects nan
+        raise argparse.ArgumentTypeError(f"a price is a finite number of USD, 0 or more, not {text}")
+    return value
+
+
+def non_blank(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text.strip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aivlingual", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -29,30 +63,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", nargs="?")
     p.add_argument("--kind", choices=["text", "embedding", "transcription", "audio"])
     p.add_argument("--tier", choices=["cheap", "normal", "premium"])
-    p.add_argument("--input-per-1m", dest="input_per_1m", type=float)
-    p.add_argument("--output-per-1m", dest="output_per_1m", type=float)
-    p.add_argument("--per-request", dest="per_request", type=float)
-    p.add_argument("--per-minute", dest="per_minute", type=float)
-    p.add_argument("--per-1m-chars", dest="per_1m_chars", type=float)
+    p.add_argument("--input-per-1m", dest="input_per_1m", type=price)
+    p.add_argument("--output-per-1m", dest="output_per_1m", type=price)
+    p.add_argument("--per-request", dest="per_request", type=price)
+    p.add_argument("--per-minute", dest="per_minute", type=price)
+    p.add_argument("--per-1m-chars", dest="per_1m_chars", type=price)
     p.add_argument("--source", help="where the new price was read")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_providers)
 
     p = sub.add_parser("usage", help="requests, cache hits, cost and savings")
-    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--days", type=positive_int, default=30)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_usage)
 
     p = sub.add_parser("similar", help="expressions in the stock similar to TEXT (FAISS index)")
-    p.add_argument("text")
-    p.add_argument("-k", type=int, default=5, help="how many (default 5)")
+    p.add_argument("text", type=non_blank)
+    p.add_argument("-k", type=positive_int, default=5, help="how many (default 5)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similar)
 
     p = sub.add_parser("review", help="review AI outputs: list, show, approve, reject, rate")
     review_sub = p.add_subparsers(dest="review_action", required=True)
     r = review_sub.add_parser("list", help="outputs worth a look (most reused, highest rated, newest per type)")
-    r.add_argument("--limit", type=int, default=20)
+    r.add_argument("--limit", type=positive_int, default=20)
     r.add_argument("--json", action="store_true")
     r = review_sub.add_parser("show", help="one output in full, with its review history")
     r.add_argument("id", type=int)
@@ -73,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("ui", help="start the Dagster UI on this project and instance")
-    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--port", type=port_number, default=3000)
     p.set_defaults(func=cmd_ui)
     return parser
 

@@ -1,9 +1,10 @@
-"""`aivlingual providers` and `aivlingual usage`."""
+"""`aivlingual providers` and `aivlingual usage`; invalid arguments of every subcommand."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from pydantic import BaseModel
 
 from aivlingual_assets.ai import AICore
@@ -46,3 +47,22 @@ def test_usage_reports_requests_hits_and_savings(capsys):
     assert report["top_request_types"][0]["request_type"] == "demo.word"
     assert main(["usage"]) == 0
     assert "cache hits      2 (50.0% hit rate)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "reason"), [
+    (["similar", "てぇてぇ", "-k", "0"], "argument -k: must be 1 or more, not 0"),
+    (["similar", "てぇてぇ", "-k", "-3"], "argument -k: must be 1 or more, not -3"),
+    (["similar", "てぇてぇ", "-k", "two"], "argument -k: 'two' is not a whole number"),
+    (["similar", ""], "argument text: must not be empty"),
+    (["similar", "  \u3000"], "argument text: must not be empty"),
+    (["usage", "--days", "0"], "argument --days: must be 1 or more, not 0"),
+    (["review", "list", "--limit", "0"], "argument --limit: must be 1 or more, not 0"),
+    (["ui", "--port", "70000"], "argument --port: a TCP port is 1-65535, not 70000"),
+    (["providers", "set-price", "openai", "gpt-4o-mini", "--input-per-1m", "-1"], "a price is a finite number"),
+    (["providers", "set-price", "openai", "gpt-4o-mini", "--input-per-1m", "nan"], "a price is a finite number"),
+])
+def test_invalid_arguments_are_refused_with_the_reason_before_anything_runs(argv, reason, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert reason in capsys.readouterr().err
