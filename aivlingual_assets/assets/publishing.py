@@ -145,7 +145,7 @@ def anki_deck(
 def notion_entries(
     context: dg.AssetExecutionContext, vocabulary: pd.DataFrame, notion: NotionResource, pipeline: PipelineResource
 ) -> dg.Output[pd.DataFrame]:
-    from ..publishing.notion_schema import NotionAuthError, NotionSchemaError, resolve_data_source_id
+    from ..publishing.notion_schema import NotionAccessError, NotionSchemaError, resolve_data_source_id
     from ..publishing.notion_sync import preview_rows, sync_vocabulary
     from ..publishing.sync_store import SyncStore
 
@@ -163,7 +163,7 @@ def notion_entries(
                                              data_source_id=notion.target_data_source())
         report = sync_vocabulary(vocabulary, client=client, data_source_id=data_source,
                                  store=SyncStore(pipeline.registry().engine), log=context.log)
-    except (NotionAuthError, NotionSchemaError) as exc:
+    except (NotionAccessError, NotionSchemaError) as exc:  # 401/403/404 and schema: the user must act
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     metadata = {k: v for k, v in report.as_metadata().items() if isinstance(v, (int, float, str)) and v is not None}
     metadata["sent"] = True
