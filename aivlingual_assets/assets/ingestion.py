@@ -55,6 +55,9 @@ def recordings(context: dg.AssetExecutionContext, pipeline: PipelineResource) ->
         metadata["url"] = dg.MetadataValue.url(recording.url)
     if recording.path or recording.subtitle_path:
         metadata["path"] = dg.MetadataValue.path(recording.path or recording.subtitle_path)
+    if recording.warning:
+        context.log.warning(recording.warning)
+        metadata["warning"] = recording.warning
     return dg.Output(frame, metadata=metadata)
 
 

@@ -11,6 +11,7 @@ Pairing: a subtitle's name may carry a language tag before its extension
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -22,12 +23,15 @@ from pydantic import BaseModel, ConfigDict
 from aivlingual_assets.ingestion.channel_feed import is_channel_id, playlist_feed_url
 from aivlingual_assets.ingestion.errors import (
     InvalidVideoIdError,
+    MediaError,
     MissingFileError,
     UnsupportedFileError,
     YouTubeUrlWithoutVideoIdError,
 )
 from aivlingual_assets.ingestion.media import MEDIA_EXTENSIONS, file_sha256, probe_duration
 from aivlingual_assets.ingestion.subtitles import SUBTITLE_EXTENSIONS, parse_subtitle_file
+
+logger = logging.getLogger(__name__)
 
 SUPPORTED_EXTENSIONS: tuple[str, ...] = MEDIA_EXTENSIONS + SUBTITLE_EXTENSIONS
 DEFAULT_LANGUAGE = "ja"
@@ -58,6 +62,7 @@ class Recording(BaseModel):
     content_hash: str | None = None
     language: str = DEFAULT_LANGUAGE
     video_id: str | None = None
+    warning: str | None = None  # what was worked around when registering it (e.g. a corrupt media file)
 
 
 # --- file names --------------------------------------------------------------------------
@@ -159,27 +164,46 @@ def recording_from_files(*, media: str | Path | None, subtitle: str | Path | Non
     """A file recording from an already-paired media and/or subtitle (as the inbox scan finds them).
 
     Hashing streams the whole media file; duration comes from the media's
-    header, else from the subtitle's last cue (which also validates it).
+    header, else from the subtitle's last cue (which also validates it).  A media
+    file ffmpeg cannot read does not block a good subtitle: the recording is then
+    the subtitle's alone, with a ``warning`` that says so (logged here, shown by the
+    ``recordings`` asset).
     """
     if media is None and subtitle is None:
         raise ValueError("A file recording needs a media file, a subtitle file, or both.")
     media_path = _checked(media, "media") if media is not None else None
     subtitle_path = _checked(subtitle, "subtitle") if subtitle is not None else None
-    keyed = media_path or subtitle_path
-    assert keyed is not None
-    digest = file_sha256(keyed)
+    warning = None
+    duration: float | None = None
+    unreadable_media: Path | None = None
     if media_path is not None:
-        duration = probe_duration(media_path)
-    else:
+        try:
+            duration = probe_duration(media_path)
+        except MediaError as error:
+            if subtitle_path is None:
+                raise
+            # the subtitle alone is a whole transcript: a broken video must not block it
+            warning = (
+                f"The media file {media_path.name} cannot be read ({error.problem.rstrip('.')}), so this recording "
+                f"uses the subtitle {subtitle_path.name} alone: no audio and no Shorts. Replace the media file "
+                "with a good copy and process it again to get them."
+            )
+            logger.warning(warning)
+            media_path, unreadable_media = None, media_path
+    if media_path is None:
         assert subtitle_path is not None
         duration = max(segment.end for segment in parse_subtitle_file(subtitle_path))
+    keyed = media_path or subtitle_path
+    assert keyed is not None and duration is not None
+    digest = file_sha256(keyed)
     stem = pairing_stem(keyed)
     downloader_id = _DOWNLOADER_ID.search(stem)
     video_id = downloader_id.group(1) if downloader_id else None
     language = DEFAULT_LANGUAGE
     tag = subtitle_language(subtitle_path) if subtitle_path is not None else None
     # "live.abc.srt" next to "live.abc.mp4" shares the full stem: "abc" is part of the name, not a language
-    if tag and subtitle_path is not None and (media_path is None or media_path.stem != subtitle_path.stem):
+    paired_media = media_path or unreadable_media
+    if tag and subtitle_path is not None and (paired_media is None or paired_media.stem != subtitle_path.stem):
         language = tag.replace("_", "-").split("-")[0].lower()
     return Recording(
         partition_key=f"file-{digest[:KEY_HASH_LENGTH]}",
@@ -192,6 +216,7 @@ def recording_from_files(*, media: str | Path | None, subtitle: str | Path | Non
         content_hash=digest,
         language=language,
         video_id=video_id,
+        warning=warning,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -91,3 +92,28 @@ def test_youtube_urls_without_a_video_id_are_named_as_such_in_the_cli(tmp_path, 
     assert code == 1 and "0 recording(s) processed, 2 failed" in out
     assert out.count("is a YouTube URL without a video id") == 2
     assert "AIVLINGUAL_CHANNELS" in out and "unsupported extension" not in out
+
+
+def test_a_good_subtitle_next_to_a_corrupt_media_file_is_processed_with_a_warning(tmp_path, aiv_home):
+    import dagster as dg
+
+    from aivlingual_assets.assets import ingestion
+    from aivlingual_assets.definitions import build_resources
+    from aivlingual_assets.ingestion.recording import recording_from_path
+    from aivlingual_assets.resources.pipeline import PipelineResource
+
+    (tmp_path / "stream.mp4").write_bytes((EXAMPLES / "sample_stream.mp4").read_bytes()[-3000:])  # no header
+    shutil.copy(EXAMPLES / "sample_stream.ja.srt", tmp_path / "stream.ja.srt")
+    recording = recording_from_path(tmp_path / "stream.mp4")
+    PipelineResource().registry().register(recording)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("recordings", [recording.partition_key])
+        result = dg.materialize([ingestion.recordings, ingestion.transcripts], partition_key=recording.partition_key,
+                                instance=instance, resources=build_resources())
+        logged = [e.message for e in instance.all_logs(result.run_id) if e.level == logging.WARNING]
+    assert result.success
+    metadata = result.asset_materializations_for_node("recordings")[0].metadata
+    assert "stream.mp4 cannot be read" in metadata["warning"].value
+    assert any("stream.mp4 cannot be read" in (message or "") for message in logged)
+    transcript = result.asset_materializations_for_node("transcripts")[0].metadata
+    assert transcript["transcript_source"].value == "subtitle-file" and transcript["segments"].value > 50

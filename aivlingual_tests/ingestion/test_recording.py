@@ -10,6 +10,7 @@ import pytest
 from aivlingual_assets.ingestion.channel_feed import feed_url
 from aivlingual_assets.ingestion.errors import (
     InvalidVideoIdError,
+    MediaError,
     MissingFileError,
     UnsupportedFileError,
     YouTubeUrlWithoutVideoIdError,
@@ -207,3 +208,25 @@ def test_file_name_helpers():
     assert subtitle_language("a.srt") is None and subtitle_language("my.video.srt") is None
     assert pairing_stem("sample_stream.ja.srt") == "sample_stream"
     assert pairing_stem("sample.stream.mp4") == "sample.stream"
+
+
+def test_a_corrupt_media_file_does_not_block_its_good_subtitle(tmp_path: Path, caplog):
+    media = tmp_path / "stream.mp4"
+    media.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)  # a header, then garbage
+    subtitle = tmp_path / "stream.ja.srt"
+    subtitle.write_text(SRT, encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        from_media, from_subtitle = recording_from_path(media), recording_from_path(subtitle)
+    assert from_media == from_subtitle
+    assert from_media.path is None and from_media.subtitle_path == str(subtitle)
+    assert from_media.duration_seconds == 7.25 and from_media.language == "ja" and from_media.title == "stream"
+    assert from_media.partition_key == "file-" + hashlib.sha256(subtitle.read_bytes()).hexdigest()[:12]
+    assert "stream.mp4 cannot be read" in from_media.warning and "stream.ja.srt alone" in from_media.warning
+    assert from_media.warning in caplog.text
+
+
+def test_a_corrupt_media_file_alone_is_still_a_media_error(tmp_path: Path):
+    media = tmp_path / "stream.mp4"
+    media.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(MediaError, match="stream.mp4"):
+        recording_from_path(media)
