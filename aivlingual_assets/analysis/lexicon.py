@@ -69,6 +69,7 @@ class LexiconEntry(_Strict):
     category: Category
     explanation: str
     level: Optional[Level] = None
+    source: Optional[str] = None  # where the meaning was checked (JMdict id and sense, a dictionary, usage)
     not_followed_by: Optional[str] = None
     not_preceded_by: Optional[str] = None
 
@@ -251,6 +252,8 @@ class GrammarPattern(_Strict):
     tokens: list[list[TokenTest]] = Field(default_factory=list)
     regex: list[str] = Field(default_factory=list)
     examples: list[str] = Field(default_factory=list)
+    counter_examples: list[str] = Field(default_factory=list)  # lines that must NOT match
+    source: Optional[str] = None  # where the meaning / level was checked
 
     def model_post_init(self, __context) -> None:
         if not self.tokens and not self.regex:
