@@ -5,31 +5,61 @@ vs LLM providers) score the same way.  A prediction matches a gold item when
 its lemma or its expression equals the gold lemma, expression or any listed
 variant, compared after NFKC, lower-casing and dropping a leading 〜.  Matching
 is one-to-one: a gold item is credited once and a prediction counts once.
+
+Each matched pair is then checked on two more counts: the *sense* (the
+predicted ``meaning`` names one of the gold ``sense`` keywords, as a whole word
+or phrase after case-folding; only gold items that list keywords take part)
+and the *reading* (equal to the gold reading after NFKC, folding katakana to
+hiragana, long-vowel marks to vowels and stylistic small kana; only gold items
+with a reading take part).  A gold reading is the lemma's, except for grammar
+patterns, whose reading is the expression's as said (聞こえてる → きこえてる);
+a grammar pair is therefore read-checked only when the prediction is the same
+expression as the gold one (another occurrence of the pattern has another
+reading).
+
+A gold file may also list ``acceptable`` items: what else in the text a
+teacher would accept if a tool emitted it (another useful word, in the sense
+used there).  They never count towards recall, but a prediction that matches
+no gold item and matches an acceptable one is right for precision
+(``acceptable_hits``), and its sense and reading are checked the same way.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Optional
 
 import yaml
 from pydantic import BaseModel, Field
 
+from aivlingual_assets.analysis.kana import fold_long_vowels, fold_small_kana, katakana_to_hiragana
 from aivlingual_assets.analysis.lexicon import fold
 from aivlingual_assets.analysis.schemas import Category, Expression, TranscriptLine
 
-__all__ = ["GoldItem", "GoldSet", "precision_recall", "load_gold"]
+__all__ = ["GoldItem", "GoldSet", "precision_recall", "pooled", "load_gold", "sense_matches", "fold_reading"]
 
 
 class GoldItem(BaseModel):
     """One item a teacher expects to be extracted."""
 
     lemma: str = Field(description="Dictionary form, or the grammar pattern (〜てしまう).")
-    reading: Optional[str] = Field(default=None, description="Kana reading (informative; not used for matching).")
+    reading: Optional[str] = Field(
+        default=None,
+        description="Kana reading of the lemma; for grammar patterns, of the expression as said. Not used for "
+        "matching; scored as reading accuracy.",
+    )
     category: Optional[Category] = Field(default=None, description="Expected category (informative; reported, not required).")
     expression: Optional[str] = Field(default=None, description="The form as said, if it differs from the lemma.")
     variants: list[str] = Field(default_factory=list, description="Other spellings or forms that also count as a hit.")
+    sense: list[str] = Field(
+        default_factory=list,
+        description="English keywords or short phrases any correct gloss of the sense used would contain "
+        "(得意 as 'good at': [good at, strong point, skilled]); a wrong sense must contain none of them.",
+    )
 
     def keys(self) -> set[str]:
         return {fold(k) for k in (self.lemma, self.expression, *self.variants) if k and fold(k)}
@@ -40,6 +70,11 @@ class GoldSet(BaseModel):
     title: str = ""
     lines: list[TranscriptLine]
     gold: list[GoldItem]
+    acceptable: list[GoldItem] = Field(
+        default_factory=list,
+        description="Items a teacher would also accept if emitted (not must-picks): right for precision, "
+        "never counted in recall.",
+    )
 
 
 def load_gold(path: str | Path) -> GoldSet:
@@ -52,24 +87,74 @@ def _pred_keys(e: Expression) -> set[str]:
     return {fold(k) for k in (e.lemma, e.expression) if k and fold(k)}
 
 
-def precision_recall(predicted: Sequence[Expression], gold: Sequence[GoldItem]) -> dict:
+def fold_reading(reading: str) -> str:
+    """Reading comparison key: NFKC, katakana as hiragana, ー as its vowel, small vowels full size, no 〜, no spaces."""
+    text = katakana_to_hiragana(unicodedata.normalize("NFKC", reading))
+    text = fold_small_kana(fold_long_vowels(text))
+    return "".join(text.split()).lstrip("〜~")
+
+
+def _reading_checked(g: GoldItem, p: Expression) -> bool:
+    """A grammar gold reading belongs to its expression: only the same expression is comparable."""
+    if not g.reading:
+        return False
+    if g.category == Category.grammar and g.expression:
+        return fold(p.expression) == fold(g.expression)
+    return True
+
+
+def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+    """A keyword matches as a whole word or phrase ('hot' is not in 'shot')."""
+    words = keyword.casefold().split()
+    body = r"\s+".join(re.escape(w) for w in words)
+    head = r"\b" if words and re.match(r"\w", words[0]) else ""
+    tail = r"\b" if words and re.search(r"\w$", words[-1]) else ""
+    return re.compile(head + body + tail)
+
+
+def sense_matches(meaning: str, keywords: Sequence[str]) -> bool:
+    """True when the gloss ``meaning`` names one of the sense ``keywords``."""
+    text = meaning.casefold()
+    return any(_keyword_pattern(k).search(text) for k in keywords if k.strip())
+
+
+def precision_recall(
+    predicted: Sequence[Expression], gold: Sequence[GoldItem], acceptable: Sequence[GoldItem] = ()
+) -> dict:
     """Scores and the lists behind them.
 
     Returns ``precision``, ``recall``, ``f1``, counts ``tp``/``fp``/``fn``,
     ``category_agreement`` (share of matched pairs whose category also agrees),
-    and ``matched`` (gold lemma, predicted lemma), ``missed`` (gold lemmas) and
-    ``extra`` (predicted lemmas) for inspection.
+    ``sense_accuracy`` (share of matched pairs, among those whose gold lists
+    ``sense`` keywords, whose predicted meaning names one of them; over
+    ``sense_pairs`` pairs), ``reading_accuracy`` (share of matched pairs, among
+    those whose gold has a reading, whose predicted reading equals it after
+    katakana/hiragana folding; over ``reading_pairs`` pairs), and ``matched``
+    (gold lemma, predicted lemma), ``missed`` (gold lemmas), ``extra``
+    (predicted lemmas), ``wrong_sense`` (gold lemma, predicted meaning) and
+    ``wrong_reading`` (gold lemma, gold reading, predicted reading) for
+    inspection.  A share over zero pairs is reported as 0.0.
+
+    ``acceptable`` items are matched after the gold ones, to the predictions
+    left over: each hit (``acceptable_hits``, listed in ``acceptable_matched``)
+    counts as right for precision but not for recall, and takes part in the
+    category, sense and reading shares like a gold pair.
     """
     pred_keys = [_pred_keys(p) for p in predicted]
     used = [False] * len(predicted)
     matched: list[tuple[str, str]] = []
     missed: list[str] = []
     same_category = 0
-    for g in gold:
+    sense_pairs = sense_right = reading_pairs = reading_right = 0
+    wrong_sense: list[tuple[str, str]] = []
+    wrong_reading: list[tuple[str, str, str]] = []
+    acceptable_matched: list[tuple[str, str]] = []
+    for g, must in chain(((g, True) for g in gold), ((a, False) for a in acceptable)):
         keys = g.keys()
         candidates = [i for i, pk in enumerate(pred_keys) if not used[i] and pk & keys]
         if not candidates:
-            missed.append(g.lemma)
+            if must:
+                missed.append(g.lemma)
             continue
         # prefer the exact lemma, then the expected category, then the earliest prediction
         best = min(
@@ -81,13 +166,27 @@ def precision_recall(predicted: Sequence[Expression], gold: Sequence[GoldItem]) 
             ),
         )
         used[best] = True
-        matched.append((g.lemma, predicted[best].lemma))
-        if g.category is not None and predicted[best].category == g.category:
+        (matched if must else acceptable_matched).append((g.lemma, predicted[best].lemma))
+        p = predicted[best]
+        if g.category is not None and p.category == g.category:
             same_category += 1
+        if g.sense:
+            sense_pairs += 1
+            if sense_matches(p.meaning, g.sense):
+                sense_right += 1
+            else:
+                wrong_sense.append((g.lemma, p.meaning))
+        if _reading_checked(g, p):
+            reading_pairs += 1
+            if fold_reading(p.reading) == fold_reading(g.reading):
+                reading_right += 1
+            else:
+                wrong_reading.append((g.lemma, g.reading, p.reading))
     tp = len(matched)
-    fp = len(predicted) - tp
+    acceptable_hits = len(acceptable_matched)
+    fp = len(predicted) - tp - acceptable_hits
     fn = len(missed)
-    precision = tp / len(predicted) if predicted else 0.0
+    precision = (tp + acceptable_hits) / len(predicted) if predicted else 0.0
     recall = tp / len(gold) if gold else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
@@ -97,8 +196,46 @@ def precision_recall(predicted: Sequence[Expression], gold: Sequence[GoldItem]) 
         "tp": tp,
         "fp": fp,
         "fn": fn,
-        "category_agreement": same_category / tp if tp else 0.0,
+        "acceptable_hits": acceptable_hits,
+        "category_agreement": same_category / (tp + acceptable_hits) if tp + acceptable_hits else 0.0,
+        "sense_accuracy": sense_right / sense_pairs if sense_pairs else 0.0,
+        "sense_right": sense_right,
+        "sense_pairs": sense_pairs,
+        "reading_accuracy": reading_right / reading_pairs if reading_pairs else 0.0,
+        "reading_right": reading_right,
+        "reading_pairs": reading_pairs,
         "matched": matched,
+        "acceptable_matched": acceptable_matched,
         "missed": missed,
         "extra": [p.lemma for p, u in zip(predicted, used) if not u],
+        "wrong_sense": wrong_sense,
+        "wrong_reading": wrong_reading,
+    }
+
+
+def pooled(scores: Sequence[dict]) -> dict:
+    """Micro-average of several :func:`precision_recall` results (one per transcript of a set).
+
+    Counts are summed, then the shares are taken over the sums, so a long
+    transcript weighs more than a short one.
+    """
+    tp, fp, fn = (sum(s[k] for s in scores) for k in ("tp", "fp", "fn"))
+    sense_right, sense_pairs, reading_right, reading_pairs = (
+        sum(s[k] for s in scores) for k in ("sense_right", "sense_pairs", "reading_right", "reading_pairs")
+    )
+    hits = sum(s.get("acceptable_hits", 0) for s in scores)
+    precision = (tp + hits) / (tp + hits + fp) if tp + hits + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "acceptable_hits": hits,
+        "sense_accuracy": sense_right / sense_pairs if sense_pairs else 0.0,
+        "sense_pairs": sense_pairs,
+        "reading_accuracy": reading_right / reading_pairs if reading_pairs else 0.0,
+        "reading_pairs": reading_pairs,
     }

@@ -1,4 +1,4 @@
-from aivlingual_assets.analysis.gold import GoldItem, precision_recall
+from aivlingual_assets.analysis.gold import GoldItem, pooled, precision_recall
 from aivlingual_assets.analysis.schemas import Expression
 
 
@@ -24,3 +24,114 @@ def test_width_and_prefix_are_ignored_and_empty_inputs_are_safe():
     r = precision_recall([], [GoldItem(lemma="x")])
     assert r["precision"] == 0.0 and r["recall"] == 0.0 and r["f1"] == 0.0
     assert precision_recall([_e("x")], [])["recall"] == 0.0
+
+
+def _m(lemma, meaning, reading, expression=None):
+    return Expression(expression=expression or lemma, lemma=lemma, reading=reading, meaning=meaning,
+                      category="vocabulary", explanation="x", example="x", start=0, end=1)
+
+
+TOKUI = GoldItem(lemma="得意", reading="とくい", sense=["good at", "strong point", "skilled"])
+
+
+def test_a_wrong_sense_lowers_sense_accuracy_but_not_recall():
+    right = precision_recall([_m("得意", "good at; one's forte", "とくい")], [TOKUI])
+    wrong = precision_recall([_m("得意", "triumph; pride", "とくい")], [TOKUI])
+    assert right["recall"] == wrong["recall"] == 1.0
+    assert right["sense_accuracy"] == 1.0 and right["sense_pairs"] == 1
+    assert wrong["sense_accuracy"] == 0.0 and wrong["wrong_sense"] == [("得意", "triumph; pride")]
+
+
+def test_sense_keywords_match_whole_words_case_folded():
+    hot = GoldItem(lemma="熱い", sense=["hot"])
+    assert precision_recall([_m("熱い", "HOT (to the touch)", "あつい")], [hot])["sense_accuracy"] == 1.0
+    assert precision_recall([_m("熱い", "a shot", "あつい")], [hot])["sense_accuracy"] == 0.0
+    phrase = GoldItem(lemma="盛り上がる", sense=["get lively"])
+    assert precision_recall([_m("盛り上がる", "to get  lively (party)", "もりあがる")], [phrase])["sense_accuracy"] == 1.0
+
+
+def test_only_pairs_with_sense_keywords_count_towards_sense_accuracy():
+    gold = [TOKUI, GoldItem(lemma="推し", reading="おし")]
+    r = precision_recall([_m("得意", "good at", "とくい"), _m("推し", "anything at all", "おし")], gold)
+    assert r["sense_pairs"] == 1 and r["sense_accuracy"] == 1.0
+    assert r["reading_pairs"] == 2 and r["reading_accuracy"] == 1.0
+
+
+def test_reading_accuracy_folds_katakana_and_catches_a_pattern_reading():
+    gold = [GoldItem(lemma="スレ", reading="すれ"), GoldItem(lemma="〜てる", expression="聞こえてる", reading="きこえてる")]
+    r = precision_recall([_m("スレ", "thread", "スレ"), _m("〜てる", "-ing", "てる", expression="聞こえてる")], gold)
+    assert r["tp"] == 2
+    assert r["reading_accuracy"] == 0.5
+    assert r["wrong_reading"] == [("〜てる", "きこえてる", "てる")]
+
+
+def test_unmatched_items_and_empty_inputs_leave_the_accuracies_at_zero():
+    r = precision_recall([_m("猫", "cat", "ねこ")], [TOKUI])
+    assert r["tp"] == 0 and r["sense_pairs"] == 0 and r["sense_accuracy"] == 0.0 and r["reading_accuracy"] == 0.0
+    assert precision_recall([], [])["sense_accuracy"] == 0.0
+
+
+def test_a_grammar_reading_is_checked_only_on_the_same_expression():
+    gold = [GoldItem(lemma="〜らしい", expression="人気らしい", reading="にんきらしい", category="grammar")]
+    same = precision_recall([_m("〜らしい", "apparently", "らしい", expression="人気らしい")], gold)
+    other = precision_recall([_m("〜らしい", "apparently", "いいらしい", expression="いいらしい")], gold)
+    assert same["reading_pairs"] == 1 and same["reading_accuracy"] == 0.0
+    assert other["tp"] == 1 and other["reading_pairs"] == 0
+
+
+def test_long_vowel_marks_and_small_kana_do_not_count_as_reading_errors():
+    gold = [GoldItem(lemma="しゃあない", reading="しゃあない"), GoldItem(lemma="てぇてぇ", reading="てえてえ")]
+    r = precision_recall([_m("しゃあない", "can't be helped", "シャーナイ"), _m("てぇてぇ", "precious", "てぇてぇ")], gold)
+    assert r["reading_accuracy"] == 1.0
+    r = precision_recall([_m("しゃあない", "can't be helped", "しょうがない")], gold[:1])
+    assert r["reading_accuracy"] == 0.0
+
+
+def test_pooled_scores_sum_the_counts_before_taking_shares():
+    a = precision_recall([_m("得意", "good at", "とくい"), _m("猫", "cat", "ねこ")], [TOKUI])
+    b = precision_recall([_m("得意", "triumph", "とくゆう")], [TOKUI, GoldItem(lemma="推し", reading="おし")])
+    p = pooled([a, b])
+    assert (p["tp"], p["fp"], p["fn"]) == (2, 1, 1)
+    assert p["precision"] == 2 / 3 and p["recall"] == 2 / 3
+    assert p["sense_pairs"] == 2 and p["sense_accuracy"] == 0.5
+    assert p["reading_pairs"] == 2 and p["reading_accuracy"] == 0.5
+    assert pooled([])["recall"] == 0.0
+
+
+AYASHII = GoldItem(lemma="怪しい", reading="あやしい", sense=["doubtful", "dubious", "questionable"])
+
+
+def test_an_acceptable_item_raises_precision_but_never_recall():
+    predicted = [_m("得意", "good at", "とくい"), _m("怪しい", "dubious", "あやしい")]
+    without = precision_recall(predicted, [TOKUI, GoldItem(lemma="推し")])
+    with_ = precision_recall(predicted, [TOKUI, GoldItem(lemma="推し")], acceptable=[AYASHII])
+    assert without["precision"] == 0.5 and without["acceptable_hits"] == 0 and without["extra"] == ["怪しい"]
+    assert with_["precision"] == 1.0 and with_["acceptable_hits"] == 1 and with_["extra"] == []
+    assert with_["acceptable_matched"] == [("怪しい", "怪しい")]
+    assert with_["recall"] == without["recall"] == 0.5 and with_["tp"] == 1 and with_["fp"] == 0
+    assert with_["missed"] == ["推し"]
+
+
+def test_an_unmatched_acceptable_item_is_not_missed_and_gold_takes_a_prediction_first():
+    r = precision_recall([_m("得意", "good at", "とくい")], [TOKUI], acceptable=[TOKUI, AYASHII])
+    assert (r["tp"], r["acceptable_hits"], r["fn"], r["missed"]) == (1, 0, 0, [])
+    assert precision_recall([_e("x")], [], acceptable=[GoldItem(lemma="x")])["recall"] == 0.0
+
+
+def test_a_wrong_sense_or_reading_on_an_acceptable_item_lowers_the_accuracies():
+    right = precision_recall([_m("得意", "good at", "とくい")], [TOKUI])
+    r = precision_recall([_m("得意", "good at", "とくい"), _m("怪しい", "suspicious-looking person", "あやしい")],
+                         [TOKUI], acceptable=[AYASHII])
+    assert right["sense_accuracy"] == 1.0
+    assert r["precision"] == 1.0 and r["sense_pairs"] == 2 and r["sense_accuracy"] == 0.5
+    assert r["wrong_sense"] == [("怪しい", "suspicious-looking person")]
+    misread = precision_recall([_m("怪しい", "dubious", "かいしい")], [], acceptable=[AYASHII])
+    assert misread["reading_pairs"] == 1 and misread["reading_accuracy"] == 0.0
+
+
+def test_pooled_precision_counts_acceptable_hits_as_right():
+    a = precision_recall([_m("得意", "good at", "とくい"), _m("怪しい", "dubious", "あやしい")], [TOKUI], [AYASHII])
+    b = precision_recall([_m("猫", "cat", "ねこ")], [TOKUI], [AYASHII])
+    p = pooled([a, b])
+    assert (p["tp"], p["acceptable_hits"], p["fp"], p["fn"]) == (1, 1, 1, 1)
+    assert p["precision"] == 2 / 3 and p["recall"] == 0.5
