@@ -40,7 +40,7 @@ __all__ = [
 
 COMMON_TAGS = frozenset({"news1", "ichi1", "spec1", "spec2", "gai1"})
 _BATCH = 500  # SQLite host-parameter budget per IN (...)
-_LOW_VALUE_MISC = {"archaism", "obsolete term", "obscure term", "rare", "dated term"}
+LOW_VALUE_MISC = frozenset({"archaism", "obsolete term", "obscure term", "rare", "dated term", "historical term"})
 _USUALLY_KANA = "word usually written using kana alone"
 
 
@@ -55,7 +55,9 @@ class DictEntry:
     pos: tuple[str, ...]  # JMdict parts of speech of that sense
     misc: tuple[str, ...]  # JMdict usage notes of that sense (slang, usually kana, ...)
     priority: tuple[str, ...]  # news1/ichi1/spec1/gai1/nfXX of the matched form
-    senses: tuple[tuple[str, ...], ...] = ()  # glosses of every applicable sense
+    senses: tuple[tuple[str, ...], ...] = ()  # glosses of every applicable sense, most plausible first
+    sense_pos: tuple[tuple[str, ...], ...] = ()  # parts of speech of each sense (same order)
+    sense_misc: tuple[tuple[str, ...], ...] = ()  # usage notes of each sense (same order)
     kanji_forms: tuple[str, ...] = ()
     kana_forms: tuple[str, ...] = ()
 
@@ -69,6 +71,11 @@ class DictEntry:
     def is_common(self) -> bool:
         """JMdict's own definition of a "common word" (any of the *1 lists or spec2)."""
         return any(p in COMMON_TAGS for p in self.priority)
+
+    @property
+    def all_senses_low_value(self) -> bool:
+        """Every sense is archaic, obsolete, obscure or rare: in live speech, likely a mis-hearing."""
+        return bool(self.sense_misc) and all(any(m in LOW_VALUE_MISC for m in ms) for ms in self.sense_misc)
 
     @property
     def meaning(self) -> str:
@@ -100,6 +107,7 @@ class _Sense:
     misc: tuple[str, ...]
     stagk: tuple[str, ...]
     stagr: tuple[str, ...]
+    field: tuple[str, ...] = ()  # domain (Buddhism, mahjong, baseball ...)
 
 
 @dataclass(slots=True)
@@ -208,6 +216,7 @@ def _fetch(texts: list[str]) -> dict[str, tuple[_Entry, ...]]:
         misc = _group(_select(conn, "SELECT sid, text FROM misc WHERE sid IN ({marks})", sids))
         stagk = _group(_select(conn, "SELECT sid, text FROM stagk WHERE sid IN ({marks})", sids))
         stagr = _group(_select(conn, "SELECT sid, text FROM stagr WHERE sid IN ({marks})", sids))
+        fields = _group(_select(conn, "SELECT sid, text FROM field WHERE sid IN ({marks})", sids))
         last_pos: dict[int, tuple[str, ...]] = {}
         for sid, idseq in sense_rows:
             # JMdict lets a sense inherit the previous sense's part of speech.
@@ -220,6 +229,7 @@ def _fetch(texts: list[str]) -> dict[str, tuple[_Entry, ...]]:
                     tuple(misc.get(sid, ())),
                     tuple(stagk.get(sid, ())),
                     tuple(stagr.get(sid, ())),
+                    tuple(fields.get(sid, ())),
                 )
             )
     return {t: tuple(entries[i] for i in sorted(hits.get(t, ()))) for t in texts}
@@ -326,8 +336,16 @@ def _resolve(entry: _Entry, text: str, reading: str | None, pos: str | None = No
     ] or [s for s in entry.senses if s.glosses]
     hint = _POS_HINTS.get(pos or "", ())
     pos_fit = bool(hint) and any(_pos_fits(s.pos, hint) for s in senses)
-    if pos_fit:  # the sense used as that part of speech comes first (いっぱい the adverb)
-        senses = [s for s in senses if _pos_fits(s.pos, hint)] + [s for s in senses if not _pos_fits(s.pos, hint)]
+    # The sense used as that part of speech comes first (いっぱい the adverb); archaic, obscure
+    # and rare senses, then senses of a special field (Buddhism, mahjong), go last.
+    senses = sorted(
+        senses,
+        key=lambda s: (
+            pos_fit and not _pos_fits(s.pos, hint),
+            any(m in LOW_VALUE_MISC for m in s.misc),
+            bool(s.field),
+        ),
+    )
     first = senses[0] if senses else _Sense((), (), (), (), ())
 
     if kanji is not None:
@@ -350,7 +368,7 @@ def _resolve(entry: _Entry, text: str, reading: str | None, pos: str | None = No
         score += 1.0  # a kana query fits words that are normally written in kana
     if pos_fit:
         score += 1.5
-    if any(m in _LOW_VALUE_MISC for m in first.misc):
+    if any(m in LOW_VALUE_MISC for m in first.misc):
         score -= 1.5
 
     resolved = DictEntry(
@@ -362,6 +380,8 @@ def _resolve(entry: _Entry, text: str, reading: str | None, pos: str | None = No
         misc=first.misc,
         priority=tuple(priority),
         senses=tuple(s.glosses for s in senses),
+        sense_pos=tuple(s.pos for s in senses),
+        sense_misc=tuple(s.misc for s in senses),
         kanji_forms=tuple(k.text for k in entry.kanji),
         kana_forms=tuple(k.text for k in entry.kana),
     )

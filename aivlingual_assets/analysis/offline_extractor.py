@@ -23,15 +23,19 @@ from dataclasses import dataclass, field
 
 from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.dictionary import DictEntry
+from aivlingual_assets.analysis.jlpt_list import listed_level
 from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, vocabulary_level
 from aivlingual_assets.analysis.lexicon import grammar_matchers, lexicon, mistake_rules, token_index
-from aivlingual_assets.analysis.schemas import Category, Expression, Level, TranscriptLine
+from aivlingual_assets.analysis.phrases import PhraseMatch, find_phrases
+from aivlingual_assets.analysis.senses import casual_form_note, meaning_in_context
+from aivlingual_assets.analysis.schemas import LEVEL_ORDER, Category, Expression, Level, TranscriptLine
 from aivlingual_assets.analysis.tokenizer import (
     Token,
     fold_for_matching,
     has_kanji,
     is_kana,
     is_katakana,
+    katakana_to_hiragana,
     lemma_conjugation_type,
     split_token,
     tokenize,
@@ -97,6 +101,7 @@ class _Line:
     names: list[bool] = field(default_factory=list)  # per folded char: part of a viewer/streamer name
     honorific_names: list[bool] = field(default_factory=list)
     name_spans: list[tuple[int, int]] = field(default_factory=list)  # words right before an honorific
+    phrases: list[PhraseMatch] = field(default_factory=list)  # JMdict expressions in the line
 
 
 def mask_noise(text: str) -> str:
@@ -116,6 +121,7 @@ def _prepare(line: TranscriptLine) -> _Line:
         boundaries.update(t.inner)
     prepared = _Line(line, folded, index, tokens, boundaries)
     _mark_names(prepared)
+    prepared.phrases = find_phrases(tokens)
     return prepared
 
 
@@ -157,6 +163,21 @@ def _said(pl: _Line, start: int, end: int) -> str:
     if start >= end or not pl.index:
         return ""
     return pl.line.text[pl.index[start] : pl.index[end - 1] + 1].strip()
+
+
+def _reading_of_span(pl: _Line, start: int, end: int) -> str:
+    """Kana reading of the words said in folded span [start, end) (grammar rows: 聞こえてる → きこえてる)."""
+    parts: list[str] = []
+    for t in pl.tokens:
+        if t.end <= start or t.begin >= end:
+            continue
+        if t.reading:
+            parts.append(t.reading)
+        elif is_kana(t.surface):
+            parts.append(katakana_to_hiragana(t.surface))
+        else:
+            return ""
+    return "".join(parts)
 
 
 def _make(pl: _Line, start: int, end: int, **fields) -> Expression | None:
@@ -225,22 +246,29 @@ def _expand(tokens: list[Token], start: int, end: int, *, host: bool = True) -> 
     return tokens[i].begin, tokens[j].end
 
 
-def _grammar_items(pl: _Line, covered: list[bool]) -> list[_Found]:
-    """Grammar matches.  The pattern's own words are marked covered (no しれる from
-    かもしれない); a leading host word (歌い in 歌いながら) stays available as vocabulary.
-    A match lying strictly inside another pattern's match is dropped (〜ても inside
-    〜てもいい, 〜たら inside 〜たらよかった)."""
+def _grammar_raw(pl: _Line) -> list[tuple[int, int, int, object]]:
+    """Grammar matches ``(start, end, own_start, pattern)``; a match lying strictly inside
+    another pattern's match is dropped (〜ても inside 〜てもいい, 〜たら inside 〜たらよかった)."""
     index = token_index(pl.tokens)
     raw: list[tuple[int, int, int, object]] = []
     for matcher in grammar_matchers():
         for s, e, own in matcher.find(pl.tokens, pl.folded, index):
             raw.append((s, e, own, matcher.pattern))
+
     def inside_another(own: int, e: int, p: object) -> bool:
         return any(p2 is not p and own2 <= own and e <= e2 and (own2, e2) != (own, e) for _, e2, own2, p2 in raw)
 
+    return [r for r in raw if not inside_another(r[2], r[1], r[3])]
+
+
+def _grammar_items(pl: _Line, covered: list[bool], raw, blocked: Sequence[tuple[int, int]] = ()) -> list[_Found]:
+    """Grammar items.  The pattern's own words are marked covered (no しれる from
+    かもしれない); a leading host word (歌い in 歌いながら) stays available as vocabulary.
+    A pattern inside a set phrase (〜てみる inside 言われてみれば) is part of the phrase, not
+    a separate point.  The reading is the expression's as said (聞こえてる → きこえてる)."""
     found: list[_Found] = []
     for s, e, own, p in raw:
-        if inside_another(own, e, p):
+        if any(bs <= own and e <= be for bs, be in blocked):
             continue
         for t in pl.tokens:
             if t.end > own and t.begin < e:
@@ -252,7 +280,7 @@ def _grammar_items(pl: _Line, covered: list[bool]) -> list[_Found]:
             s2,
             e2,
             lemma=p.pattern,
-            reading=p.reading,
+            reading=_reading_of_span(pl, s2, e2) or p.reading,
             meaning=p.meaning,
             category=Category.grammar,
             explanation=p.explanation,
@@ -260,6 +288,77 @@ def _grammar_items(pl: _Line, covered: list[bool]) -> list[_Found]:
         if expr is not None:
             found.append(_Found(s, expr))
     return found
+
+
+# ---------------------------------------------------------------- set phrases
+def _phrase_entry(written: str, idseq: int) -> DictEntry | None:
+    return next((e for e in dictionary.lookup_all(written) if e.idseq == idseq), None)
+
+
+def _phrase_items(pl: _Line, covered: list[bool], grammar_raw) -> tuple[list[_Found], list[tuple[int, int]]]:
+    """JMdict expressions and idioms said in the line, as one item each (あっという間, not 間).
+
+    A phrase that a grammar pattern covers is left to the pattern (かもしれない teaches
+    better as 〜かもしれない); basic formulas (よろしくお願いします) teach nothing."""
+    found: list[_Found] = []
+    spans: list[tuple[int, int]] = []
+    toks = pl.tokens
+    for m in pl.phrases:
+        s, e = toks[m.first].begin, toks[m.last].end
+        if any(covered[s:e]) or any(pl.names[s:e]):
+            continue
+        if _mostly_grammar(toks[m.first : m.last + 1], grammar_raw):
+            continue
+        entry = _phrase_entry(m.phrase.written, m.phrase.idseq)
+        if entry is None or not entry.glosses:
+            continue
+        spans.append((s, e))
+        if is_basic_word(m.phrase.written) or entry.all_senses_low_value:
+            continue
+        listed = listed_level(m.phrase.written, entry.reading)
+        if listed is not None and listed[0] == Level.N5:
+            continue  # a formula every beginner knows (よろしくお願いします)
+        # Kanji say little about a phrase (手に入れる is all N5 kanji): never below N4.
+        level = listed[0] if listed else max(vocabulary_level(entry, m.phrase.written)[0], Level.N4, key=LEVEL_ORDER.get)
+        s2, e2 = _expand(toks, s, e, host=False)
+        said = pl.folded[s2:e2]
+        note = "" if said.startswith(m.phrase.written) else f" Standard form: {m.phrase.written}."
+        category = next((c for k, c in _SLANG_MISC.items() if k in entry.misc), Category.vocabulary)
+        expr = _make(
+            pl, s2, e2, lemma=_phrase_lemma(entry, m.phrase.written, pl.folded[s:e]), reading=entry.reading,
+            meaning=meaning_in_context(entry), category=category,
+            explanation=f"Set phrase, learnt as one unit ({_phrase_kind(entry)}), about {level.value}.{note}",
+        )
+        if expr is not None:
+            found.append(_Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
+    return found, spans
+
+
+def _phrase_lemma(entry: DictEntry, written: str, said: str) -> str:
+    """The dictionary spelling closest to what was said: the spelling itself when it is one,
+    the kana headword when it was said in kana (それじゃあ, not 其れじゃあ)."""
+    if said in entry.kanji_forms or said in entry.kana_forms:
+        return said
+    if is_kana(said) and entry.reading:
+        return entry.reading
+    return written
+
+
+def _mostly_grammar(tokens: Sequence[Token], grammar_raw) -> bool:
+    """A phrase that is mostly one grammar pattern (かもしれない, やってみる) is the pattern's to
+    teach; one that merely contains a pattern (言われてみれば ⊃ 〜てみる) stays a phrase."""
+    for _, ge, own, _ in grammar_raw:
+        inside = sum(1 for t in tokens if t.begin >= own and t.end <= ge)
+        if inside * 2 >= len(tokens):
+            return True
+    return False
+
+
+def _phrase_kind(entry: DictEntry) -> str:
+    for tag in ("proverb", "yojijukugo", "idiomatic expression"):
+        if tag in entry.misc:
+            return "idiom" if tag == "idiomatic expression" else tag
+    return "expression"
 
 
 # ---------------------------------------------------------------- mistakes
@@ -416,14 +515,22 @@ def _vocab_candidate(tok: Token, prev: Token | None) -> bool:
         return False
     if is_katakana(lemma.replace("ー", "")):
         return False  # English loanwords (ゲーム, ドア) teach an English speaker nothing
-    return not is_basic_word(lemma, tok.normalized_form)
+    return not is_basic_word(lemma, tok.normalized_form) or bool(casual_form_note(tok))
 
 
 def _lookup_token(tok: Token) -> tuple[str, DictEntry] | None:
-    for form in dict.fromkeys((tok.dictionary_form, tok.normalized_form)):
+    """(lemma as said, entry). A kana word is looked up by Sudachi's normalised kanji
+    spelling first, which says which word it is (いける → 行ける, not 生ける)."""
+    forms = (tok.dictionary_form, tok.normalized_form)
+    if is_kana(tok.dictionary_form) and has_kanji(tok.normalized_form):
+        forms = (tok.normalized_form, tok.dictionary_form)
+    for form in dict.fromkeys(forms):
         entry = dictionary.lookup(form, tok.lemma_reading or None, pos=tok.pos1)
-        if entry is not None:
-            return form, entry
+        if entry is None:
+            continue
+        # the learner keeps the kana spelling they heard, unless it is a casual shape of another word
+        said_in_kana = form != tok.dictionary_form and is_kana(tok.dictionary_form)
+        return (tok.dictionary_form if said_in_kana and not casual_form_note(tok) else form), entry
     return None
 
 
@@ -446,6 +553,15 @@ def _vocab_explanation(entry: DictEntry, level: Level) -> str:
     return " ".join(parts)
 
 
+def _likely_misheard(entry: DictEntry, form: str) -> bool:
+    """A word nobody says in a stream: every sense archaic/obscure/rare, or an uncommon
+    entry with no frequency data at all. Speech recognition produces these from
+    mis-heard words (大往生 heard as 大王女); no item beats a confidently wrong one."""
+    if entry.all_senses_low_value:
+        return True
+    return not entry.priority and not entry.is_common and listed_level(form, entry.written) is None and len(form) >= 3
+
+
 def _vocab_from_token(pl: _Line, tok: Token) -> _Found | None:
     hit = _lookup_token(tok)
     if hit is None:
@@ -453,19 +569,23 @@ def _vocab_from_token(pl: _Line, tok: Token) -> _Found | None:
     form, entry = hit
     if not entry.glosses or (entry.pos and all(p in _FUNCTIONAL_JMDICT_POS for p in entry.pos)):
         return None
-    level, _, _ = vocabulary_level(entry, form)
-    if level == Level.N5:
+    if _likely_misheard(entry, form):
         return None
-    category = next((c for m, c in _SLANG_MISC.items() if m in entry.misc), Category.vocabulary)
+    level, _, _ = vocabulary_level(entry, form)
+    casual = casual_form_note(tok)
+    if level == Level.N5 and not casual:
+        return None
+    category = next((c for m, c in _SLANG_MISC.items() if m in entry.misc), Category.slang if casual else Category.vocabulary)
+    explanation = _vocab_explanation(entry, level)
     expr = _make(
         pl,
         tok.begin,
         tok.end,
         lemma=form,
         reading=entry.reading,
-        meaning=entry.meaning,
+        meaning=meaning_in_context(entry, form, tok.normalized_form),
         category=category,
-        explanation=_vocab_explanation(entry, level),
+        explanation=f"{casual} {explanation}" if casual else explanation,
     )
     if expr is None:
         return None
@@ -496,55 +616,10 @@ def _kanji_compounds(pl: _Line, covered: list[bool]) -> list[_Found]:
         level, _, _ = vocabulary_level(entry, run)
         if level == Level.N5:
             continue
-        expr = _make(
-            pl, s, e, lemma=run, reading=entry.reading, meaning=entry.meaning,
-            category=Category.vocabulary, explanation=_vocab_explanation(entry, level),
-        )
-        if expr is not None:
-            found.append(_Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
-    return found
-
-
-_IDIOM_PARTICLES = {"を", "が", "に", "も", "は", "で", "と"}
-
-
-def _idiom_candidates(tokens: Sequence[Token]) -> list[tuple[int, int, str]]:
-    """(first token, last token, text) for noun (+ particle) + verb/adjective idioms: 気を取り直す, 仕方ない."""
-    out: list[tuple[int, int, str]] = []
-    for i, t0 in enumerate(tokens):
-        if t0.pos1 != "名詞" or t0.pos2 == "数詞":
-            continue
-        if i + 1 < len(tokens) and tokens[i + 1].pos1 in ("動詞", "形容詞"):
-            out.append((i, i + 1, t0.surface + tokens[i + 1].dictionary_form))
-        if (
-            i + 2 < len(tokens)
-            and tokens[i + 1].pos1 == "助詞"
-            and tokens[i + 1].surface in _IDIOM_PARTICLES
-            and tokens[i + 2].pos1 in ("動詞", "形容詞")
-        ):
-            out.append((i, i + 2, t0.surface + tokens[i + 1].surface + tokens[i + 2].dictionary_form))
-    return out
-
-
-def _idioms(pl: _Line, covered: list[bool]) -> list[_Found]:
-    """Set phrases JMdict lists as expressions; their words are then covered."""
-    found: list[_Found] = []
-    for i, j, text in _idiom_candidates(pl.tokens):
-        s, e = pl.tokens[i].begin, pl.tokens[j].end
-        if any(covered[s:e]) or any(pl.names[s:e]):
-            continue
-        entry = dictionary.lookup(text)
-        if entry is None or entry.written != text or not entry.glosses:
-            continue
-        if not any("expressions" in p for p in entry.pos):
-            continue
-        for c in range(s, e):
-            covered[c] = True
-        level, _, _ = vocabulary_level(entry, text)
-        if level == Level.N5 or is_basic_word(text):
+        if _likely_misheard(entry, run):
             continue
         expr = _make(
-            pl, s, e, lemma=text, reading=entry.reading, meaning=entry.meaning,
+            pl, s, e, lemma=run, reading=entry.reading, meaning=meaning_in_context(entry, run),
             category=Category.vocabulary, explanation=_vocab_explanation(entry, level),
         )
         if expr is not None:
@@ -553,7 +628,7 @@ def _idioms(pl: _Line, covered: list[bool]) -> list[_Found]:
 
 
 def _vocab_items(pl: _Line, covered: list[bool]) -> list[_Found]:
-    found: list[_Found] = _idioms(pl, covered) + _kanji_compounds(pl, covered)
+    found: list[_Found] = _kanji_compounds(pl, covered)
     prev: Token | None = None
     for tok in pl.tokens:
         blocked = any(covered[tok.begin : tok.end]) or any(pl.names[tok.begin : tok.end])
@@ -594,7 +669,7 @@ def extract_with_counts(
     for pl in prepared:
         words |= _dictionary_words(pl.tokens)
         words.update(_KANJI_RUN_RE.findall(pl.folded))
-        words.update(text for _, _, text in _idiom_candidates(pl.tokens))
+        words.update(m.phrase.written for m in pl.phrases)
     dictionary.prefetch(words)  # one batched query instead of thousands of small ones
 
     first: dict[str, Expression] = {}
@@ -602,7 +677,11 @@ def extract_with_counts(
     order: list[str] = []
     for pl in prepared:
         lex, covered = _lexicon_items(pl)
-        items = lex + _grammar_items(pl, covered) + _mistake_items(pl)
+        grammar_raw = _grammar_raw(pl)
+        phrases, phrase_spans = _phrase_items(pl, covered, grammar_raw)
+        for ps, pe in phrase_spans:
+            covered[ps:pe] = [True] * (pe - ps)
+        items = lex + phrases + _grammar_items(pl, covered, grammar_raw, phrase_spans) + _mistake_items(pl)
         vocab: list[_Found] = []
         for v in _vocab_items(pl, covered):
             if v.expression.key in first:

@@ -104,8 +104,10 @@ class Expression(_Model):
 
     @property
     def key(self) -> str:
-        """Identity within a recording: the same word in the same role is one item."""
-        return f"{self.lemma}|{self.reading}|{self.category.value}"
+        """Identity within a recording: the same word in the same role is one item. A grammar
+        pattern is one item whatever word it was said with (its reading is the words as said)."""
+        reading = "" if self.category == Category.grammar else self.reading
+        return f"{self.lemma}|{reading}|{self.category.value}"
 
 
 class ExpressionList(_Model):

