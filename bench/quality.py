@@ -32,9 +32,10 @@ def run(sizes: dict[str, Any]) -> list[Row]:
             for path in gold_paths():
                 gold = load_gold(path)
                 predicted = extract_recording_expressions(gold.lines, core.run_task)
-                score = precision_recall(predicted, gold.gold)
+                score = precision_recall(predicted, gold.gold, gold.acceptable)
                 label = "tuning set" if "heldout" not in path.name else "held out"
-                details = {k: score[k] for k in ("tp", "fp", "fn", "f1", "category_agreement", "missed")}
+                keys = ("tp", "fp", "fn", "acceptable_hits", "f1", "category_agreement", "missed")
+                details = {k: score[k] for k in keys}
                 details.update(file=path.name, lines=len(gold.lines), gold_items=len(gold.gold),
                                predicted=len(predicted))
                 counts = (f"{path.name}: {len(gold.gold)} gold items, {len(predicted)} predicted; tp {score['tp']}, "
