@@ -5,7 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from ..ingestion.errors import IngestionError
-from ..ingestion.quality import known_duration, transcript_end
+from ..ingestion.quality import known_duration, late_cues_warning, transcript_end
 from ..ingestion.recording import Recording
 from ..ingestion.segments import segments_to_frame
 from ..ingestion.transcript_source import load_transcript
@@ -104,11 +104,15 @@ def transcripts(
         pipeline.registry().register(recording.model_copy(update=learned))
         if duration is None and known_duration(learned.get("duration_seconds")) is not None:
             duration, duration_source = float(learned["duration_seconds"]), "youtube"
+    late = late_cues_warning(frame["end"], duration)
+    if late:
+        context.log.warning(late)
     if duration is None:
         duration, duration_source = transcript_end(frame), "transcript (recording's length unknown)"
     return dg.Output(
         frame,
         metadata={
+            **({"warning": late} if late else {}),
             "segments": len(frame),
             "duration_covered_seconds": round(covered, 2),
             "duration_seconds": round(float(duration or 0.0), 2),

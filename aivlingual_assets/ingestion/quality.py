@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -15,6 +16,9 @@ _JAPANESE = re.compile(
 )
 _OTHER_WORD = re.compile(r"[^\W\d_]+")  # a run of letters, digits and underscore excluded
 MOSTLY_JAPANESE = 0.5
+# YouTube stops archiving a live stream after 12 hours: a cue later than a day is a wrong timing line
+MAX_PLAUSIBLE_SECONDS = 24 * 3600.0
+END_TOLERANCE_SECONDS = 1.0
 
 
 def known_duration(value: object) -> float | None:
@@ -28,10 +32,33 @@ def known_duration(value: object) -> float | None:
     return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
-def timing_problems(frame: pd.DataFrame, duration: float | None, tolerance: float = 1.0) -> list[str]:
+def clock(seconds: float) -> str:
+    """``H:MM:SS`` of a time in seconds (hours unbounded, as subtitle files write them)."""
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def late_cues_warning(ends: Iterable[float], duration: float | None) -> str | None:
+    """A warning when cues end after the recording's known end, or (length unknown) later than any stream lasts."""
+    duration = known_duration(duration)
+    if duration is not None:
+        limit, what = duration + END_TOLERANCE_SECONDS, f"the recording's end ({clock(duration)})"
+    else:
+        limit, what = MAX_PLAUSIBLE_SECONDS, f"any stream lasts ({clock(MAX_PLAUSIBLE_SECONDS)})"
+    late = [end for end in ends if math.isfinite(end) and end > limit]
+    if not late:
+        return None
+    return (f"{len(late)} cue(s) end later than {what}, the latest at {clock(max(late))}: their timing lines are "
+            "probably wrong (a typo in the hours?). Fix them in the subtitle file and process it again.")
+
+
+def timing_problems(
+    frame: pd.DataFrame, duration: float | None, tolerance: float = END_TOLERANCE_SECONDS
+) -> list[str]:
     """Human-readable problems: missing, negative or reversed times, starts going backwards, past the end.
 
-    ``duration`` None (or 0/NaN, see :func:`known_duration`) means unknown: only the order is checked.
+    ``duration`` None (or 0/NaN, see :func:`known_duration`) means unknown: only the order is checked,
+    and that no segment ends later than any stream lasts (:data:`MAX_PLAUSIBLE_SECONDS`).
     """
     duration = known_duration(duration)
     problems: list[str] = []
@@ -48,6 +75,9 @@ def timing_problems(frame: pd.DataFrame, duration: float | None, tolerance: floa
             problems.append(f"segment {i} starts before the previous one ({start:.2f}s < {previous_start:.2f}s)")
         if duration is not None and end > duration + tolerance:
             problems.append(f"segment {i} ends at {end:.2f}s, after the recording's end ({duration:.2f}s)")
+        elif duration is None and end > MAX_PLAUSIBLE_SECONDS:
+            problems.append(f"segment {i} ends at {clock(end)}, later than any stream lasts "
+                            f"({clock(MAX_PLAUSIBLE_SECONDS)})")
         previous_start = start
     return problems
 

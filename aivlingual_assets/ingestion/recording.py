@@ -29,6 +29,7 @@ from aivlingual_assets.ingestion.errors import (
     YouTubeUrlWithoutVideoIdError,
 )
 from aivlingual_assets.ingestion.media import MEDIA_EXTENSIONS, file_sha256, probe_duration
+from aivlingual_assets.ingestion.quality import late_cues_warning
 from aivlingual_assets.ingestion.subtitles import SUBTITLE_EXTENSIONS, parse_subtitle_file
 
 logger = logging.getLogger(__name__)
@@ -164,7 +165,8 @@ def recording_from_files(*, media: str | Path | None, subtitle: str | Path | Non
     """A file recording from an already-paired media and/or subtitle (as the inbox scan finds them).
 
     Hashing streams the whole media file; duration comes from the media's
-    header, else from the subtitle's last cue (which also validates it).  A media
+    header, else from the subtitle's last cue (which also validates it) unless that
+    cue is later than any stream lasts (then unknown, with a warning).  A media
     file ffmpeg cannot read does not block a good subtitle: the recording is then
     the subtitle's alone, with a ``warning`` that says so (logged here, shown by the
     ``recordings`` asset).
@@ -192,9 +194,16 @@ def recording_from_files(*, media: str | Path | None, subtitle: str | Path | Non
             media_path, unreadable_media = None, media_path
     if media_path is None:
         assert subtitle_path is not None
-        duration = max(segment.end for segment in parse_subtitle_file(subtitle_path))
+        ends = [segment.end for segment in parse_subtitle_file(subtitle_path)]
+        late = late_cues_warning(ends, None)
+        if late:  # an 11-year "recording" from one typo: its length is unknown, not the typo
+            late = f"{subtitle_path.name}: {late}"
+            logger.warning(late)
+            warning = f"{warning} {late}" if warning else late
+        else:
+            duration = max(ends)
     keyed = media_path or subtitle_path
-    assert keyed is not None and duration is not None
+    assert keyed is not None
     digest = file_sha256(keyed)
     stem = pairing_stem(keyed)
     downloader_id = _DOWNLOADER_ID.search(stem)

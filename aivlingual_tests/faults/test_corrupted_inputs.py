@@ -117,3 +117,33 @@ def test_a_good_subtitle_next_to_a_corrupt_media_file_is_processed_with_a_warnin
     assert any("stream.mp4 cannot be read" in (message or "") for message in logged)
     transcript = result.asset_materializations_for_node("transcripts")[0].metadata
     assert transcript["transcript_source"].value == "subtitle-file" and transcript["segments"].value > 50
+
+
+@pytest.mark.parametrize("with_media", [True, False], ids=["media", "subtitle-only"])
+def test_a_cue_at_99999_hours_is_warned_about_and_fails_the_times_check(tmp_path, aiv_home, with_media):
+    import dagster as dg
+
+    from aivlingual_assets.assets import ingestion
+    from aivlingual_assets.definitions import build_resources
+    from aivlingual_assets.ingestion.recording import recording_from_path
+    from aivlingual_assets.resources.pipeline import PipelineResource
+
+    subtitle = tmp_path / "stream.ja.srt"
+    subtitle.write_text(SAMPLE_SRT + "\n999\n99999:00:00,000 --> 99999:00:05,000\nおわり\n", encoding="utf-8")
+    if with_media:
+        shutil.copy(EXAMPLES / "sample_stream.mp4", tmp_path / "stream.mp4")
+    recording = recording_from_path(subtitle)
+    assert recording.duration_seconds == (180.0 if with_media else None)  # never 11 years
+    PipelineResource().registry().register(recording)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("recordings", [recording.partition_key])
+        result = dg.materialize([ingestion.recordings, ingestion.transcripts, ingestion.transcript_times_valid],
+                                partition_key=recording.partition_key, instance=instance, resources=build_resources())
+        warnings = [e.message for e in instance.all_logs(result.run_id) if e.level == logging.WARNING]
+    late = "1 cue(s) end later than " + ("the recording's end (0:03:00)" if with_media else "any stream lasts")
+    assert late in result.asset_materializations_for_node("transcripts")[0].metadata["warning"].value
+    assert any(late in (message or "") for message in warnings)
+    check = result.get_asset_check_evaluations()[0]
+    assert not check.passed
+    assert ("ends at 359996405.00s, after the recording's end" if with_media else "ends at 99999:00:05, later than") \
+        in check.metadata["first_problems"].value

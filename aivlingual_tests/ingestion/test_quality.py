@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from aivlingual_assets.assets import ingestion
-from aivlingual_assets.ingestion.quality import japanese_ratio, known_duration, timing_problems, transcript_end
+from aivlingual_assets.ingestion.quality import (
+    japanese_ratio,
+    known_duration,
+    late_cues_warning,
+    timing_problems,
+    transcript_end,
+)
 from aivlingual_assets.ingestion.recording import recording_from_youtube
 from aivlingual_assets.resources.pipeline import PipelineResource
 
@@ -51,6 +57,23 @@ def test_segments_past_the_recording_end_allow_a_second_of_slack():
         "segment 2 ends at 12.50s, after the recording's end (10.00s)",
     ]
     assert timing_problems(frame, 10.0, tolerance=0.0)[0].startswith("segment 1 ends at 10.90s")
+
+
+ELEVEN_YEARS = 99999 * 3600.0  # a cue at 99999:00:00
+
+
+def test_a_cue_later_than_any_stream_is_a_problem_even_when_the_length_is_unknown():
+    frame = transcript((0.0, 5.0, "a"), (ELEVEN_YEARS, ELEVEN_YEARS + 5, "b"))
+    assert timing_problems(frame, None) == ["segment 1 ends at 99999:00:05, later than any stream lasts (24:00:00)"]
+
+
+def test_late_cues_are_warned_against_the_known_end_or_any_plausible_length():
+    ends = [5.0, 120.0, ELEVEN_YEARS + 5]
+    known = late_cues_warning(ends, 100.0)
+    assert known.startswith("2 cue(s) end later than the recording's end (0:01:40), the latest at 99999:00:05")
+    unknown = late_cues_warning(ends, None)
+    assert unknown.startswith("1 cue(s) end later than any stream lasts (24:00:00), the latest at 99999:00:05")
+    assert late_cues_warning([5.0, 100.9], 100.0) is None and late_cues_warning([23 * 3600.0], None) is None
 
 
 @pytest.mark.parametrize("unknown", [None, 0.0, -3.0, math.nan, math.inf, "n/a"])

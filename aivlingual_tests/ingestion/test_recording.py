@@ -230,3 +230,12 @@ def test_a_corrupt_media_file_alone_is_still_a_media_error(tmp_path: Path):
     media.write_bytes(bytes(range(256)) * 8)
     with pytest.raises(MediaError, match="stream.mp4"):
         recording_from_path(media)
+
+
+def test_a_subtitle_only_recording_with_a_cue_at_99999_hours_has_an_unknown_length_and_a_warning(tmp_path: Path):
+    subtitle = tmp_path / "talk.srt"
+    subtitle.write_text(SRT + "\n3\n99999:00:00,000 --> 99999:00:05,000\nおわり\n", encoding="utf-8")
+    recording = recording_from_path(subtitle)
+    assert recording.duration_seconds is None  # not an 11-year recording
+    assert "talk.srt: 1 cue(s) end later than any stream lasts" in recording.warning
+    assert "99999:00:05" in recording.warning
