@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .instance import POOL_LIMITS, dagster_home, get_instance
+from . import recordings
 from .process import cmd_process, resolve_recording
 from .providers import cmd_providers, cmd_usage
 from .review import cmd_review
@@ -105,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("rating", type=int, choices=range(1, 6), metavar="RATING")
     r.add_argument("--reviewer", help="your name (default: $USER)")
     p.set_defaults(func=cmd_review)
+
+    recordings.add_parser(sub)
 
     p = sub.add_parser("ui", help="start the Dagster UI on this project and instance")
     p.add_argument("--port", type=port_number, default=3000)

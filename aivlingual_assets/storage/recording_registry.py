@@ -67,6 +67,12 @@ class RecordingRegistry:
             return None
         return Recording.model_validate(json.loads(spec))
 
+    def remove(self, partition_key: str) -> bool:
+        """Forgets the recording; True when it was registered."""
+        with self.engine.begin() as conn:
+            deleted = conn.execute(recordings_table.delete().where(recordings_table.c.partition_key == partition_key))
+        return deleted.rowcount > 0
+
     def keys(self) -> list[str]:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(sa.select(recordings_table.c.partition_key).order_by(recordings_table.c.registered_at))]

@@ -8,18 +8,35 @@ import dagster as dg
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
+from aivlingual_assets import cli, settings
 from aivlingual_assets.definitions import defs
+from aivlingual_assets.ingestion.recording import Recording, recording_from_youtube
+from aivlingual_assets.resources.pipeline import PipelineResource
+from aivlingual_assets.schedules import nightly_plan
+from aivlingual_assets.storage.recording_registry import RecordingRegistry
 
 
 def _nightly_requests(instance):
     schedule = defs.resolve_schedule_def("nightly_schedule")
     context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
+                                        resources={"pipeline": PipelineResource()},
                                         scheduled_execution_time=dt.datetime(2026, 11, 22, 3, tzinfo=dt.timezone.utc))
     return list(schedule.evaluate_tick(context).run_requests)
 
 
+def _register(instance, *keys):
+    """Recordings as `aivlingual process` or a sensor leave them: in the registry and as partitions."""
+    registry = RecordingRegistry(settings.database_url())
+    for key in keys:
+        if key.startswith("yt-"):
+            registry.register(recording_from_youtube(key[3:]))
+        else:
+            registry.register(Recording(partition_key=key, source="file", title=key, path=f"/streams/{key}.mp4"))
+    instance.add_dynamic_partitions("recordings", list(keys))
+
+
 def test_nightly_schedule_catches_up_unfinished_recordings_and_leaves_the_stock_until_they_finish(instance):
-    instance.add_dynamic_partitions("recordings", ["file-aaaaaaaaaaaa", "yt-dQw4w9WgXcQ"])
+    _register(instance, "file-aaaaaaaaaaaa", "yt-dQw4w9WgXcQ")
     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="shorts", partition="file-aaaaaaaaaaaa"))
     requests = _nightly_requests(instance)
     assert [r.partition_key for r in requests] == ["yt-dQw4w9WgXcQ"]  # no stock run beside the catch-up
@@ -28,12 +45,62 @@ def test_nightly_schedule_catches_up_unfinished_recordings_and_leaves_the_stock_
 
 
 def test_nightly_schedule_refreshes_the_stock_and_report_when_nothing_is_left_to_catch_up(instance):
-    instance.add_dynamic_partitions("recordings", ["file-aaaaaaaaaaaa"])
+    _register(instance, "file-aaaaaaaaaaaa")
     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="shorts", partition="file-aaaaaaaaaaaa"))
     (stock,) = _nightly_requests(instance)
     assert stock.partition_key is None and stock.run_key == "nightly-2026-11-22-stock"
     assert {dg.AssetKey("vocabulary"), dg.AssetKey("notion_entries"), dg.AssetKey("ai_usage_report")} <= set(stock.asset_selection)
     assert stock.tags["aivlingual/stock"] == "refresh"  # so stock_refresh_sensor sees it
+
+
+def test_a_made_up_partition_is_skipped_and_named_so_the_nightly_still_refreshes_the_stock(instance):
+    _register(instance, "file-aaaaaaaaaaaa")
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="shorts", partition="file-aaaaaaaaaaaa"))
+    instance.add_dynamic_partitions("recordings", ["typo-in-the-ui"])  # the UI's "Add a partition" takes any key
+
+    (stock,) = _nightly_requests(instance)
+    assert stock.partition_key is None and stock.tags["aivlingual/stock"] == "refresh"
+
+    plan = nightly_plan(instance, set(RecordingRegistry(settings.database_url()).keys()), "2026-11-22", ["vocabulary"])
+    assert plan.unregistered == ["typo-in-the-ui"]
+    assert "typo-in-the-ui" in plan.skipped_message() and "aivlingual recordings remove KEY" in plan.skipped_message()
+
+
+def test_an_unfinished_registered_recording_is_caught_up_beside_a_made_up_partition(instance):
+    instance.add_dynamic_partitions("recordings", ["typo-in-the-ui"])
+    _register(instance, "yt-dQw4w9WgXcQ")
+    assert [r.partition_key for r in _nightly_requests(instance)] == ["yt-dQw4w9WgXcQ"]
+
+
+def test_recordings_remove_forgets_the_registry_row_and_the_partition(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    with cli.get_instance() as instance:
+        _register(instance, "file-aaaaaaaaaaaa", "yt-dQw4w9WgXcQ")
+        instance.add_dynamic_partitions("recordings", ["typo-in-the-ui"])
+        assert cli.main(["recordings", "list"]) == 0
+        listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+        assert "NOT REGISTERED" in listed["typo-in-the-ui"] and "not processed" in listed["file-aaaaaaaaaaaa"]
+
+        assert cli.main(["recordings", "remove", "typo-in-the-ui", "file-aaaaaaaaaaaa"]) == 0
+        out = capsys.readouterr().out
+        assert "✓ typo-in-the-ui: removed its partition;" in out
+        assert "✓ file-aaaaaaaaaaaa: removed its registry row and partition;" in out and "Kept:" in out
+        assert instance.get_dynamic_partitions("recordings") == ["yt-dQw4w9WgXcQ"]
+        assert RecordingRegistry(settings.database_url()).keys() == ["yt-dQw4w9WgXcQ"]
+        assert [r.partition_key for r in _nightly_requests(instance)] == ["yt-dQw4w9WgXcQ"]
+
+        assert cli.main(["recordings", "remove", "file-aaaaaaaaaaaa"]) == 2  # gone already
+        assert "no such recording" in capsys.readouterr().err
+
+
+def test_a_recording_being_processed_is_not_removed(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    with cli.get_instance() as instance:
+        _register(instance, "yt-dQw4w9WgXcQ")
+        _running(instance, {**RECORDING, "dagster/partition": "yt-dQw4w9WgXcQ"})
+        assert cli.main(["recordings", "remove", "yt-dQw4w9WgXcQ"]) == 1
+        assert "queued or running" in capsys.readouterr().err
+        assert instance.get_dynamic_partitions("recordings") == ["yt-dQw4w9WgXcQ"]
 
 
 def _stock_sensor_tick(instance):
