@@ -120,6 +120,7 @@ def transcripts(
             "characters": int(frame["text"].str.len().sum()),
             "language": str(info.get("language") or recording.language),
             "transcript_source": str(info.get("source")),
+            **({"encoding": str(info["encoding"])} if info.get("encoding") else {}),
             **meter.metadata(),
             "preview": dg.MetadataValue.md(frame.head(8).to_markdown(index=False)),
         },

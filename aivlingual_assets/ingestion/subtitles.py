@@ -17,6 +17,7 @@ from pathlib import Path
 
 import srt
 import webvtt
+from charset_normalizer import from_bytes
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
 from aivlingual_assets.ingestion.errors import (
@@ -39,6 +40,9 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+# what Japanese subtitle tools write besides UTF-8 (cp932 is Windows' Shift_JIS, a superset of it)
+_DETECTED_ENCODINGS: tuple[str, ...] = ("cp932", "euc_jp", "iso2022_jp", "utf_16_le", "utf_16_be")
+_TIMING_ARROW = "-->"  # every SRT and WebVTT cue has one: text without it was decoded wrongly
 _RUBY_TEXT = re.compile(r"<rt\b[^>]*>.*?</rt\s*>", re.IGNORECASE | re.DOTALL)
 _RUBY_PAREN = re.compile(r"<rp\b[^>]*>.*?</rp\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^<>]*>")
@@ -57,15 +61,20 @@ class _Cue:
 
 
 def parse_subtitle_file(path: str | Path) -> list[Segment]:
-    """Read a .srt/.vtt file (UTF-8, with or without BOM) into ordered, cleaned segments."""
+    """Read a .srt/.vtt file into ordered, cleaned segments (encodings: see :func:`decode_subtitle`)."""
+    return read_subtitle_file(path)[0]
+
+
+def read_subtitle_file(path: str | Path) -> tuple[list[Segment], str]:
+    """:func:`parse_subtitle_file`, plus the name of the encoding the file was read in."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUBTITLE_EXTENSIONS:
         raise UnsupportedFileError(path, SUBTITLE_EXTENSIONS)
     if not path.is_file():
         raise MissingFileError(path, "subtitle file")
-    text = decode_subtitle_bytes(path.read_bytes(), path)
-    return parse_subtitle_text(text, fmt=suffix.lstrip("."), source=path)
+    text, encoding = decode_subtitle(path.read_bytes(), path)
+    return parse_subtitle_text(text, fmt=suffix.lstrip("."), source=path), encoding
 
 
 def parse_subtitle_text(text: str, *, fmt: str, source: str | Path = "<text>") -> list[Segment]:
@@ -86,28 +95,67 @@ def parse_subtitle_text(text: str, *, fmt: str, source: str | Path = "<text>") -
 
 
 def decode_subtitle_bytes(data: bytes, source: str | Path = "<bytes>") -> str:
-    """UTF-8 (BOM optional) or BOM-marked UTF-16; anything else is a clear error."""
-    encoding, skip = "utf-8", 0
+    """The text of a subtitle file's bytes (see :func:`decode_subtitle`)."""
+    return decode_subtitle(data, source)[0]
+
+
+def decode_subtitle(data: bytes, source: str | Path = "<bytes>") -> tuple[str, str]:
+    """Text and encoding name of a subtitle file's bytes.
+
+    A BOM decides (UTF-8 or UTF-16); otherwise UTF-8, else the Japanese encodings subtitle tools
+    write (Shift_JIS/cp932, EUC-JP, ISO-2022-JP, UTF-16 without BOM) as detected by
+    charset-normalizer, kept only if the text has subtitle timings ("-->").  UTF-8 with a few
+    damaged bytes is an error naming the first one, never silently read as another encoding.
+    """
     for bom, name in _BOMS:
         if data.startswith(bom):
-            encoding, skip = name, len(bom)
-            break
+            return _strict(data, name, len(bom), source), f"{name} (BOM)"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as error:
+        utf8_error = error
+    if not _damaged_utf8(data):
+        detected = from_bytes(data, cp_isolation=list(_DETECTED_ENCODINGS)).best()
+        if detected is not None:
+            text = str(detected)
+            if _TIMING_ARROW in text:
+                return text, detected.encoding
+    raise _not_decodable(data, "utf-8", 0, utf8_error, source)
+
+
+def _strict(data: bytes, encoding: str, skip: int, source: str | Path) -> str:
     try:
         return data[skip:].decode(encoding)
     except UnicodeDecodeError as error:
-        offset = skip + error.start
-        line = data[:offset].count(b"\n") + 1
-        hint = ""
-        if encoding == "utf-8" and _decodes_as(data, "cp932"):
-            hint = " It looks like Shift_JIS (cp932), common for Japanese Windows tools."
-        raise SubtitleError(
-            source,
-            f"it is not valid {encoding.upper()} (byte 0x{data[offset]:02x}: {error.reason}).{hint}",
-            line=line,
-            byte_offset=offset,
-            advice="Re-save the file as UTF-8 (e.g. in VS Code: 'Save with Encoding' -> UTF-8) "
-            "and drop it into the inbox again.",
-        ) from None
+        raise _not_decodable(data, encoding, skip, error, source) from None
+
+
+def _damaged_utf8(data: bytes) -> bool:
+    """Mostly valid UTF-8 multi-byte characters with a few broken bytes: a damaged UTF-8 file."""
+    text = data.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    valid = sum(1 for ch in text if ord(ch) > 0x7F) - broken
+    return valid > broken
+
+
+def _not_decodable(
+    data: bytes, encoding: str, skip: int, error: UnicodeDecodeError, source: str | Path
+) -> SubtitleError:
+    offset = skip + error.start
+    line = data[:offset].count(b"\n") + 1
+    hint = ""
+    if encoding == "utf-8" and _decodes_as(data, "cp932"):
+        hint = " It looks like Shift_JIS (cp932), common for Japanese Windows tools."
+    detected = ", ".join(_DETECTED_ENCODINGS)
+    return SubtitleError(
+        source,
+        f"it is not valid {encoding.upper()} (byte 0x{data[offset]:02x}: {error.reason}), nor readable as "
+        f"{detected}.{hint}",
+        line=line,
+        byte_offset=offset,
+        advice="Re-save the file as UTF-8 (e.g. in VS Code: 'Save with Encoding' -> UTF-8) "
+        "and drop it into the inbox again.",
+    )
 
 
 def clean_cue_text(raw: str) -> tuple[list[str], str | None]:

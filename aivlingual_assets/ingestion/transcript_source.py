@@ -11,7 +11,7 @@ import requests
 from .media import extract_audio, split_audio
 from .recording import Recording
 from .segments import Segment
-from .subtitles import parse_subtitle_file
+from .subtitles import read_subtitle_file
 from .youtube import fetch_youtube_transcript
 
 # transcription APIs take up to 25 MB per request; 10-minute 16 kHz mono chunks stay far below
@@ -32,9 +32,9 @@ def load_transcript(
     (cached by the audio's content hash, so a rerun never pays again).
     """
     if recording.subtitle_path:
-        segments = parse_subtitle_file(recording.subtitle_path)
+        segments, encoding = read_subtitle_file(recording.subtitle_path)
         return segments, {"source": "subtitle-file", "language": recording.language,
-                          "subtitle_path": recording.subtitle_path}
+                          "subtitle_path": recording.subtitle_path, "encoding": encoding}
     if recording.source == "youtube":
         return fetch_youtube_transcript(recording.video_id or recording.url or "", languages=(recording.language,),
                                         http_client=http_client)

@@ -147,3 +147,23 @@ def test_a_cue_at_99999_hours_is_warned_about_and_fails_the_times_check(tmp_path
     assert not check.passed
     assert ("ends at 359996405.00s, after the recording's end" if with_media else "ends at 99999:00:05, later than") \
         in check.metadata["first_problems"].value
+
+
+def test_a_shift_jis_subtitle_is_transcribed_and_its_encoding_recorded(tmp_path, aiv_home):
+    import dagster as dg
+
+    from aivlingual_assets.assets import ingestion
+    from aivlingual_assets.definitions import build_resources
+    from aivlingual_assets.ingestion.recording import recording_from_path
+    from aivlingual_assets.resources.pipeline import PipelineResource
+
+    subtitle = tmp_path / "windows_tool.srt"
+    subtitle.write_bytes(SAMPLE_SRT.replace("\n", "\r\n").encode("cp932"))
+    recording = recording_from_path(subtitle)
+    PipelineResource().registry().register(recording)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("recordings", [recording.partition_key])
+        result = dg.materialize([ingestion.recordings, ingestion.transcripts], partition_key=recording.partition_key,
+                                instance=instance, resources=build_resources())
+    metadata = result.asset_materializations_for_node("transcripts")[0].metadata
+    assert metadata["encoding"].value == "cp932" and metadata["segments"].value > 50

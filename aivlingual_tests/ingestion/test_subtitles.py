@@ -12,7 +12,13 @@ from aivlingual_assets.ingestion.errors import (
     UnsupportedFileError,
 )
 from aivlingual_assets.ingestion.segments import Segment, frame_to_segments, segments_to_frame
-from aivlingual_assets.ingestion.subtitles import clean_cue_text, join_lines, parse_subtitle_file, parse_subtitle_text
+from aivlingual_assets.ingestion.subtitles import (
+    clean_cue_text,
+    join_lines,
+    parse_subtitle_file,
+    parse_subtitle_text,
+    read_subtitle_file,
+)
 from aivlingual_tests.ingestion.conftest import SUBTITLES
 
 
@@ -88,22 +94,58 @@ def test_flash_duplicates_are_dropped_in_ordinary_files():
     assert texts(parse_subtitle_text(text, fmt="srt")) == ["一行目", "二行目"]
 
 
-def test_invalid_utf8_names_file_offset_and_fix(tmp_path: Path):
-    segments = parse_subtitle_file(SUBTITLES / "tagged.srt")
-    assert segments  # sanity: the fixture itself is fine
+ENCODINGS = SUBTITLES / "encodings"  # sample_stream.ja.srt's first 12 cues, saved as each tool would
+UTF8_SAMPLE = (ENCODINGS / "sample.utf-8.srt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding"),
+    [("shift_jis", "cp932"), ("euc-jp", "euc_jp"), ("utf-16le-nobom", "utf_16_le"), ("utf-16be-nobom", "utf_16_be")],
+)
+def test_japanese_subtitle_encodings_are_detected_and_named(name: str, encoding: str):
+    segments, used = read_subtitle_file(ENCODINGS / f"sample.{name}.srt")
+    assert used == encoding
+    # cp932 maps the wave dash 〜 to its full-width twin ～, as Windows does: compare with what the encoding keeps
+    expected = parse_subtitle_text(UTF8_SAMPLE.encode(encoding).decode(encoding), fmt="srt")
+    assert segments == expected and len(segments) == 12
+    assert segments[1].text == "今日も配信来てくれてありがとう！"
+
+
+def test_the_small_shift_jis_fixture_is_read_too():
+    assert read_subtitle_file(SUBTITLES / "shift_jis.srt") == (
+        [Segment(1.0, 2.0, "こんにちは、配信はじめます")], "cp932")
+
+
+def test_utf8_is_named_with_or_without_bom():
+    assert read_subtitle_file(ENCODINGS / "sample.utf-8.srt")[1] == "utf-8"
+    assert read_subtitle_file(SUBTITLES / "tagged.srt")[1] == "utf-8 (BOM)"
+
+
+def test_damaged_utf8_names_file_offset_and_fix_instead_of_guessing_another_encoding(tmp_path: Path):
+    data = (ENCODINGS / "sample.utf-8.srt").read_bytes()
+    offset = data.index("雑談".encode())
+    damaged = tmp_path / "damaged.srt"
+    damaged.write_bytes(data[:offset] + b"\xff" + data[offset + 1:])
     with pytest.raises(SubtitleError) as caught:
-        parse_subtitle_file(SUBTITLES / "shift_jis.srt")
+        parse_subtitle_file(damaged)
     error = caught.value
-    assert error.byte_offset == 32 and error.line == 3
+    assert error.byte_offset == offset and error.line == data[:offset].count(b"\n") + 1
     message = str(error)
-    assert "shift_jis.srt" in message and "byte offset 32" in message
-    assert "UTF-8" in message and "Shift_JIS" in message and "Re-save" in message
+    assert "damaged.srt" in message and f"byte offset {offset}" in message
+    assert "not valid UTF-8" in message and "Re-save" in message
 
     bad = tmp_path / "bad.vtt"
     bad.write_bytes(codecs.BOM_UTF8 + "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nok".encode() + b"\xff\n")
     with pytest.raises(SubtitleError) as caught:
         parse_subtitle_file(bad)
     assert caught.value.byte_offset == len(codecs.BOM_UTF8) + len("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nok")
+
+
+def test_binary_garbage_is_not_decoded_as_some_encoding(tmp_path: Path):
+    garbage = tmp_path / "garbage.srt"
+    garbage.write_bytes(bytes(range(256)) * 16)
+    with pytest.raises(SubtitleError, match="not valid UTF-8"):
+        parse_subtitle_file(garbage)
 
 
 def test_utf16_with_bom_is_accepted(tmp_path: Path):
