@@ -25,8 +25,9 @@ from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.dictionary import DictEntry
 from aivlingual_assets.analysis.jlpt_list import listed_level
 from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, vocabulary_level
+from aivlingual_assets.analysis.lexicon import fold as lexicon_fold
 from aivlingual_assets.analysis.lexicon import grammar_matchers, lexicon, mistake_rules, token_index
-from aivlingual_assets.analysis.phrases import PhraseMatch, find_phrases
+from aivlingual_assets.analysis.phrases import LIGHT_WORDS, PhraseMatch, find_phrases, token_key
 from aivlingual_assets.analysis.senses import casual_form_note, meaning_in_context
 from aivlingual_assets.analysis.schemas import LEVEL_ORDER, Category, Expression, Level, TranscriptLine
 from aivlingual_assets.analysis.tokenizer import (
@@ -201,6 +202,8 @@ def _lexicon_items(pl: _Line) -> tuple[list[_Found], list[bool]]:
         ):
             continue
         e = m.entry
+        if _another_word_here(pl, m):
+            continue
         expr = _make(
             pl,
             m.start,
@@ -217,6 +220,37 @@ def _lexicon_items(pl: _Line) -> tuple[list[_Found], list[bool]]:
             covered[c] = True
         found.append(_Found(m.start, expr))
     return found, covered
+
+
+_SHORT_SPELLING = 4
+
+
+def _another_word_here(pl: _Line, m) -> bool:
+    """A short lexicon spelling that Sudachi reads as part of another word: a conjugated
+    verb or adjective (おけ in 流しておけば is 置く), a suffix on a verb stem (がち in
+    選びがち), or half of a doubled word (ガチャ in ガチャガチャ)."""
+    if m.end - m.start >= _SHORT_SPELLING:
+        return False
+    spellings = set(m.entry.spellings())
+    for k, tok in enumerate(pl.tokens):
+        if tok.end <= m.start or tok.begin >= m.end:
+            continue
+        half = len(tok.surface) // 2
+        if len(tok.surface) >= 4 and tok.surface[:half] == tok.surface[half:] and (tok.begin, tok.end) != (m.start, m.end):
+            return True
+        if (tok.begin, tok.end) != (m.start, m.end):
+            continue
+        prev = pl.tokens[k - 1] if k > 0 else None
+        nxt = pl.tokens[k + 1] if k + 1 < len(pl.tokens) else None
+        inflecting = (prev is not None and prev.pos2 == "接続助詞") or (
+            nxt is not None and (nxt.pos1 == "助動詞" or nxt.pos2 == "接続助詞")
+        )
+        if tok.pos1 in ("動詞", "形容詞") and tok.surface != tok.dictionary_form and inflecting:
+            if not {lexicon_fold(tok.dictionary_form), lexicon_fold(tok.normalized_form)} & spellings:
+                return True
+        if tok.pos1 == "接尾辞" and prev is not None and prev.pos1 == "動詞":
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- grammar
@@ -291,6 +325,27 @@ def _grammar_items(pl: _Line, covered: list[bool], raw, blocked: Sequence[tuple[
 
 
 # ---------------------------------------------------------------- set phrases
+_PHRASE_CANNOT_START = frozenset({"助詞", "助動詞", "接尾辞", "補助記号", "空白"})
+# First words of the back-channels and formulas of conversation (そうですね, それな, ではまた).
+_DISCOURSE_OPENERS = frozenset(
+    {"そう", "然う", "其れ", "それ", "此れ", "これ", "あれ", "彼", "此方", "こちら", "其方", "そちら", "では", "じゃ",
+     "でも", "又", "また", "如何", "どう", "何", "なに", "なん", "ええ", "はい", "いや", "うん", "まあ", "成る程",
+     "なるほど", "有り難う", "ありがとう", "宜しく", "よろしく", "御", "お", "ご", "確か", "本当", "ほんと",
+     "其の", "その", "此の", "この", "彼の", "あの", "何の", "どの", "何処", "どこ", "其処", "そこ", "此処", "ここ",
+     "誰", "だれ", "何方", "どっち", "どちら", "もう", "今度"}
+)
+
+
+def _plain_phrase(m: PhraseMatch, toks: Sequence[Token], entry: DictEntry) -> bool:
+    """A phrase a learner gains nothing from as a unit: a conversational formula (そうなんですか,
+    ではまた, その時) or a short run of light words (ならない, 見られる) that is not colloquial.
+    Collocations (雷が鳴る, 本気を出す) stay: learners study them as units."""
+    if token_key(toks[m.first]) in _DISCOURSE_OPENERS:
+        return True
+    colloquial = any(t in entry.misc for t in ("colloquialism", "slang", "Internet slang"))
+    return m.phrase.heavy == 0 and len(m.phrase.keys) <= 3 and not colloquial
+
+
 def _phrase_entry(written: str, idseq: int) -> DictEntry | None:
     return next((e for e in dictionary.lookup_all(written) if e.idseq == idseq), None)
 
@@ -309,10 +364,15 @@ def _phrase_items(pl: _Line, covered: list[bool], grammar_raw) -> tuple[list[_Fo
             continue
         if _mostly_grammar(toks[m.first : m.last + 1], grammar_raw):
             continue
+        if toks[m.first].pos1 in _PHRASE_CANNOT_START:
+            continue  # ていい, にせよ, ともいう: grammar glue, not a phrase of its own
         entry = _phrase_entry(m.phrase.written, m.phrase.idseq)
         if entry is None or not entry.glosses:
             continue
         spans.append((s, e))
+        idiom = any(t in entry.misc for t in ("idiomatic expression", "proverb", "yojijukugo"))
+        if not idiom and _plain_phrase(m, toks, entry):
+            continue
         if is_basic_word(m.phrase.written) or entry.all_senses_low_value:
             continue
         listed = listed_level(m.phrase.written, entry.reading)
