@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from . import cache_key as ck
+from . import deadline
 from .budgets import transcription_cost
-from .errors import AIError, AllProvidersFailedError
+from .errors import AIError
 from .ledger import MemoryRow
 from .providers.base import CallFailure
 from .results import AudioResult, TranscriptionResult
@@ -19,6 +20,7 @@ from .routing import OFFLINE
 class AudioCalls:
     """Mixed into ``AICore``: uses its ledger, routing, claims, budgets, retries and meters."""
 
+    @deadline.bounded
     def transcribe(self, audio: str | Path, *, language: str | None = None, provider: str | None = None,
                    model: str | None = None, request_type: str = "transcribe", endpoint: str | None = None,
                    channel: str | None = None, duration_seconds: float | None = None,
@@ -60,6 +62,8 @@ class AudioCalls:
                         lambda impl, c=candidate: impl.transcribe(c.model, audio, language=language))
                 except CallFailure as exc:
                     failures.append(self._redact(f"{candidate.provider}/{candidate.model}: {exc}"))
+                    if deadline.expired():
+                        break
                     continue
                 cost = transcription_cost(cfg, response)
                 latency = (time.perf_counter() - started) * 1000
@@ -80,7 +84,7 @@ class AudioCalls:
                                            model=candidate.model, cost_usd=cost, latency_ms=latency, cache_hit=False)
             finally:
                 self.ledger.release_claim(key, self.owner)
-        raise AllProvidersFailedError(request_type, failures)
+        raise self._all_failed(request_type, failures)
 
     def _transcript_hit(self, hit: MemoryRow, base_log: dict[str, Any], started: float) -> TranscriptionResult:
         data = json.loads(hit.output_text or "{}")
@@ -93,6 +97,7 @@ class AudioCalls:
                                    duration_seconds=float(data.get("duration") or 0.0), provider=hit.provider,
                                    model=hit.model, cost_usd=0.0, latency_ms=latency, cache_hit=True)
 
+    @deadline.bounded
     def generate_audio(self, text: str, *, language: str, voice: str | None = None, provider: str | None = None,
                        model: str | None = None, request_type: str = "tts", endpoint: str | None = None,
                        channel: str | None = None, force_refresh: bool = False) -> AudioResult:
@@ -128,6 +133,8 @@ class AudioCalls:
                         lambda impl, c=candidate: impl.speak(c.model, text, voice=voice, language=language))
                 except CallFailure as exc:
                     failures.append(self._redact(f"{candidate.provider}/{candidate.model}: {exc}"))
+                    if deadline.expired():
+                        break
                     continue
                 path = folder / f"{key}.{response.format}"
                 tmp = path.with_suffix(path.suffix + ".part")
@@ -147,7 +154,7 @@ class AudioCalls:
                                    model=candidate.model, cost_usd=cost, latency_ms=latency, cache_hit=False)
             finally:
                 self.ledger.release_claim(key, self.owner)
-        raise AllProvidersFailedError(request_type, failures)
+        raise self._all_failed(request_type, failures)
 
     def _audio_hit(self, hit: MemoryRow, base_log: dict[str, Any], started: float) -> AudioResult:
         latency = (time.perf_counter() - started) * 1000

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .deadline import DEADLINE_ENV, DEFAULT_DEADLINE_SECONDS
+from .errors import AIError
+
 
 @dataclass
 class AISettings:
@@ -24,6 +27,8 @@ class AISettings:
     retry_base_seconds: float = 0.5
     retry_max_seconds: float = 30.0
     timeout_seconds: float = 60.0
+    # one call, all retries, repair attempt and fallbacks included (AIVLINGUAL_AI_CALL_DEADLINE_S)
+    call_deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
     lease_seconds: float = 900.0
 
     @classmethod
@@ -36,6 +41,7 @@ class AISettings:
                 name, _, value = part.partition("=")
                 budgets[name.strip()] = float(value)
         monthly = s.env("AIVLINGUAL_MONTHLY_BUDGET_USD")
+        deadline = s.env(DEADLINE_ENV)
         values: dict[str, Any] = dict(
             database_url=s.database_url(),
             home=s.aivlingual_home(),
@@ -47,9 +53,20 @@ class AISettings:
             local_embedding_model=s.env("AIVLINGUAL_LOCAL_EMBEDDING_MODEL", "nomic-embed-text"),
             monthly_budget_usd=float(monthly) if monthly else None,
             channel_budgets=budgets,
+            call_deadline_seconds=_seconds(DEADLINE_ENV, deadline) if deadline else None,
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
     def secrets(self) -> list[str]:
         return [v for v in (self.openai_api_key, self.gemini_api_key, self.local_api_key) if v]
+
+
+def _seconds(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise AIError(f"{name} must be a number of seconds above 0, not {text!r}.")
+    return value

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from . import cache_key as ck
-from . import metering
+from . import deadline, metering
 from .audio import AudioCalls
 from .budgets import Budgets, month_start, text_cost, transcription_cost
 from .catalogue import default_catalogue
@@ -31,6 +31,7 @@ from .config import AISettings
 from .errors import (
     AIError,
     AllProvidersFailedError,
+    DeadlineExceededError,
     InvalidOutputError,
     ProviderCallError,
 )
@@ -102,8 +103,16 @@ class AICore(AudioCalls):
     def _reserve(self, estimate: float, channel: str | None) -> str | None:
         return self.budgets.reserve(estimate, channel)
 
-    def _with_retries(self, fn: Callable[[], Any], *, on_failure: Callable[[CallFailure], None]) -> Any:
-        return call_with_retries(fn, self.settings, on_failure=on_failure)
+    def _with_retries(self, fn: Callable[[], Any], *, candidate: Candidate,
+                      on_failure: Callable[[CallFailure], None]) -> Any:
+        return call_with_retries(fn, self.settings, label=f"{candidate.provider}/{candidate.model}",
+                                 on_failure=on_failure, redact=self._redact)
+
+    def _all_failed(self, request_type: str, failures: list[str]) -> AllProvidersFailedError:
+        """The error after the last candidate failed, or after the call's deadline stopped the fallbacks."""
+        if deadline.expired():
+            return DeadlineExceededError(request_type, self.settings.call_deadline_seconds, failures)
+        return AllProvidersFailedError(request_type, failures)
 
     def _reserved_call(self, candidate: Candidate, call_log: dict[str, Any], estimate: float,
                        channel: str | None, call: Callable[[Any], Any]) -> tuple[Any, str | None]:
@@ -111,7 +120,8 @@ class AICore(AudioCalls):
         reservation = self._reserve(estimate, channel)
         impl = self.provider(candidate.provider)
         try:
-            response = self._with_retries(lambda: call(impl), on_failure=lambda e: self._log_failure(call_log, e))
+            response = self._with_retries(lambda: call(impl), candidate=candidate,
+                                          on_failure=lambda e: self._log_failure(call_log, e))
         except CallFailure as exc:
             self._log_failure(call_log, exc, reservation)
             raise
@@ -139,6 +149,7 @@ class AICore(AudioCalls):
         return claim_or_wait(self.ledger, self.owner, self.settings.lease_seconds, keys, key)
 
     # ---- text -----------------------------------------------------------------------------
+    @deadline.bounded
     def generate_text(
         self,
         request_type: str,
@@ -192,12 +203,14 @@ class AICore(AudioCalls):
                                        base_log, offline)
             except ProviderCallError as exc:
                 failures.append(str(exc))
+                if deadline.expired():
+                    break
                 log.warning("falling back after %s", exc)
                 continue
             finally:
                 if not is_offline:
                     self.ledger.release_claim(key, self.owner)
-        raise AllProvidersFailedError(request_type, failures)
+        raise self._all_failed(request_type, failures)
 
     def _text_hit(self, hit: MemoryRow, schema, base_log: dict[str, Any], started: float) -> TextResult:
         parsed = self._parse(hit.output_text or "", schema)
@@ -256,7 +269,7 @@ class AICore(AudioCalls):
                     response = self._with_retries(
                         lambda: impl.generate(candidate.model, attempt_prompt, system=system, schema=schema,
                                               options=provider_options),
-                        on_failure=on_failure,
+                        candidate=candidate, on_failure=on_failure,
                     )
             except CallFailure as exc:
                 self._log_failure(call_log, exc, reservation)
@@ -337,6 +350,7 @@ class AICore(AudioCalls):
         )
 
     # ---- embeddings -----------------------------------------------------------------------
+    @deadline.bounded
     def embed(self, texts: list[str], *, model: str | None = None, provider: str | None = None,
               request_type: str = "embed", endpoint: str | None = None, channel: str | None = None,
               batch_size: int = 256) -> EmbeddingResult:
@@ -357,8 +371,10 @@ class AICore(AudioCalls):
                                         channel=channel, batch_size=batch_size, selection_mode=mode)
             except ProviderCallError as exc:
                 failures.append(str(exc))
+                if deadline.expired():
+                    break
                 log.warning("embedding falls back after %s", exc)
-        raise AllProvidersFailedError(request_type, failures)
+        raise self._all_failed(request_type, failures)
 
     def _embed_with(self, candidate: Candidate, texts: list[str], *, request_type: str, endpoint: str | None,
                     channel: str | None, batch_size: int, selection_mode: str) -> EmbeddingResult:

@@ -65,3 +65,18 @@ class AllProvidersFailedError(AIError):
             f"Every candidate model failed for '{request_type}': {joined}. Nothing was cached or "
             "charged beyond the logged attempts; rerun later or check the provider's status."
         )
+
+
+class DeadlineExceededError(AllProvidersFailedError):
+    """The call's overall deadline (retries and fallbacks included) passed before any model answered."""
+
+    def __init__(self, request_type: str, seconds: float, failures: list[str]):
+        self.request_type, self.seconds = request_type, seconds
+        AIError.__init__(
+            self,
+            f"'{request_type}' got no answer within its deadline of {seconds:g} s (retries and fallbacks "
+            f"included): {'; '.join(failures) or 'no model answered'}. Nothing was cached; every attempt is in "
+            "the usage log. Rerun later or check the provider's status; raise AIVLINGUAL_AI_CALL_DEADLINE_S "
+            "for slow servers.",
+        )
+        self.failures = failures

@@ -1,24 +1,36 @@
-"""Retries of one provider call: exponential backoff with jitter, honouring Retry-After."""
+"""Retries of one provider call: exponential backoff with jitter, honouring Retry-After and the call's deadline."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import tenacity
 
+from . import deadline
 from .config import AISettings
 from .providers.base import CallFailure
 
+log = logging.getLogger("aivlingual.ai")
 
-def call_with_retries(fn: Callable[[], Any], settings: AISettings, *,
-                      on_failure: Callable[[CallFailure], None]) -> Any:
-    """``fn()`` until it succeeds, fails for good, or ``max_attempts`` are spent; the last failure is raised.
 
-    ``on_failure`` sees every failure that is retried (the final one is the caller's to handle).
+def call_with_retries(fn: Callable[[], Any], settings: AISettings, *, label: str,
+                      on_failure: Callable[[CallFailure], None],
+                      redact: Callable[[str], str] = lambda text: text) -> Any:
+    """``fn()`` until it succeeds, fails for good, or ``max_attempts`` (or the deadline) are spent.
+
+    The last failure is raised. Every failure that is retried is logged (``aivlingual.ai``,
+    with its reason and the wait) and passed to ``on_failure``; the final one is the caller's.
+    No attempt starts after the call's deadline, and no wait runs past it.
     """
     s = settings
     backoff = tenacity.wait_exponential_jitter(initial=s.retry_base_seconds, max=s.retry_max_seconds)
+
+    def attempt() -> Any:
+        if deadline.expired():
+            raise CallFailure(f"{label}: the call's deadline passed before this attempt", retryable=False)
+        return fn()
 
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -27,16 +39,22 @@ def call_with_retries(fn: Callable[[], Any], settings: AISettings, *,
             delay = max(delay, min(exc.retry_after, s.retry_max_seconds))
         return delay
 
+    def out_of_time(state: tenacity.RetryCallState) -> bool:
+        left = deadline.remaining()
+        return left is not None and left <= (state.upcoming_sleep or 0.0)
+
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, CallFailure):
+            log.warning("%s: attempt %d of %d failed (%s); retrying in %.1f s", label, state.attempt_number,
+                        s.max_attempts, redact(str(exc)), state.upcoming_sleep)
             on_failure(exc)
 
     retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(max(1, s.max_attempts)),
+        stop=tenacity.stop_after_attempt(max(1, s.max_attempts)) | out_of_time,
         retry=tenacity.retry_if_exception(lambda e: isinstance(e, CallFailure) and e.retryable),
         wait=wait,
         before_sleep=before_sleep,
         reraise=True,
     )
-    return retrying(fn)
+    return retrying(attempt)

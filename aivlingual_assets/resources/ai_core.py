@@ -33,6 +33,8 @@ class AICoreResource(dg.ConfigurableResource):
     max_attempts: int = Field(default=4, description="Attempts per model on 429/5xx/timeouts before falling back.")
     retry_base_seconds: float = Field(default=0.5, description="First backoff delay; doubles with jitter.")
     timeout_seconds: float = Field(default=60.0, description="Per request.")
+    call_deadline_seconds: float | None = Field(
+        default=None, description="One call in all (retries and fallbacks); default AIVLINGUAL_AI_CALL_DEADLINE_S or 300.")
 
     _core: AICore | None = PrivateAttr(default=None)
 
@@ -51,6 +53,7 @@ class AICoreResource(dg.ConfigurableResource):
                 "max_attempts": self.max_attempts,
                 "retry_base_seconds": self.retry_base_seconds,
                 "timeout_seconds": self.timeout_seconds,
+                "call_deadline_seconds": self.call_deadline_seconds,
             }
             self._core = AICore(AISettings.from_env(**overrides))
         return self._core

@@ -11,6 +11,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 from pydantic import BaseModel, Field
 
+from ..deadline import request_timeout
 from .base import (
     CallFailure,
     EmbeddingResponse,
@@ -66,6 +67,7 @@ class GeminiProvider:
     name = "gemini"
 
     def __init__(self, *, api_key: str, timeout: float):
+        self.timeout = timeout
         self.client = genai.Client(
             api_key=api_key,
             # retries are ours (with ledger logging); the SDK makes exactly one attempt
@@ -92,13 +94,15 @@ class GeminiProvider:
                 config["response_json_schema"] = _json_schema(schema)
         response = self._call(
             lambda: self.client.models.generate_content(
-                model=model, contents=prompt, config=types.GenerateContentConfig(**config)
+                model=model, contents=prompt,
+                config=types.GenerateContentConfig(**config, http_options=self._http_options())
             )
         )
         return self._text_response(response, model)
 
     def embed(self, model: str, texts: list[str]) -> EmbeddingResponse:
-        response = self._call(lambda: self.client.models.embed_content(model=model, contents=texts))
+        response = self._call(lambda: self.client.models.embed_content(
+            model=model, contents=texts, config=types.EmbedContentConfig(http_options=self._http_options())))
         vectors = [list(e.values or []) for e in (response.embeddings or [])]
         if len(vectors) != len(texts):
             raise CallFailure(f"gemini returned {len(vectors)} embeddings for {len(texts)} texts", retryable=True)
@@ -113,7 +117,8 @@ class GeminiProvider:
                 model=model,
                 contents=[types.Part.from_bytes(data=data, mime_type=guess_mime(Path(audio))), prompt],
                 config=types.GenerateContentConfig(
-                    response_mime_type="application/json", response_json_schema=_Transcript.model_json_schema()
+                    response_mime_type="application/json", response_json_schema=_Transcript.model_json_schema(),
+                    http_options=self._http_options(),
                 ),
             )
         )
@@ -148,6 +153,10 @@ class GeminiProvider:
         return TextResponse(
             text=text, input_tokens=int(getattr(usage, "prompt_token_count", 0) or 0), output_tokens=int(output)
         )
+
+    def _http_options(self) -> types.HttpOptions:
+        """This request's timeout: the configured one, cut to what is left of the call's deadline."""
+        return types.HttpOptions(timeout=max(1, int(request_timeout(self.timeout) * 1000)), retry_options=None)
 
     @staticmethod
     def _call(fn):

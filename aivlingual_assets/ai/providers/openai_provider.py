@@ -11,6 +11,7 @@ from typing import Any
 import openai
 from pydantic import BaseModel
 
+from ..deadline import request_timeout
 from .base import (
     CallFailure,
     EmbeddingResponse,
@@ -28,6 +29,7 @@ class OpenAIProvider:
 
     def __init__(self, *, name: str, api_key: str, base_url: str | None, timeout: float):
         self.name = name
+        self.timeout = timeout
         # base_url None lets the SDK read OPENAI_BASE_URL exactly as it always does
         self.client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
 
@@ -44,7 +46,8 @@ class OpenAIProvider:
             kwargs["max_tokens" if self.name == "local" else "max_completion_tokens"] = int(max_tokens)
         if schema is not None:
             kwargs["response_format"] = response_format_for(schema)
-        response = self._call(lambda: self.client.chat.completions.create(model=model, messages=messages, **kwargs))
+        response = self._call(lambda: self.client.chat.completions.create(model=model, messages=messages,
+                                                                       timeout=self._timeout(), **kwargs))
         if not getattr(response, "choices", None):
             raise CallFailure(f"{self.name} returned a response without choices", retryable=True)
         message = response.choices[0].message
@@ -60,7 +63,8 @@ class OpenAIProvider:
 
     # ---- embeddings -----------------------------------------------------------------------
     def embed(self, model: str, texts: list[str]) -> EmbeddingResponse:
-        response = self._call(lambda: self.client.embeddings.create(model=model, input=texts))
+        response = self._call(lambda: self.client.embeddings.create(model=model, input=texts,
+                                                                      timeout=self._timeout()))
         data = sorted(response.data, key=lambda d: d.index)
         if len(data) != len(texts):
             raise CallFailure(f"{self.name} returned {len(data)} embeddings for {len(texts)} texts", retryable=True)
@@ -72,7 +76,7 @@ class OpenAIProvider:
         def call():
             with open(audio, "rb") as fh:
                 kwargs: dict[str, Any] = {"model": model, "file": fh, "response_format": "verbose_json",
-                                          "timestamp_granularities": ["segment"]}
+                                          "timestamp_granularities": ["segment"], "timeout": self._timeout()}
                 if language:
                     kwargs["language"] = language
                 return self.client.audio.transcriptions.create(**kwargs)
@@ -89,11 +93,16 @@ class OpenAIProvider:
 
     def speak(self, model: str, text: str, *, voice: str | None, language: str) -> SpeechResponse:
         response = self._call(
-            lambda: self.client.audio.speech.create(model=model, voice=voice or "alloy", input=text, response_format="mp3")
+            lambda: self.client.audio.speech.create(model=model, voice=voice or "alloy", input=text, response_format="mp3",
+                                                    timeout=self._timeout())
         )
         return SpeechResponse(audio=response.content, format="mp3", characters=len(text))
 
     # ---- errors ---------------------------------------------------------------------------
+    def _timeout(self) -> float:
+        """The configured timeout, cut to what is left of the call's deadline."""
+        return request_timeout(self.timeout)
+
     def _call(self, fn):
         try:
             return fn()
