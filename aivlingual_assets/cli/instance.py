@@ -8,8 +8,6 @@ from pathlib import Path
 
 from .. import settings
 
-# the run's full event log is in the instance (dagster dev); the terminal gets progress lines
-_QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 POOL_LIMITS = {"openai": 4, "gemini": 4, "notion": 1}
 _REPO_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 

@@ -8,7 +8,8 @@ import time
 from typing import Any
 
 from .. import settings
-from .instance import _QUIET, get_instance
+from .instance import get_instance
+from .outcome import QUIET_RUN_CONFIG, failure_lines, first_line, run_summary
 
 
 def resolve_recording(arg: str):
@@ -18,32 +19,6 @@ def resolve_recording(arg: str):
     return recording_from_source(arg)
 
 
-def _run_summary(result) -> dict[str, Any]:
-    summary: dict[str, Any] = {}
-    for event in result.get_asset_materialization_events():
-        mat = event.event_specific_data.materialization
-        md = {k: v.value for k, v in mat.metadata.items()}
-        key = mat.asset_key.to_user_string()
-        summary[key] = md
-    return summary
-
-
-def _failure_messages(result) -> list[str]:
-    messages = []
-    for event in result.all_events:
-        if event.is_step_failure:
-            data = event.step_failure_data
-            text = data.user_failure_data.description if data.user_failure_data else None
-            if not text and data.error is not None:
-                text = data.error.message.strip().splitlines()[-1] if data.error.message else str(data.error)
-                cause = data.error.cause
-                while cause is not None:
-                    text = cause.message.strip().splitlines()[-1]
-                    cause = cause.cause
-            messages.append(f"{event.step_key}: {text}")
-    return messages
-
-
 def cmd_process(args: argparse.Namespace) -> int:
     from ..definitions import defs
     from ..storage.recording_registry import RecordingRegistry
@@ -51,28 +26,26 @@ def cmd_process(args: argparse.Namespace) -> int:
     instance = get_instance()
     registry = RecordingRegistry(settings.database_url())
     recording_job = defs.resolve_job_def("recording_job")
-    totals = {"recordings": 0, "failed": 0, "segments": 0, "expressions": 0, "api_calls": 0, "cache_hits": 0,
-              "cost_usd": 0.0}
-    keys: list[str] = []
+    totals = {"recordings": 0, "failed": 0, "stock_failed": 0, "segments": 0, "expressions": 0, "api_calls": 0,
+              "cache_hits": 0, "cost_usd": 0.0}
     print(f"Dagster instance: {os.environ['DAGSTER_HOME']}")
     for arg in args.sources:
         try:
             recording = resolve_recording(arg)
         except Exception as exc:  # one bad input fails only itself
-            print(f"✗ {arg}: {exc}")
+            print(f"✗ {arg}: {first_line(str(exc))}")
             totals["failed"] += 1
             continue
         registry.register(recording)
         if not instance.has_dynamic_partition("recordings", recording.partition_key):
             instance.add_dynamic_partitions("recordings", [recording.partition_key])
-        keys.append(recording.partition_key)
         print(f"→ {recording.partition_key}  {recording.title}  ({recording.source})")
         started = time.perf_counter()
         result = recording_job.execute_in_process(
             instance=instance, partition_key=recording.partition_key, raise_on_error=False,
-            tags={"aivlingual/trigger": "cli"}, run_config=_QUIET,
+            tags={"aivlingual/trigger": "cli"}, run_config=QUIET_RUN_CONFIG,
         )
-        summary = _run_summary(result)
+        summary = run_summary(result)
         _add_ai(totals, summary)
         seconds = time.perf_counter() - started
         if result.success:
@@ -85,28 +58,30 @@ def cmd_process(args: argparse.Namespace) -> int:
             print(f"  ✓ {seconds:.1f}s  materialised: {steps}")
         else:
             totals["failed"] += 1
-            for message in _failure_messages(result) or ["run failed (see the Dagster UI for the log)"]:
-                print(f"  ✗ {message}")
-    if keys and "stock_job" in {j.name for j in defs.resolve_all_job_defs()} and not args.skip_stock:
+            for line in failure_lines(result):
+                print(f"  ✗ {line}")
+    stock = "not refreshed (--skip-stock)" if args.skip_stock else "not refreshed (no recording was analysed)"
+    if totals["recordings"] and not args.skip_stock:  # a stock run with nothing new would only re-publish
         print("→ vocabulary stock and publications")
-        result = defs.resolve_job_def("stock_job").execute_in_process(instance=instance, raise_on_error=False,
-                                                                 tags={"aivlingual/trigger": "cli"}, run_config=_QUIET)
-        summary = _run_summary(result)
+        result = defs.resolve_job_def("stock_job").execute_in_process(
+            instance=instance, raise_on_error=False, tags={"aivlingual/trigger": "cli"}, run_config=QUIET_RUN_CONFIG)
+        summary = run_summary(result)
         _add_ai(totals, summary)
         if result.success:
             rows = summary.get("vocabulary", {}).get("rows")
+            stock = "refreshed"
             print(f"  ✓ materialised: {', '.join(summary)}" + (f" (vocabulary: {rows} expressions)" if rows else ""))
         else:
-            totals["failed"] += 1
-            for message in _failure_messages(result):
-                print(f"  ✗ {message}")
+            stock, totals["stock_failed"] = "refresh failed", 1
+            for line in failure_lines(result):
+                print(f"  ✗ {line}")
     print(
-        f"\nSummary: {totals['recordings']} recording(s) processed, {totals['failed']} failed; "
+        f"\nSummary: {totals['recordings']} recording(s) processed, {totals['failed']} failed, stock {stock}; "
         f"{totals['segments']} segments, {totals['expressions']} expressions; "
         f"AI: {totals['api_calls']} calls, {totals['cache_hits']} cache hits, ${totals['cost_usd']:.4f}"
     )
     print(f"See runs and lineage: DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev  (or: aivlingual ui)")
-    return 0 if totals["failed"] == 0 else 1
+    return 0 if totals["failed"] == 0 and not totals["stock_failed"] else 1
 
 
 def _add_ai(totals: dict[str, Any], summary: dict[str, Any]) -> None:
