@@ -145,6 +145,9 @@ def anki_deck(
 def notion_entries(
     context: dg.AssetExecutionContext, vocabulary: pd.DataFrame, notion: NotionResource, pipeline: PipelineResource
 ) -> dg.Output[pd.DataFrame]:
+    from notion_client.errors import HTTPResponseError
+
+    from ..publishing.notion_api import describe_error
     from ..publishing.notion_schema import NotionAccessError, NotionSchemaError, resolve_data_source_id
     from ..publishing.notion_sync import preview_rows, sync_vocabulary
     from ..publishing.sync_store import SyncStore
@@ -165,6 +168,9 @@ def notion_entries(
                                  store=SyncStore(pipeline.registry().engine), log=context.log)
     except (NotionAccessError, NotionSchemaError) as exc:  # 401/403/404 and schema: the user must act
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    except HTTPResponseError as exc:  # still failing after the rate limiter's retries (the client redacted it)
+        raise dg.Failure(description=f"Notion failed: {describe_error(exc)}. Pages already written are recorded; "
+                                     "the next run goes on from there.") from exc
     metadata = {k: v for k, v in report.as_metadata().items() if isinstance(v, (int, float, str)) and v is not None}
     metadata["sent"] = True
     if report.database_url:

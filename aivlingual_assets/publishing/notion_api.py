@@ -9,9 +9,11 @@ thousands of queries.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Sequence
 
+import httpx
 from notion_client import Client
 from notion_client.constants import DEFAULT_BASE_URL
 from notion_client.errors import HTTPResponseError
@@ -23,6 +25,7 @@ from aivlingual_assets.publishing.rate_limit import RateLimiter
 __all__ = [
     "LOOKUP_BATCH",
     "SCAN_THRESHOLD",
+    "RedactingClient",
     "client_secret",
     "describe_error",
     "find_pages_by_key",
@@ -30,14 +33,46 @@ __all__ = [
     "make_client",
     "query_all_pages",
     "redact",
+    "redact_error",
 ]
 
 
+class RedactingClient(Client):
+    """A notion-client whose errors never carry the integration token.
+
+    A server (or proxy) may repeat the Authorization header in an error message or body; the
+    error then travels into logs, run storage, compute logs and the CLI's output.  Every error
+    built from a response is redacted here, where it is created, so no caller has to remember.
+    """
+
+    def _parse_response(self, response: Any) -> Any:
+        try:
+            return super()._parse_response(response)
+        except HTTPResponseError as exc:
+            raise redact_error(exc, client_secret(self)) from None
+
+
+def redact_error(exc: HTTPResponseError, secret: str | None) -> HTTPResponseError:
+    """``exc`` with ``secret`` removed from its message, raw body, extra data and headers (in place)."""
+    if not secret:
+        return exc
+    exc.args = tuple(redact(a, secret) if isinstance(a, str) else a for a in exc.args)
+    exc.body = redact(exc.body or "", secret)
+    if exc.additional_data is not None:
+        exc.additional_data = json.loads(redact(json.dumps(exc.additional_data, ensure_ascii=False), secret))
+    if exc.headers is not None:
+        exc.headers = httpx.Headers([(k, redact(v, secret)) for k, v in exc.headers.items()])
+    return exc
+
+
 def make_client(token: str, *, base_url: str | None = None, timeout_ms: int = 30_000) -> Client:
-    """A notion-client pinned to API 2025-09-03, with its own retries off (RateLimiter retries)."""
+    """A notion-client pinned to API 2025-09-03, with its own retries off (RateLimiter retries).
+
+    Its errors are redacted (:class:`RedactingClient`): the token never appears in them.
+    """
     if not token:
         raise ValueError("a Notion token is required (NOTION_TOKEN); use preview_rows() without one")
-    return Client(
+    return RedactingClient(
         auth=token,
         base_url=(base_url or DEFAULT_BASE_URL).rstrip("/"),
         notion_version=NOTION_VERSION,
@@ -61,7 +96,6 @@ def describe_error(exc: BaseException) -> str:
     status = getattr(exc, "status", None)
     prefix = f"{type(exc).__name__}" + (f" {status}" if status else "")
     return f"{prefix}: {exc}"[:1000]
-
 
 
 LOOKUP_BATCH = 20  # keys per `or` filter

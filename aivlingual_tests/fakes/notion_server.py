@@ -133,8 +133,11 @@ class FakeNotionServer:
         properties: Mapping[str, str | Mapping[str, Any]] | None = None,
         database_title: str = "AIVlingual vocabulary",
         allow_schema_changes: bool = True,
+        echo_token: bool = False,
     ) -> None:
         self.token = token
+        # a careless server: every error message repeats the Authorization header it was sent
+        self.echo_token = echo_token
         self.notion_version = notion_version
         self.allow_schema_changes = allow_schema_changes
         self.database_id = str(uuid.uuid4())
@@ -362,11 +365,14 @@ class FakeNotionServer:
             status, payload, extra = 200, result, {}
         except NotionFault as fault:
             status = fault.status
+            message = fault.message
+            if self.echo_token:
+                message += f" (request sent with Authorization: {headers.get('authorization')})"
             payload = {
                 "object": "error",
                 "status": fault.status,
                 "code": fault.code,
-                "message": fault.message,
+                "message": message,
                 "request_id": str(uuid.uuid4()),
             }
             extra = fault.headers
