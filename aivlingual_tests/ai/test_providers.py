@@ -363,3 +363,31 @@ def test_run_task_lets_the_caller_raise_or_name_the_tier(provider_server, monkey
     assert tier(PremiumGloss(), "g", options={"important": True}) == "premium"  # raises, never lowers
     sent = [r.body for r in provider_server.find("openai.chat")]
     assert all("premium" not in json.dumps(b) and "important" not in json.dumps(b) for b in sent)
+
+
+# ---- malformed embeddings answers ------------------------------------------------------------
+def test_an_embeddings_answer_without_vectors_is_retried_logged_and_falls_back(provider_server, aiv_home, caplog):
+    # OpenAI answers 200 with no vectors: the openai SDK raises ValueError("No embedding data received")
+    provider_server.fail_always("openai.embeddings", Fault.no_embeddings())
+    ai = core(aiv_home)
+    with caplog.at_level("WARNING", logger="aivlingual.ai"):
+        result = ai.embed(["推し", "草"], channel="demo")
+    assert (result.provider, result.model) == ("gemini", "gemini-embedding-001")
+    assert provider_server.count("openai.embeddings") == 4  # every attempt of the first model
+    failed = [r for r in usage_rows(ai) if not r["success"]]
+    assert len(failed) == 4 and all(r["kind"] == "embedding" and r["provider"] == "openai" for r in failed)
+    assert "No embedding data received" in failed[-1]["error"]
+    assert "retrying" in caplog.text and "No embedding data received" in caplog.text
+
+
+def test_no_model_answering_embeddings_is_an_ai_error_with_ledger_rows(provider_server, aiv_home, monkeypatch):
+    monkeypatch.setenv("AIVLINGUAL_MONTHLY_BUDGET_USD", "1")  # a reservation is taken and must be freed
+    provider_server.fail_always("*embed*", Fault.no_embeddings())
+    ai = core(aiv_home, max_attempts=2)
+    with pytest.raises(AllProvidersFailedError, match="could not read|No embedding data") as caught:
+        ai.embed(["推し"])
+    assert "openai/text-embedding-3-small" in str(caught.value) and "gemini/gemini-embedding-001" in str(caught.value)
+    failed = [(r["provider"], r["success"]) for r in usage_rows(ai)]
+    assert failed == [("openai", False)] * 2 + [("gemini", False)] * 2
+    with ai.ledger.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM aiv_budget_reservations")).scalar_one() == 0

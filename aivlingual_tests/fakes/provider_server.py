@@ -132,6 +132,8 @@ request fail until ``server.clear_faults()``; queued faults take precedence over
   * ``Fault.invalid_content(text)`` - valid envelope but the content text is ``text``
     (transcriptions: transcript text; kinds without text content: ``text`` is the raw body).
   * ``Fault.disconnect()`` - close the connection without answering.
+  * ``Fault.no_embeddings()`` - HTTP 200, an embeddings envelope without vectors (the openai SDK
+    raises ``ValueError: No embedding data received`` on it).
 ``server.require_api_key(key, protocol=None)`` makes other keys fail with 401
 (OpenAI ``invalid_api_key``; Gemini ``UNAUTHENTICATED`` - the real Gemini API answers 400
 ``INVALID_ARGUMENT``/``API_KEY_INVALID``, choose that with ``gemini_status=400``).
@@ -568,6 +570,12 @@ class Fault:
     def disconnect(cls) -> "Fault":
         """Close the connection without sending a response."""
         return cls("disconnect")
+
+    @classmethod
+    def no_embeddings(cls) -> "Fault":
+        """HTTP 200, a well-formed embeddings envelope without any vector (OpenAI ``data: []``, on which the
+        openai SDK raises ``ValueError: No embedding data received``; Gemini ``embeddings: []``)."""
+        return cls("no_embeddings")
 
 
 @dataclasses.dataclass
@@ -1236,6 +1244,8 @@ class ProviderServer:
                 raise _Disconnect()
             if fault.action == "malformed_json":
                 return _Response(200, (fault.text or "").encode("utf-8"))
+            if fault.action == "no_embeddings":
+                return self._no_embeddings(req)
             if fault.action == "invalid_content":
                 override = fault.text or ""
             break
@@ -1431,6 +1441,8 @@ class ProviderServer:
             raise _Disconnect()
         if fault.action == "malformed_json":
             return _Response(200, (fault.text or "").encode("utf-8"))
+        if fault.action == "no_embeddings":
+            return self._no_embeddings(req)
         # invalid_content: run the route again with the override text (the responder is not asked again)
         route, params = req._route
         return route(self, req, params, fault.text or "")
@@ -1844,6 +1856,13 @@ class ProviderServer:
         if batch:
             return _Response(200, _dumps({"embeddings": [{"values": v} for v in vectors]}))
         return _Response(200, _dumps({"embedding": {"values": vectors[0] if vectors else []}}))
+
+    @staticmethod
+    def _no_embeddings(req: ProviderRequest) -> _Response:
+        if req.protocol == "gemini":
+            return _Response(200, _dumps({"embeddings": []}))
+        return _Response(200, _dumps({"object": "list", "data": [], "model": req.model,
+                                      "usage": {"prompt_tokens": 0, "total_tokens": 0}}))
 
     def _gemini_count_tokens(self, req: ProviderRequest, params: dict, override: str | None) -> _Response:
         return _Response(200, _dumps({"totalTokens": _prompt_tokens(req)}))
