@@ -11,10 +11,12 @@ same response, so they cost no extra request.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import getproxies
 from xml.etree.ElementTree import ParseError
 
 import requests
@@ -82,11 +84,12 @@ def fetch_youtube_transcript(
             "YouTube may have changed its format: upgrade youtube-transcript-api, or " + _INBOX,
         ) from error
     except requests.RequestException as error:
+        # a proxy's password may ride in the message: neither ours nor the original (Dagster stores causes) keeps it
         raise TranscriptUnavailableError(
             video_id,
-            f"the request to YouTube failed ({error.__class__.__name__}: {error}).",
+            f"the request to YouTube failed ({error.__class__.__name__}: {_without_credentials(error, session)}).",
             "Check the network connection; the run can simply be retried.",
-        ) from error
+        ) from None
 
     segments = _to_segments(fetched.snippets)
     if not segments:
@@ -102,6 +105,16 @@ def fetch_youtube_transcript(
         **video_details(details),
     }
     return segments, metadata
+
+
+def _without_credentials(error: BaseException, session: requests.Session) -> str:
+    """The error's text without proxy passwords (the session's and the environment's) or URL user:password@."""
+    text = str(error)
+    for proxy in [*(session.proxies or {}).values(), *getproxies().values()]:
+        password = urlsplit(proxy).password if isinstance(proxy, str) else None
+        if password:
+            text = text.replace(password, "***")
+    return re.sub(r"(?<=://)[^/\s:@]+:[^/\s@]+@", "***@", text)
 
 
 def video_details(details: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,45 @@
+"""A proxy's password never reaches a YouTube error (issue 15 #12, the YouTube path).
+
+YouTube needs no key, but blocked users route requests through a proxy with credentials
+(``http://user:password@proxy:3128``).  A network layer that repeats the proxy URL in its
+error must not carry that password into the run's failure (message or stored cause).
+"""
+
+from __future__ import annotations
+
+import traceback
+
+import pytest
+import requests
+from requests.adapters import BaseAdapter
+
+from aivlingual_assets.ingestion.errors import TranscriptUnavailableError
+from aivlingual_assets.ingestion.youtube import fetch_youtube_transcript
+
+PASSWORD = "pr0xyS3cretPW"
+PROXY = f"http://learner:{PASSWORD}@proxy.example:3128"
+
+
+class EchoingProxyFailure(BaseAdapter):
+    """Fails every request the way a careless network layer does: quoting the proxy it was given."""
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        raise requests.exceptions.ProxyError(f"Cannot connect to proxy {(proxies or {}).get('https')}: refused")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("where", ["session", "environment"])
+def test_a_proxy_password_echoed_in_a_network_error_is_redacted(monkeypatch, where):
+    session = requests.Session()
+    session.mount("https://", EchoingProxyFailure())
+    if where == "session":
+        session.proxies.update({"http": PROXY, "https": PROXY})
+    else:
+        monkeypatch.setenv("HTTPS_PROXY", PROXY)
+    with pytest.raises(TranscriptUnavailableError) as info:
+        fetch_youtube_transcript("dQw4w9WgXcQ", http_client=session)
+    everything = "".join(traceback.format_exception(info.value))  # with every cause Dagster would store
+    assert "ProxyError" in everything and "proxy.example" in everything  # what happened is still said
+    assert PASSWORD not in everything
