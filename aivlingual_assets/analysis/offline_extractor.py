@@ -70,7 +70,7 @@ _FUNCTIONAL_JMDICT_POS = {
     "numeric",
     "pronoun",
 }
-_SLANG_MISC = {"slang": Category.slang, "manga slang": Category.slang, "Internet slang": Category.internet}
+_SLANG_MISC = {"slang": Category.slang, "manga slang": Category.slang, "Internet slang": Category.internet, "colloquialism": Category.slang}
 _POS_LABELS = (
     ("Ichidan verb", "ichidan verb"),
     ("Godan verb", "godan verb"),
@@ -481,7 +481,7 @@ def _i_nuki(pl: _Line, rule) -> list[_Found]:
             s,
             e,
             lemma=rule.lemma or "〜てる",
-            reading=rule.reading or "てる",
+            reading=_reading_of_span(pl, s, e) or rule.reading or "てる",
             meaning=rule.meaning.format(**fmt),
             category=Category.common_mistake,
             explanation=rule.explanation.format(**fmt),
@@ -543,7 +543,7 @@ def _mistake_items(pl: _Line) -> list[_Found]:
                 s2,
                 e2,
                 lemma=rule.lemma or rule.pattern,
-                reading=rule.reading or "",
+                reading=_reading_of_span(pl, s2, e2) or rule.reading or "",
                 meaning=rule.meaning.format(**fmt),
                 category=Category.common_mistake,
                 explanation=rule.explanation.format(**fmt),
@@ -575,7 +575,18 @@ def _vocab_candidate(tok: Token, prev: Token | None) -> bool:
         return False
     if is_katakana(lemma.replace("ー", "")):
         return False  # English loanwords (ゲーム, ドア) teach an English speaker nothing
-    return not is_basic_word(lemma, tok.normalized_form) or bool(casual_form_note(tok))
+    if is_basic_word(lemma):
+        return bool(casual_form_note(tok))
+    # すげえ is its own (colloquial) word even though Sudachi normalises it to the basic 凄い
+    return not is_basic_word(tok.normalized_form) or _own_word(tok) or bool(casual_form_note(tok))
+
+
+def _own_word(tok: Token) -> bool:
+    """A kana word JMdict lists apart from the spelling Sudachi normalises it to (すげえ vs 凄い)."""
+    if not is_kana(tok.dictionary_form) or tok.dictionary_form == tok.normalized_form:
+        return True
+    entries = dictionary.lookup_all(tok.dictionary_form)
+    return bool(entries) and all(tok.normalized_form not in e.kanji_forms for e in entries)
 
 
 def _lookup_token(tok: Token) -> tuple[str, DictEntry] | None:
@@ -583,7 +594,10 @@ def _lookup_token(tok: Token) -> tuple[str, DictEntry] | None:
     spelling first, which says which word it is (いける → 行ける, not 生ける)."""
     forms = (tok.dictionary_form, tok.normalized_form)
     if is_kana(tok.dictionary_form) and has_kanji(tok.normalized_form):
-        forms = (tok.normalized_form, tok.dictionary_form)
+        spelled = dictionary.lookup(tok.normalized_form, tok.lemma_reading or None, pos=tok.pos1)
+        said = katakana_to_hiragana(tok.dictionary_form)
+        if spelled is not None and (said in map(katakana_to_hiragana, spelled.kana_forms) or casual_form_note(tok)):
+            forms = (tok.normalized_form, tok.dictionary_form)
     for form in dict.fromkeys(forms):
         entry = dictionary.lookup(form, tok.lemma_reading or None, pos=tok.pos1)
         if entry is None:
@@ -619,6 +633,8 @@ def _likely_misheard(entry: DictEntry, form: str) -> bool:
     mis-heard words (大往生 heard as 大王女); no item beats a confidently wrong one."""
     if entry.all_senses_low_value:
         return True
+    if not has_kanji(form) or any(m in ("colloquialism", "slang", "Internet slang") for ms in entry.sense_misc for m in ms):
+        return False  # kana slang (すげえ) has no frequency data either, but no recogniser invents it
     return not entry.priority and not entry.is_common and listed_level(form, entry.written) is None and len(form) >= 3
 
 

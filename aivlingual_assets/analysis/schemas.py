@@ -105,8 +105,9 @@ class Expression(_Model):
     @property
     def key(self) -> str:
         """Identity within a recording: the same word in the same role is one item. A grammar
-        pattern is one item whatever word it was said with (its reading is the words as said)."""
-        reading = "" if self.category == Category.grammar else self.reading
+        pattern (or a kind of mistake) is one item whatever word it was said with (its reading is
+        the words as said)."""
+        reading = "" if self.category in (Category.grammar, Category.common_mistake) else self.reading
         return f"{self.lemma}|{reading}|{self.category.value}"
 
 

@@ -22,8 +22,8 @@ import json
 import re
 from functools import lru_cache
 
-from aivlingual_assets.analysis.dictionary import LOW_VALUE_MISC, DictEntry
-from aivlingual_assets.analysis.tokenizer import Token, katakana_to_hiragana, tokenize
+from aivlingual_assets.analysis.dictionary import LOW_VALUE_MISC, DictEntry, lookup, lookup_all
+from aivlingual_assets.analysis.tokenizer import Token, katakana_to_hiragana
 
 __all__ = ["ranked_senses", "meaning_in_context", "casual_form_note", "listed_meanings"]
 
@@ -107,16 +107,20 @@ def meaning_in_context(entry: DictEntry, *forms: str) -> str:
 
 def casual_form_note(tok: Token) -> str:
     """'Casual or dialect form of 凄い (すごい).' when the word was said in a colloquial or
-    dialect shape that Sudachi normalises to another pronunciation (すげえ, おもろい,
-    わかんねえ), else '' (いう / 言う is one word in two spellings)."""
+    dialect shape that Sudachi normalises to another word's standard pronunciation
+    (すげえ → 凄い), else ''. Not casual: another spelling of the same word (する / 為る,
+    いう / 言う), or a word in its own right that Sudachi relates to its base (いける,
+    the potential of 行く, is JMdict's 行ける)."""
     said, standard = tok.dictionary_form, tok.normalized_form
     if not standard or said == standard or tok.pos1 not in ("動詞", "形容詞", "形状詞", "副詞", "名詞", "感動詞"):
         return ""
-    parts = tokenize(standard)
-    if len(parts) != 1:
+    base = lookup(standard, pos=tok.pos1)
+    if base is None or not base.kana_forms:
         return ""
-    standard_reading = parts[0].lemma_reading or parts[0].reading
-    said_reading = tok.lemma_reading or katakana_to_hiragana(said)
-    if not standard_reading or standard_reading == said_reading:
+    main_reading = katakana_to_hiragana(base.kana_forms[0])
+    said_kana = katakana_to_hiragana(tok.lemma_reading or said)
+    if said_kana == main_reading or katakana_to_hiragana(said) == main_reading:
         return ""
-    return f"Casual or dialect form of {standard} ({standard_reading})."
+    if any(e.idseq != base.idseq for e in lookup_all(said)):
+        return ""
+    return f"Casual or dialect form of {standard} ({main_reading})."
