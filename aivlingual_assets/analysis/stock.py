@@ -15,19 +15,24 @@ the stock's public face; each concept lives in its own module:
   cosine), the rule decides, union-find groups them (:func:`merge_near_duplicates`).
 * :mod:`.stock_table` — the stock as mutable columns, decoded only where touched.
 * :mod:`.stock_incremental` — folding one recording into the stock against its FAISS
-  index (:func:`update_stock`), idempotent and embedding only new texts.
+  index (:func:`update_stock`), idempotent and embedding only new texts; a recording
+  analysed again replaces its old rows (:func:`replace_recording`).
+* :mod:`.stock_removal` — taking recordings out (:func:`remove_recordings`) and telling
+  which version of each recording's analysis the stock holds (:func:`recording_analyses`).
 """
 
 from __future__ import annotations
 
 from .stock_columns import STOCK_COLUMNS, embedding_text, empty_stock, stock_texts
 from .stock_exact import aggregate_expressions, stock_key
-from .stock_incremental import StockUpdate, update_stock
+from .stock_incremental import StockUpdate, replace_recording, update_stock
 from .stock_near import merge_near_duplicates
+from .stock_removal import Removal, recording_analyses, remove_recordings
 from .stock_rule import meanings_compatible, near_duplicate_compatible
 
 __all__ = [
     "STOCK_COLUMNS",
+    "Removal",
     "StockUpdate",
     "aggregate_expressions",
     "embedding_text",
@@ -35,6 +40,9 @@ __all__ = [
     "meanings_compatible",
     "merge_near_duplicates",
     "near_duplicate_compatible",
+    "recording_analyses",
+    "remove_recordings",
+    "replace_recording",
     "stock_key",
     "stock_texts",
     "update_stock",

@@ -36,11 +36,16 @@ def stock_key(lemma: str, reading: str) -> str:
     return hashlib.sha256(match_key(lemma, reading).encode("utf-8")).hexdigest()[:16]
 
 
-def absorb(target: dict[str, Any], source: Mapping[str, Any]) -> bool:
+DESCRIPTIVE_FIELDS = ("meaning", "category", "level", "explanation", "example")  # what an analysis says of a row
+
+
+def absorb(target: dict[str, Any], source: Mapping[str, Any], *, newer: bool = False) -> bool:
     """Fold ``source`` into ``target``; True when at least one occurrence was new.
 
     Occurrences are never duplicated (same recording + start); blank fields of the target
     are filled from the source; the source key and its aliases become target aliases.
+    ``newer``: the source is a newer analysis (a re-analysed recording), so its non-blank
+    :data:`DESCRIPTIVE_FIELDS` and level score replace the target's.
     """
     ids = {occurrence_id(o) for o in target["occurrences"]}
     added = False
@@ -57,9 +62,9 @@ def absorb(target: dict[str, Any], source: Mapping[str, Any]) -> bool:
         if alias != target["key"] and alias not in target["alias_keys"]:
             target["alias_keys"].append(alias)
     for field in (*TEXT_FIELDS, "theme"):
-        if not target[field] and source[field]:
+        if source[field] and (not target[field] or (newer and field in DESCRIPTIVE_FIELDS)):
             target[field] = source[field]
-    if math.isnan(target["level_score"]) and not math.isnan(source["level_score"]):
+    if not math.isnan(source["level_score"]) and (newer or math.isnan(target["level_score"])):
         target["level_score"] = source["level_score"]
     if added:
         if source["first_seen"] and (
@@ -75,9 +80,14 @@ def absorb(target: dict[str, Any], source: Mapping[str, Any]) -> bool:
     return added
 
 
-def expression_records(expressions: pd.DataFrame, at: str) -> dict[str, dict[str, Any]]:
+def expression_records(
+    expressions: pd.DataFrame, at: str, analyses: Mapping[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
     """Exact aggregation of an expression table into records keyed by stock key, in
-    first-appearance order.  Rows without any expression/lemma text are ignored."""
+    first-appearance order.  Rows without any expression/lemma text are ignored.
+
+    ``analyses``: the version of each recording's analysis, kept in its occurrences."""
+    analyses = analyses or {}
     n = len(expressions)
     if n and "recording" not in expressions.columns:
         raise ValueError("expression table needs a 'recording' column")
@@ -115,6 +125,8 @@ def expression_records(expressions: pd.DataFrame, at: str) -> dict[str, dict[str
             "end": end,
             "url": url or None,
         }
+        if recording in analyses:
+            occ["analysis"] = analyses[recording]
         rec = records.get(key)
         if rec is None:
             rec = {"key": key, "expression": expression, "lemma": lemma}

@@ -4,13 +4,14 @@
 rows, so only new texts are embedded.  An absorbed key is remembered in ``alias_keys`` so
 the next recording resolves it exactly, without embedding it again.  Occurrences are
 identified by (recording, start); re-running a recording adds nothing, which makes
-:func:`update_stock` idempotent.
+:func:`update_stock` idempotent.  A recording analysed again goes through
+:func:`replace_recording`: its new analysis replaces the old one's occurrences and rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from .stock_columns import clean_text, embedding_text, iso_time
 from .stock_exact import expression_records
 from .stock_index import StockIndex
 from .stock_near import DEFAULT_K, Embed, embed_rows, near_duplicate_roots
+from .stock_removal import remove_recordings, seen_times
 from .stock_rule import meanings_compatible, near_duplicate_compatible
 from .stock_table import StockTable
 
@@ -37,6 +39,7 @@ class StockUpdate:
     merged_near: int
     unchanged: int
     embedded: int  # texts passed to ``embed`` (incrementality check)
+    removed_keys: tuple[str, ...] = ()  # rows gone from the stock (:func:`replace_recording`)
 
 
 def update_stock(
@@ -48,40 +51,52 @@ def update_stock(
     threshold: float = 0.92,
     seen_at: datetime | str | None = None,
     k: int = DEFAULT_K,
+    analyses: Mapping[str, str] | None = None,
+    newer: bool = False,
 ) -> StockUpdate:
     """Fold one recording's expressions into the stock (idempotent, incremental).
 
     ``embed`` is called only for texts whose key is not yet in ``index``: stock rows the
     index is missing (e.g. a lost index) and brand-new expressions.  The returned index
     covers every stock row.  ``index`` is updated in place (pass a copy to keep it).
+    ``analyses`` (recording → version of its analysis) is kept in the new occurrences.
+    ``newer``: the table is a newer analysis, whose fields replace those of the rows it
+    matches exactly (see :func:`replace_recording`).
     """
     at = iso_time(seen_at)
     table = StockTable(stock)
     index = StockIndex() if index is None else index
-    embedded = 0
+    counts = dict.fromkeys(("added", "merged_exact", "merged_near", "unchanged", "embedded"), 0)
 
     missing = index.missing(table.keys)
     if missing:
         index.add(missing, embed_rows(embed, table.texts(missing)))
-        embedded += len(missing)
+        counts["embedded"] += len(missing)
 
-    added = merged_exact = merged_near = unchanged = 0
     unresolved: list[dict[str, Any]] = []
-    for key, rec in expression_records(new_expressions, at).items():
+    for key, rec in expression_records(new_expressions, at, analyses).items():
         pos = table.resolve(key)
         if pos is None:
             unresolved.append(rec)
-        elif table.absorb(pos, rec):
-            merged_exact += 1
         else:
-            unchanged += 1
-    if not unresolved:
-        return StockUpdate(
-            table.to_frame(), index, added, merged_exact, merged_near, unchanged, embedded
-        )
+            counts["merged_exact" if table.absorb(pos, rec, newer=newer) else "unchanged"] += 1
+    if unresolved:
+        _merge_unresolved(table, index, unresolved, embed, threshold, k, counts)
+    return StockUpdate(table.to_frame(), index, **counts)
 
+
+def _merge_unresolved(
+    table: StockTable,
+    index: StockIndex,
+    unresolved: list[dict[str, Any]],
+    embed: Embed,
+    threshold: float,
+    k: int,
+    counts: dict[str, int],
+) -> None:
+    """Records with no exact match: near-duplicates of stock rows, of each other, or new rows."""
     vectors = embed_rows(embed, [embedding_text(r["lemma"], r["reading"]) for r in unresolved])
-    embedded += len(unresolved)
+    counts["embedded"] += len(unresolved)
     fresh: list[int] = []  # rows of `unresolved` with no near-duplicate in the stock
     if len(index):
         scores, keys = index.search(vectors, min(k, len(index)))
@@ -98,10 +113,8 @@ def update_stock(
                 target = _kana_spelling_target(table, rec)
             if target is None:
                 fresh.append(i)
-            elif table.absorb(target, rec):
-                merged_near += 1
             else:
-                unchanged += 1
+                counts["merged_near" if table.absorb(target, rec) else "unchanged"] += 1
     else:
         fresh = list(range(len(unresolved)))
 
@@ -122,15 +135,45 @@ def update_stock(
             new_pos[j] = table.append(rec)
             new_keys.append(rec["key"])
             new_rows.append(i)
-            added += 1
-        elif table.absorb(new_pos[root], rec):
-            merged_near += 1
+            counts["added"] += 1
         else:
-            unchanged += 1
+            counts["merged_near" if table.absorb(new_pos[root], rec) else "unchanged"] += 1
     index.add(new_keys, vectors[new_rows])
-    return StockUpdate(
-        table.to_frame(), index, added, merged_exact, merged_near, unchanged, embedded
-    )
+
+
+def replace_recording(
+    stock: pd.DataFrame | None,
+    recording: str,
+    new_expressions: pd.DataFrame,
+    *,
+    embed: Embed,
+    index: StockIndex | None,
+    analysis: str | None = None,
+    threshold: float = 0.92,
+    seen_at: datetime | str | None = None,
+    k: int = DEFAULT_K,
+) -> StockUpdate:
+    """The stock with ``recording``'s new analysis in place of its old one.
+
+    Its old occurrences go, and rows left without any leave the stock and ``index``
+    (:func:`remove_recordings`); then the new table is merged as by :func:`update_stock`,
+    except that its fields replace those of the rows it matches exactly (the newer
+    analysis wins) and its sightings keep the time the stock first took the recording in
+    (unless ``seen_at`` is given).  ``removed_keys`` are the rows the stock lost.
+    """
+    others = set(new_expressions["recording"].astype(str)) - {recording} if len(new_expressions) else set()
+    if others:
+        raise ValueError(f"the new analysis of {recording!r} holds rows of {sorted(others)}")
+    index = StockIndex() if index is None else index
+    if seen_at is None:
+        seen_at = seen_times(stock).get(recording)
+    removal = remove_recordings(stock, [recording], index=index)
+    update = update_stock(
+        removal.stock, new_expressions, embed=embed, index=index, threshold=threshold, seen_at=seen_at, k=k,
+        analyses=None if analysis is None else {recording: analysis}, newer=True,
+    )  # fmt: skip
+    kept = set(update.stock["key"])
+    return replace(update, removed_keys=tuple(key for key in removal.removed_keys if key not in kept))
 
 
 def _kana_spelling_target(table: StockTable, rec: Mapping[str, Any]) -> int | None:

@@ -157,6 +157,23 @@ class StockIndex:
             self._keys.append(keys[i])
         return len(keep)
 
+    def remove(self, keys: Iterable[str]) -> int:
+        """Remove the vectors of ``keys`` (unknown keys are ignored); returns how many.
+
+        The remaining vectors keep their order, so :attr:`keys` stays aligned with them.
+        """
+        ids = sorted({self._pos[key] for key in keys if key in self._pos})
+        if not ids:
+            return 0
+        assert self._index is not None
+        removed = self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+        if removed != len(ids):
+            raise RuntimeError(f"FAISS removed {removed} vectors, expected {len(ids)}")
+        gone = set(ids)
+        self._keys = [key for pos, key in enumerate(self._keys) if pos not in gone]
+        self._pos = {key: pos for pos, key in enumerate(self._keys)}
+        return len(ids)
+
     # -- queries ------------------------------------------------------------------
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` cosine neighbours of each query row.

@@ -110,9 +110,9 @@ class StockTable:
             out.append(embedding_text(lemma, self.cols["reading"][pos]))
         return out
 
-    def absorb(self, pos: int, source: Mapping[str, Any]) -> bool:
+    def absorb(self, pos: int, source: Mapping[str, Any], *, newer: bool = False) -> bool:
         target = self.record(pos)
-        added = absorb(target, source)
+        added = absorb(target, source, newer=newer)
         for alias in (source["key"], *source["alias_keys"]):
             if alias != target["key"]:
                 self.pos_of_alias.setdefault(alias, pos)
@@ -128,8 +128,13 @@ class StockTable:
             self.pos_of_alias.setdefault(alias, pos)
         return pos
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self, drop: Iterable[int] = ()) -> pd.DataFrame:
+        """The table as a stock frame, without the rows at positions ``drop``."""
         for pos, rec in self.touched.items():
             for name, value in row_from_record(rec).items():
                 self.cols[name][pos] = value
-        return frame_from_columns(self.cols)
+        gone = set(drop)
+        if not gone:
+            return frame_from_columns(self.cols)
+        keep = [pos for pos in range(len(self)) if pos not in gone]
+        return frame_from_columns({name: [values[pos] for pos in keep] for name, values in self.cols.items()})

@@ -1,12 +1,15 @@
 """Keeps the vocabulary stock and its FAISS index up to date with the recordings analysed so far.
 
-Only recordings not yet in the stock are read and merged, and only their new
+Recordings not yet in the stock are merged, recordings analysed again since they were
+merged have their rows replaced, recordings no longer registered leave it; only new
 expressions are embedded. The index remembers which embedding model built it; a
 different model (a provider was configured since) rebuilds it from cached vectors.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +20,15 @@ import pandas as pd
 
 from ..ai.errors import AIError
 from ..storage.frame_store import FrameStore
-from .stock import empty_stock, update_stock
+from .stock import (
+    StockUpdate,
+    empty_stock,
+    recording_analyses,
+    remove_recordings,
+    replace_recording,
+    stock_texts,
+    update_stock,
+)
 from .stock_index import StockIndex, similar
 from .themes import assign_themes
 
@@ -29,20 +40,26 @@ _META = "embedding.json"
 @dataclass
 class VocabularyRefresh:
     stock: pd.DataFrame
-    merged_recordings: list[str] = field(default_factory=list)
+    merged_recordings: list[str] = field(default_factory=list)  # recordings new to the stock
+    replaced_recordings: list[str] = field(default_factory=list)  # analysed again: old rows replaced
+    removed_recordings: list[str] = field(default_factory=list)  # no longer registered: rows removed
+    removed_keys: list[str] = field(default_factory=list)  # stock keys gone since the last stock
     added: int = 0
     merged_exact: int = 0
     merged_near: int = 0
     embedded: int = 0
 
+    def count(self, update: StockUpdate) -> None:
+        self.added += update.added
+        self.merged_exact += update.merged_exact
+        self.merged_near += update.merged_near
+        self.embedded += update.embedded
 
-def recordings_in(stock: pd.DataFrame | None) -> set[str]:
-    if stock is None or stock.empty:
-        return set()
-    found: set[str] = set()
-    for raw in stock["occurrences"]:
-        found.update(o["recording"] for o in json.loads(raw or "[]"))
-    return found
+
+def analysis_version(data: bytes) -> str:
+    """Version of a recording's analysis: a digest of its stored ``difficulty`` table
+    (the Parquet bytes of one table are the same whenever it is written again)."""
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def refresh_vocabulary(
@@ -54,16 +71,20 @@ def refresh_vocabulary(
     rebuild: bool = False,
     threshold: float = 0.92,
 ) -> VocabularyRefresh:
-    """Merges every analysed recording that the stock does not contain yet.
+    """Brings the stock up to date with the analysed recordings ``partitions``.
 
-    ``embed`` is the AI core's ``embed``: it returns a result with ``vectors``, ``provider``
-    and ``model``; vectors come from its cache when seen before.
+    A recording the stock does not hold yet is merged; one whose analysis changed since
+    it was merged (a new lexicon, a provider, a new title: its ``difficulty`` table is
+    not the one merged) has its rows replaced; one that is no longer among
+    ``partitions`` leaves the stock.  Unchanged recordings are not read again beyond
+    their stored bytes.  ``embed`` is the AI core's ``embed``: it returns a result with
+    ``vectors``, ``provider`` and ``model``; vectors come from its cache when seen before.
     """
     stock = None if rebuild or not frames.exists(STOCK_ASSET) else frames.read(STOCK_ASSET)
     model = _embedding_model(embed)
-    index = None if rebuild else load_index(index_dir, model)
-    done = recordings_in(stock)
-    todo = [p for p in partitions if p not in done and frames.exists(SOURCE_ASSET, p)]
+    index = (None if rebuild else load_index(index_dir, model)) or StockIndex()
+    held = recording_analyses(stock)
+    before = set() if stock is None else set(stock["key"])
     result = VocabularyRefresh(stock=stock if stock is not None else empty_stock())
 
     def vectors(texts: list[str]) -> np.ndarray:
@@ -72,32 +93,44 @@ def refresh_vocabulary(
             raise EmbeddingModelChangedError(model, f"{answer.provider}/{answer.model}")
         return np.asarray(answer.vectors, dtype=np.float32)
 
-    for partition in todo:
-        new = frames.read(SOURCE_ASSET, partition)
-        if new.empty:
+    for partition in partitions:
+        if not frames.exists(SOURCE_ASSET, partition):
             continue
-        update = update_stock(stock, new, embed=vectors, index=index, threshold=threshold)
-        stock, index = update.stock, update.index
-        result.merged_recordings.append(partition)
-        result.added += update.added
-        result.merged_exact += update.merged_exact
-        result.merged_near += update.merged_near
-        result.embedded += update.embedded
-    if stock is None or stock.empty:
-        result.stock = empty_stock()
-        return result
-    if index is None or index.missing(stock["key"].tolist()):
-        index = index or StockIndex()
-        missing = index.missing(stock["key"].tolist())
-        from .stock import stock_texts
-
-        texts = dict(zip(stock["key"], stock_texts(stock)))
+        data = frames.path(SOURCE_ASSET, partition).read_bytes()
+        version = analysis_version(data)
+        if held.get(partition) == {version}:
+            continue  # merged already, and analysed the same since
+        new = pd.read_parquet(io.BytesIO(data))
+        if partition in held:
+            update = replace_recording(stock, partition, new, embed=vectors, index=index, analysis=version,
+                                       threshold=threshold)
+            result.replaced_recordings.append(partition)
+        elif new.empty:
+            continue
+        else:
+            update = update_stock(stock, new, embed=vectors, index=index, threshold=threshold,
+                                  analyses={partition: version})
+            result.merged_recordings.append(partition)
+        stock = update.stock
+        result.count(update)
+    gone = sorted(set(held) - set(partitions))
+    if gone:
+        stock = remove_recordings(stock, gone, index=index).stock
+        result.removed_recordings = gone
+    keys = [] if stock is None else stock["key"].tolist()
+    index.remove(set(index.keys) - set(keys))  # removed rows, or rows of a stock that was never written
+    missing = index.missing(keys)
+    if missing:
+        texts = dict(zip(keys, stock_texts(stock), strict=True))
         index.add(missing, vectors([texts[k] for k in missing]))
         result.embedded += len(missing)
-    stock = stock.copy()
-    stock["theme"] = assign_themes(stock, index.vectors_for(stock["key"].tolist())).to_numpy()
+    result.removed_keys = sorted(before - set(keys))
+    if not keys:
+        result.stock = empty_stock()
+    else:
+        result.stock = stock.copy()
+        result.stock["theme"] = assign_themes(stock, index.vectors_for(keys)).to_numpy()
     save_index(index, index_dir, model)
-    result.stock = stock
     return result
 
 

@@ -106,7 +106,9 @@ class VocabularyConfig(dg.Config):
     kinds={"pandas", "faiss", "openai", "gemini"},
     io_manager_key="parquet_io_manager",
     description="The vocabulary stock: one row per expression across all recordings, near-duplicates merged with "
-    "FAISS, occurrences with timestamp links, themes as tags. Updated incrementally.",
+    "FAISS, occurrences with timestamp links, themes as tags. Updated incrementally: a recording analysed again "
+    "replaces its rows. `key` is a row's stable id; the keys of rows gone since the last stock are in the "
+    "`removed_keys` metadata.",
 )
 def vocabulary(
     context: dg.AssetExecutionContext, config: VocabularyConfig, ai: AICoreResource, pipeline: PipelineResource
@@ -127,6 +129,10 @@ def vocabulary(
         metadata={
             "rows": len(stock),
             "recordings_merged": len(result.merged_recordings),
+            "recordings_replaced": len(result.replaced_recordings),  # analysed again: their old rows replaced
+            "recordings_removed": len(result.removed_recordings),  # no longer registered
+            "removed": len(result.removed_keys),
+            "removed_keys": dg.MetadataValue.json(result.removed_keys),  # stock keys gone since the last stock
             "added": result.added,
             "merged_exact": result.merged_exact,
             "merged_near": result.merged_near,

@@ -1,13 +1,17 @@
-"""refresh_vocabulary keeps one embedding model per index, whatever the AI core falls back to."""
+"""refresh_vocabulary: one embedding model per index, whatever the AI core falls back to; recordings analysed again
+replace their rows, unchanged ones are not merged again."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from aivlingual_assets import settings
 from aivlingual_assets.analysis.ngram_embedding import ngram_vectors
+from aivlingual_assets.analysis.stock import stock_key, update_stock
+from aivlingual_assets.analysis.stock_index import StockIndex
 from aivlingual_assets.analysis.vocabulary_store import EmbeddingModelChangedError, refresh_vocabulary
 from aivlingual_assets.storage.frame_store import FrameStore
 
@@ -45,3 +49,75 @@ def test_a_fallback_embedding_model_never_enters_the_index_and_nothing_is_writte
                            embed=lambda texts: probe if texts == ["語"] else embed(texts))
     assert {p.name: p.read_bytes() for p in index_dir.iterdir()} == saved
     assert list(frames.read("vocabulary")["lemma"]) == ["草"]
+
+
+class OfflineEmbed:
+    """The offline embedding as the AI core answers it, counting the texts it embeds (the probe aside)."""
+
+    def __init__(self):
+        self.texts: list[str] = []
+
+    def __call__(self, texts):
+        if texts != ["語"]:
+            self.texts += texts
+        return SimpleNamespace(vectors=ngram_vectors(texts), provider="offline", model="ngram")
+
+
+A, B = "file-aaaaaaaaaaaa", "file-bbbbbbbbbbbb"
+
+
+def refresh(frames, partitions, embed):
+    result = refresh_vocabulary(frames=frames, index_dir=settings.data_dir("vocabulary_index"), partitions=partitions,
+                                embed=embed)
+    frames.write(result.stock, "vocabulary")
+    return result
+
+
+def test_only_recordings_analysed_again_are_merged_again_and_their_old_rows_go():
+    frames, embed = FrameStore(settings.storage_url()), OfflineEmbed()
+    frames.write(table(A, ("草", "草", "くさ", "grass", "noun", 1.0), ("間", "間", "ま", "time; pause", "noun", 2.0)),
+                 "difficulty", A)
+    frames.write(table(B, ("推し", "推し", "おし", "fave", "vtuber_culture", 2.0)), "difficulty", B)
+    first = refresh(frames, [A, B], embed)
+    assert first.merged_recordings == [A, B] and first.removed_keys == []
+    b_row = first.stock[first.stock["lemma"] == "推し"].drop(columns="theme").reset_index(drop=True)
+
+    embed.texts.clear()
+    frames.write(table(A, ("草", "草", "くさ", "grass", "noun", 1.0), ("間", "間", "ま", "time; pause", "noun", 2.0)),
+                 "difficulty", A)  # the same analysis, written again
+    again = refresh(frames, [A, B], embed)
+    assert (again.merged_recordings, again.replaced_recordings, embed.texts) == ([], [], [])
+
+    frames.write(table(A, ("草", "草", "くさ", "lol", "internet", 1.0),
+                       ("あっという間", "あっという間", "あっというま", "in an instant", "expression", 2.0)), "difficulty", A)
+    changed = refresh(frames, [A, B], embed)
+    assert changed.replaced_recordings == [A] and changed.merged_recordings == []
+    assert set(changed.stock["lemma"]) == {"草", "あっという間", "推し"}
+    assert changed.removed_keys == [stock_key("間", "ま")]
+    assert changed.stock.set_index("lemma").loc["草", "meaning"] == "lol"
+    pd.testing.assert_frame_equal(
+        changed.stock[changed.stock["lemma"] == "推し"].drop(columns="theme").reset_index(drop=True), b_row)
+    index = StockIndex.load(settings.data_dir("vocabulary_index"))
+    assert sorted(index.keys) == sorted(changed.stock["key"])
+
+
+def test_a_recording_no_longer_registered_leaves_the_stock_and_its_index():
+    frames, embed = FrameStore(settings.storage_url()), OfflineEmbed()
+    frames.write(table(A, ("草", "草", "くさ", "lol", "internet", 1.0)), "difficulty", A)
+    frames.write(table(B, ("推し", "推し", "おし", "fave", "vtuber_culture", 2.0)), "difficulty", B)
+    refresh(frames, [A, B], embed)
+    result = refresh(frames, [B], embed)
+    assert result.removed_recordings == [A] and result.removed_keys == [stock_key("草", "くさ")]
+    assert list(result.stock["lemma"]) == ["推し"]
+    assert StockIndex.load(settings.data_dir("vocabulary_index")).keys == [stock_key("推し", "おし")]
+    assert refresh(frames, [], embed).stock.empty
+    assert StockIndex.load(settings.data_dir("vocabulary_index")).keys == []
+
+
+def test_a_stock_merged_before_analyses_were_versioned_is_merged_again_once():
+    frames, embed = FrameStore(settings.storage_url()), OfflineEmbed()
+    frames.write(table(A, ("草", "草", "くさ", "lol", "internet", 1.0)), "difficulty", A)
+    frames.write(update_stock(None, table(A, ("草", "草", "くさ", "lol", "internet", 1.0)), embed=ngram_vectors,
+                              index=None).stock, "vocabulary")  # fmt: skip
+    assert refresh(frames, [A], embed).replaced_recordings == [A]
+    assert refresh(frames, [A], embed).replaced_recordings == []

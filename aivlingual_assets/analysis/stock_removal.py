@@ -1,0 +1,108 @@
+"""Taking recordings out of the stock: a re-analysed recording's old occurrences, or a
+recording that is no longer registered.
+
+Each occurrence may carry the version of its recording's analysis (``"analysis"``), so
+:func:`recording_analyses` tells which versions of each recording the stock holds and a
+caller can tell a recording whose analysis changed from one already merged.
+
+:func:`remove_recordings` drops the recordings' occurrences; rows left without any
+occurrence leave the stock and its FAISS index.  A surviving row whose first or last
+sighting was a removed recording is re-pointed at its earliest / latest remaining one.
+Variants and alias keys stay: they only route later spellings to the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .stock_columns import empty_stock, encode_str, loads, seen_entry
+from .stock_index import StockIndex
+from .stock_table import StockTable
+
+__all__ = ["Removal", "recording_analyses", "remove_recordings", "seen_times"]
+
+
+@dataclass(frozen=True)
+class Removal:
+    stock: pd.DataFrame
+    removed_keys: tuple[str, ...]  # rows left without any occurrence, in stock order
+    changed: int  # rows that lost occurrences but keep others
+
+
+def recording_analyses(stock: pd.DataFrame | None) -> dict[str, set[str | None]]:
+    """Versions of each recording's analysis the stock holds (``None``: merged without one)."""
+    out: dict[str, set[str | None]] = {}
+    if stock is None or len(stock) == 0:
+        return out
+    for raw in stock["occurrences"].tolist():
+        for occ in loads(raw, []):
+            out.setdefault(occ.get("recording", ""), set()).add(occ.get("analysis"))
+    return out
+
+
+def seen_times(stock: pd.DataFrame | None) -> dict[str, str]:
+    """When the stock first took in each recording, from the rows' first and last sightings."""
+    times: dict[str, str] = {}
+    if stock is None or len(stock) == 0:
+        return times
+    for column in ("first_seen", "last_seen"):
+        if column not in stock.columns:
+            continue
+        for raw in stock[column].tolist():
+            seen = loads(raw, {})
+            recording, at = seen.get("recording"), seen.get("at")
+            if recording and at and (recording not in times or at < times[recording]):
+                times[recording] = at
+    return times
+
+
+def remove_recordings(
+    stock: pd.DataFrame | None, recordings: Iterable[str], *, index: StockIndex | None = None
+) -> Removal:
+    """The stock without any occurrence of ``recordings`` (see the module doc).
+
+    ``index`` is updated in place: the vectors of removed rows leave it.
+    """
+    gone = set(recordings)
+    if stock is None or len(stock) == 0 or not gone:
+        return Removal(empty_stock() if stock is None else stock, (), 0)
+    table = StockTable(stock)
+    needles = [encode_str(recording) for recording in gone]  # cheap pre-filter on the JSON text
+    drop: list[int] = []
+    changed = 0
+    times: dict[str, str] | None = None
+    for pos, raw in enumerate(table.cols["occurrences"]):
+        if not any(needle in raw for needle in needles):
+            continue
+        rec = table.record(pos)
+        kept = [occ for occ in rec["occurrences"] if occ.get("recording") not in gone]
+        if len(kept) == len(rec["occurrences"]):
+            continue  # the name only appeared in another field (a title, a URL)
+        if not kept:
+            drop.append(pos)
+            continue
+        rec["occurrences"] = kept
+        changed += 1
+        if rec["first_seen"].get("recording") in gone or rec["last_seen"].get("recording") in gone:
+            times = seen_times(stock) if times is None else times
+            _resight(rec, gone, times)
+    removed_keys = tuple(table.keys[pos] for pos in drop)
+    if index is not None:
+        index.remove(removed_keys)
+    return Removal(table.to_frame(drop), removed_keys, changed)
+
+
+def _resight(rec: dict[str, Any], gone: set[str], times: Mapping[str, str]) -> None:
+    """Point first/last sightings that named a removed recording at the remaining ones."""
+    remaining = list(dict.fromkeys(occ.get("recording", "") for occ in rec["occurrences"]))
+    known = sorted((times[r], r) for r in remaining if r in times)
+    if rec["first_seen"].get("recording") in gone:
+        at, recording = known[0] if known else (rec["first_seen"].get("at", ""), remaining[0])
+        rec["first_seen"] = seen_entry(recording, at)
+    if rec["last_seen"].get("recording") in gone:
+        at, recording = known[-1] if known else (rec["last_seen"].get("at", ""), remaining[-1])
+        rec["last_seen"] = seen_entry(recording, at)
