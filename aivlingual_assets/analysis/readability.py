@@ -20,8 +20,12 @@ from collections.abc import Iterable
 from fugashi import Tagger
 from jreadability import compute_readability
 
+from aivlingual_assets.analysis.text_pieces import bounded_pieces
+
 __all__ = ["readability_score", "readability_band", "transcript_readability", "as_sentences"]
 
+# characters MeCab is given at once: a few hundred subtitle lines, far below what strains it
+PIECE_CHARS = 10_000
 _LOCAL = threading.local()
 _NON_WORDS = {"補助記号", "空白", "記号"}
 _SENTENCE_END = tuple("。！？!?…」』）)～〜ｗw草")
@@ -44,14 +48,26 @@ def _tagger() -> Tagger:
 
 
 def readability_score(text: str | None) -> float | None:
-    """Readability of ``text`` (higher = easier), or None when there is nothing to score."""
+    """Readability of ``text`` (higher = easier), or None when there is nothing to score.
+
+    MeCab never sees more than :data:`PIECE_CHARS` at once (a multi-MB transcript in one
+    call took gigabytes and crashed the process): a longer text is scored piece by piece,
+    cut at sentence ends, and the scores are averaged weighted by each piece's token count,
+    the denominator of the formula's word-class shares.  A text within the bound is scored
+    exactly as one piece.
+    """
     if text is None or not text.strip():
         return None
     tagger = _tagger()
-    # Punctuation or whitespace alone has no words to score.
-    if not any(node.surface.strip() and node.feature.pos1 not in _NON_WORDS for node in tagger(text)):
-        return None
-    return round(float(compute_readability(text, tagger)), 3)
+    total = tokens = 0.0
+    for _, piece in bounded_pieces(text, PIECE_CHARS):
+        nodes = tagger(piece)
+        # Punctuation or whitespace alone has no words to score.
+        if not any(node.surface.strip() and node.feature.pos1 not in _NON_WORDS for node in nodes):
+            continue
+        total += float(compute_readability(piece, tagger)) * len(nodes)
+        tokens += len(nodes)
+    return round(total / tokens, 3) if tokens else None
 
 
 def readability_band(score: float | None) -> str | None:

@@ -20,6 +20,8 @@ from functools import lru_cache
 
 from sudachipy import Dictionary, SplitMode
 
+from aivlingual_assets.analysis.text_pieces import bounded_pieces
+
 __all__ = [
     "Token",
     "tokenize",
@@ -179,11 +181,24 @@ def _tokenize_cached(text: str) -> tuple[Token, ...]:
     return tuple(_convert(m) for m in _tokenizer().tokenize(text))
 
 
+# Sudachi refuses input over 49,149 bytes; at 4 UTF-8 bytes a character this many always fit
+_MAX_PIECE_CHARS = 12_000
+
+
 def tokenize(text: str) -> list[Token]:
     """Tokenise ``text`` (mode C); repeated lines (chat spam, greetings) hit an LRU cache."""
     if not text:
         return []
+    if len(text) > _MAX_PIECE_CHARS:
+        return _tokenize_long(text)
     return list(_tokenize_cached(text))
+
+
+def _tokenize_long(text: str) -> list[Token]:
+    """A text too long for Sudachi, in pieces cut at sentence/punctuation/space breaks (offsets stay the text's)."""
+    tokenizer = _tokenizer()
+    return [_convert(m, offset) for offset, piece in bounded_pieces(text, _MAX_PIECE_CHARS)
+            for m in tokenizer.tokenize(piece)]
 
 
 def raw_morphemes(text: str) -> list[tuple[str, str, str]]:

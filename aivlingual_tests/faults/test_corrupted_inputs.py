@@ -167,3 +167,34 @@ def test_a_shift_jis_subtitle_is_transcribed_and_its_encoding_recorded(tmp_path,
                                 instance=instance, resources=build_resources())
     metadata = result.asset_materializations_for_node("transcripts")[0].metadata
     assert metadata["encoding"].value == "cp932" and metadata["segments"].value > 50
+
+
+def test_a_cue_longer_than_sudachi_accepts_is_tokenised_in_pieces():
+    from aivlingual_assets.analysis.tokenizer import tokenize
+
+    sentence = "今日は配信に来てくれてありがとう、マジで草。"
+    cue = sentence * 3000  # 66,000 characters, ~198 KB: Sudachi refuses more than 49,149 bytes at once
+    tokens = tokenize(cue)
+    assert all(cue[t.begin:t.end] == t.surface for t in tokens)
+    assert "".join(t.surface for t in tokens) == cue
+    assert [t.surface for t in tokens] == [t.surface for t in tokenize(sentence)] * 3000
+
+
+@pytest.mark.slow
+def test_a_4_mb_transcript_gets_a_readability_score_without_crashing_or_gigabytes(tmp_path):
+    import subprocess
+    import sys
+
+    # 70,000 short lines (~4 MB of text): in one MeCab call the process died with a segmentation fault
+    script = """
+import resource, sys
+from aivlingual_assets.analysis.readability import transcript_readability
+lines = [f"今日は配信{i % 97}回目に来てくれてありがとう" for i in range(70000)]
+score = transcript_readability(lines)
+print(score, transcript_readability(lines[:970]), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"exit code {done.returncode}: {done.stderr[-2000:]}"
+    whole, sample, peak_mb = done.stdout.split()
+    assert whole == sample  # the same lines repeated read the same, however they are cut
+    assert int(peak_mb) < 1000
