@@ -596,7 +596,8 @@ class Ledger:
 
         ``limits`` holds (scope name, channel or None for global, budget). The row lock on
         ``aiv_budget_lock`` serialises reservers across processes on SQLite and PostgreSQL,
-        so concurrent callers can never together pass a budget.
+        so concurrent callers can never together pass a budget. Reservations of processes
+        found dead (killed before they could release them) are freed first.
         """
         from .errors import BudgetExceededError
 
@@ -608,7 +609,7 @@ class Ledger:
             conn.execute(
                 budget_lock.update().where(budget_lock.c.scope == "global").values(version=budget_lock.c.version + 1)
             )
-            conn.execute(budget_reservations.delete().where(budget_reservations.c.expires_at < now))
+            self._free_stale_reservations(conn, now)
             for scope, scope_channel, budget in limits:
                 spent_q = sa.select(sa.func.coalesce(sa.func.sum(usage_log.c.cost_usd), 0.0)).where(
                     usage_log.c.ts >= month_start
@@ -627,6 +628,15 @@ class Ledger:
                 )
             )
         return reservation_id
+
+    @staticmethod
+    def _free_stale_reservations(conn: Connection, now: float) -> None:
+        """Expired reservations, and those of processes that died holding them (as for single-flight claims)."""
+        conn.execute(budget_reservations.delete().where(budget_reservations.c.expires_at < now))
+        owners = conn.execute(sa.select(budget_reservations.c.owner).distinct()).scalars().all()
+        dead = [owner for owner in owners if owner_is_dead(owner)]
+        if dead:
+            conn.execute(budget_reservations.delete().where(budget_reservations.c.owner.in_(dead)))
 
     def release_reservation(self, reservation_id: str | None) -> None:
         if reservation_id:

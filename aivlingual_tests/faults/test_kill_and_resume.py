@@ -22,7 +22,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from aivlingual_assets.ai import AICore, AISettings
+from aivlingual_assets.ai.ledger import budget_reservations
 from aivlingual_assets.settings import aivlingual_home
 from aivlingual_tests.fakes.llm_responders import pipeline_model
 from aivlingual_tests.fakes.provider_server import Fault
@@ -96,3 +99,45 @@ def test_killed_run_resumes_without_paying_twice(provider_server, tmp_path, monk
     assert len(answered) > ANSWERED_BEFORE_KILL  # the rerun asked what the killed run had not got back
     # every distinct question was answered (and paid) exactly once across both processes
     assert max(answered.values()) == 1, [q[:80] for q, n in answered.items() if n > 1]
+
+
+_HELD_CALL = """
+from aivlingual_assets.ai import AICore, AISettings
+AICore(AISettings.from_env()).generate_text("gloss", "a question the killed process asked")
+"""
+
+
+def test_budget_held_by_a_killed_process_is_freed_for_the_rerun(provider_server, monkeypatch, aiv_home):
+    monkeypatch.delenv("GEMINI_API_KEY")
+    answer = threading.Event()
+
+    def hold(request):
+        answer.wait(timeout=120)
+        return None  # the default answer, once released
+
+    provider_server.set_responder("openai.chat", hold)
+    probe = AICore(AISettings.from_env())
+    cheapest = probe.candidates(kind="text", request_type="gloss", tier="cheap", provider=None, model=None,
+                                selection_mode="auto")[0]
+    per_call = probe._estimate(cheapest.config, "a question the killed process asked", None, None, {})
+    # room for one call in flight, not two
+    monkeypatch.setenv("AIVLINGUAL_MONTHLY_BUDGET_USD", str(per_call * 1.5))
+
+    killed = subprocess.Popen([sys.executable, "-c", _HELD_CALL], cwd=ROOT, env=dict(os.environ),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert provider_server.wait_for_requests(1, "openai.chat", timeout=120), killed.stdout
+        with probe.ledger.connect() as conn:
+            held = conn.execute(sa.select(budget_reservations.c.amount)).scalars().all()
+        assert held == [pytest.approx(per_call)]  # the killed process holds its reservation
+        killed.kill()
+        killed.wait(timeout=30)
+    finally:
+        answer.set()
+        killed.stdout.close()
+
+    rerun = AICore(AISettings.from_env())  # a fresh process's core: the lease (15 min) has not expired
+    result = rerun.generate_text("gloss", "the rerun's question")
+    assert result.provider == "openai" and not result.cache_hit
+    with rerun.ledger.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(budget_reservations)).scalar_one() == 0
