@@ -15,7 +15,8 @@ with a reading take part).  A gold reading is the lemma's, except for grammar
 patterns, whose reading is the expression's as said (聞こえてる → きこえてる);
 a grammar pair is therefore read-checked only when the prediction is the same
 expression as the gold one (another occurrence of the pattern has another
-reading).
+reading), and any other pair only when the prediction names the gold lemma or
+expression (a pair credited through a variant, another word form, is not).
 
 A gold file may also list ``acceptable`` items: what else in the text a
 teacher would accept if a tool emitted it (another useful word, in the sense
@@ -95,12 +96,18 @@ def fold_reading(reading: str) -> str:
 
 
 def _reading_checked(g: GoldItem, p: Expression) -> bool:
-    """A grammar gold reading belongs to its expression: only the same expression is comparable."""
+    """Whether the gold reading applies to this prediction.
+
+    A grammar reading belongs to its expression, so only the same expression is comparable; any
+    other reading belongs to the gold lemma, so a prediction credited only through a variant (another
+    word form, with a reading of its own) is not compared.
+    """
     if not g.reading:
         return False
     if g.category == Category.grammar and g.expression:
         return fold(p.expression) == fold(g.expression)
-    return True
+    named = {fold(g.lemma), fold(g.expression or g.lemma)}
+    return fold(p.lemma) in named or fold(p.expression) in named
 
 
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:

@@ -135,3 +135,11 @@ def test_pooled_precision_counts_acceptable_hits_as_right():
     p = pooled([a, b])
     assert (p["tp"], p["acceptable_hits"], p["fp"], p["fn"]) == (1, 1, 1, 1)
     assert p["precision"] == 2 / 3 and p["recall"] == 0.5
+
+
+def test_a_pair_credited_through_a_variant_is_not_read_checked():
+    gold = [GoldItem(lemma="ひょっとすると", reading="ひょっとすると", variants=["ひょっとしたら"])]
+    r = precision_recall([_m("ひょっとしたら", "perhaps", "ひょっとしたら")], gold)
+    assert r["tp"] == 1 and r["reading_pairs"] == 0
+    r = precision_recall([_m("ひょっとすると", "perhaps", "ひょっとしたら", expression="ひょっとすると")], gold)
+    assert r["reading_pairs"] == 1 and r["reading_accuracy"] == 0.0
