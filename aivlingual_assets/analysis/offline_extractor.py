@@ -189,9 +189,12 @@ def _make(pl: _Line, start: int, end: int, **fields) -> Expression | None:
 
 
 # ---------------------------------------------------------------- lexicon
-def _lexicon_items(pl: _Line) -> tuple[list[_Found], list[bool]]:
+def _lexicon_items(pl: _Line) -> tuple[list[_Found], list[bool], list[tuple[int, int]]]:
+    """Curated lexicon items, the characters they cover, and their spans (a grammar
+    pattern inside a curated expression, 〜てみる in 言われてみれば, is the expression's)."""
     covered = [False] * len(pl.folded)
     found: list[_Found] = []
+    spans: list[tuple[int, int]] = []
     for m in lexicon().find(pl.folded, pl.boundaries):
         # A name before an honorific is not slang, unless the entry itself ends in the
         # honorific (初見さん) or is the whole nickname (後輩ちゃん, ママさん).
@@ -219,7 +222,8 @@ def _lexicon_items(pl: _Line) -> tuple[list[_Found], list[bool]]:
         for c in range(m.start, m.end):
             covered[c] = True
         found.append(_Found(m.start, expr))
-    return found, covered
+        spans.append((m.start, m.end))
+    return found, covered, spans
 
 
 _SHORT_SPELLING = 4
@@ -752,12 +756,12 @@ def extract_with_counts(
     counts: dict[str, int] = {}
     order: list[str] = []
     for pl in prepared:
-        lex, covered = _lexicon_items(pl)
+        lex, covered, lex_spans = _lexicon_items(pl)
         grammar_raw = _grammar_raw(pl)
         phrases, phrase_spans = _phrase_items(pl, covered, grammar_raw)
         for ps, pe in phrase_spans:
             covered[ps:pe] = [True] * (pe - ps)
-        items = lex + phrases + _grammar_items(pl, covered, grammar_raw, phrase_spans) + _mistake_items(pl)
+        items = lex + phrases + _grammar_items(pl, covered, grammar_raw, phrase_spans + lex_spans) + _mistake_items(pl)
         vocab: list[_Found] = []
         for v in _vocab_items(pl, covered):
             if v.expression.key in first:

@@ -80,7 +80,11 @@ def ranked_senses(entry: DictEntry, *forms: str) -> tuple[list[int], bool]:
         if best:
             winners = [i for i in same_role if overlap[i] == best]
             ordered = winners + [i for i in usable if i not in winners]
-            return ordered, len(winners) == 1
+            # clear only when every meaning the list teaches is that sense's (すんなり's list
+            # meanings span "slim" and "without objection": two senses, so not clear)
+            glosses = listed_meanings(*forms, entry.written, *entry.kanji_forms)
+            covered = all(_words([g]) & _words(entry.senses[winners[0]]) for g in glosses if _words([g]))
+            return ordered, len(winners) == 1 and covered
     if len(same_role) == 1:
         return [same_role[0]] + [i for i in usable if i != same_role[0]], True
     return same_role + [i for i in usable if i not in same_role], False

@@ -1,0 +1,143 @@
+"""What the offline engine makes of real speech, rule family by rule family.
+
+Set phrases across inflection, the sense used, casual forms, readings as said and
+lexicon word boundaries (issue #10). Each test names the class of failure it guards.
+"""
+
+import pytest
+
+from aivlingual_assets.analysis import dictionary
+from aivlingual_assets.analysis.offline_extractor import extract_expressions
+from aivlingual_assets.analysis.phrases import find_phrases
+from aivlingual_assets.analysis.schemas import Category, TranscriptLine
+from aivlingual_assets.analysis.senses import meaning_in_context, ranked_senses
+from aivlingual_assets.analysis.tokenizer import tokenize
+
+
+def _items(*texts):
+    return extract_expressions([TranscriptLine(start=i, end=i + 1, text=t) for i, t in enumerate(texts)])
+
+
+def _lemmas(*texts):
+    return [e.lemma for e in _items(*texts)]
+
+
+# ---------------------------------------------------------------- set phrases
+@pytest.mark.parametrize(
+    "said",
+    ["取り返しがつかない", "取り返しがつかねえ", "取り返しがつかなかった", "取り返しつかないよ", "取り返しのつかないことをした"],
+)
+def test_a_set_phrase_is_found_across_inflection_contraction_and_particle_drift(said):
+    items = _items(said)
+    phrase = [e for e in items if e.lemma == "取り返しがつかない"]
+    assert len(phrase) == 1, items
+    assert "undone" in phrase[0].meaning or "recovered" in phrase[0].meaning
+    assert phrase[0].reading == "とりかえしがつかない"
+    # its parts are not offered with literal glosses
+    assert not {"取り返し", "付く", "つく"} & {e.lemma for e in items}
+
+
+def test_the_longest_phrase_wins_and_its_words_are_not_items():
+    items = _items("あっという間に終わった")
+    assert "あっという間" in [e.lemma for e in items]
+    assert "間" not in [e.lemma for e in items]
+
+
+def test_particle_drift_inside_a_phrase():
+    assert [m.phrase.written for m in find_phrases(tokenize("伸びる気はする"))] == ["気がする"]
+    assert [m.phrase.written for m in find_phrases(tokenize("そんな気もする"))][-1] == "気がする"
+
+
+def test_a_phrase_containing_a_grammar_pattern_is_the_phrase_not_the_pattern():
+    items = _items("言われてみれば確かにそうだ")
+    assert "言われてみれば" in [e.lemma for e in items]
+    assert "〜てみる" not in [e.lemma for e in items]  # not "try"
+
+
+def test_a_phrase_that_is_mostly_a_grammar_pattern_is_the_pattern():
+    assert "〜てみる" in _lemmas("新しいゲームやってみよう")
+    assert "〜かもしれない" in _lemmas("明日は雨かもしれない")
+
+
+def test_conversational_formulas_are_not_offered_as_phrases():
+    items = _items("そうなんですか", "よろしくお願いします", "ではまた", "その時は", "見られる")
+    assert not [e for e in items if e.explanation.startswith("Set phrase")], items
+
+
+# ---------------------------------------------------------------- senses
+def test_the_taught_sense_comes_before_jmdicts_first_sense():
+    entry = dictionary.lookup("周り", "まわり", pos="名詞")
+    assert entry.senses[0][0] == "circumference"  # JMdict's historical order
+    order, clear = ranked_senses(entry, "周り")
+    assert "surroundings" in entry.senses[order[0]]
+    assert clear
+    assert meaning_in_context(entry, "周り").startswith("surroundings")
+
+
+def test_when_no_sense_is_clearly_right_two_are_given():
+    entry = dictionary.lookup("すんなり", pos="副詞")
+    meaning = meaning_in_context(entry, "すんなり")
+    assert "slim" in meaning and "smoothly" in meaning  # never only the wrong one
+    assert " / " in meaning
+
+
+def test_archaic_and_special_field_senses_go_last():
+    entry = dictionary.lookup("大変", "たいへん", pos="形状詞")
+    assert all("archaism" not in m for m in entry.sense_misc[:-1])  # the archaic sense is the last one
+    assert "disaster" not in meaning_in_context(entry, "大変")
+
+
+def test_a_words_part_of_speech_picks_its_senses():
+    adverb = dictionary.lookup("大変", pos="副詞")
+    assert "very" in adverb.senses[0]
+
+
+# ---------------------------------------------------------------- casual speech
+def test_a_colloquial_word_is_offered_as_said():
+    items = {e.lemma: e for e in _items("すげえ", "うめえ")}
+    assert items["すげえ"].category == Category.slang
+    assert "incredible" in items["すげえ"].meaning
+    assert "delicious" in items["うめえ"].meaning
+
+
+def test_another_spelling_of_the_same_word_is_not_called_casual():
+    items = _items("ちゃんと確認したんだよ")
+    assert all("Casual or dialect form" not in e.explanation for e in items), items
+
+
+# ---------------------------------------------------------------- readings
+@pytest.mark.parametrize("said, reading", [("来てくれてありがとう", "きてくれて"), ("全部食べちゃった", "たべちゃった")])
+def test_grammar_rows_carry_the_expressions_reading(said, reading):
+    grammar = [e for e in _items(said) if e.category == Category.grammar]
+    assert grammar and grammar[0].reading == reading
+
+
+def test_mistake_rows_carry_the_expressions_reading_and_count_once():
+    items = [e for e in _items("聞こえてる？", "見えてる？") if e.lemma == "〜てる"]
+    assert [e.reading for e in items] == ["きこえてる"]  # one item per kind of slip, first occurrence
+
+
+# ---------------------------------------------------------------- lexicon boundaries
+@pytest.mark.parametrize(
+    "line, not_slang",
+    [("流しておけば大丈夫", "おけ"), ("選びがちだよね", "ガチ"), ("ガチャガチャ回す", "ガチャ")],
+)
+def test_short_lexicon_words_never_fire_inside_another_word(line, not_slang):
+    assert not_slang not in _lemmas(line)
+
+
+def test_short_lexicon_words_still_fire_on_their_own():
+    assert "おけ" in _lemmas("おけ、了解")
+    assert "ガチャ" in _lemmas("ガチャ引いた")
+
+
+# ---------------------------------------------------------------- mis-hearings
+@pytest.mark.parametrize("word", ["英京", "遺子"])
+def test_a_word_whose_every_sense_is_archaic_or_obscure_is_not_offered(word):
+    entry = dictionary.lookup(word, pos="名詞")
+    assert entry is not None and entry.all_senses_low_value  # the dictionary knows it: only the rule drops it
+    assert word not in _lemmas(f"昨日{word}の話をしてたんだよ")
+
+
+def test_an_ordinary_word_in_the_same_line_is_still_offered():
+    assert "噂" in _lemmas("昨日噂の話をしてたんだよ")
