@@ -1,18 +1,23 @@
-"""`aivlingual process` when things go wrong: what the terminal shows, what runs and what does not."""
+"""`aivlingual process` when things go wrong: what the terminal shows, what runs and what does not, and Ctrl-C."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from aivlingual_assets import cli
+from aivlingual_assets.cli import process
 from aivlingual_assets.cli.outcome import QUIET_RUN_CONFIG, failure_lines
+from aivlingual_tests.fakes.provider_server import Fault
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,3 +75,74 @@ def test_an_error_of_ours_is_its_message_and_an_unexpected_one_says_where_the_tr
     (line,) = failure_lines(_failing_run(dg.Failure(description="Partition x is not in the recording registry.\n"
                                                                    "More detail on a second line.")))
     assert line.startswith("broken: Partition x is not in the recording registry. [run ")
+
+
+def _two_recordings(folder: Path) -> list[Path]:
+    sample = (ROOT / "examples" / "sample_stream.ja.srt").read_text(encoding="utf-8")
+    first, second = folder / "first.ja.srt", folder / "second.ja.srt"
+    first.write_text(sample, encoding="utf-8")
+    second.write_text(sample.replace("草", "笑"), encoding="utf-8")  # another content hash: another recording
+    return [first, second]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "code", "name"), [(signal.SIGINT, 130, "Ctrl-C (SIGINT)"),
+                                                       (signal.SIGTERM, 143, "SIGTERM")])
+def test_a_signal_during_a_run_stops_the_whole_command_and_nothing_is_asked_after_it(
+        provider_server, tmp_path, monkeypatch, signum, code, name):
+    monkeypatch.delenv("GEMINI_API_KEY")
+    held, signalled = threading.Event(), threading.Event()
+
+    def hold_the_first_question(request):
+        held.set()
+        signalled.wait(timeout=300)
+        return Fault.disconnect()  # the asker stopped waiting: this question was never answered
+
+    provider_server.set_responder("openai.chat", hold_the_first_question)
+    home = tmp_path / "dagster_home"
+    sources = _two_recordings(tmp_path)
+    command = subprocess.Popen([sys.executable, "-m", "aivlingual_assets.cli", "process", *map(str, sources)],
+                               cwd=ROOT, env={**os.environ, "DAGSTER_HOME": str(home)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        assert held.wait(timeout=300), "the first recording never asked the provider anything"
+        asked_before = len(provider_server.find())
+        os.kill(command.pid, signum)  # a question is in flight at the provider
+        out, _ = command.communicate(timeout=120)
+    finally:
+        signalled.set()
+        if command.poll() is None:
+            os.killpg(command.pid, signal.SIGKILL)
+    assert command.returncode == code, out
+    assert len(provider_server.find()) == asked_before  # nothing asked (nor paid) after the signal
+    assert f"✗ Stopped by {name}." in out and "Traceback" not in out
+    first_key = re.search(r"→ (file-[0-9a-f]{12})", out).group(1)
+    assert f"Interrupted: {first_key}. Its run is marked failed" in out
+    assert f"Not started: {sources[1]}." in out
+    assert out.count("→ ") == 1 and "vocabulary stock" not in out  # no next file, no stock job
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.FAILURE and run.tags["dagster/partition"] == first_key
+        done = instance.get_materialized_partitions(dg.AssetKey("transcripts"))
+        assert done == {first_key} and not instance.get_materialized_partitions(dg.AssetKey("expressions"))
+    storage = Path(os.environ["AIVLINGUAL_HOME"]) / "storage"
+    assert not list(storage.rglob("*.tmp")) and not (storage / "expressions").exists()  # nothing half-written
+
+
+def test_a_signal_between_runs_stops_before_the_next_source(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    handler_before = signal.getsignal(signal.SIGINT)
+
+    def resolve(arg):
+        if arg == "second":
+            signal.raise_signal(signal.SIGTERM)  # arrives while the command looks up its second source
+        raise FileNotFoundError(f"no {arg}")
+
+    monkeypatch.setattr(process, "resolve_recording", resolve)
+    assert cli.main(["process", "first", "second", "third"]) == 143
+    out = capsys.readouterr().out
+    assert "✗ first: no first" in out and "✗ second" not in out
+    assert "✗ Stopped by SIGTERM." in out and "Interrupted before its run started: second." in out
+    assert "Not started: third." in out and "Summary" not in out
+    assert signal.getsignal(signal.SIGINT) is handler_before  # the command leaves the handlers as it found them

@@ -1,15 +1,24 @@
-"""``aivlingual process``: register recordings, materialise their assets, refresh the stock, summarise."""
+"""``aivlingual process``: register recordings, materialise their assets, refresh the stock, summarise.
+
+Ctrl-C or SIGTERM stops the whole command (see :mod:`.interrupts`): the current run ends failed
+with its finished steps kept (every write is whole or absent), no further recording or stock run
+starts, and the command says what was finished and exits 130 / 143.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import settings
 from .instance import get_instance
+from .interrupts import Interrupted, StopSignals
 from .outcome import QUIET_RUN_CONFIG, failure_lines, first_line, run_summary
+
+CLI_TAGS = {"aivlingual/trigger": "cli"}
 
 
 def resolve_recording(arg: str):
@@ -19,73 +28,124 @@ def resolve_recording(arg: str):
     return recording_from_source(arg)
 
 
+@dataclass
+class Progress:
+    sources: list[str]
+    processed: list[str] = field(default_factory=list)  # partition keys analysed by this command
+    failed: list[str] = field(default_factory=list)  # sources or partition keys
+    next_source: int = 0  # sources[next_source:] have not been started
+    current: str | None = None  # the source, recording or stock being worked on
+    in_run: bool = False  # ... inside a Dagster run
+    stock: str = "not refreshed (no recording was analysed)"
+    stock_failed: bool = False
+    segments: int = 0
+    expressions: int = 0
+    api_calls: int = 0
+    cache_hits: int = 0
+    cost_usd: float = 0.0
+
+    def add_ai(self, summary: dict[str, dict[str, Any]]) -> None:
+        for md in summary.values():
+            self.api_calls += int(md.get("ai/api_calls", 0) or 0)
+            self.cache_hits += int(md.get("ai/cache_hits", 0) or 0)
+            self.cost_usd += float(md.get("ai/cost_usd", 0.0) or 0.0)
+
+    def summary(self) -> str:
+        return (f"Summary: {len(self.processed)} recording(s) processed, {len(self.failed)} failed, stock {self.stock}; "
+                f"{self.segments} segments, {self.expressions} expressions; "
+                f"AI: {self.api_calls} calls, {self.cache_hits} cache hits, ${self.cost_usd:.4f}")
+
+
 def cmd_process(args: argparse.Namespace) -> int:
+    progress = Progress(list(args.sources))
+    with StopSignals() as stop:
+        try:
+            _process(args, progress, stop)
+        except Interrupted as interrupted:
+            if progress.stock != "refreshed":
+                progress.stock = "not refreshed"
+            _report_interrupted(progress, interrupted)
+            return interrupted.exit_code
+    print(f"\n{progress.summary()}")
+    print(f"See runs and lineage: DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev  (or: aivlingual ui)")
+    return 0 if not progress.failed and not progress.stock_failed else 1
+
+
+def _process(args: argparse.Namespace, progress: Progress, stop: StopSignals) -> None:
     from ..definitions import defs
     from ..storage.recording_registry import RecordingRegistry
 
     instance = get_instance()
     registry = RecordingRegistry(settings.database_url())
     recording_job = defs.resolve_job_def("recording_job")
-    totals = {"recordings": 0, "failed": 0, "stock_failed": 0, "segments": 0, "expressions": 0, "api_calls": 0,
-              "cache_hits": 0, "cost_usd": 0.0}
     print(f"Dagster instance: {os.environ['DAGSTER_HOME']}")
     for arg in args.sources:
+        progress.current, progress.next_source = arg, progress.next_source + 1
         try:
             recording = resolve_recording(arg)
         except Exception as exc:  # one bad input fails only itself
             print(f"✗ {arg}: {first_line(str(exc))}")
-            totals["failed"] += 1
+            progress.failed.append(arg)
             continue
         registry.register(recording)
-        if not instance.has_dynamic_partition("recordings", recording.partition_key):
-            instance.add_dynamic_partitions("recordings", [recording.partition_key])
-        print(f"→ {recording.partition_key}  {recording.title}  ({recording.source})")
+        key = progress.current = recording.partition_key
+        if not instance.has_dynamic_partition("recordings", key):
+            instance.add_dynamic_partitions("recordings", [key])
+        print(f"→ {key}  {recording.title}  ({recording.source})")
         started = time.perf_counter()
-        result = recording_job.execute_in_process(
-            instance=instance, partition_key=recording.partition_key, raise_on_error=False,
-            tags={"aivlingual/trigger": "cli"}, run_config=QUIET_RUN_CONFIG,
-        )
+        progress.in_run = True
+        result = recording_job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False,
+                                                  tags=CLI_TAGS, run_config=QUIET_RUN_CONFIG)
         summary = run_summary(result)
-        _add_ai(totals, summary)
-        seconds = time.perf_counter() - started
+        progress.add_ai(summary)
         if result.success:
-            totals["recordings"] += 1
-            segments = summary.get("transcripts", {}).get("segments", 0)
-            expressions = summary.get("expressions", {}).get("expressions", 0)
-            totals["segments"] += int(segments or 0)
-            totals["expressions"] += int(expressions or 0)
-            steps = ", ".join(summary)
-            print(f"  ✓ {seconds:.1f}s  materialised: {steps}")
-        else:
-            totals["failed"] += 1
+            progress.processed.append(key)
+            progress.current = None
+            progress.segments += int(summary.get("transcripts", {}).get("segments", 0) or 0)
+            progress.expressions += int(summary.get("expressions", {}).get("expressions", 0) or 0)
+            print(f"  ✓ {time.perf_counter() - started:.1f}s  materialised: {', '.join(summary)}")
+        elif stop.received() is None:  # else it failed because it was interrupted: said below
+            progress.failed.append(key)
             for line in failure_lines(result):
                 print(f"  ✗ {line}")
-    stock = "not refreshed (--skip-stock)" if args.skip_stock else "not refreshed (no recording was analysed)"
-    if totals["recordings"] and not args.skip_stock:  # a stock run with nothing new would only re-publish
-        print("→ vocabulary stock and publications")
-        result = defs.resolve_job_def("stock_job").execute_in_process(
-            instance=instance, raise_on_error=False, tags={"aivlingual/trigger": "cli"}, run_config=QUIET_RUN_CONFIG)
-        summary = run_summary(result)
-        _add_ai(totals, summary)
-        if result.success:
-            rows = summary.get("vocabulary", {}).get("rows")
-            stock = "refreshed"
-            print(f"  ✓ materialised: {', '.join(summary)}" + (f" (vocabulary: {rows} expressions)" if rows else ""))
-        else:
-            stock, totals["stock_failed"] = "refresh failed", 1
-            for line in failure_lines(result):
-                print(f"  ✗ {line}")
-    print(
-        f"\nSummary: {totals['recordings']} recording(s) processed, {totals['failed']} failed, stock {stock}; "
-        f"{totals['segments']} segments, {totals['expressions']} expressions; "
-        f"AI: {totals['api_calls']} calls, {totals['cache_hits']} cache hits, ${totals['cost_usd']:.4f}"
-    )
-    print(f"See runs and lineage: DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev  (or: aivlingual ui)")
-    return 0 if totals["failed"] == 0 and not totals["stock_failed"] else 1
+        stop.check()  # a signal that Dagster's handler took stopped this run: stop the command too
+        progress.in_run = False
+    progress.current = None
+    if args.skip_stock:
+        progress.stock = "not refreshed (--skip-stock)"
+    elif progress.processed:  # a stock run with nothing new would only re-publish
+        _refresh_stock(defs, instance, progress, stop)
 
 
-def _add_ai(totals: dict[str, Any], summary: dict[str, Any]) -> None:
-    for md in summary.values():
-        totals["api_calls"] += int(md.get("ai/api_calls", 0) or 0)
-        totals["cache_hits"] += int(md.get("ai/cache_hits", 0) or 0)
-        totals["cost_usd"] += float(md.get("ai/cost_usd", 0.0) or 0.0)
+def _refresh_stock(defs, instance, progress: Progress, stop: StopSignals) -> None:
+    print("→ vocabulary stock and publications")
+    progress.current, progress.in_run = "the vocabulary stock", True
+    result = defs.resolve_job_def("stock_job").execute_in_process(
+        instance=instance, raise_on_error=False, tags=CLI_TAGS, run_config=QUIET_RUN_CONFIG)
+    summary = run_summary(result)
+    progress.add_ai(summary)
+    if result.success:
+        progress.current, progress.stock = None, "refreshed"
+        rows = summary.get("vocabulary", {}).get("rows")
+        print(f"  ✓ materialised: {', '.join(summary)}" + (f" (vocabulary: {rows} expressions)" if rows else ""))
+    elif stop.received() is None:
+        progress.stock, progress.stock_failed = "refresh failed", True
+        for line in failure_lines(result):
+            print(f"  ✗ {line}")
+    stop.check()
+    progress.current, progress.in_run = None, False
+
+
+def _report_interrupted(progress: Progress, interrupted: Interrupted) -> None:
+    print(f"\n✗ Stopped by {interrupted.name}.")
+    if progress.current and progress.in_run:
+        print(f"  Interrupted: {progress.current}. Its run is marked failed; the steps it finished are kept and "
+              "nothing of the interrupted step was written, so processing it again redoes only the rest and pays "
+              "no answer twice.")
+    elif progress.current:
+        print(f"  Interrupted before its run started: {progress.current}.")
+    print(f"  Finished: {', '.join(progress.processed) or 'none'}"
+          + (f"; failed: {', '.join(progress.failed)}" if progress.failed else "") + ".")
+    if progress.sources[progress.next_source:]:
+        print(f"  Not started: {', '.join(progress.sources[progress.next_source:])}.")
+    print(f"  {progress.summary().removeprefix('Summary: ')}")
