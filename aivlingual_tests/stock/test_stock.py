@@ -351,3 +351,48 @@ def test_merging_100k_expressions_recovers_exactly_the_true_groups():
     frame, truth = synthetic_expressions(100_000, seed=11, n_recordings=300)
     merged = merge_near_duplicates(frame, ngram_vectors, threshold=0.8, seen_at=DAY1)
     assert len(merged) == len(set(truth))
+
+
+# Same reading, meanings that share a word (the rule accepts them), yet different words: only the cosine threshold
+# keeps them apart.  Their n-gram cosines are 0.82, 0.75 and 0.88, under the default 0.92.
+HOMOPHONES_WITH_OVERLAPPING_GLOSSES = (
+    (("暑い", "暑い", "あつい", "hot (weather)", "adjective"), ("熱い", "熱い", "あつい", "hot (to the touch)", "adjective")),
+    (("聞く", "聞く", "きく", "to hear; to listen", "verb"), ("聴く", "聴く", "きく", "to listen (to music)", "verb")),
+    (("暖かい", "暖かい", "あたたかい", "warm (weather)", "adjective"),
+     ("温かい", "温かい", "あたたかい", "warm (to the touch)", "adjective")),
+)  # fmt: skip
+FIRSTS = [pair[0] for pair in HOMOPHONES_WITH_OVERLAPPING_GLOSSES]
+SECONDS = [pair[1] for pair in HOMOPHONES_WITH_OVERLAPPING_GLOSSES]
+
+
+def test_the_overlapping_homophones_are_compatible_and_below_the_threshold():
+    """The premise of the threshold tests below: only the score separates these pairs."""
+    for first, second in HOMOPHONES_WITH_OVERLAPPING_GLOSSES:
+        a, b = (dict(zip(("expression", "lemma", "reading", "meaning"), row, strict=False)) for row in (first, second))
+        assert near_duplicate_compatible(a, b)
+        vectors = ngram_vectors([f"{a['lemma']} {a['reading']}", f"{b['lemma']} {b['reading']}"])
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        assert 0.7 < float(vectors[0] @ vectors[1]) < 0.92
+
+
+def with_starts(rows, first_start: float) -> list[tuple]:
+    return [row + (first_start + i,) for i, row in enumerate(rows)]
+
+
+@pytest.mark.parametrize(("threshold", "rows"), [(0.92, 6), (0.7, 3)])
+def test_the_batch_merge_keeps_compatible_pairs_below_the_threshold_apart(threshold, rows):
+    frame = table("recA", *with_starts(FIRSTS + SECONDS, 1.0))
+    assert len(merge_near_duplicates(frame, ngram_vectors, threshold=threshold)) == rows
+    assert len(merge_near_duplicates(aggregate_expressions(frame), ngram_vectors, threshold=threshold)) == rows
+
+
+@pytest.mark.parametrize(("threshold", "merged"), [(0.92, 0), (0.7, 3)])
+def test_the_incremental_update_keeps_compatible_pairs_below_the_threshold_apart(threshold, merged):
+    first = update_stock(None, table("recA", *with_starts(FIRSTS, 1.0)), embed=ngram_vectors, index=None,
+                         threshold=threshold)  # fmt: skip
+    second = update_stock(first.stock, table("recB", *with_starts(SECONDS, 1.0)), embed=ngram_vectors,
+                          index=first.index, threshold=threshold)  # fmt: skip
+    assert (second.merged_near, second.added, len(second.stock)) == (merged, 3 - merged, 6 - merged)
+    within = update_stock(None, table("recC", *with_starts(FIRSTS + SECONDS, 1.0)), embed=ngram_vectors, index=None,
+                          threshold=threshold)  # fmt: skip
+    assert (within.merged_near, len(within.stock)) == (merged, 6 - merged)
