@@ -195,7 +195,8 @@ class PatternMatcher:
             tests = tuple(t.compiled() for t in seq)
             host_first = len(seq) > 1 and seq[0].surface is None and seq[0].lemma is None
             anchor = next((k for k, t in enumerate(tests) if t.keys() is not None), None)
-            self.seqs.append((tests, host_first, anchor))
+            anchor_keys = tuple(tests[anchor].keys()) if anchor is not None else ()
+            self.seqs.append((tests, host_first, anchor, anchor_keys))
         self.regexes = tuple(re.compile(r) for r in pattern.regex)
 
     def find(
@@ -204,10 +205,10 @@ class PatternMatcher:
         """``(start, end, own_start)`` spans; see :meth:`GrammarPattern.find`."""
         spans: set[tuple[int, int, int]] = set()
         ntok = len(tokens)
-        for tests, host_first, anchor in self.seqs:
+        for tests, host_first, anchor, anchor_keys in self.seqs:
             n = len(tests)
             if anchor is not None and index is not None:
-                starts = sorted({p - anchor for key in tests[anchor].keys() for p in index.get(key, ())})
+                starts = sorted({p - anchor for key in anchor_keys for p in index.get(key, ())})
             else:
                 starts = range(ntok - n + 1)
             for i in starts:
@@ -324,7 +325,10 @@ class Lexicon:
                 self._by_key.setdefault(s, e)
                 first[s[0]].append((s, e))
         self._first = {ch: sorted(v, key=lambda p: -len(p[0])) for ch, v in first.items()}
-        self._pattern_entries = tuple(e for e in self.entries if e.patterns)
+        self._pattern_entries = tuple((e, e._regexes) for e in self.entries if e.patterns)
+        # plain (entry -> vetoes) look-ups: pydantic private attributes are slow in the inner loop
+        self._vetoes = {id(e): (e._after, e._before) for e in self.entries}
+        self._find_cached = lru_cache(maxsize=32768)(self._find)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -339,7 +343,17 @@ class Lexicon:
         Short spellings (< 4 characters) must start and end on a word boundary, so 草
         does not fire inside 草原; longer ones are distinctive enough to match anywhere,
         which survives tokeniser mistakes on slang (が|てえ|てえ for がてえてえ).
-        Regex patterns must start on a boundary."""
+        Regex patterns must start on a boundary.  Repeated lines (greetings, chat spam) are
+        answered from a cache."""
+        return list(self._find_cached(text, frozenset(boundaries)))
+
+    def _vetoed(self, entry: LexiconEntry, text: str, start: int, end: int) -> bool:
+        after, before = self._vetoes[id(entry)]
+        if after is not None and after.match(text, end):
+            return True
+        return before is not None and before.search(text[:start]) is not None
+
+    def _find(self, text: str, boundaries: frozenset[int]) -> tuple[LexiconMatch, ...]:
         cands: list[LexiconMatch] = []
         for i, ch in enumerate(text):
             at_boundary = i in boundaries
@@ -348,12 +362,12 @@ class Lexicon:
                 short = len(spelling) < _FREE_MATCH_LENGTH
                 if short and not (at_boundary and end in boundaries):
                     continue
-                if text.startswith(spelling, i) and not entry.vetoed(text, i, end):
+                if text.startswith(spelling, i) and not self._vetoed(entry, text, i, end):
                     cands.append(LexiconMatch(entry, i, end))
-        for entry in self._pattern_entries:
-            for rx in entry._regexes:
+        for entry, regexes in self._pattern_entries:
+            for rx in regexes:
                 for m in rx.finditer(text):
-                    if m.start() in boundaries and m.end() > m.start() and not entry.vetoed(text, *m.span()):
+                    if m.start() in boundaries and m.end() > m.start() and not self._vetoed(entry, text, *m.span()):
                         cands.append(LexiconMatch(entry, m.start(), m.end()))
         cands.sort(key=lambda c: (-(c.end - c.start), c.start))
         taken = [False] * (len(text) + 1)
@@ -364,7 +378,7 @@ class Lexicon:
             for k in range(c.start, c.end):
                 taken[k] = True
             chosen.append(c)
-        return sorted(chosen, key=lambda c: c.start)
+        return tuple(sorted(chosen, key=lambda c: c.start))
 
 
 def _load_yaml(name: str) -> dict:

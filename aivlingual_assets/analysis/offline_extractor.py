@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.dictionary import DictEntry
@@ -287,16 +288,21 @@ def _expand(tokens: list[Token], start: int, end: int, *, host: bool = True) -> 
 def _grammar_raw(pl: _Line) -> list[tuple[int, int, int, object]]:
     """Grammar matches ``(start, end, own_start, pattern)``; a match lying strictly inside
     another pattern's match is dropped (〜ても inside 〜てもいい, 〜たら inside 〜たらよかった)."""
-    index = token_index(pl.tokens)
+    return list(_grammar_matches(tuple(pl.tokens), pl.folded))
+
+
+@lru_cache(maxsize=32768)
+def _grammar_matches(tokens: tuple[Token, ...], folded: str) -> tuple[tuple[int, int, int, object], ...]:
+    index = token_index(tokens)
     raw: list[tuple[int, int, int, object]] = []
     for matcher in grammar_matchers():
-        for s, e, own in matcher.find(pl.tokens, pl.folded, index):
+        for s, e, own in matcher.find(tokens, folded, index):
             raw.append((s, e, own, matcher.pattern))
 
     def inside_another(own: int, e: int, p: object) -> bool:
         return any(p2 is not p and own2 <= own and e <= e2 and (own2, e2) != (own, e) for _, e2, own2, p2 in raw)
 
-    return [r for r in raw if not inside_another(r[2], r[1], r[3])]
+    return tuple(r for r in raw if not inside_another(r[2], r[1], r[3]))
 
 
 def _grammar_items(pl: _Line, covered: list[bool], raw, blocked: Sequence[tuple[int, int]] = ()) -> list[_Found]:

@@ -33,6 +33,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -41,11 +42,12 @@ from aivlingual_assets.analysis.tokenizer import Token, raw_morphemes
 
 __all__ = ["Phrase", "PhraseMatch", "phrase_index", "find_phrases", "token_key", "INDEX_VERSION"]
 
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 
 # Parts of speech whose words carry the meaning; the rest only glue an expression together.
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "感動詞", "連体詞", "接頭辞"})
 _PARTICLE_POS = frozenset({"助詞"})
+_GLUE_POS = frozenset({"助詞", "助動詞", "接尾辞", "補助記号", "空白"})
 # Keys that are the same word in speech.
 _KEY_EQUIVALENTS = {"ず": "ない", "ぬ": "ない", "ん": "ない"}
 # Particles that drift in speech without changing the expression (気がする / 気はする / 気もする).
@@ -148,11 +150,26 @@ def _build(db: str) -> dict[str, tuple[tuple, ...]]:
         if (idseq, keys) in seen:
             continue
         seen.add((idseq, keys))
+        if morphemes[0][2] in _GLUE_POS:
+            continue  # ていい, にせよ: grammar glue, never a phrase of its own
         particles = tuple(p in _PARTICLE_POS for _, _, p in morphemes)
         content = sum(1 for _, _, p in morphemes if p in _CONTENT_POS)
         heavy = sum(1 for s, n, p in morphemes if p in _CONTENT_POS and n not in LIGHT_WORDS and s not in LIGHT_WORDS)
-        index[keys[0]].append((idseq, written, keys, particles, content, heavy))
+        row = (idseq, written, keys, particles, content, heavy)
+        index[_pair(keys[0], keys[1])].append(row)
+        if particles[1] and len(keys) > 2 and heavy >= 2:  # the particle may be dropped in speech
+            index[_pair(keys[0], keys[2])].append(row)
     return {k: tuple(sorted(v, key=lambda ph: -len(ph[2]))) for k, v in index.items()}
+
+
+def _drift(key: str) -> str:
+    return "が" if key in _DRIFTING else key
+
+
+def _pair(first: str, second: str) -> str:
+    """Index key: a phrase's first two keys (particles that drift collapsed), so a token
+    only meets the few phrases that also fit the word after it."""
+    return f"{first}\x1f{_drift(second)}"
 
 
 _LOCK = threading.Lock()
@@ -160,7 +177,7 @@ _INDEX: dict[str, tuple[Phrase, ...]] | None = None
 
 
 def phrase_index() -> dict[str, tuple[Phrase, ...]]:
-    """First key → expressions starting with it (longest first); built or loaded once per process."""
+    """First two keys → expressions starting with them (longest first); built or loaded once per process."""
     global _INDEX
     if _INDEX is not None:
         return _INDEX
@@ -215,19 +232,26 @@ def _match(ph: Phrase, tokens: Sequence[Token], keys: Sequence[str], i: int) -> 
 
 def find_phrases(tokens: Sequence[Token], *, min_content: int = 1) -> list[PhraseMatch]:
     """Non-overlapping expression matches in a tokenised line: the longest wins, then the leftmost."""
+    return list(_find_cached(tuple(tokens), min_content))
+
+
+@lru_cache(maxsize=32768)
+def _find_cached(tokens: tuple[Token, ...], min_content: int) -> tuple[PhraseMatch, ...]:
     index = phrase_index()
     keys = [token_key(t) for t in tokens]
     cands: list[PhraseMatch] = []
-    for i, tok in enumerate(tokens):
+    for i in range(len(tokens) - 1):
         seen: set[int] = set()
-        for key in {keys[i], tok.surface}:
-            for ph in index.get(key, ()):
-                if ph.content < min_content or id(ph) in seen:
-                    continue
-                seen.add(id(ph))
-                last = _match(ph, tokens, keys, i)
-                if last is not None and last > i:
-                    cands.append(PhraseMatch(ph, i, last))
+        for first in {keys[i], tokens[i].surface}:
+            for second in {keys[i + 1], tokens[i + 1].surface}:
+                for ph in index.get(_pair(first, second), ()):
+                    if ph.content < min_content or id(ph) in seen:
+                        continue
+                    seen.add(id(ph))
+                    last = _match(ph, tokens, keys, i)
+                    if last is not None and last > i:
+                        cands.append(PhraseMatch(ph, i, last))
+
     def span(m: PhraseMatch) -> int:
         last = m.last - 1 if m.phrase.particles[-1] else m.last  # あっという間(に): the particle adds nothing
         return tokens[last].end - tokens[m.first].begin
@@ -241,4 +265,4 @@ def find_phrases(tokens: Sequence[Token], *, min_content: int = 1) -> list[Phras
         for k in range(m.first, m.last + 1):
             taken[k] = True
         chosen.append(m)
-    return sorted(chosen, key=lambda m: m.first)
+    return tuple(sorted(chosen, key=lambda m: m.first))
