@@ -16,7 +16,7 @@ URLs                      every http(s)/www URL and every "domain.tld/    ``[url
 phone numbers             090-1234-5678, 03-1234-5678, (03)1234-5678,    ``[phone]``
                           0120-123-456, 09012345678, +81 90 1234 5678,
                           +1 (415) 555-2671, 415.555.2671, full-width
-                          digits
+                          digits, 090・1234・5678, 090.1234.5678
 @handles                  @taro_vt, ＠ぺこら推し                           ``[handle]``
 viewer names read from    タロウさんスパチャありがとう,                     ``[viewer]`` (the
 chat                      田中さん、いらっしゃい, Taroくん初見ありがとう,        honorific is kept:
@@ -25,6 +25,10 @@ chat                      田中さん、いらっしゃい, Taroくん初見あ
 viewer names in chat-log  taro_99: 草, 山田太郎：こんばんは,                  ``[viewer]: 草``
 lines                     [chat] ゆうき: 初見です
 ========================  =============================================  ==================
+
+Japanese postal codes, street addresses, payment cards, My Numbers, messenger ids and full
+names with an honorific are replaced by the rules of :mod:`.scrub_ja` (``[postal]``,
+``[address]``, ``[card]``, ``[mynumber]``, ``[id]``, ``[name]``), documented there.
 
 Why generic URLs are not kept: a URL in a stream transcript or chat is nearly always a
 person's channel, profile, shop, tracking link or private document; the few that are not
@@ -60,6 +64,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .scrub_ja import JA_PLACEHOLDERS, scrub_full_names, scrub_japanese
+
 __all__ = [
     "PLACEHOLDERS",
     "ScrubReport",
@@ -74,6 +80,7 @@ PLACEHOLDERS = {
     "phone": "[phone]",
     "handle": "[handle]",
     "viewer": "[viewer]",
+    **JA_PLACEHOLDERS,
 }
 
 # ---------------------------------------------------------------------------------- patterns
@@ -108,7 +115,7 @@ _NUM_AFTER = r"(?![0-9０-９A-Za-z]|[.．,][0-9０-９])"
 _PHONE_INTL = re.compile(
     rf"(?<![0-9０-９A-Za-z+＋])[+＋]\s?{_DIGIT}{{1,3}}(?:{_SEP}{{0,3}}{_DIGIT}{{1,5}}){{2,6}}{_NUM_AFTER}"
 )
-_JP_SEP = rf"[{_HYPHENS}\s(（)）]"
+_JP_SEP = rf"[{_HYPHENS}\s(（)）.．・･]"  # 090・1234・5678, 090.1234.5678
 _PHONE_JP = re.compile(
     rf"{_NUM_BEFORE}[(（]?[0０]{_DIGIT}{{0,4}}[)）]?{_JP_SEP}{{0,2}}{_DIGIT}{{1,4}}"
     rf"{_JP_SEP}{{0,2}}{_DIGIT}{{3,4}}{_NUM_AFTER}"
@@ -453,11 +460,13 @@ def _scrub_plain(text: str, counts: Counter) -> str:
     text = _sub(_EMAIL, "email", text, counts)
     text = _URL.sub(lambda m: _replace_url(m, counts), text)
     text = _BARE_URL.sub(lambda m: _replace_url(m, counts), text)
+    text = scrub_japanese(text, counts)  # before phone numbers: card numbers, postal codes, addresses
     text = _sub(_PHONE_INTL, "phone", text, counts, min_digits=8, max_digits=15)
     text = _sub(_PHONE_JP, "phone", text, counts, min_digits=10, max_digits=11)
     text = _sub(_PHONE_NANP, "phone", text, counts, min_digits=10, max_digits=10)
     text = _sub(_HANDLE, "handle", text, counts)
     text = _scrub_viewers(text, counts)
+    text = scrub_full_names(text, counts)
     if protect:
         for escape, sentinel in _ESCAPES.items():
             text = text.replace(sentinel, escape)
@@ -555,4 +564,7 @@ def _find_plain(text: str) -> list[tuple[str, str]]:
                 found.append(("url", url))
     if _scrub_viewers(text, counts) != text:
         found.append(("viewer", f"{counts['viewer']} name(s)"))
+    japanese: Counter = Counter()
+    scrub_full_names(scrub_japanese(text, japanese), japanese)
+    found.extend((kind, f"{n} match(es)") for kind, n in sorted(japanese.items()))
     return found

@@ -251,3 +251,29 @@ def test_export_asset_and_its_personal_data_check(ledger, aiv_home):
                              selection=dg.AssetSelection.checks(training_export_is_clean))
     (check,) = checked.get_asset_check_evaluations()
     assert not check.passed and check.metadata["personal_data/email"].value == 1
+
+
+def test_the_personal_data_check_is_independent_of_the_scrubber(ledger, aiv_home):
+    """Issue 15 #11: Japanese personal data is scrubbed from the files, and what the scrubber's patterns miss
+    (a family name outside its list) is still caught by the check's own detector, which then fails."""
+    import dagster as dg
+
+    from aivlingual_assets.assets.learning import training_export_is_clean, training_exports
+    from aivlingual_assets.resources import AICoreResource
+
+    personal = ["〒150-0001 東京都渋谷区神宮前1-2-3", "090・1234・5678", "佐藤花子様へ", "LINE ID: taro_yamada",
+                "4111 1111 1111 1111", "マイナンバー 1234 5678 9018"]
+    for i, data in enumerate(personal):
+        verified_row(ledger, i, prompt=f"Transcript lines:\n[1.00-2.00] {data} {LINES[i]}")
+    resources = {"ai": AICoreResource()}
+    result = dg.materialize([training_exports, training_export_is_clean], resources=resources)
+    (check,) = result.get_asset_check_evaluations()
+    assert check.passed, check.metadata
+    md = {k: v.value for k, v in result.asset_materializations_for_node("training_exports")[0].metadata.items()}
+    for kind in ("postal", "address", "phone", "name", "messenger", "card", "mynumber"):
+        assert md[f"scrubbed/{kind}"] >= 1, kind
+
+    verified_row(ledger, 50, prompt=f"Transcript lines:\n[1.00-2.00] 勅使河原宏さんに会った {LINES[0]}")
+    result = dg.materialize([training_exports, training_export_is_clean], resources=resources)
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed and check.metadata["personal_data/name"].value == 1
