@@ -46,6 +46,7 @@ from aivlingual_assets.analysis.tokenizer import (
 __all__ = ["extract_expressions", "extract_with_counts", "VOCAB_PER_LINE", "mask_noise"]
 
 VOCAB_PER_LINE = 4
+CHARS_PER_EXTRA_WORD = 20
 
 _URL_RE = re.compile(r"(?:https?://|www\.)[^\s]+", re.IGNORECASE)
 _HANDLE_RE = re.compile(r"[@＠][^\s、。,，!！?？「」()（）]+")
@@ -376,6 +377,8 @@ def _phrase_items(pl: _Line, covered: list[bool], grammar_raw) -> tuple[list[_Fo
             continue
         if toks[m.first].pos1 in _PHRASE_CANNOT_START:
             continue  # ていい, にせよ, ともいう: grammar glue, not a phrase of its own
+        if sum(1 for t in toks[m.first : m.last + 1] if t.pos1 != "助詞") < 2:
+            continue  # きっかけに, 一緒に: one word and its particle, taught as the word
         entry = _phrase_entry(m.phrase.written, m.phrase.idseq)
         if entry is None or not entry.glosses:
             continue
@@ -566,7 +569,7 @@ def _mistake_items(pl: _Line) -> list[_Found]:
 # ---------------------------------------------------------------- vocabulary
 def _vocab_candidate(tok: Token, prev: Token | None) -> bool:
     p1, p2 = tok.pos1, tok.pos2
-    if tok.is_oov or p1 not in ("名詞", "動詞", "形容詞", "形状詞", "副詞"):
+    if tok.is_oov or p1 not in ("名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "連体詞", "接続詞"):
         return False
     if p1 == "名詞" and p2 != "普通名詞":
         return False
@@ -583,8 +586,6 @@ def _vocab_candidate(tok: Token, prev: Token | None) -> bool:
         return False
     if is_kana(lemma) and len(lemma) < 2:
         return False
-    if is_katakana(lemma.replace("ー", "")):
-        return False  # English loanwords (ゲーム, ドア) teach an English speaker nothing
     if is_basic_word(lemma):
         return bool(casual_form_note(tok))
     # すげえ is its own (colloquial) word even though Sudachi normalises it to the basic 凄い
@@ -648,6 +649,18 @@ def _likely_misheard(entry: DictEntry, form: str) -> bool:
     return not entry.priority and not entry.is_common and listed_level(form, entry.written) is None and len(form) >= 3
 
 
+_LOANWORD_NOTES = ("slang", "colloquialism", "abbreviation", "Internet slang", "manga slang", "jocular, humorous term")
+
+
+def _teachable_katakana(entry: DictEntry) -> bool:
+    """A katakana word worth a card: a native word written in katakana (クマ for 熊, オタク),
+    or a loanword used in a Japanese way (slang, clipped: アンチ "hater", ギブ "I give up").
+    A plain English loanword (ゲーム "game", ドア "door") teaches an English speaker nothing."""
+    if entry.kanji_forms:
+        return True
+    return any(m in _LOANWORD_NOTES for ms in entry.sense_misc for m in ms) or len(entry.senses) > 2
+
+
 def _vocab_from_token(pl: _Line, tok: Token) -> _Found | None:
     hit = _lookup_token(tok)
     if hit is None:
@@ -656,6 +669,8 @@ def _vocab_from_token(pl: _Line, tok: Token) -> _Found | None:
     if not entry.glosses or (entry.pos and all(p in _FUNCTIONAL_JMDICT_POS for p in entry.pos)):
         return None
     if _likely_misheard(entry, form):
+        return None
+    if is_katakana(form.replace("ー", "")) and not _teachable_katakana(entry):
         return None
     level, _, _ = vocabulary_level(entry, form)
     casual = casual_form_note(tok)
@@ -713,8 +728,44 @@ def _kanji_compounds(pl: _Line, covered: list[bool]) -> list[_Found]:
     return found
 
 
+_ADVERBIAL_PARTICLES = ("に", "と")
+
+
+def _adverbial_pairs(tokens: Sequence[Token]) -> list[tuple[int, str]]:
+    """(index, text) of word + に/と pairs that may be one adverb (無性に, ちなみに, 堂々と)."""
+    return [
+        (k, t.surface + tokens[k + 1].surface)
+        for k, t in enumerate(tokens[:-1])
+        if t.pos1 in ("名詞", "形状詞", "副詞") and tokens[k + 1].pos1 == "助詞" and tokens[k + 1].surface in _ADVERBIAL_PARTICLES
+    ]
+
+
+def _adverbs_with_particle(pl: _Line, covered: list[bool]) -> list[_Found]:
+    """Adverbs JMdict lists with their particle, which Sudachi cuts off: 無性に is "intensely",
+    not 無性 "asexual"; ちなみに "by the way", not ちなみ. Both tokens are then covered."""
+    found: list[_Found] = []
+    for k, text in _adverbial_pairs(pl.tokens):
+        s, e = pl.tokens[k].begin, pl.tokens[k + 1].end
+        if any(covered[s:e]) or any(pl.names[s:e]):
+            continue
+        entry = dictionary.lookup(text, pos="副詞")
+        if entry is None or entry.written != text or not any("adverb" in p or "conjunction" in p for p in entry.pos):
+            continue
+        covered[s:e] = [True] * (e - s)
+        if is_basic_word(text, pl.tokens[k].dictionary_form) or _likely_misheard(entry, text):
+            continue
+        level, _, _ = vocabulary_level(entry, text)
+        if level == Level.N5:
+            continue
+        expr = _make(pl, s, e, lemma=text, reading=entry.reading, meaning=meaning_in_context(entry, text),
+                     category=Category.vocabulary, explanation=_vocab_explanation(entry, level))
+        if expr is not None:
+            found.append(_Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
+    return found
+
+
 def _vocab_items(pl: _Line, covered: list[bool]) -> list[_Found]:
-    found: list[_Found] = _kanji_compounds(pl, covered)
+    found: list[_Found] = _adverbs_with_particle(pl, covered) + _kanji_compounds(pl, covered)
     prev: Token | None = None
     for tok in pl.tokens:
         blocked = any(covered[tok.begin : tok.end]) or any(pl.names[tok.begin : tok.end])
@@ -756,6 +807,7 @@ def extract_with_counts(
         words |= _dictionary_words(pl.tokens)
         words.update(_KANJI_RUN_RE.findall(pl.folded))
         words.update(m.phrase.written for m in pl.phrases)
+        words.update(text for _, text in _adverbial_pairs(pl.tokens))
     dictionary.prefetch(words)  # one batched query instead of thousands of small ones
 
     first: dict[str, Expression] = {}
@@ -775,10 +827,11 @@ def extract_with_counts(
             else:
                 vocab.append(v)
         vocab.sort(key=lambda f: (-f.difficulty, f.offset))
+        cap = VOCAB_PER_LINE + len(pl.folded) // CHARS_PER_EXTRA_WORD  # a long talk line holds more words
         seen_here: set[str] = set()
         kept_vocab: list[_Found] = []
         for v in vocab:
-            if v.expression.key not in seen_here and len(kept_vocab) < VOCAB_PER_LINE:
+            if v.expression.key not in seen_here and len(kept_vocab) < cap:
                 kept_vocab.append(v)
                 seen_here.add(v.expression.key)
         items.extend(kept_vocab)

@@ -93,11 +93,13 @@ def test_a_words_part_of_speech_picks_its_senses():
 
 
 # ---------------------------------------------------------------- casual speech
-def test_a_colloquial_word_is_offered_as_said():
-    items = {e.lemma: e for e in _items("すげえ", "うめえ")}
-    assert items["すげえ"].category == Category.slang
-    assert "incredible" in items["すげえ"].meaning
-    assert "delicious" in items["うめえ"].meaning
+def test_a_colloquial_word_is_offered_as_said_with_its_standard_form():
+    for said, standard, gloss in (("すげえ", "すごい", "incredible"), ("うめえ", "うまい", "delicious")):
+        items = [e for e in _items(said) if e.expression == said]
+        assert items, said  # never folded away into the basic word
+        item = items[0]
+        assert item.category in (Category.slang, Category.grammar)
+        assert standard in item.explanation or gloss in item.meaning, item
 
 
 def test_another_spelling_of_the_same_word_is_not_called_casual():
