@@ -24,3 +24,19 @@ def background(command: list[str], *, log_path: Path, **popen_kwargs):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=30)
+
+
+def session_members(session_id: int) -> list[int]:
+    """Live (not zombie) processes of a session: a command started with ``start_new_session`` and all it started."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state, ppid, pgrp, session, ...
+        if int(fields[3]) == session_id and fields[0] not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
