@@ -16,7 +16,8 @@ the stock's public face; each concept lives in its own module:
 * :mod:`.stock_table` — the stock as mutable columns, decoded only where touched.
 * :mod:`.stock_incremental` — folding one recording into the stock against its FAISS
   index (:func:`update_stock`), idempotent and embedding only new texts; a recording
-  analysed again replaces its old rows (:func:`replace_recording`).
+  analysed again replaces its old rows (:func:`replace_recording`); :class:`StockEditor`
+  does both for many recordings in one pass over the stock.
 * :mod:`.stock_removal` — taking recordings out (:func:`remove_recordings`) and telling
   which version of each recording's analysis the stock holds (:func:`recording_analyses`).
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 from .stock_columns import STOCK_COLUMNS, embedding_text, empty_stock, stock_texts
 from .stock_exact import aggregate_expressions, stock_key
-from .stock_incremental import StockUpdate, replace_recording, update_stock
+from .stock_incremental import StockEditor, StockUpdate, replace_recording, update_stock
 from .stock_near import merge_near_duplicates
 from .stock_removal import Removal, recording_analyses, remove_recordings
 from .stock_rule import meanings_compatible, near_duplicate_compatible
@@ -33,6 +34,7 @@ from .stock_rule import meanings_compatible, near_duplicate_compatible
 __all__ = [
     "STOCK_COLUMNS",
     "Removal",
+    "StockEditor",
     "StockUpdate",
     "aggregate_expressions",
     "embedding_text",

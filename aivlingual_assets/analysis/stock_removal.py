@@ -13,7 +13,7 @@ Variants and alias keys stay: they only route later spellings to the row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from .stock_columns import empty_stock, encode_str, loads, seen_entry
 from .stock_index import StockIndex
 from .stock_table import StockTable
 
-__all__ = ["Removal", "recording_analyses", "remove_recordings", "seen_times"]
+__all__ = ["Removal", "drop_recordings", "recording_analyses", "remove_recordings", "seen_times"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def seen_times(stock: pd.DataFrame | None) -> dict[str, str]:
     for column in ("first_seen", "last_seen"):
         if column not in stock.columns:
             continue
-        for raw in stock[column].tolist():
+        for raw in pd.unique(stock[column].dropna()):  # a few distinct sightings per recording: decode those
             seen = loads(raw, {})
             recording, at = seen.get("recording"), seen.get("at")
             if recording and at and (recording not in times or at < times[recording]):
@@ -67,33 +67,47 @@ def remove_recordings(
 
     ``index`` is updated in place: the vectors of removed rows leave it.
     """
-    gone = set(recordings)
-    if stock is None or len(stock) == 0 or not gone:
+    if stock is None or len(stock) == 0:
         return Removal(empty_stock() if stock is None else stock, (), 0)
     table = StockTable(stock)
+    removed_keys, changed = drop_recordings(table, recordings, lambda: seen_times(stock))
+    if index is not None:
+        index.remove(removed_keys)
+    return Removal(table.to_frame(), tuple(removed_keys), changed)
+
+
+def drop_recordings(
+    table: StockTable, recordings: Iterable[str], times: Callable[[], Mapping[str, str]]
+) -> tuple[list[str], int]:
+    """:func:`remove_recordings` on a table in memory: (keys of the dropped rows, rows changed).
+
+    ``times`` gives :func:`seen_times` of the table, asked only when a sighting must move.
+    """
+    gone = set(recordings)
     needles = [encode_str(recording) for recording in gone]  # cheap pre-filter on the JSON text
-    drop: list[int] = []
+    dropped: list[str] = []
     changed = 0
-    times: dict[str, str] | None = None
-    for pos, raw in enumerate(table.cols["occurrences"]):
-        if not any(needle in raw for needle in needles):
+    known: Mapping[str, str] | None = None
+    for pos in range(len(table)):
+        if pos in table.dropped:
             continue
+        if pos not in table.touched:
+            if not any(needle in table.cols["occurrences"][pos] for needle in needles):
+                continue
         rec = table.record(pos)
         kept = [occ for occ in rec["occurrences"] if occ.get("recording") not in gone]
         if len(kept) == len(rec["occurrences"]):
             continue  # the name only appeared in another field (a title, a URL)
         if not kept:
-            drop.append(pos)
+            dropped.append(rec["key"])
+            table.drop(pos)
             continue
         rec["occurrences"] = kept
         changed += 1
         if rec["first_seen"].get("recording") in gone or rec["last_seen"].get("recording") in gone:
-            times = seen_times(stock) if times is None else times
-            _resight(rec, gone, times)
-    removed_keys = tuple(table.keys[pos] for pos in drop)
-    if index is not None:
-        index.remove(removed_keys)
-    return Removal(table.to_frame(drop), removed_keys, changed)
+            known = times() if known is None else known
+            _resight(rec, gone, known)
+    return dropped, changed
 
 
 def _resight(rec: dict[str, Any], gone: set[str], times: Mapping[str, str]) -> None:

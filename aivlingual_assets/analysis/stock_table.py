@@ -27,7 +27,10 @@ from .stock_exact import absorb
 class StockTable:
     """The stock as column lists: lookups by key/alias and in-place merges touch only
     the affected rows (decoded to records on demand), so a per-recording update of a
-    100k-row stock costs little more than copying its columns."""
+    100k-row stock costs little more than copying its columns.
+
+    Rows are addressed by position; a dropped row keeps its position (it is left out of
+    look-ups and of :meth:`to_frame`), an appended row takes the next one."""
 
     def __init__(self, stock: pd.DataFrame | None) -> None:
         if stock is None or len(stock) == 0:
@@ -62,14 +65,19 @@ class StockTable:
                 for alias in DECODER.decode(aliases):
                     self.pos_of_alias.setdefault(alias, pos)
         self.touched: dict[int, dict[str, Any]] = {}
+        self.dropped: set[int] = set()
         self._by_reading: dict[str, list[int]] | None = None
 
     def __len__(self) -> int:
+        """Positions in use, dropped rows included."""
         return len(self.cols["key"])
 
     @property
     def keys(self) -> list[str]:
-        return self.cols["key"]
+        """Keys of the rows (dropped rows left out)."""
+        if not self.dropped:
+            return self.cols["key"]
+        return [key for pos, key in enumerate(self.cols["key"]) if pos not in self.dropped]
 
     def resolve(self, key: str) -> int | None:
         pos = self.pos_of_key.get(key)
@@ -93,10 +101,17 @@ class StockTable:
         """Rows by normalised reading, built on first use (kana-spelling look-ups)."""
         if self._by_reading is None:
             self._by_reading = {}
-            for pos, reading in enumerate(normalize_many(self.cols["reading"])):
-                if reading:
+            readings = [
+                reading if (rec := self.touched.get(pos)) is None else rec["reading"]
+                for pos, reading in enumerate(self.cols["reading"])
+            ]
+            for pos, reading in enumerate(normalize_many(readings)):
+                if reading and pos not in self.dropped:
                     self._by_reading.setdefault(reading, []).append(pos)
         return self._by_reading
+
+    def _reading_of(self, pos: int) -> str:
+        return normalize_many([self.peek(pos)["reading"]])[0]
 
     def lemmas(self) -> list[str]:
         """Lemma of every row, falling back to the expression."""
@@ -121,20 +136,35 @@ class StockTable:
     def append(self, rec: dict[str, Any]) -> int:
         pos = len(self)
         for name in STOCK_COLUMNS:
-            self.cols[name].append(None)
+            self.cols[name].append(None)  # written from the record by to_frame
+        self.cols["key"][pos] = rec["key"]
         self.touched[pos] = rec
         self.pos_of_key[rec["key"]] = pos
         for alias in rec["alias_keys"]:
             self.pos_of_alias.setdefault(alias, pos)
+        if self._by_reading is not None and (reading := self._reading_of(pos)):
+            self._by_reading.setdefault(reading, []).append(pos)
         return pos
 
-    def to_frame(self, drop: Iterable[int] = ()) -> pd.DataFrame:
-        """The table as a stock frame, without the rows at positions ``drop``."""
+    def drop(self, pos: int) -> None:
+        """Take the row out: its key and aliases no longer resolve, :meth:`to_frame` leaves it out."""
+        rec = self.record(pos)
+        self.dropped.add(pos)
+        for key in (rec["key"], *rec["alias_keys"]):
+            if self.pos_of_key.get(key) == pos:
+                del self.pos_of_key[key]
+            if self.pos_of_alias.get(key) == pos:
+                del self.pos_of_alias[key]
+        if self._by_reading is not None and (reading := self._reading_of(pos)):
+            self._by_reading[reading].remove(pos)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a stock frame (dropped rows left out)."""
         for pos, rec in self.touched.items():
-            for name, value in row_from_record(rec).items():
-                self.cols[name][pos] = value
-        gone = set(drop)
-        if not gone:
+            if pos not in self.dropped:
+                for name, value in row_from_record(rec).items():
+                    self.cols[name][pos] = value
+        if not self.dropped:
             return frame_from_columns(self.cols)
-        keep = [pos for pos in range(len(self)) if pos not in gone]
+        keep = [pos for pos in range(len(self)) if pos not in self.dropped]
         return frame_from_columns({name: [values[pos] for pos in keep] for name, values in self.cols.items()})

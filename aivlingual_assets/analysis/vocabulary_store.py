@@ -20,15 +20,7 @@ import pandas as pd
 
 from ..ai.errors import AIError
 from ..storage.frame_store import FrameStore
-from .stock import (
-    StockUpdate,
-    empty_stock,
-    recording_analyses,
-    remove_recordings,
-    replace_recording,
-    stock_texts,
-    update_stock,
-)
+from .stock import StockEditor, empty_stock, recording_analyses, stock_texts
 from .stock_index import StockIndex, similar
 from .themes import assign_themes
 
@@ -48,12 +40,6 @@ class VocabularyRefresh:
     merged_exact: int = 0
     merged_near: int = 0
     embedded: int = 0
-
-    def count(self, update: StockUpdate) -> None:
-        self.added += update.added
-        self.merged_exact += update.merged_exact
-        self.merged_near += update.merged_near
-        self.embedded += update.embedded
 
 
 def analysis_version(data: bytes) -> str:
@@ -93,6 +79,7 @@ def refresh_vocabulary(
             raise EmbeddingModelChangedError(model, f"{answer.provider}/{answer.model}")
         return np.asarray(answer.vectors, dtype=np.float32)
 
+    editor: StockEditor | None = None  # opened on the first recording to merge: one pass over the stock
     for partition in partitions:
         if not frames.exists(SOURCE_ASSET, partition):
             continue
@@ -101,22 +88,24 @@ def refresh_vocabulary(
         if held.get(partition) == {version}:
             continue  # merged already, and analysed the same since
         new = pd.read_parquet(io.BytesIO(data))
-        if partition in held:
-            update = replace_recording(stock, partition, new, embed=vectors, index=index, analysis=version,
-                                       threshold=threshold)
-            result.replaced_recordings.append(partition)
-        elif new.empty:
+        if partition not in held and new.empty:
             continue
+        editor = editor or StockEditor(stock, embed=vectors, index=index, threshold=threshold)
+        if partition in held:
+            editor.replace(partition, new, analysis=version)
+            result.replaced_recordings.append(partition)
         else:
-            update = update_stock(stock, new, embed=vectors, index=index, threshold=threshold,
-                                  analyses={partition: version})
+            editor.merge(new, analyses={partition: version})
             result.merged_recordings.append(partition)
-        stock = update.stock
-        result.count(update)
     gone = sorted(set(held) - set(partitions))
     if gone:
-        stock = remove_recordings(stock, gone, index=index).stock
+        editor = editor or StockEditor(stock, embed=vectors, index=index, threshold=threshold)
+        editor.remove(gone)
         result.removed_recordings = gone
+    if editor is not None:
+        stock = editor.frame()
+        for name in ("added", "merged_exact", "merged_near", "embedded"):
+            setattr(result, name, editor.counts[name])
     keys = [] if stock is None else stock["key"].tolist()
     index.remove(set(index.keys) - set(keys))  # removed rows, or rows of a stock that was never written
     missing = index.missing(keys)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from aivlingual_assets.analysis.ngram_embedding import ngram_vectors
 from aivlingual_assets.analysis.stock import (
+    StockEditor,
     recording_analyses,
     remove_recordings,
     replace_recording,
@@ -18,7 +19,8 @@ from aivlingual_assets.analysis.stock import (
 )
 from aivlingual_assets.analysis.stock_index import similar
 
-from .test_stock import DAY1, DAY2, DAY3, table
+from .synthetic import synthetic_expressions
+from .test_stock import DAY1, DAY2, DAY3, occurrence_groups, table
 
 
 def two_recordings():
@@ -125,3 +127,34 @@ def test_removing_a_recording_leaves_rows_that_only_mention_it_in_a_title():
     removal = remove_recordings(stock, ["recA"], index=before.index)
     assert set(removal.stock["lemma"]) == {"推し", "初見"} and removal.changed == 1
     assert sorted(before.index.keys) == sorted(removal.stock["key"])
+
+
+def test_one_editor_over_many_recordings_merges_as_recording_by_recording_updates():
+    frame, _ = synthetic_expressions(1_200, seed=5, n_recordings=6)
+    recordings = sorted(frame["recording"].unique())
+    stock, index = None, None
+    for recording in recordings:
+        update = update_stock(stock, frame[frame["recording"] == recording], embed=ngram_vectors, index=index,
+                              threshold=0.8, seen_at=DAY1)  # fmt: skip
+        stock, index = update.stock, update.index
+    editor = StockEditor(None, embed=ngram_vectors, index=None, threshold=0.8)
+    for recording in recordings:
+        editor.merge(frame[frame["recording"] == recording], seen_at=DAY1)
+    pd.testing.assert_frame_equal(editor.frame(), stock)
+    assert editor.index.keys == index.keys
+
+    # each recording analysed again, the same: the stock ends as it was, nothing lost
+    for recording in recordings:
+        assert editor.replace(recording, frame[frame["recording"] == recording]) == []
+    assert occurrence_groups(editor.frame()) == occurrence_groups(stock)
+    assert sorted(editor.index.keys) == sorted(stock["key"])
+
+
+def test_rows_appended_by_one_recording_are_found_by_the_next_in_the_same_editor():
+    editor = StockEditor(None, embed=ngram_vectors, index=None)
+    editor.merge(table("recA", ("可愛い", "可愛い", "かわいい", "cute", "adjective", 1.0)), seen_at=DAY1)
+    editor.merge(table("recB", ("かわいい", "かわいい", "かわいい", "cute", "adjective", 2.0)), seen_at=DAY2)
+    assert editor.remove(["recC"]) == [] and editor.counts["merged_near"] == 1
+    (row,) = editor.frame().to_dict("records")
+    assert row["lemma"] == "可愛い" and row["count"] == 2
+    assert editor.remove(["recA", "recB"]) == [row["key"]] and editor.frame().empty and len(editor.index) == 0

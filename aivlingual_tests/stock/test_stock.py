@@ -300,7 +300,7 @@ def test_empty_inputs():
     assert merge_near_duplicates(empty_stock(), ngram_vectors).empty
 
 
-def _partition(stock: pd.DataFrame) -> set[frozenset]:
+def occurrence_groups(stock: pd.DataFrame) -> set[frozenset]:
     return {frozenset((o["recording"], o["start"]) for o in json.loads(occ)) for occ in stock["occurrences"]}
 
 
@@ -319,7 +319,7 @@ def test_merge_near_duplicates_on_5000_synthetic_rows_is_correct():
 
     merged = merge_near_duplicates(frame, ngram_vectors, threshold=0.8, seen_at=DAY1)
     assert len(merged) == n_items
-    assert _partition(merged) == _truth_partition(frame, truth)  # homophone decoys kept apart
+    assert occurrence_groups(merged) == _truth_partition(frame, truth)  # homophone decoys kept apart
     assert merged["count"].sum() == len(frame)
     assert merged["key"].is_unique and set(merged["key"]) <= set(exact["key"])
 
@@ -330,7 +330,7 @@ def test_merge_near_duplicates_on_5000_synthetic_rows_is_correct():
     strict = merge_near_duplicates(exact, ngram_vectors)
     assert n_items <= len(strict) <= len(exact)
     truth_of = {(r, s): item for r, s, item in zip(frame["recording"], frame["start"], truth)}
-    assert all(len({truth_of[o] for o in group}) == 1 for group in _partition(strict))
+    assert all(len({truth_of[o] for o in group}) == 1 for group in occurrence_groups(strict))
 
 
 def test_incremental_updates_agree_with_the_batch_merge():
@@ -341,7 +341,7 @@ def test_incremental_updates_agree_with_the_batch_merge():
                               index=index, threshold=0.8, seen_at=DAY1)  # fmt: skip
         stock, index = update.stock, update.index
     batch = merge_near_duplicates(frame, ngram_vectors, threshold=0.8, seen_at=DAY1)
-    assert _partition(stock) == _partition(batch)
+    assert occurrence_groups(stock) == occurrence_groups(batch)
     assert index.keys == stock["key"].tolist()
 
 
