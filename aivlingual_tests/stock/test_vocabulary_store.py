@@ -3,6 +3,7 @@ replace their rows, unchanged ones are not merged again."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pandas as pd
@@ -121,3 +122,18 @@ def test_a_stock_merged_before_analyses_were_versioned_is_merged_again_once():
                               index=None).stock, "vocabulary")  # fmt: skip
     assert refresh(frames, [A], embed).replaced_recordings == [A]
     assert refresh(frames, [A], embed).replaced_recordings == []
+
+
+def test_a_title_learnt_after_the_first_merge_reaches_the_stock():
+    """A YouTube video registered as "YouTube video <id>"; its real title arrives with a later analysis."""
+    frames, embed = FrameStore(settings.storage_url()), OfflineEmbed()
+    rows = table(A, ("草", "草", "くさ", "lol", "internet", 1.0), ("推し", "推し", "おし", "fave", "vtuber_culture", 2.0))
+    frames.write(rows.assign(recording_title="YouTube video aaaaaaaaaaa"), "difficulty", A)
+    first = refresh(frames, [A], embed)
+    frames.write(rows.assign(recording_title="【雑談】Real title"), "difficulty", A)
+    retitled = refresh(frames, [A], embed)
+    assert retitled.replaced_recordings == [A] and retitled.removed_keys == []
+    titles = {o["recording_title"] for raw in retitled.stock["occurrences"] for o in json.loads(raw)}
+    assert titles == {"【雑談】Real title"}
+    assert list(retitled.stock["key"]) == list(first.stock["key"])
+    assert list(retitled.stock["first_seen"]) == list(first.stock["first_seen"])
