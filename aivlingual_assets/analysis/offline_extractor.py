@@ -191,13 +191,43 @@ def _make(pl: _Line, start: int, end: int, **fields) -> Expression | None:
 
 
 # ---------------------------------------------------------------- lexicon
-def _lexicon_items(pl: _Line) -> tuple[list[_Found], list[bool], list[tuple[int, int]]]:
+# Lexicon categories whose sense belongs to streaming and the internet, not to Japanese at large.
+_DOMAIN_CATEGORIES = frozenset({Category.vtuber_culture, Category.internet})
+_DOMAIN_EVIDENCE = 2  # unmistakable stream/net words needed before 卒業 may mean a Vtuber's retirement
+
+
+@lru_cache(maxsize=4096)
+def _ordinary_word(expression: str) -> bool:
+    """The lexicon word is also an everyday dictionary word (卒業, ママ, 箱, 草), so its
+    stream sense needs a stream around it."""
+    entry = dictionary.lookup(expression)
+    return entry is not None and entry.is_common
+
+
+def _stream_context(prepared: Sequence[_Line]) -> bool:
+    """Whether the recording sounds like a stream or a net forum: it uses stream or net
+    words that are nothing else (スパチャ, 同接, 切り抜き, ｗｗ)."""
+    hits = 0
+    for pl in prepared:
+        for m in lexicon().find(pl.folded, pl.boundaries):
+            if m.entry.category in _DOMAIN_CATEGORIES and not _ordinary_word(m.entry.expression):
+                hits += 1
+                if hits >= _DOMAIN_EVIDENCE:
+                    return True
+    return False
+
+
+def _lexicon_items(pl: _Line, stream: bool = True) -> tuple[list[_Found], list[bool], list[tuple[int, int]]]:
     """Curated lexicon items, the characters they cover, and their spans (a grammar
-    pattern inside a curated expression, 〜てみる in 言われてみれば, is the expression's)."""
+    pattern inside a curated expression, 〜てみる in 言われてみれば, is the expression's).
+    Outside a stream (``stream`` false: a talk, a podcast) an everyday word keeps its
+    everyday sense: 卒業 is graduation, ママ is mum."""
     covered = [False] * len(pl.folded)
     found: list[_Found] = []
     spans: list[tuple[int, int]] = []
     for m in lexicon().find(pl.folded, pl.boundaries):
+        if not stream and m.entry.category in _DOMAIN_CATEGORIES and _ordinary_word(m.entry.expression):
+            continue
         # A name before an honorific is not slang, unless the entry itself ends in the
         # honorific (初見さん) or is the whole nickname (後輩ちゃん, ママさん).
         if (
@@ -809,12 +839,13 @@ def extract_with_counts(
         words.update(m.phrase.written for m in pl.phrases)
         words.update(text for _, text in _adverbial_pairs(pl.tokens))
     dictionary.prefetch(words)  # one batched query instead of thousands of small ones
+    stream = _stream_context(prepared)
 
     first: dict[str, Expression] = {}
     counts: dict[str, int] = {}
     order: list[str] = []
     for pl in prepared:
-        lex, covered, lex_spans = _lexicon_items(pl)
+        lex, covered, lex_spans = _lexicon_items(pl, stream)
         grammar_raw = _grammar_raw(pl)
         phrases, phrase_spans = _phrase_items(pl, covered, grammar_raw)
         for ps, pe in phrase_spans:

@@ -143,3 +143,31 @@ def test_a_word_whose_every_sense_is_archaic_or_obscure_is_not_offered(word):
 
 def test_an_ordinary_word_in_the_same_line_is_still_offered():
     assert "噂" in _lemmas("昨日噂の話をしてたんだよ")
+
+
+# ---------------------------------------------------------------- words with their particle
+@pytest.mark.parametrize("said, lemma, gloss", [("無性に食べたくなる", "無性に", "intensely"), ("ちなみにこれ", "ちなみに", "by the way")])
+def test_an_adverb_listed_with_its_particle_is_one_item(said, lemma, gloss):
+    items = {e.lemma: e for e in _items(said)}
+    assert lemma in items and gloss in items[lemma].meaning
+    assert lemma[:-1] not in items  # not 無性 "asexual"
+
+
+# ---------------------------------------------------------------- katakana
+def test_katakana_words_used_in_a_japanese_way_are_kept_and_plain_loanwords_are_not():
+    lemmas = _lemmas("アンチが湧いた", "ゲームしよう", "ドア閉めて")
+    assert "アンチ" in lemmas
+    assert "ゲーム" not in lemmas and "ドア" not in lemmas
+
+
+# ---------------------------------------------------------------- stream senses need a stream
+def test_an_everyday_word_keeps_its_everyday_sense_outside_a_stream():
+    talk = _items("来年の春に大学を卒業します", "母はいつも忙しかった")
+    graduation = [e for e in talk if e.lemma == "卒業"]
+    assert graduation and "Vtuber" not in graduation[0].meaning
+
+
+def test_in_a_stream_the_stream_sense_applies():
+    stream = _items("スパチャありがとう！", "同接すごいな", "来月で卒業します")
+    graduation = [e for e in stream if e.lemma == "卒業"]
+    assert graduation and graduation[0].category == Category.vtuber_culture
