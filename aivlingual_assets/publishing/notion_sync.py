@@ -10,6 +10,12 @@ key → page id plus a hash of the exact properties payload last sent, so:
   (the store was lost, or a previous run crashed between create and record);
 * otherwise create the page and record it *immediately*.
 
+A page we recorded whose key is no longer in the stock (its recording was analysed again,
+or removed, and the stock replaced its rows) is moved to Notion's trash and its record
+forgotten; Notion keeps trashed pages restorable for 30 days.  Pages we never recorded
+(made by people, or by another tool) are never touched, and an empty stock removes nothing:
+that is far more often a broken input than a wish to empty the database.
+
 Looking up pages for keys without a record is a hybrid, chosen for cost: a few
 keys (the daily case: new expressions) are looked up with ``or`` filters on Key,
 20 keys per query, so cost follows the number of new rows; many keys (first
@@ -140,6 +146,7 @@ class SyncReport:
     unchanged: int = 0
     failed: int = 0
     adopted: int = 0  # pages found in Notion by Key that the store did not know
+    archived: int = 0  # pages of keys no longer in the stock, moved to the trash
     failures: list[tuple[str, str]] = field(default_factory=list)
     duplicates: dict[str, list[str]] = field(default_factory=dict)  # key -> extra page ids
     schema: SchemaReport | None = None
@@ -165,6 +172,7 @@ class SyncReport:
             "unchanged": self.unchanged,
             "failed": self.failed,
             "adopted": self.adopted,
+            "archived": self.archived,
             "duplicate_keys": len(self.duplicates),
             "first_failures": [f"{k}: {m}" for k, m in self.failures[:20]],
         }
@@ -239,6 +247,16 @@ class _Syncer:
             self.update(page["id"], item)
             self.report.updated += 1
 
+    def archive(self, key: str, page_id: str) -> None:
+        """Trash the page of a key that left the stock, then forget it (a page already gone counts too)."""
+        try:
+            self.limiter.call(self.client.pages.update, page_id=page_id, in_trash=True)
+        except Exception as exc:
+            if not is_gone(exc):
+                raise
+        self.store.forget(self.ds, key)
+        self.report.archived += 1
+
     def create(self, item: _Planned) -> None:
         properties = dict(item.properties)
         properties[REVIEW_PROPERTY] = {"select": {"name": REVIEW_DEFAULT}}
@@ -295,12 +313,15 @@ def sync_vocabulary(
     log: LogLike | None = None,
     add_missing_properties: bool = True,
     progress_every: int = 100,
+    remove_missing: bool = True,
 ) -> SyncReport:
     """Make the Notion data source show the stock: one page per key, only changed pages written.
 
     Per-row problems end up in ``report.failures``; access problems (401/403, data
     source not found / not shared) raise NotionAccessError / NotionAuthError, and a
     schema that cannot be fixed raises NotionSchemaError — before any page is written.
+    With ``remove_missing``, pages recorded for keys no longer in the stock are trashed
+    (see the module docstring).
     """
     check_columns(stock)
     log = log or _log
@@ -356,13 +377,37 @@ def sync_vocabulary(
                 report.unchanged,
                 report.failed,
             )
+    if remove_missing:
+        _archive_removed(syncer, stock, records, secret)
     log.info(
-        "Notion sync done: %d created, %d updated, %d unchanged, %d failed (%d adopted)",
+        "Notion sync done: %d created, %d updated, %d unchanged, %d failed (%d adopted, %d archived)",
         report.created,
         report.updated,
         report.unchanged,
         report.failed,
         report.adopted,
+        report.archived,
     )
     return report
+
+
+def _archive_removed(syncer: _Syncer, stock: pd.DataFrame, records: dict[str, Any], secret: str | None) -> None:
+    """Trash the recorded pages whose keys left the stock (nothing when the stock is empty)."""
+    if stock.empty:
+        if records:
+            syncer.log.warning("The vocabulary stock is empty: no Notion page is archived (%d recorded)", len(records))
+        return
+    present = {row_key(row, position) for position, row in enumerate(stock.to_dict("records"))}
+    removed = sorted(key for key in records if key not in present)
+    if removed:
+        syncer.log.info("%d expression(s) left the stock; archiving their Notion pages", len(removed))
+    for key in removed:
+        try:
+            syncer.archive(key, records[key].page_id)
+        except Exception as exc:
+            translated = access_error(exc, f"data source {syncer.ds}")
+            if isinstance(translated, NotionAuthError):
+                raise translated from None
+            syncer.report.fail(key, f"not archived: {redact(describe_error(exc), secret)}")
+            syncer.log.warning("Could not archive the Notion page of key %r: %s", key, syncer.report.failures[-1][1])
 
