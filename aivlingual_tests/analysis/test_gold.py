@@ -1,4 +1,4 @@
-from aivlingual_assets.analysis.gold import GoldItem, pooled, precision_recall
+from aivlingual_assets.analysis.gold import GoldItem, load_gold, pooled, precision_recall
 from aivlingual_assets.analysis.schemas import Expression
 
 
@@ -143,3 +143,14 @@ def test_a_pair_credited_through_a_variant_is_not_read_checked():
     assert r["tp"] == 1 and r["reading_pairs"] == 0
     r = precision_recall([_m("ひょっとすると", "perhaps", "ひょっとしたら", expression="ひょっとすると")], gold)
     assert r["reading_pairs"] == 1 and r["reading_accuracy"] == 0.0
+
+
+def test_a_gold_file_may_list_acceptable_items_and_older_files_load_without(tmp_path):
+    line = "{start: 0.0, end: 1.0, text: あやしい}"
+    with_list = tmp_path / "a.yaml"
+    with_list.write_text(f"lines:\n  - {line}\ngold: []\nacceptable:\n  - {{lemma: 怪しい, reading: あやしい, sense: [dubious]}}\n",
+                         "utf-8")
+    without = tmp_path / "b.yaml"
+    without.write_text(f"lines:\n  - {line}\ngold: []\n", "utf-8")
+    assert [a.lemma for a in load_gold(with_list).acceptable] == ["怪しい"]
+    assert load_gold(without).acceptable == []
