@@ -95,6 +95,24 @@ class SubtitleError(IngestionError, ValueError):
         super().__init__(message)
 
 
+class SubtitleTooLargeError(SubtitleError):
+    """A subtitle file above the size the pipeline reads (``AIVLINGUAL_MAX_SUBTITLE_MB``)."""
+
+    def __init__(self, path: str | Path, size_bytes: int, limit_mb: float, setting: str):
+        self.size_bytes = size_bytes
+        self.limit_mb = limit_mb
+        size_mb = size_bytes / 2**20
+        super().__init__(
+            path,
+            f"it is {size_mb:.1f} MB, above the {limit_mb:g} MB limit for one subtitle file "
+            f"({setting}). One 12-hour stream's subtitles take 1.5 to 5 MB.",
+            advice=f"Split it into files under {limit_mb:g} MB, one per stream (a subtitle editor such as "
+            "Subtitle Edit: Tools -> Split subtitle), and process each with its own video; or, if this really is "
+            f"one recording and the machine has the memory and time for it (the README's 'What happens when "
+            f"things go wrong' gives both per MB), raise {setting}.",
+        )
+
+
 class EmptyTranscriptError(SubtitleError):
     """A subtitle file (or transcript) that holds no usable cue."""
 

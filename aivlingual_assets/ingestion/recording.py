@@ -30,7 +30,7 @@ from aivlingual_assets.ingestion.errors import (
 )
 from aivlingual_assets.ingestion.media import MEDIA_EXTENSIONS, file_sha256, probe_duration
 from aivlingual_assets.ingestion.quality import late_cues_warning
-from aivlingual_assets.ingestion.subtitles import SUBTITLE_EXTENSIONS, parse_subtitle_file
+from aivlingual_assets.ingestion.subtitles import SUBTITLE_EXTENSIONS, check_subtitle_size, parse_subtitle_file
 
 logger = logging.getLogger(__name__)
 
@@ -381,4 +381,6 @@ def _checked(path: str | Path, kind: Literal["media", "subtitle"]) -> Path:
         raise UnsupportedFileError(path, allowed)
     if not path.is_file():
         raise MissingFileError(path, f"{kind} file")
+    if kind == "subtitle":
+        check_subtitle_size(path)  # refused when it is added, not after the media was hashed and probed
     return path

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import codecs
 import html
+import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +26,16 @@ from aivlingual_assets.ingestion.errors import (
     EmptyTranscriptError,
     MissingFileError,
     SubtitleError,
+    SubtitleTooLargeError,
     UnsupportedFileError,
 )
 from aivlingual_assets.ingestion.segments import Segment
 
 SUBTITLE_EXTENSIONS: tuple[str, ...] = (".srt", ".vtt")
+# The whole transcript is one table in memory: a bound keeps every later step bounded too.  A 12-hour
+# stream's subtitles are 1.5 MB (SRT) to 5 MB (YouTube's rolling auto-captions) (README: measured cost).
+DEFAULT_MAX_SUBTITLE_MB = 10.0
+MAX_SUBTITLE_MB_ENV = "AIVLINGUAL_MAX_SUBTITLE_MB"
 
 # A cue this short cannot be read; YouTube emits 10 ms ones that repeat the line just shown.
 FLASH_CUE_SECONDS = 0.05
@@ -73,6 +80,7 @@ def read_subtitle_file(path: str | Path) -> tuple[list[Segment], str]:
         raise UnsupportedFileError(path, SUBTITLE_EXTENSIONS)
     if not path.is_file():
         raise MissingFileError(path, "subtitle file")
+    check_subtitle_size(path)
     text, encoding = decode_subtitle(path.read_bytes(), path)
     return parse_subtitle_text(text, fmt=suffix.lstrip("."), source=path), encoding
 
@@ -92,6 +100,28 @@ def parse_subtitle_text(text: str, *, fmt: str, source: str | Path = "<text>") -
     if not segments:
         raise EmptyTranscriptError(source, "it has cues but none of them contains any text.")
     return segments
+
+
+def max_subtitle_mb() -> float:
+    """The largest subtitle file read, in MB: ``AIVLINGUAL_MAX_SUBTITLE_MB`` (default 10)."""
+    raw = os.environ.get(MAX_SUBTITLE_MB_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_SUBTITLE_MB
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = math.nan
+    if not math.isfinite(megabytes) or megabytes <= 0:
+        raise ValueError(f"{MAX_SUBTITLE_MB_ENV}={raw!r} is not a positive number of megabytes; "
+                         f"set it to e.g. {DEFAULT_MAX_SUBTITLE_MB:g}, or unset it for the default.")
+    return megabytes
+
+
+def check_subtitle_size(path: str | Path) -> None:
+    """Refuse, before reading it, a subtitle file larger than :func:`max_subtitle_mb`."""
+    size, limit_mb = Path(path).stat().st_size, max_subtitle_mb()
+    if size > limit_mb * 2**20:
+        raise SubtitleTooLargeError(path, size, limit_mb, MAX_SUBTITLE_MB_ENV)
 
 
 def decode_subtitle_bytes(data: bytes, source: str | Path = "<bytes>") -> str:

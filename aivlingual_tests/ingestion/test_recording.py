@@ -239,3 +239,14 @@ def test_a_subtitle_only_recording_with_a_cue_at_99999_hours_has_an_unknown_leng
     assert recording.duration_seconds is None  # not an 11-year recording
     assert "talk.srt: 1 cue(s) end later than any stream lasts" in recording.warning
     assert "99999:00:05" in recording.warning
+
+
+def test_a_subtitle_over_the_size_limit_is_refused_when_the_recording_is_added(tmp_path: Path, clip: Path,
+                                                                             monkeypatch):
+    from aivlingual_assets.ingestion.errors import SubtitleTooLargeError
+
+    media = shutil.copy(clip, tmp_path / "talk.mp4")
+    (tmp_path / "talk.ja.srt").write_text(SRT * 20, encoding="utf-8")
+    monkeypatch.setenv("AIVLINGUAL_MAX_SUBTITLE_MB", "0.001")
+    with pytest.raises(SubtitleTooLargeError, match="talk.ja.srt"):
+        recording_from_path(media)  # the media alone would be fine: the pair is refused up front

@@ -9,6 +9,7 @@ from aivlingual_assets.ingestion.errors import (
     EmptyTranscriptError,
     MissingFileError,
     SubtitleError,
+    SubtitleTooLargeError,
     UnsupportedFileError,
 )
 from aivlingual_assets.ingestion.segments import Segment, frame_to_segments, segments_to_frame
@@ -216,3 +217,35 @@ def test_segment_validation():
         Segment(2.0, 1.0, "x")
     with pytest.raises(ValueError):
         Segment(-1.0, 1.0, "x")
+
+
+def test_a_50_mb_subtitle_is_refused_before_it_is_read(tmp_path: Path, monkeypatch):
+    import tracemalloc
+
+    monkeypatch.delenv("AIVLINGUAL_MAX_SUBTITLE_MB", raising=False)
+    huge = tmp_path / "a_year_of_streams.srt"
+    with huge.open("wb") as handle:
+        handle.truncate(50 * 2**20)  # sparse: the size of a 50 MB file without writing one
+    tracemalloc.start()
+    try:
+        with pytest.raises(SubtitleTooLargeError) as caught:
+            parse_subtitle_file(huge)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # never read into memory
+    message = str(caught.value)
+    assert "a_year_of_streams.srt" in message and "50.0 MB, above the 10 MB limit" in message
+    assert "Split it into files under 10 MB" in message and "AIVLINGUAL_MAX_SUBTITLE_MB" in message
+
+
+def test_the_subtitle_size_limit_is_set_in_the_environment(tmp_path: Path, monkeypatch):
+    subtitle = ENCODINGS / "sample.utf-8.srt"  # 1,164 bytes
+    monkeypatch.setenv("AIVLINGUAL_MAX_SUBTITLE_MB", "0.001")  # 1,048 bytes
+    with pytest.raises(SubtitleTooLargeError, match="above the 0.001 MB limit"):
+        parse_subtitle_file(subtitle)
+    monkeypatch.setenv("AIVLINGUAL_MAX_SUBTITLE_MB", "0.002")
+    assert len(parse_subtitle_file(subtitle)) == 12
+    monkeypatch.setenv("AIVLINGUAL_MAX_SUBTITLE_MB", "lots")
+    with pytest.raises(ValueError, match="AIVLINGUAL_MAX_SUBTITLE_MB='lots' is not a positive number"):
+        parse_subtitle_file(subtitle)
