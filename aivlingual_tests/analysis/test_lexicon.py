@@ -75,6 +75,21 @@ def test_every_grammar_pattern_detects_its_examples(pattern):
         assert any(i.lemma == pattern.pattern and i.category == Category.grammar for i in items), (example, items)
 
 
+@pytest.mark.parametrize(
+    "pattern", [p for p in grammar_patterns() if p.counter_examples], ids=lambda p: p.id
+)
+def test_no_grammar_pattern_fires_on_its_counter_examples(pattern):
+    for line in pattern.counter_examples:
+        items = extract_expressions([TranscriptLine(start=0, end=1, text=line)])
+        assert not any(i.lemma == pattern.pattern for i in items), (line, items)
+
+
+def test_grammar_patterns_say_where_they_were_checked():
+    unsourced = [p.id for p in grammar_patterns() if not p.source]
+    assert len(grammar_patterns()) >= 140
+    assert len(unsourced) <= 50, unsourced  # the original 50 patterns predate the field
+
+
 @pytest.mark.parametrize("rule", mistake_rules(), ids=lambda r: r.id)
 def test_every_mistake_rule_detects_its_examples(rule):
     for example in rule.examples:
