@@ -49,7 +49,8 @@ def test_every_benchmark_reports_a_well_formed_result(bench_run):
             else:
                 assert r["ratio"] is None
     quality = [r for r in results if r["benchmark"] == "quality"]
-    assert {r["figure"].split(",")[0] for r in quality} == {"precision", "recall"}
+    figures = {r["figure"].split(",")[0] for r in quality}
+    assert figures == {"precision", "recall", "sense accuracy", "reading accuracy"}
     assert all(0.0 <= r["value"] <= 1.0 for r in quality)
     assert f"results JSON: {out}" in proc.stdout
 

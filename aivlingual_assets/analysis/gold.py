@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Optional
@@ -41,7 +42,10 @@ from aivlingual_assets.analysis.kana import fold_long_vowels, fold_small_kana, k
 from aivlingual_assets.analysis.lexicon import fold
 from aivlingual_assets.analysis.schemas import Category, Expression, TranscriptLine
 
-__all__ = ["GoldItem", "GoldSet", "precision_recall", "pooled", "load_gold", "sense_matches", "fold_reading"]
+__all__ = [
+    "GoldItem", "GoldSet", "precision_recall", "pooled", "load_gold", "sense_matches", "fold_reading",
+    "subset_of", "score_gold_files",
+]
 
 
 class GoldItem(BaseModel):
@@ -246,3 +250,38 @@ def pooled(scores: Sequence[dict]) -> dict:
         "reading_accuracy": reading_right / reading_pairs if reading_pairs else 0.0,
         "reading_pairs": reading_pairs,
     }
+
+
+def subset_of(path: str | Path) -> str:
+    """``heldout`` for a ``*_heldout.yaml`` gold file (never used for tuning), else ``tuning``."""
+    return "heldout" if Path(path).stem.endswith("_heldout") else "tuning"
+
+
+def score_gold_files(
+    paths: Sequence[Path], extract: Callable[[list[TranscriptLine]], Sequence[Expression]]
+) -> dict:
+    """Run ``extract`` on every gold file and score it; pool the files of each subset.
+
+    Returns ``{"tuning": pooled, "heldout": pooled, "tuning_strict": pooled, "heldout_strict":
+    pooled, "files": [...]}``: the plain subsets count a file's ``acceptable`` items as right for
+    precision, the ``_strict`` ones score against the teacher's gold list alone.  Each entry of
+    ``files`` has ``file``, ``subset``, ``lines``, ``gold_items``, ``predicted``, ``seconds`` and
+    the file's own ``score`` (with acceptable items).  A subset without files pools to zeros.
+    """
+    per: dict[str, list[dict]] = {"tuning": [], "heldout": [], "tuning_strict": [], "heldout_strict": []}
+    files: list[dict] = []
+    for path in paths:
+        gold = load_gold(path)
+        t0 = time.perf_counter()
+        predicted = list(extract(gold.lines))
+        seconds = time.perf_counter() - t0
+        subset = subset_of(path)
+        score = precision_recall(predicted, gold.gold, gold.acceptable)
+        per[subset].append(score)
+        per[f"{subset}_strict"].append(precision_recall(predicted, gold.gold))
+        files.append({"file": Path(path).name, "subset": subset, "lines": len(gold.lines),
+                      "gold_items": len(gold.gold), "predicted": len(predicted), "seconds": seconds,
+                      "score": score})
+    result: dict = {name: pooled(scores) for name, scores in per.items()}
+    result["files"] = files
+    return result
