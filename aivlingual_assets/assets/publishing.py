@@ -125,6 +125,7 @@ def anki_deck(
             "media_files": report.media_files,
             "skipped": len(report.skipped),
             "missing_audio": len(report.missing_audio),
+            "retired_notes": report.retired,  # rows that left the stock: suspended, tagged aivlingual::removed
             "deck_id": str(report.deck_id),
             "tts": tts,
             **(speaker.metadata() if speaker is not None else {}),

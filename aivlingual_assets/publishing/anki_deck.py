@@ -12,6 +12,14 @@ names rather than random numbers:
 
 Example audio, when given, is cut from the recording by
 :func:`cut_example_audio` and shipped as media (``[sound:...]``).
+
+Rows that leave the stock (a recording analysed again replaced them) cannot be deleted from
+a learner's collection by an import: Anki only adds and updates.  So the deck keeps each
+such note as a *retired* note under the same GUID: its card suspended, its meaning saying it
+was removed, tagged ``aivlingual::removed`` (browse that tag and delete).  A learner who had
+the card sees it stop; a new learner gets it suspended.  Which keys were exported is
+remembered in a manifest beside the package (:class:`DeckManifest`); a retired key that
+comes back to the stock is an ordinary note again.
 """
 
 from __future__ import annotations
@@ -128,6 +136,43 @@ class DeckReport(BaseModel):
     media_files: int
     skipped: list[str] = []
     missing_audio: list[str] = []
+    retired: int = 0  # notes of keys that left the stock, shipped suspended and tagged RETIRED_TAG
+
+
+RETIRED_TAG = "aivlingual::removed"
+RETIRED_MEANING = (
+    "Removed from the AIVlingual stock (its recording was analysed again). "
+    "Delete it: browse tag:aivlingual::removed."
+)
+
+
+class DeckManifest(BaseModel):
+    """Which keys a deck file held (key -> expression), and which were retired since (see the module doc)."""
+
+    exported: dict[str, str] = {}
+    retired: dict[str, str] = {}
+
+    @staticmethod
+    def path_for(deck_path: str | Path) -> Path:
+        return Path(deck_path).with_suffix(".keys.json")
+
+    @classmethod
+    def load(cls, deck_path: str | Path) -> "DeckManifest":
+        """The manifest beside ``deck_path`` (empty when there is none yet, or it is unreadable)."""
+        path = cls.path_for(deck_path)
+        try:
+            return cls.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls()
+
+    def retired_after(self, current: Mapping[str, str]) -> dict[str, str]:
+        """Keys exported or retired before that are not in ``current`` (the stock now)."""
+        before = {**self.retired, **self.exported}
+        return {key: expression for key, expression in sorted(before.items()) if key not in current}
+
+    def save(self, deck_path: str | Path) -> None:
+        with atomic_output(self.path_for(deck_path)) as partial:
+            Path(partial).write_text(self.model_dump_json(indent=1), encoding="utf-8")
 
 
 # --- field rendering --------------------------------------------------------
@@ -247,6 +292,7 @@ def build_deck(
     deck_name: str = DEFAULT_DECK_NAME,
     audio_for: Callable[[dict[str, Any]], Path | None] | None = None,
     timestamp: float | None = None,
+    retired: Mapping[str, str] | None = None,
 ) -> DeckReport:
     """Write the stock as an .apkg at ``out_path`` (atomically) and report on it.
 
@@ -254,8 +300,9 @@ def build_deck(
     cards come in a sensible order.  ``audio_for(row)`` gets each row as a dict
     and may return an audio file to attach; a returned path that does not
     exist is listed in ``missing_audio``.  ``timestamp`` makes the file
-    byte-reproducible.  Raises DeckError for missing columns or empty /
-    duplicate keys.
+    byte-reproducible.  ``retired`` (key -> expression) adds the retired notes of
+    keys that left the stock (see the module docstring).  Raises DeckError for
+    missing columns or empty / duplicate keys.
     """
     if not isinstance(stock, pd.DataFrame):
         raise DeckError(f"stock must be a pandas DataFrame, got {type(stock).__name__}")
@@ -315,6 +362,18 @@ def build_deck(
             ]
             deck.add_note(genanki.Note(model=model, fields=fields, tags=tags, guid=genanki.guid_for(key), due=due))
 
+        active = len(deck.notes)
+        present = set(keys)
+        for key, expression in sorted((retired or {}).items()):
+            if key in present or not _text(expression):
+                continue
+            note = genanki.Note(model=model, fields=[html.escape(_text(expression)), "", html.escape(RETIRED_MEANING),
+                                                     "", "", "", "", ""],
+                                tags=["aivlingual", RETIRED_TAG], guid=genanki.guid_for(key), due=len(deck.notes))
+            for card in note.cards:
+                card.suspend = True
+            deck.add_note(note)
+
         package = genanki.Package(deck, media_files=media)
         with atomic_output(out_path) as partial:
             package.write_to_file(str(partial), timestamp=timestamp)
@@ -323,10 +382,11 @@ def build_deck(
         deck_name=deck_name,
         deck_id=deck.deck_id,
         model_id=MODEL_ID,
-        notes=len(deck.notes),
+        notes=active,
         media_files=len(media),
         skipped=skipped,
         missing_audio=missing_audio,
+        retired=len(deck.notes) - active,
     )
 
 

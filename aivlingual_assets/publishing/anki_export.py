@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ..ai.errors import AIError
-from .anki_deck import DeckReport, build_deck, cut_example_audio, parse_occurrences
+from .anki_deck import DeckManifest, DeckReport, build_deck, cut_example_audio, parse_occurrences
 
 TTS_REQUEST_TYPE = "anki.tts"
 MAX_CONSECUTIVE_TTS_FAILURES = 5  # then the provider is down for this deck: stop asking for every card
@@ -96,4 +96,12 @@ def example_audio_finder(media_for: Callable[[str], str | None], audio_dir: Path
 
 
 def export_deck(stock: pd.DataFrame, out_path: Path, audio_for) -> DeckReport:
-    return build_deck(stock, out_path=out_path, audio_for=audio_for)
+    """The deck at ``out_path``; keys exported before and gone from the stock now ship as retired notes."""
+    manifest = DeckManifest.load(out_path)
+    current: dict[str, str] = {}
+    if {"key", "expression"} <= set(stock.columns):  # else build_deck says what is missing
+        current = {str(k): str(e) for k, e in zip(stock["key"], stock["expression"])}
+    retired = manifest.retired_after(current)
+    report = build_deck(stock, out_path=out_path, audio_for=audio_for, retired=retired)
+    DeckManifest(exported=current, retired=retired).save(out_path)  # only once the deck is written
+    return report
