@@ -1,0 +1,59 @@
+"""Grammar-pattern items: the patterns of data/grammar_patterns.yaml found in a line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from aivlingual_assets.analysis.extraction.line import Found, Line, expand, make, reading_of_span
+from aivlingual_assets.analysis.lexicon import grammar_matchers, token_index
+from aivlingual_assets.analysis.schemas import Category
+from aivlingual_assets.analysis.tokenizer import Token
+
+def grammar_raw_matches(pl: Line) -> list[tuple[int, int, int, object]]:
+    """Grammar matches ``(start, end, own_start, pattern)``; a match lying strictly inside
+    another pattern's match is dropped (〜ても inside 〜てもいい, 〜たら inside 〜たらよかった)."""
+    return list(_grammar_matches(tuple(pl.tokens), pl.folded))
+
+
+@lru_cache(maxsize=32768)
+def _grammar_matches(tokens: tuple[Token, ...], folded: str) -> tuple[tuple[int, int, int, object], ...]:
+    index = token_index(tokens)
+    raw: list[tuple[int, int, int, object]] = []
+    for matcher in grammar_matchers():
+        for s, e, own in matcher.find(tokens, folded, index):
+            raw.append((s, e, own, matcher.pattern))
+
+    def inside_another(own: int, e: int, p: object) -> bool:
+        return any(p2 is not p and own2 <= own and e <= e2 and (own2, e2) != (own, e) for _, e2, own2, p2 in raw)
+
+    return tuple(r for r in raw if not inside_another(r[2], r[1], r[3]))
+
+
+def grammar_items(pl: Line, covered: list[bool], raw, blocked: Sequence[tuple[int, int]] = ()) -> list[Found]:
+    """Grammar items.  The pattern's own words are marked covered (no しれる from
+    かもしれない); a leading host word (歌い in 歌いながら) stays available as vocabulary.
+    A pattern inside a set phrase (〜てみる inside 言われてみれば) is part of the phrase, not
+    a separate point.  The reading is the expression's as said (聞こえてる → きこえてる)."""
+    found: list[Found] = []
+    for s, e, own, p in raw:
+        if any(bs <= own and e <= be for bs, be in blocked):
+            continue
+        for t in pl.tokens:
+            if t.end > own and t.begin < e:
+                for c in range(t.begin, t.end):
+                    covered[c] = True
+        s2, e2 = expand(pl.tokens, s, e)
+        expr = make(
+            pl,
+            s2,
+            e2,
+            lemma=p.pattern,
+            reading=reading_of_span(pl, s2, e2) or p.reading,
+            meaning=p.meaning,
+            category=Category.grammar,
+            explanation=p.explanation,
+        )
+        if expr is not None:
+            found.append(Found(s, expr))
+    return found

@@ -1,0 +1,142 @@
+"""Common-mistake items: ら抜き, い抜き, 全然 + affirmative and the regex rules of grammar_patterns.yaml."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from aivlingual_assets.analysis import dictionary
+from aivlingual_assets.analysis.extraction.line import NEGATION_RE, Found, Line, expand, is_content, make, reading_of_span, said_text
+from aivlingual_assets.analysis.lexicon import mistake_rules
+from aivlingual_assets.analysis.schemas import Category
+from aivlingual_assets.analysis.tokenizer import lemma_conjugation_type
+
+def _verb_gloss(base: str) -> str:
+    entry = dictionary.lookup(base)
+    if entry is None or not entry.glosses:
+        return "do it"
+    gloss = entry.glosses[0]
+    return gloss[3:] if gloss.startswith("to ") else gloss
+
+
+def _ra_nuki(pl: Line, rule) -> list[Found]:
+    out: list[Found] = []
+    for t in pl.tokens:
+        d, base = t.dictionary_form, t.normalized_form
+        if t.pos1 != "動詞" or not d.endswith("れる") or base == d or len(d) != len(base) + 1:
+            continue
+        if not base.endswith("る"):
+            continue
+        ctype = lemma_conjugation_type(base)
+        if not ctype.startswith(("上一段", "下一段", "カ行変格")):
+            continue
+        s, e = expand(pl.tokens, t.begin, t.end, host=False)
+        said = said_text(pl, s, e)
+        stem = d[:-2]
+        folded_said = pl.folded[s:e]
+        pos = folded_said.find(stem + "れ") if stem else -1
+        if pos < 0:
+            continue
+        correct = folded_said[: pos + len(stem)] + "られ" + folded_said[pos + len(stem) + 1 :]
+        fmt = {"said": said, "correct": correct, "base": base, "gloss": _verb_gloss(base)}
+        expr = make(
+            pl,
+            s,
+            e,
+            lemma=d,
+            reading=t.lemma_reading or d,
+            meaning=rule.meaning.format(**fmt),
+            category=Category.common_mistake,
+            explanation=rule.explanation.format(**fmt),
+        )
+        if expr is not None:
+            out.append(Found(t.begin, expr))
+    return out
+
+
+def _i_nuki(pl: Line, rule) -> list[Found]:
+    out: list[Found] = []
+    for t in pl.tokens:
+        if t.pos1 != "助動詞" or t.dictionary_form not in ("てる", "でる"):
+            continue
+        s, e = expand(pl.tokens, t.begin, t.end)
+        rel = t.begin - s
+        folded_said = pl.folded[s:e]
+        correct = folded_said[: rel + 1] + "い" + folded_said[rel + 1 :]
+        said = said_text(pl, s, e)
+        fmt = {"said": said, "correct": correct}
+        expr = make(
+            pl,
+            s,
+            e,
+            lemma=rule.lemma or "〜てる",
+            reading=reading_of_span(pl, s, e) or rule.reading or "てる",
+            meaning=rule.meaning.format(**fmt),
+            category=Category.common_mistake,
+            explanation=rule.explanation.format(**fmt),
+        )
+        if expr is not None:
+            out.append(Found(t.begin, expr))
+    return out
+
+
+def _zenzen_affirmative(pl: Line, rule) -> list[Found]:
+    out: list[Found] = []
+    toks = pl.tokens
+    for k, t in enumerate(toks):
+        if t.dictionary_form not in ("全然", "ぜんぜん") or t.pos1 != "副詞":
+            continue
+        rest = re.split(r"[、。!?,\s]", pl.folded[t.end :], maxsplit=1)[0]  # same clause only
+        nxt = next((x for x in toks[k + 1 :] if is_content(x)), None)
+        if nxt is None or NEGATION_RE.search(rest):
+            continue
+        said = said_text(pl, t.begin, nxt.end)
+        fmt = {"said": said, "correct": said}
+        expr = make(
+            pl,
+            t.begin,
+            nxt.end,
+            lemma=rule.lemma or "全然",
+            reading=rule.reading or "ぜんぜん",
+            meaning=rule.meaning.format(**fmt),
+            category=Category.common_mistake,
+            explanation=rule.explanation.format(**fmt),
+        )
+        if expr is not None:
+            out.append(Found(t.begin, expr))
+    return out
+
+
+_DETECTORS: dict[str, Callable[[Line, object], list[Found]]] = {
+    "ra_nuki": _ra_nuki,
+    "i_nuki": _i_nuki,
+    "zenzen_affirmative": _zenzen_affirmative,
+}
+
+
+def mistake_items(pl: Line) -> list[Found]:
+    found: list[Found] = []
+    for rule in mistake_rules():
+        if rule.detector:
+            detector = _DETECTORS.get(rule.detector)
+            if detector is None:
+                raise ValueError(f"unknown mistake detector {rule.detector!r} in grammar_patterns.yaml")
+            found.extend(detector(pl, rule))
+            continue
+        for s, e in rule.find(pl.folded):
+            s2, e2 = expand(pl.tokens, s, e)
+            said = said_text(pl, s2, e2)
+            fmt = {"said": said, "correct": rule.correct(pl.folded[s2:e2])}
+            expr = make(
+                pl,
+                s2,
+                e2,
+                lemma=rule.lemma or rule.pattern,
+                reading=reading_of_span(pl, s2, e2) or rule.reading or "",
+                meaning=rule.meaning.format(**fmt),
+                category=Category.common_mistake,
+                explanation=rule.explanation.format(**fmt),
+            )
+            if expr is not None:
+                found.append(Found(s, expr))
+    return found

@@ -1,0 +1,112 @@
+"""Set-phrase items: JMdict expressions and idioms said in a line (see analysis/phrases.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aivlingual_assets.analysis import dictionary
+from aivlingual_assets.analysis.dictionary import DictEntry
+from aivlingual_assets.analysis.extraction.line import SLANG_MISC, Found, Line, expand, make
+from aivlingual_assets.analysis.jlpt_list import listed_level
+from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, vocabulary_level
+from aivlingual_assets.analysis.phrases import PhraseMatch, token_key
+from aivlingual_assets.analysis.schemas import LEVEL_ORDER, Category, Level
+from aivlingual_assets.analysis.senses import meaning_in_context
+from aivlingual_assets.analysis.tokenizer import Token, is_kana
+
+_PHRASE_CANNOT_START = frozenset({"助詞", "助動詞", "接尾辞", "補助記号", "空白"})
+# First words of the back-channels and formulas of conversation (そうですね, それな, ではまた).
+_DISCOURSE_OPENERS = frozenset(
+    {"そう", "然う", "其れ", "それ", "此れ", "これ", "あれ", "彼", "此方", "こちら", "其方", "そちら", "では", "じゃ",
+     "でも", "又", "また", "如何", "どう", "何", "なに", "なん", "ええ", "はい", "いや", "うん", "まあ", "成る程",
+     "なるほど", "有り難う", "ありがとう", "宜しく", "よろしく", "御", "お", "ご", "確か", "本当", "ほんと",
+     "其の", "その", "此の", "この", "彼の", "あの", "何の", "どの", "何処", "どこ", "其処", "そこ", "此処", "ここ",
+     "誰", "だれ", "何方", "どっち", "どちら", "もう", "今度"}
+)
+
+
+def _plain_phrase(m: PhraseMatch, toks: Sequence[Token], entry: DictEntry) -> bool:
+    """A phrase a learner gains nothing from as a unit: a conversational formula (そうなんですか,
+    ではまた, その時) or a short run of light words (ならない, 見られる) that is not colloquial.
+    Collocations (雷が鳴る, 本気を出す) stay: learners study them as units."""
+    if token_key(toks[m.first]) in _DISCOURSE_OPENERS:
+        return True
+    colloquial = any(t in entry.misc for t in ("colloquialism", "slang", "Internet slang"))
+    return m.phrase.heavy == 0 and len(m.phrase.keys) <= 3 and not colloquial
+
+
+def _phrase_entry(written: str, idseq: int) -> DictEntry | None:
+    return next((e for e in dictionary.lookup_all(written) if e.idseq == idseq), None)
+
+
+def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found], list[tuple[int, int]]]:
+    """JMdict expressions and idioms said in the line, as one item each (あっという間, not 間).
+
+    A phrase that a grammar pattern covers is left to the pattern (かもしれない teaches
+    better as 〜かもしれない); basic formulas (よろしくお願いします) teach nothing."""
+    found: list[Found] = []
+    spans: list[tuple[int, int]] = []
+    toks = pl.tokens
+    for m in pl.phrases:
+        s, e = toks[m.first].begin, toks[m.last].end
+        if any(covered[s:e]) or any(pl.names[s:e]):
+            continue
+        if _mostly_grammar(toks[m.first : m.last + 1], grammar_raw):
+            continue
+        if toks[m.first].pos1 in _PHRASE_CANNOT_START:
+            continue  # ていい, にせよ, ともいう: grammar glue, not a phrase of its own
+        if sum(1 for t in toks[m.first : m.last + 1] if t.pos1 != "助詞") < 2:
+            continue  # きっかけに, 一緒に: one word and its particle, taught as the word
+        entry = _phrase_entry(m.phrase.written, m.phrase.idseq)
+        if entry is None or not entry.glosses:
+            continue
+        spans.append((s, e))
+        idiom = any(t in entry.misc for t in ("idiomatic expression", "proverb", "yojijukugo"))
+        if not idiom and _plain_phrase(m, toks, entry):
+            continue
+        if is_basic_word(m.phrase.written) or entry.all_senses_low_value:
+            continue
+        listed = listed_level(m.phrase.written, entry.reading)
+        if listed is not None and listed[0] == Level.N5:
+            continue  # a formula every beginner knows (よろしくお願いします)
+        # Kanji say little about a phrase (手に入れる is all N5 kanji): never below N4.
+        level = listed[0] if listed else max(vocabulary_level(entry, m.phrase.written)[0], Level.N4, key=LEVEL_ORDER.get)
+        s2, e2 = expand(toks, s, e, host=False)
+        said = pl.folded[s2:e2]
+        note = "" if said.startswith(m.phrase.written) else f" Standard form: {m.phrase.written}."
+        category = next((c for k, c in SLANG_MISC.items() if k in entry.misc), Category.vocabulary)
+        expr = make(
+            pl, s2, e2, lemma=_phrase_lemma(entry, m.phrase.written, pl.folded[s:e]), reading=entry.reading,
+            meaning=meaning_in_context(entry), category=category,
+            explanation=f"Set phrase, learnt as one unit ({_phrase_kind(entry)}), about {level.value}.{note}",
+        )
+        if expr is not None:
+            found.append(Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
+    return found, spans
+
+
+def _phrase_lemma(entry: DictEntry, written: str, said: str) -> str:
+    """The dictionary spelling closest to what was said: the spelling itself when it is one,
+    the kana headword when it was said in kana (それじゃあ, not 其れじゃあ)."""
+    if said in entry.kanji_forms or said in entry.kana_forms:
+        return said
+    if is_kana(said) and entry.reading:
+        return entry.reading
+    return written
+
+
+def _mostly_grammar(tokens: Sequence[Token], grammar_raw) -> bool:
+    """A phrase that is mostly one grammar pattern (かもしれない, やってみる) is the pattern's to
+    teach; one that merely contains a pattern (言われてみれば ⊃ 〜てみる) stays a phrase."""
+    for _, ge, own, _ in grammar_raw:
+        inside = sum(1 for t in tokens if t.begin >= own and t.end <= ge)
+        if inside * 2 >= len(tokens):
+            return True
+    return False
+
+
+def _phrase_kind(entry: DictEntry) -> str:
+    for tag in ("proverb", "yojijukugo", "idiomatic expression"):
+        if tag in entry.misc:
+            return "idiom" if tag == "idiomatic expression" else tag
+    return "expression"

@@ -1,0 +1,268 @@
+"""Vocabulary items: the notable words of a line, with the sense used (see analysis/senses.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from aivlingual_assets.analysis import dictionary
+from aivlingual_assets.analysis.dictionary import DictEntry
+from aivlingual_assets.analysis.extraction.line import JAPANESE_RE, KANJI_RUN_RE, SLANG_MISC, Found, Line, make
+from aivlingual_assets.analysis.jlpt_list import listed_level
+from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, vocabulary_level
+from aivlingual_assets.analysis.schemas import Category, Level
+from aivlingual_assets.analysis.senses import casual_form_note, meaning_in_context
+from aivlingual_assets.analysis.tokenizer import Token, has_kanji, is_kana, is_katakana, katakana_to_hiragana, split_token
+
+_FUNCTIONAL_JMDICT_POS = {
+    "suffix",
+    "prefix",
+    "counter",
+    "particle",
+    "auxiliary verb",
+    "auxiliary",
+    "auxiliary adjective",
+    "conjunction",
+    "copula",
+    "numeric",
+    "pronoun",
+}
+_POS_LABELS = (
+    ("Ichidan verb", "ichidan verb"),
+    ("Godan verb", "godan verb"),
+    ("suru verb", "する verb"),
+    ("noun or participle which takes the aux. verb suru", "noun (also used with する)"),
+    ("adjective (keiyoushi)", "い-adjective"),
+    ("adjectival nouns or quasi-adjectives (keiyodoshi)", "な-adjective"),
+    ("adverb", "adverb"),
+    ("noun", "noun"),
+    ("expressions", "expression"),
+    ("interjection", "interjection"),
+)
+
+
+def _vocab_candidate(tok: Token, prev: Token | None) -> bool:
+    p1, p2 = tok.pos1, tok.pos2
+    if tok.is_oov or p1 not in ("名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "連体詞", "接続詞"):
+        return False
+    if p1 == "名詞" and p2 != "普通名詞":
+        return False
+    if p1 == "形状詞" and p2 != "一般":
+        return False
+    if p1 == "形容詞" and p2 == "非自立可能":
+        return False
+    if p1 == "動詞" and p2 == "非自立可能" and prev is not None and prev.pos2 == "接続助詞":
+        return False  # auxiliary use: 〜てみる, 〜ていく
+    lemma = tok.dictionary_form
+    if not JAPANESE_RE.search(tok.surface) or any(ch.isdigit() for ch in tok.surface):
+        return False
+    if len(lemma) < 2 and not has_kanji(lemma):
+        return False
+    if is_kana(lemma) and len(lemma) < 2:
+        return False
+    if is_basic_word(lemma):
+        return bool(casual_form_note(tok))
+    # すげえ is its own (colloquial) word even though Sudachi normalises it to the basic 凄い
+    return not is_basic_word(tok.normalized_form) or _own_word(tok) or bool(casual_form_note(tok))
+
+
+def _own_word(tok: Token) -> bool:
+    """A kana word JMdict lists apart from the spelling Sudachi normalises it to (すげえ vs 凄い)."""
+    if not is_kana(tok.dictionary_form) or tok.dictionary_form == tok.normalized_form:
+        return True
+    entries = dictionary.lookup_all(tok.dictionary_form)
+    return bool(entries) and all(tok.normalized_form not in e.kanji_forms for e in entries)
+
+
+def _lookup_token(tok: Token) -> tuple[str, DictEntry] | None:
+    """(lemma as said, entry). A kana word is looked up by Sudachi's normalised kanji
+    spelling first, which says which word it is (いける → 行ける, not 生ける)."""
+    forms = (tok.dictionary_form, tok.normalized_form)
+    if is_kana(tok.dictionary_form) and has_kanji(tok.normalized_form):
+        spelled = dictionary.lookup(tok.normalized_form, tok.lemma_reading or None, pos=tok.pos1)
+        said = katakana_to_hiragana(tok.dictionary_form)
+        if spelled is not None and (said in map(katakana_to_hiragana, spelled.kana_forms) or casual_form_note(tok)):
+            forms = (tok.normalized_form, tok.dictionary_form)
+    for form in dict.fromkeys(forms):
+        entry = dictionary.lookup(form, tok.lemma_reading or None, pos=tok.pos1)
+        if entry is None:
+            continue
+        # the learner keeps the kana spelling they heard, unless it is a casual shape of another word
+        said_in_kana = form != tok.dictionary_form and is_kana(tok.dictionary_form)
+        return (tok.dictionary_form if said_in_kana and not casual_form_note(tok) else form), entry
+    return None
+
+
+def _pos_label(entry: DictEntry) -> str:
+    for needle, label in _POS_LABELS:
+        if any(needle in p for p in entry.pos):
+            return label
+    return entry.pos[0] if entry.pos else "word"
+
+
+def _vocab_explanation(entry: DictEntry, level: Level) -> str:
+    parts = [f"{_pos_label(entry).capitalize()}, about {level.value}."]
+    if any("usually written using kana" in m for m in entry.misc):
+        parts.append("Usually written in kana.")
+    notes = [m for m in entry.misc if m in ("colloquialism", "slang", "Internet slang", "honorific or respectful (sonkeigo) language", "humble (kenjougo) language", "onomatopoeic or mimetic word", "abbreviation")]
+    if notes:
+        parts.append(f"Note: {', '.join(notes)}.")
+    if len(entry.senses) > 1 and entry.senses[1]:
+        parts.append(f"Other sense: {'; '.join(entry.senses[1][:2])}.")
+    return " ".join(parts)
+
+
+def _likely_misheard(entry: DictEntry, form: str) -> bool:
+    """A word nobody says in a stream: every sense archaic/obscure/rare, or an uncommon
+    entry with no frequency data at all. Speech recognition produces these from
+    mis-heard words (大往生 heard as 大王女); no item beats a confidently wrong one."""
+    if entry.all_senses_low_value:
+        return True
+    if not has_kanji(form) or any(m in ("colloquialism", "slang", "Internet slang") for ms in entry.sense_misc for m in ms):
+        return False  # kana slang (すげえ) has no frequency data either, but no recogniser invents it
+    return not entry.priority and not entry.is_common and listed_level(form, entry.written) is None and len(form) >= 3
+
+
+_LOANWORD_NOTES = ("slang", "colloquialism", "abbreviation", "Internet slang", "manga slang", "jocular, humorous term")
+
+
+def _teachable_katakana(entry: DictEntry) -> bool:
+    """A katakana word worth a card: a native word written in katakana (クマ for 熊, オタク),
+    or a loanword used in a Japanese way (slang, clipped: アンチ "hater", ギブ "I give up").
+    A plain English loanword (ゲーム "game", ドア "door") teaches an English speaker nothing."""
+    if entry.kanji_forms:
+        return True
+    return any(m in _LOANWORD_NOTES for ms in entry.sense_misc for m in ms) or len(entry.senses) > 2
+
+
+def _vocab_from_token(pl: Line, tok: Token) -> Found | None:
+    hit = _lookup_token(tok)
+    if hit is None:
+        return None
+    form, entry = hit
+    if not entry.glosses or (entry.pos and all(p in _FUNCTIONAL_JMDICT_POS for p in entry.pos)):
+        return None
+    if _likely_misheard(entry, form):
+        return None
+    if is_katakana(form.replace("ー", "")) and not _teachable_katakana(entry):
+        return None
+    level, _, _ = vocabulary_level(entry, form)
+    casual = casual_form_note(tok)
+    if level == Level.N5 and not casual:
+        return None
+    category = next((c for m, c in SLANG_MISC.items() if m in entry.misc), Category.slang if casual else Category.vocabulary)
+    explanation = _vocab_explanation(entry, level)
+    expr = make(
+        pl,
+        tok.begin,
+        tok.end,
+        lemma=form,
+        reading=entry.reading,
+        meaning=meaning_in_context(entry, form, tok.normalized_form),
+        category=category,
+        explanation=f"{casual} {explanation}" if casual else explanation,
+    )
+    if expr is None:
+        return None
+    return Found(tok.begin, expr, LEVELS_BY_DIFFICULTY.index(level))
+
+
+def _kanji_compounds(pl: Line, covered: list[bool]) -> list[Found]:
+    """Kanji runs that JMdict lists as one noun but Sudachi cut apart (醍醐|味って).
+
+    The run's tokens are then marked covered so the fragments are not offered too."""
+    found: list[Found] = []
+    for m in KANJI_RUN_RE.finditer(pl.folded):
+        s, e = m.span()
+        inside = [t for t in pl.tokens if t.end > s and t.begin < e]
+        if len(inside) < 2 or any(covered[s:e]) or any(pl.names[s:e]) or any(t.pos2 == "数詞" for t in inside):
+            continue
+        run = m.group(0)
+        entry = dictionary.lookup(run)
+        if entry is None or not entry.glosses or entry.written != run:
+            continue
+        if not any(p.startswith("noun") or "adjectival" in p for p in entry.pos):
+            continue
+        for t in inside:
+            for c in range(t.begin, t.end):
+                covered[c] = True
+        if is_basic_word(run):
+            continue
+        level, _, _ = vocabulary_level(entry, run)
+        if level == Level.N5:
+            continue
+        if _likely_misheard(entry, run):
+            continue
+        expr = make(
+            pl, s, e, lemma=run, reading=entry.reading, meaning=meaning_in_context(entry, run),
+            category=Category.vocabulary, explanation=_vocab_explanation(entry, level),
+        )
+        if expr is not None:
+            found.append(Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
+    return found
+
+
+_ADVERBIAL_PARTICLES = ("に", "と")
+
+
+def adverbial_pairs(tokens: Sequence[Token]) -> list[tuple[int, str]]:
+    """(index, text) of word + に/と pairs that may be one adverb (無性に, ちなみに, 堂々と)."""
+    return [
+        (k, t.surface + tokens[k + 1].surface)
+        for k, t in enumerate(tokens[:-1])
+        if t.pos1 in ("名詞", "形状詞", "副詞") and tokens[k + 1].pos1 == "助詞" and tokens[k + 1].surface in _ADVERBIAL_PARTICLES
+    ]
+
+
+def _adverbs_with_particle(pl: Line, covered: list[bool]) -> list[Found]:
+    """Adverbs JMdict lists with their particle, which Sudachi cuts off: 無性に is "intensely",
+    not 無性 "asexual"; ちなみに "by the way", not ちなみ. Both tokens are then covered."""
+    found: list[Found] = []
+    for k, text in adverbial_pairs(pl.tokens):
+        s, e = pl.tokens[k].begin, pl.tokens[k + 1].end
+        if any(covered[s:e]) or any(pl.names[s:e]):
+            continue
+        entry = dictionary.lookup(text, pos="副詞")
+        if entry is None or entry.written != text or not any("adverb" in p or "conjunction" in p for p in entry.pos):
+            continue
+        covered[s:e] = [True] * (e - s)
+        if is_basic_word(text, pl.tokens[k].dictionary_form) or _likely_misheard(entry, text):
+            continue
+        level, _, _ = vocabulary_level(entry, text)
+        if level == Level.N5:
+            continue
+        expr = make(pl, s, e, lemma=text, reading=entry.reading, meaning=meaning_in_context(entry, text),
+                     category=Category.vocabulary, explanation=_vocab_explanation(entry, level))
+        if expr is not None:
+            found.append(Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
+    return found
+
+
+def vocab_items(pl: Line, covered: list[bool]) -> list[Found]:
+    found: list[Found] = _adverbs_with_particle(pl, covered) + _kanji_compounds(pl, covered)
+    prev: Token | None = None
+    for tok in pl.tokens:
+        blocked = any(covered[tok.begin : tok.end]) or any(pl.names[tok.begin : tok.end])
+        if not blocked and _vocab_candidate(tok, prev):
+            item = _vocab_from_token(pl, tok)
+            if item is None and tok.pos1 == "名詞" and len(tok.surface) >= 3:
+                # a compound JMdict lacks (国際会議場): try its mode-B parts
+                parts = split_token(tok, pl.folded)
+                for part in parts if len(parts) > 1 else ():
+                    if _vocab_candidate(part, None):
+                        sub = _vocab_from_token(pl, part)
+                        if sub is not None:
+                            found.append(sub)
+            elif item is not None:
+                found.append(item)
+        if tok.pos1 != "空白":
+            prev = tok
+    return found
+
+
+def dictionary_words(tokens: Iterable[Token]) -> set[str]:
+    words: set[str] = set()
+    for t in tokens:
+        if t.pos1 in ("名詞", "動詞", "形容詞", "形状詞", "副詞"):
+            words.add(t.dictionary_form)
+            words.add(t.normalized_form)
+    return words
