@@ -10,6 +10,8 @@ and names of streamers: both must leave it alone.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aivlingual_assets.learning.check_digits import is_luhn_valid, is_my_number
 from aivlingual_assets.learning.personal_data_detector import detect_personal_data
@@ -185,3 +187,16 @@ def test_check_digits():
     assert is_luhn_valid("4111111111111111") and not is_luhn_valid("4111111111111112")
     assert is_my_number("123456789018") and not is_my_number("123456789011")
     assert not is_my_number("12345678901")  # eleven digits
+
+
+_PIECES = list("0123456789０９-ー・. 〒都区市町丁目番号様さん:：にはのでを[]()\n") + [
+    "東京都", "渋谷区", "神宮前", "佐藤", "花子", "鈴木", "一郎", "LINE ID: ", "090", "1234", "マイナンバー", "4111", "〒150"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join))
+def test_scrubbing_any_mix_of_the_pieces_is_idempotent_and_never_crashes_either_side(text):
+    once = scrub_text(text)
+    assert scrub_text(once) == once
+    detect_personal_data(text)
+    find_personal_data(once)
