@@ -13,6 +13,7 @@ from __future__ import annotations
 import dagster as dg
 
 from .jobs import stock_job
+from .run_owners import fail_orphaned_runs
 
 # Runs are found by tag, not job name: the nightly schedule's runs belong to an anonymous asset job.
 RECORDING_RUNS = {"aivlingual/heavy": "recording"}
@@ -69,4 +70,7 @@ def stock_refresh_request(instance: dg.DagsterInstance) -> dg.RunRequest | dg.Sk
     "for every recording analysed since the stock last changed.",
 )
 def stock_refresh_sensor(context: dg.SensorEvaluationContext):
+    # a killed `aivlingual process` leaves its run STARTED: without this the refresh would wait for it for ever
+    for run_id in fail_orphaned_runs(context.instance, by="stock_refresh_sensor"):
+        context.log.warning(f"run {run_id} was left unfinished by a killed process: marked failed")
     return stock_refresh_request(context.instance)

@@ -1,4 +1,5 @@
-"""`aivlingual process` when things go wrong: what the terminal shows, what runs and what does not, and Ctrl-C."""
+"""`aivlingual process` when things go wrong: what the terminal shows, what runs and what does not, Ctrl-C, and
+the runs a killed process leaves behind."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -13,10 +15,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.storage.dagster_run import DagsterRun
+from dagster._core.utils import make_new_run_id
 
 from aivlingual_assets import cli
 from aivlingual_assets.cli import process
 from aivlingual_assets.cli.outcome import QUIET_RUN_CONFIG, failure_lines
+from aivlingual_assets.run_owners import OWNER_TAG, this_process
 from aivlingual_tests.fakes.provider_server import Fault
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,3 +151,74 @@ def test_a_signal_between_runs_stops_before_the_next_source(tmp_path, monkeypatc
     assert "✗ Stopped by SIGTERM." in out and "Interrupted before its run started: second." in out
     assert "Not started: third." in out and "Summary" not in out
     assert signal.getsignal(signal.SIGINT) is handler_before  # the command leaves the handlers as it found them
+
+
+def _dead_owner() -> str:
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # exited and reaped: its pid names no process
+    return f"{socket.gethostname()}:{gone.pid}:0badc0de"
+
+
+def _run_owned_by(instance, owner: str) -> str:
+    run_id = make_new_run_id()
+    instance.add_run(DagsterRun(job_name="recording_job", run_id=run_id, status=dg.DagsterRunStatus.STARTED,
+                                tags={"aivlingual/trigger": "cli", "aivlingual/heavy": "recording",
+                                      OWNER_TAG: owner}))
+    return run_id
+
+
+def test_runs_left_started_by_a_killed_process_are_marked_failed_by_the_next_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    with cli.get_instance() as instance:
+        orphan = _run_owned_by(instance, _dead_owner())
+        alive = _run_owned_by(instance, this_process())  # a run of a process still going: left alone
+        elsewhere = _run_owned_by(instance, "another-host:1:0badc0de")  # cannot be told from here: left alone
+
+        assert cli.main(["process", str(tmp_path / "missing.ja.srt"), "--skip-stock"]) == 1
+        assert f"Marked 1 run(s) whose `aivlingual process` was killed as failed: {orphan}" in capsys.readouterr().out
+        assert instance.get_run_by_id(orphan).status == dg.DagsterRunStatus.FAILURE
+        (failure,) = instance.all_logs(orphan, of_type=dg.DagsterEventType.RUN_FAILURE)
+        assert "is gone: it was killed or crashed before the run ended" in failure.dagster_event.message
+        assert {instance.get_run_by_id(r).status for r in (alive, elsewhere)} == {dg.DagsterRunStatus.STARTED}
+
+
+def test_the_runs_of_aivlingual_process_carry_their_owner_and_are_exempt_from_the_daemons_runtime_limit(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "s.ja.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nこんにちは、今日も配信です\n\n", encoding="utf-8")
+    cli.main(["process", str(tmp_path / "s.ja.srt"), "--skip-stock"])
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+    assert run.tags[OWNER_TAG] == this_process() and run.tags["dagster/max_runtime"] == "0"
+
+
+@pytest.mark.slow
+def test_after_sigkill_the_run_is_marked_failed_by_the_next_process(provider_server, tmp_path, monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY")
+    held, killed = threading.Event(), threading.Event()
+
+    def hold(request):
+        held.set()
+        killed.wait(timeout=300)
+        return Fault.disconnect()
+
+    provider_server.set_responder("openai.chat", hold)
+    home = tmp_path / "dagster_home"
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    (source, _) = _two_recordings(tmp_path)
+    first = subprocess.Popen([sys.executable, "-m", "aivlingual_assets.cli", "process", str(source)], cwd=ROOT,
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert held.wait(timeout=300), "the run never asked the provider anything"
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        killed.set()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.STARTED  # the killed process could record nothing
+
+    later = _cli("process", str(tmp_path / "missing.ja.srt"), "--skip-stock", env=env)
+    assert f"was killed as failed: {run.run_id}" in later.stdout
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE

@@ -1,5 +1,8 @@
 """``aivlingual process``: register recordings, materialise their assets, refresh the stock, summarise.
 
+Its runs carry the process's identity (:mod:`..run_owners`): runs of an earlier `aivlingual process`
+that was killed are marked failed when the next one starts.
+
 Ctrl-C or SIGTERM stops the whole command (see :mod:`.interrupts`): the current run ends failed
 with its finished steps kept (every write is whole or absent), no further recording or stock run
 starts, and the command says what was finished and exits 130 / 143.
@@ -14,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import settings
+from ..run_owners import fail_orphaned_runs, owned_run_tags
 from .instance import get_instance
 from .interrupts import Interrupted, StopSignals
 from .outcome import QUIET_RUN_CONFIG, failure_lines, first_line, run_summary
 
-CLI_TAGS = {"aivlingual/trigger": "cli"}
+def run_tags() -> dict[str, str]:
+    return {"aivlingual/trigger": "cli", **owned_run_tags()}
 
 
 def resolve_recording(arg: str):
@@ -79,6 +84,9 @@ def _process(args: argparse.Namespace, progress: Progress, stop: StopSignals) ->
     registry = RecordingRegistry(settings.database_url())
     recording_job = defs.resolve_job_def("recording_job")
     print(f"Dagster instance: {os.environ['DAGSTER_HOME']}")
+    orphaned = fail_orphaned_runs(instance, by="a later `aivlingual process`")
+    if orphaned:
+        print(f"Marked {len(orphaned)} run(s) whose `aivlingual process` was killed as failed: {', '.join(orphaned)}")
     for arg in args.sources:
         progress.current, progress.next_source = arg, progress.next_source + 1
         try:
@@ -95,7 +103,7 @@ def _process(args: argparse.Namespace, progress: Progress, stop: StopSignals) ->
         started = time.perf_counter()
         progress.in_run = True
         result = recording_job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False,
-                                                  tags=CLI_TAGS, run_config=QUIET_RUN_CONFIG)
+                                                  tags=run_tags(), run_config=QUIET_RUN_CONFIG)
         summary = run_summary(result)
         progress.add_ai(summary)
         if result.success:
@@ -121,7 +129,7 @@ def _refresh_stock(defs, instance, progress: Progress, stop: StopSignals) -> Non
     print("→ vocabulary stock and publications")
     progress.current, progress.in_run = "the vocabulary stock", True
     result = defs.resolve_job_def("stock_job").execute_in_process(
-        instance=instance, raise_on_error=False, tags=CLI_TAGS, run_config=QUIET_RUN_CONFIG)
+        instance=instance, raise_on_error=False, tags=run_tags(), run_config=QUIET_RUN_CONFIG)
     summary = run_summary(result)
     progress.add_ai(summary)
     if result.success:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import subprocess
 
 import dagster as dg
 from dagster._core.storage.dagster_run import DagsterRun
@@ -12,6 +14,7 @@ from aivlingual_assets import cli, settings
 from aivlingual_assets.definitions import defs
 from aivlingual_assets.ingestion.recording import Recording, recording_from_youtube
 from aivlingual_assets.resources.pipeline import PipelineResource
+from aivlingual_assets.run_owners import OWNER_TAG
 from aivlingual_assets.schedules import nightly_plan
 from aivlingual_assets.storage.recording_registry import RecordingRegistry
 
@@ -142,6 +145,19 @@ def test_stock_refresh_waits_for_every_recording_run_then_runs_once(instance):
 
     _running(instance, STOCK)
     assert "already queued or running" in _stock_sensor_tick(instance).skip_message
+
+
+def test_a_recording_run_left_started_by_a_killed_process_does_not_hold_the_stock_refresh_for_ever(instance):
+    _finished_run(instance, RECORDING)
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid names no process any more
+    orphan = make_new_run_id()
+    instance.add_run(DagsterRun(job_name="recording_job", run_id=orphan, status=dg.DagsterRunStatus.STARTED,
+                                tags={**RECORDING, OWNER_TAG: f"{socket.gethostname()}:{gone.pid}:0badc0de"}))
+
+    (request,) = _stock_sensor_tick(instance).run_requests  # not "waiting for 1 recording run" for ever
+    assert instance.get_run_by_id(orphan).status == dg.DagsterRunStatus.FAILURE
+    assert request.run_key == f"stock-after-{orphan}"  # it ended last (when it was marked failed)
 
 
 def test_a_stock_run_begun_after_the_last_recording_run_means_nothing_to_do(instance):
