@@ -86,7 +86,8 @@ def _numbers(text: str) -> Iterator[_Number]:
     """Digit groups joined by single separator characters, read as one number each."""
     i, n = 0, len(text)
     while i < n:
-        if not text[i].isdigit() or (i > 0 and (text[i - 1].isdigit() or text[i - 1].isalpha() and text[i - 1].isascii())):
+        glued = i > 0 and (text[i - 1].isdigit() or text[i - 1].isascii() and text[i - 1].isalpha())
+        if not text[i].isdigit() or glued:
             i += 1
             continue
         begin, groups, separators = i, [], ""
