@@ -9,6 +9,7 @@ from ..ingestion.quality import known_duration, late_cues_warning, transcript_en
 from ..ingestion.recording import Recording
 from ..ingestion.segments import segments_to_frame
 from ..ingestion.transcript_source import load_transcript
+from ..ingestion.youtube import with_video_details
 from ..resources import AICoreResource
 from ..resources.pipeline import PipelineResource, YouTubeResource
 from .partitions import recordings_partitions
@@ -28,11 +29,14 @@ def _missing(value) -> bool:
 @dg.asset(
     partitions_def=recordings_partitions,
     group_name="ingestion",
-    kinds={"python", "pandas"},
+    kinds={"python", "pandas", "youtube"},
     io_manager_key="parquet_io_manager",
-    description="One row describing the recording: source, title, channel, duration, location, content hash.",
+    description="One row describing the recording: source, title, channel, duration, location, content hash. "
+    "A YouTube video added by its id alone gets its real title from YouTube here, so every later step shows it.",
 )
-def recordings(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.Output[pd.DataFrame]:
+def recordings(
+    context: dg.AssetExecutionContext, pipeline: PipelineResource, youtube: YouTubeResource
+) -> dg.Output[pd.DataFrame]:
     recording = pipeline.registry().get(context.partition_key)
     if recording is None:
         raise dg.Failure(
@@ -40,6 +44,15 @@ def recordings(context: dg.AssetExecutionContext, pipeline: PipelineResource) ->
             "`aivlingual process PATH_OR_URL` or drop the file into the inbox.",
             allow_retries=False,
         )
+    try:
+        learned = with_video_details(recording, http_client=youtube.session())
+    except IngestionError as exc:  # the transcripts step meets the same answer and fails with it
+        context.log.warning(f"YouTube told nothing about {recording.partition_key}, so it keeps the title "
+                            f"{recording.title!r}: {exc}")
+    else:
+        if learned != recording:
+            pipeline.registry().register(learned)
+            recording = learned
     frame = pd.DataFrame([recording.model_dump()], columns=_RECORDING_COLUMNS)
     metadata = {
         "source": recording.source,

@@ -40,7 +40,7 @@ from youtube_transcript_api import (
 )
 
 from aivlingual_assets.ingestion.errors import TranscriptUnavailableError
-from aivlingual_assets.ingestion.recording import parse_video_id
+from aivlingual_assets.ingestion.recording import Recording, parse_video_id, placeholder_title
 from aivlingual_assets.ingestion.segments import Segment
 from aivlingual_assets.ingestion.subtitles import join_lines
 
@@ -84,12 +84,7 @@ def fetch_youtube_transcript(
             "YouTube may have changed its format: upgrade youtube-transcript-api, or " + _INBOX,
         ) from error
     except requests.RequestException as error:
-        # a proxy's password may ride in the message: neither ours nor the original (Dagster stores causes) keeps it
-        raise TranscriptUnavailableError(
-            video_id,
-            f"the request to YouTube failed ({error.__class__.__name__}: {_without_credentials(error, session)}).",
-            "Check the network connection; the run can simply be retried.",
-        ) from None
+        raise _request_failed(video_id, error, session) from None
 
     segments = _to_segments(fetched.snippets)
     if not segments:
@@ -115,6 +110,53 @@ def _without_credentials(error: BaseException, session: requests.Session) -> str
         if password:
             text = text.replace(password, "***")
     return re.sub(r"(?<=://)[^/\s:@]+:[^/\s@]+@", "***@", text)
+
+
+_LEARNED_FIELDS: tuple[str, ...] = ("title", "channel", "duration_seconds")
+
+
+def with_video_details(recording: Recording, *, http_client: requests.Session | None = None) -> Recording:
+    """A YouTube recording still titled "YouTube video <id>" with its real title, and the channel and length
+    it lacked, as YouTube tells them; any other recording as it is (no request)."""
+    if recording.source != "youtube" or not recording.video_id or recording.title != placeholder_title(
+            recording.video_id):
+        return recording
+    learned = fetch_video_details(recording.video_id, http_client=http_client)
+    update = {name: learned[name] for name in _LEARNED_FIELDS
+              if learned.get(name) and (name == "title" or getattr(recording, name) is None)}
+    return recording.model_copy(update=update) if update else recording
+
+
+def fetch_video_details(video_id: str, *, http_client: requests.Session | None = None) -> dict[str, Any]:
+    """``title``, ``channel``, ``channel_id``, ``duration_seconds`` of a video, from the player response.
+
+    The same two requests as listing the video's transcripts (watch page, player), so a recording added
+    by its bare id carries its real title from its first ``recordings`` row on.  Raises
+    :class:`TranscriptUnavailableError` when YouTube answers nothing about the video.
+    """
+    video_id = parse_video_id(video_id)
+    session = http_client if http_client is not None else requests.Session()
+    details: dict[str, Any] = {}
+    try:
+        with _reading_video_details(session, video_id, details):
+            YouTubeTranscriptApi(http_client=session).list(video_id)
+    except CouldNotRetrieveTranscript as error:
+        if not details:  # a video without captions still has its details: only nothing at all is an error
+            raise _translate(error, video_id) from error
+    except requests.RequestException as error:
+        raise _request_failed(video_id, error, session) from None
+    return video_details(details)
+
+
+def _request_failed(video_id: str, error: requests.RequestException, session: requests.Session
+                    ) -> TranscriptUnavailableError:
+    """Our error for a failed request; raise it ``from None``: a proxy's password may ride in the
+    message, so neither ours nor the original (Dagster stores causes) keeps it."""
+    return TranscriptUnavailableError(
+        video_id,
+        f"the request to YouTube failed ({error.__class__.__name__}: {_without_credentials(error, session)}).",
+        "Check the network connection; the run can simply be retried.",
+    )
 
 
 def video_details(details: dict[str, Any]) -> dict[str, Any]:

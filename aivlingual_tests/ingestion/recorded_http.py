@@ -18,6 +18,8 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.response import HTTPResponse
 
+from aivlingual_assets.resources.pipeline import YouTubeResource
+
 YOUTUBE_DATA = Path(__file__).parent / "data" / "youtube"
 API_KEY = "AIzaSyLocalFixtureKey_0123456789abcdefg"
 
@@ -101,3 +103,13 @@ def recorded_session(**kwargs) -> tuple[requests.Session, RecordedYouTube]:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session, adapter
+
+
+class RecordedYouTubeResource(YouTubeResource):
+    """The real YouTube resource, with its HTTP transport answering from recorded responses."""
+
+    def session(self) -> requests.Session:
+        session = super().session()
+        session.mount("https://", RecordedYouTube())
+        session.mount("http://", RecordedYouTube())
+        return session

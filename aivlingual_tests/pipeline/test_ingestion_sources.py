@@ -11,7 +11,6 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
-import requests
 
 from aivlingual_assets.assets import ingestion
 from aivlingual_assets.definitions import build_resources, defs
@@ -21,19 +20,9 @@ from aivlingual_assets.resources.parquet_io_manager import ParquetIOManager
 from aivlingual_assets.resources.pipeline import PipelineResource, YouTubeResource
 from aivlingual_assets.sensors import ChannelsConfig, youtube_channels_sensor
 from aivlingual_assets.storage.frame_store import FrameStore
-from aivlingual_tests.ingestion.recorded_http import RecordedYouTube
+from aivlingual_tests.ingestion.recorded_http import RecordedYouTubeResource
 
 FEED = Path(__file__).resolve().parents[1] / "ingestion" / "data" / "feeds" / "channel_feed.xml"
-
-
-class RecordedYouTubeResource(YouTubeResource):
-    """The real YouTube resource, with its HTTP transport answering from recorded responses."""
-
-    def session(self) -> requests.Session:
-        session = super().session()
-        session.mount("https://", RecordedYouTube())
-        session.mount("http://", RecordedYouTube())
-        return session
 
 
 def materialize_ingestion(instance, key, **resource_overrides):
@@ -74,16 +63,16 @@ def times_check(result):
 def test_bare_youtube_id_learns_title_channel_and_length_from_the_player_response(instance, aiv_home):
     key = register(instance, recording_from_youtube("MANUAL_ja01"))  # as `aivlingual process <id>` adds it
     result = materialize_with_times_check(instance, key, youtube=RecordedYouTubeResource())
-    assert "duration_seconds" not in metadata_of(result, "recordings")  # unknown is not 0.0
+    # the first run's recordings row already carries what YouTube says (issue 15 #21)
+    assert metadata_of(result, "recordings")["title"] == "【雑談】まったりおしゃべり配信"
+    assert metadata_of(result, "recordings")["duration_seconds"] == 95.0
     md = metadata_of(result, "transcripts")
-    assert md["duration_seconds"] == 95.0 and md["duration_source"] == "youtube"
+    assert md["duration_seconds"] == 95.0 and md["duration_source"] == "recording"
     learned = PipelineResource().registry().get(key)
     assert (learned.title, learned.channel, learned.duration_seconds) == ("【雑談】まったりおしゃべり配信", "ここあ Ch.", 95.0)
     check = times_check(result)
     assert check.passed and check.metadata["duration_known"].value is True  # checked against YouTube's 95 s
-    # the next run's recordings row carries what was learned
     again = materialize_with_times_check(instance, key, youtube=RecordedYouTubeResource())
-    assert metadata_of(again, "recordings")["duration_seconds"] == 95.0
     assert metadata_of(again, "recordings")["title"] == "【雑談】まったりおしゃべり配信"
 
 
