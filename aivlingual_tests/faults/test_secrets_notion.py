@@ -8,7 +8,6 @@ written and everything printed is searched for it.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -16,33 +15,16 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 import pytest
 from notion_client.errors import HTTPResponseError
 
-from aivlingual_assets.assets.publishing import notion_entries
 from aivlingual_assets.publishing.notion_api import make_client
 from aivlingual_assets.resources.notion import NotionResource
-from aivlingual_assets.resources.pipeline import PipelineResource
 from aivlingual_tests.fakes.notion_server import FakeNotionServer
+from aivlingual_tests.publishing.notion_asset_runs import materialize_notion_entries
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "secret_aivNOTIONecho7f3a9c2e41"
-
-STOCK = pd.DataFrame([{
-    "key": f"k{i:015d}", "expression": f"推し{i}", "reading": "おし", "meaning": "favourite",
-    "category": "vtuber_culture", "level": "slang", "example": f"推し{i}が尊い", "count": 1,
-    "occurrences": json.dumps([{"recording_title": "sample", "url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ"}]),
-} for i in range(3)])
-
-
-class _StockIO(dg.IOManager):
-    def handle_output(self, context, obj) -> None:  # pragma: no cover - a source asset is never written
-        raise NotImplementedError
-
-    def load_input(self, context) -> pd.DataFrame:
-        return STOCK
-
 
 def files_holding(secret: str, *folders: Path) -> list[str]:
     return [str(path) for folder in folders for path in folder.rglob("*")
@@ -66,11 +48,8 @@ def test_an_echoed_token_is_in_no_log_run_storage_or_compute_log(tmp_path, aiv_h
     with FakeNotionServer(token=TOKEN, echo_token=True) as server, \
             dg.DagsterInstance.local_temp(str(instance_dir)) as instance:
         server.inject_error(99, status, code, "The request failed.", route=route)
-        result = dg.materialize(
-            [notion_entries, dg.SourceAsset("vocabulary", io_manager_key="stock_io")],
-            resources={"notion": NotionResource(token=TOKEN, base_url=server.url, database_id=server.database_id),
-                       "pipeline": PipelineResource(), "stock_io": _StockIO(), "parquet_io_manager": dg.mem_io_manager},
-            instance=instance, raise_on_error=False, selection=[notion_entries])
+        result = materialize_notion_entries(
+            NotionResource(token=TOKEN, base_url=server.url, database_id=server.database_id), instance=instance)
         assert server.responses[(route, status)] > 0  # the server did echo the token at least once
         logged = [f"{entry.user_message} {entry.dagster_event!r}" for entry in instance.all_logs(result.run_id)]
     printed = capfd.readouterr()
