@@ -20,6 +20,7 @@ from dagster._core.utils import make_new_run_id
 
 from aivlingual_assets import cli
 from aivlingual_assets.cli import process
+from aivlingual_assets.cli.interrupts import Interrupted, StopSignals
 from aivlingual_assets.cli.outcome import QUIET_RUN_CONFIG, failure_lines
 from aivlingual_assets.run_owners import OWNER_TAG, this_process
 from aivlingual_tests.fakes.provider_server import Fault
@@ -153,6 +154,17 @@ def test_a_signal_between_runs_stops_before_the_next_source(tmp_path, monkeypatc
     assert signal.getsignal(signal.SIGINT) is handler_before  # the command leaves the handlers as it found them
 
 
+def test_once_stopping_a_second_signal_does_not_interrupt_the_report_and_the_first_one_counts():
+    with StopSignals() as stop:
+        with pytest.raises(Interrupted) as first:
+            signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(signal.SIGINT)  # impatient Ctrl-C while the command says what it finished
+        assert first.value.exit_code == 143 and stop.received() == signal.SIGTERM
+        with pytest.raises(Interrupted) as again:
+            stop.check()
+        assert again.value.signum == signal.SIGTERM
+
+
 def _dead_owner() -> str:
     gone = subprocess.Popen(["true"])
     gone.wait()  # exited and reaped: its pid names no process
@@ -185,7 +197,8 @@ def test_runs_left_started_by_a_killed_process_are_marked_failed_by_the_next_one
 def test_the_runs_of_aivlingual_process_carry_their_owner_and_are_exempt_from_the_daemons_runtime_limit(
         tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    (tmp_path / "s.ja.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nこんにちは、今日も配信です\n\n", encoding="utf-8")
+    subtitle = "1\n00:00:01,000 --> 00:00:02,000\nこんにちは、今日も配信です\n\n"
+    (tmp_path / "s.ja.srt").write_text(subtitle, encoding="utf-8")
     cli.main(["process", str(tmp_path / "s.ja.srt"), "--skip-stock"])
     with dg.DagsterInstance.get() as instance:
         (run,) = instance.get_runs()

@@ -59,7 +59,9 @@ class StopSignals:
         self._writer.close()
 
     def _raise(self, signum: int, _frame) -> None:
-        self._received = self._received or signum
+        if self._received is not None:
+            return  # already stopping: a second Ctrl-C must not break the report of the first
+        self._received = signum
         raise Interrupted(signum)
 
     def received(self) -> int | None:

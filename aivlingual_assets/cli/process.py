@@ -22,6 +22,7 @@ from .instance import get_instance
 from .interrupts import Interrupted, StopSignals
 from .outcome import QUIET_RUN_CONFIG, failure_lines, first_line, run_summary
 
+
 def run_tags() -> dict[str, str]:
     return {"aivlingual/trigger": "cli", **owned_run_tags()}
 
@@ -56,8 +57,8 @@ class Progress:
             self.cost_usd += float(md.get("ai/cost_usd", 0.0) or 0.0)
 
     def summary(self) -> str:
-        return (f"Summary: {len(self.processed)} recording(s) processed, {len(self.failed)} failed, stock {self.stock}; "
-                f"{self.segments} segments, {self.expressions} expressions; "
+        return (f"Summary: {len(self.processed)} recording(s) processed, {len(self.failed)} failed, "
+                f"stock {self.stock}; {self.segments} segments, {self.expressions} expressions; "
                 f"AI: {self.api_calls} calls, {self.cache_hits} cache hits, ${self.cost_usd:.4f}")
 
 
