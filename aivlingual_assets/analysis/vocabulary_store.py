@@ -66,11 +66,12 @@ def refresh_vocabulary(
     their stored bytes.  ``embed`` is the AI core's ``embed``: it returns a result with
     ``vectors``, ``provider`` and ``model``; vectors come from its cache when seen before.
     """
-    stock = None if rebuild or not frames.exists(STOCK_ASSET) else frames.read(STOCK_ASSET)
+    previous = frames.read(STOCK_ASSET) if frames.exists(STOCK_ASSET) else None
+    stock = None if rebuild else previous
     model = _embedding_model(embed)
     index = (None if rebuild else load_index(index_dir, model)) or StockIndex()
     held = recording_analyses(stock)
-    before = set() if stock is None else set(stock["key"])
+    before = set() if previous is None else set(previous["key"])
     result = VocabularyRefresh(stock=stock if stock is not None else empty_stock())
 
     def vectors(texts: list[str]) -> np.ndarray:

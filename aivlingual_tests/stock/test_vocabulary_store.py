@@ -137,3 +137,21 @@ def test_a_title_learnt_after_the_first_merge_reaches_the_stock():
     assert titles == {"【雑談】Real title"}
     assert list(retitled.stock["key"]) == list(first.stock["key"])
     assert list(retitled.stock["first_seen"]) == list(first.stock["first_seen"])
+
+
+def test_a_rebuild_reports_the_rows_it_no_longer_has():
+    """Rebuilt with a lower threshold, 配信お疲れさまでした joins 配信お疲れ様でした: its key is reported removed."""
+    frames, embed = FrameStore(settings.storage_url()), OfflineEmbed()
+    frames.write(table(A, ("配信お疲れ様でした", "配信お疲れ様でした", "はいしんおつかれさまでした", "thanks for the stream",
+                           "greeting", 1.0)), "difficulty", A)  # fmt: skip
+    frames.write(table(B, ("配信お疲れさまでした", "配信お疲れさまでした", "はいしんおつかれさまでした", "thanks",
+                           "greeting", 2.0)), "difficulty", B)  # fmt: skip
+    assert len(refresh(frames, [A, B], embed).stock) == 1  # cosine 0.93: merged at the default 0.92
+    strict = refresh_vocabulary(frames=frames, index_dir=settings.data_dir("vocabulary_index"), partitions=[A, B],
+                                embed=embed, rebuild=True, threshold=0.99)
+    assert len(strict.stock) == 2 and strict.removed_keys == []
+    frames.write(strict.stock, "vocabulary")
+    loose = refresh_vocabulary(frames=frames, index_dir=settings.data_dir("vocabulary_index"), partitions=[A, B],
+                               embed=embed, rebuild=True)
+    assert len(loose.stock) == 1
+    assert loose.removed_keys == [stock_key("配信お疲れさまでした", "はいしんおつかれさまでした")]
