@@ -15,11 +15,12 @@ from aivlingual_assets.analysis.tokenizer import fold_for_matching, is_kana, tok
 
 def test_lexicon_size_and_shape():
     lex = lexicon()
-    assert len(lex) >= 120
+    assert len(lex) >= 600
     names = [e.expression for e in lex.entries]
     assert len(names) == len(set(names)), "duplicate lexicon expressions"
     for e in lex.entries:
         assert e.meaning and e.explanation
+        assert e.source, f"{e.expression}: say where the meaning was checked"
         assert is_kana(e.reading.replace("ー", "")), e.expression
         assert e.category in {Category.slang, Category.internet, Category.vtuber_culture,
                               Category.cultural_reference, Category.vocabulary}
@@ -43,6 +44,8 @@ def _find(text):
     folded, _ = fold_for_matching(text)
     toks = tokenize(folded)
     bounds = {0, len(folded)} | {t.begin for t in toks} | {t.end for t in toks}
+    for t in toks:
+        bounds.update(t.inner)
     return [(m.entry.expression, folded[m.start : m.end]) for m in lexicon().find(folded, bounds)]
 
 
@@ -53,6 +56,78 @@ def test_longest_match_and_word_boundaries():
     assert _find("草むしりした") == []
     assert _find("８８８８") == [("888", "8888")]
     assert _find("1888年") == []
+
+
+def test_no_spelling_belongs_to_two_entries():
+    owners: dict[str, str] = {}
+    for e in lexicon().entries:
+        for s in e.spellings():
+            assert owners.setdefault(s, e.expression) == e.expression, (s, owners[s], e.expression)
+
+
+@pytest.mark.parametrize(
+    "line, expression, said",
+    [
+        ("ニコ生でスレ立てた", "スレ", "スレ"),
+        ("ガラケーからスマホに変えた", "ガラケー", "ガラケー"),
+        ("取り返しがつかねえ", "取り返しがつかない", "取り返しがつかねえ"),
+        ("取り返しのつかないことをした", "取り返しがつかない", "取り返しのつかない"),
+        ("先輩が助け舟を出してくれた", "助け舟を出す", "助け舟を出し"),
+        ("甘いものに目がない", "目がない", "目がない"),
+        ("二時間あっという間だった", "あっという間", "あっという間"),
+        ("マジで腹立つ", "腹が立つ", "腹立つ"),
+        ("足引っ張ってごめん", "足を引っ張る", "足引っ張っ"),
+        ("YouTubeを漁ってた", "漁る", "漁っ"),
+        ("コメ欄盛り上がってる", "盛り上がる", "盛り上がっ"),
+        ("料理が得意", "得意", "得意"),
+        ("引っ越し大変だった", "大変", "大変"),
+        ("すんなり勝てた", "すんなり", "すんなり"),
+        ("ええやんけ", "ええ", "ええ"),
+        ("ほんまにおもろいわ", "おもろい", "おもろい"),
+        ("ちゃうちゃう、そうやなくて", "ちゃう", "ちゃうちゃう"),
+        ("ガチャ引いた", "ガチャ", "ガチャ"),
+        ("クソ眠い", "クソ", "クソ"),
+        ("この唐揚げ優勝", "優勝", "優勝"),
+        ("ちょっと待って、何それ", "ちょっと待って", "ちょっと待って"),
+        ("しゃーない", "仕方がない", "しゃーない"),
+        ("天井まで回した", "天井", "天井"),
+        ("ホロ民集合", "民", "民"),
+    ],
+)
+def test_an_entry_is_found_as_said_in_its_everyday_sense(line, expression, said):
+    assert (expression, said) in _find(line)
+
+
+@pytest.mark.parametrize(
+    "line, expression",
+    [
+        ("流しておけば大丈夫", "おけ"),  # 置く, not OK
+        ("忘れがちだよね", "ガチ"),  # the suffix 〜がち, not ガチ
+        ("選びがちだよね", "ガチ"),
+        ("ガチャガチャ回した", "ガチャ"),  # capsule toys / a rattle
+        ("ええ、そうです", "ええ"),  # plain "yes"
+        ("大変申し訳ございません", "大変"),  # the adverb "very"
+        ("得意先に電話した", "得意"),  # a client
+        ("ちょっと待ってください", "ちょっと待って"),  # a real request
+        ("眠くてしょうがない", "仕方がない"),  # 〜てしょうがない is grammar
+        ("目がないロボット", "目がない"),
+        ("大会で優勝した", "優勝"),  # a real championship
+        ("頭痛い", "イタい"),  # physical pain
+        ("天井が高い", "天井"),  # a real ceiling
+        ("地球環境を守る", "環境"),
+        ("救急箱を持ってきて", "箱"),
+        ("県民の声", "民"),
+        ("釣り行った", "釣られる"),
+        ("忘れちゃうかも", "ちゃう"),  # 〜てしまう, not Kansai 違う
+        ("それいいね", "イイネ"),  # "sounds good", not the Like button
+        ("あかんぼうが泣いてる", "あかん"),
+        ("卒業式に出た", "卒業"),
+        ("スマホいじってた", "イジる"),  # fiddling with, not teasing
+        ("くじを引く", "引くわ"),
+    ],
+)
+def test_an_entry_does_not_fire_inside_another_word_or_sense(line, expression):
+    assert expression not in [e for e, _ in _find(line)], _find(line)
 
 
 def test_grammar_patterns_documented_and_levelled():
