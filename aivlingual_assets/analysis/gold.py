@@ -31,7 +31,6 @@ import re
 import unicodedata
 import time
 from collections.abc import Callable, Sequence
-from itertools import chain
 from pathlib import Path
 from typing import Optional
 
@@ -146,13 +145,48 @@ def precision_recall(
     ``wrong_reading`` (gold lemma, gold reading, predicted reading) for
     inspection.  A share over zero pairs is reported as 0.0.
 
+    Pairs are made by lemma first, then by expression (see ``assign``).
     ``acceptable`` items are matched after the gold ones, to the predictions
     left over: each hit (``acceptable_hits``, listed in ``acceptable_matched``)
     counts as right for precision but not for recall, and takes part in the
     category, sense and reading shares like a gold pair.
     """
     pred_keys = [_pred_keys(p) for p in predicted]
+    pred_lemmas = [fold(p.lemma) for p in predicted]
     used = [False] * len(predicted)
+
+    def assign(items: Sequence[GoldItem]) -> dict[int, int]:
+        """Item index -> prediction index, one-to-one.
+
+        A first pass pairs items with predictions whose lemma they name; only then do the items
+        left over take a prediction through its expression alone, so a pattern's row (〜てみる
+        said as 漁ってみる) is not spent on the word that shares its expression (漁る).
+        """
+        chosen: dict[int, int] = {}
+        for by_lemma in (True, False):
+            for n, g in enumerate(items):
+                if n in chosen:
+                    continue
+                keys = g.keys()
+                candidates = [
+                    i for i, pk in enumerate(pred_keys)
+                    if not used[i] and (pred_lemmas[i] in keys if by_lemma else pk & keys)
+                ]
+                if not candidates:
+                    continue
+                # prefer the exact lemma, then the expected category, then the earliest prediction
+                best = min(
+                    candidates,
+                    key=lambda i: (
+                        pred_lemmas[i] != fold(g.lemma),
+                        g.category is None or predicted[i].category != g.category,
+                        i,
+                    ),
+                )
+                used[best] = True
+                chosen[n] = best
+        return chosen
+
     matched: list[tuple[str, str]] = []
     missed: list[str] = []
     same_category = 0
@@ -160,39 +194,30 @@ def precision_recall(
     wrong_sense: list[tuple[str, str]] = []
     wrong_reading: list[tuple[str, str, str]] = []
     acceptable_matched: list[tuple[str, str]] = []
-    for g, must in chain(((g, True) for g in gold), ((a, False) for a in acceptable)):
-        keys = g.keys()
-        candidates = [i for i, pk in enumerate(pred_keys) if not used[i] and pk & keys]
-        if not candidates:
-            if must:
-                missed.append(g.lemma)
-            continue
-        # prefer the exact lemma, then the expected category, then the earliest prediction
-        best = min(
-            candidates,
-            key=lambda i: (
-                fold(predicted[i].lemma) != fold(g.lemma),
-                g.category is None or predicted[i].category != g.category,
-                i,
-            ),
-        )
-        used[best] = True
-        (matched if must else acceptable_matched).append((g.lemma, predicted[best].lemma))
-        p = predicted[best]
-        if g.category is not None and p.category == g.category:
-            same_category += 1
-        if g.sense:
-            sense_pairs += 1
-            if sense_matches(p.meaning, g.sense):
-                sense_right += 1
-            else:
-                wrong_sense.append((g.lemma, p.meaning))
-        if _reading_checked(g, p):
-            reading_pairs += 1
-            if fold_reading(p.reading) == fold_reading(g.reading):
-                reading_right += 1
-            else:
-                wrong_reading.append((g.lemma, g.reading, p.reading))
+    gold_pairs = assign(gold)
+    acceptable_pairs = assign(acceptable)  # only the predictions no gold item took
+    for items, pairs, must in ((gold, gold_pairs, True), (acceptable, acceptable_pairs, False)):
+        for n, g in enumerate(items):
+            if n not in pairs:
+                if must:
+                    missed.append(g.lemma)
+                continue
+            p = predicted[pairs[n]]
+            (matched if must else acceptable_matched).append((g.lemma, p.lemma))
+            if g.category is not None and p.category == g.category:
+                same_category += 1
+            if g.sense:
+                sense_pairs += 1
+                if sense_matches(p.meaning, g.sense):
+                    sense_right += 1
+                else:
+                    wrong_sense.append((g.lemma, p.meaning))
+            if _reading_checked(g, p):
+                reading_pairs += 1
+                if fold_reading(p.reading) == fold_reading(g.reading):
+                    reading_right += 1
+                else:
+                    wrong_reading.append((g.lemma, g.reading, p.reading))
     tp = len(matched)
     acceptable_hits = len(acceptable_matched)
     fp = len(predicted) - tp - acceptable_hits

@@ -154,3 +154,14 @@ def test_a_gold_file_may_list_acceptable_items_and_older_files_load_without(tmp_
     without.write_text(f"lines:\n  - {line}\ngold: []\n", "utf-8")
     assert [a.lemma for a in load_gold(with_list).acceptable] == ["怪しい"]
     assert load_gold(without).acceptable == []
+
+
+def test_a_pattern_row_is_not_spent_on_the_word_that_shares_its_expression():
+    gold = [GoldItem(lemma="漁る", expression="漁ってみる", sense=["rummage"]),
+            GoldItem(lemma="〜てみる", expression="漁ってみる", sense=["try"])]
+    pattern = _m("〜てみる", "try doing", "てみる", expression="漁ってみる")
+    r = precision_recall([pattern], gold)
+    assert r["matched"] == [("〜てみる", "〜てみる")] and r["missed"] == ["漁る"]
+    assert r["sense_accuracy"] == 1.0
+    # with no item naming its lemma, the row still credits the item that names its expression
+    assert precision_recall([pattern], gold[:1])["tp"] == 1
