@@ -86,7 +86,7 @@ class StockEditor:
         """Fold an expression table in (see :func:`update_stock`)."""
         at = iso_time(seen_at)
         if self._times is not None:
-            for recording in set(new_expressions["recording"].astype(str)) if len(new_expressions) else ():
+            for recording in _recordings_of(new_expressions):
                 self._times.setdefault(recording, at)
         unresolved: list[dict[str, Any]] = []
         for key, rec in expression_records(new_expressions, at, analyses).items():
@@ -114,7 +114,7 @@ class StockEditor:
     ) -> list[str]:
         """``recording``'s new analysis in place of its old one (see :func:`replace_recording`);
         returns the keys of the rows the stock lost."""
-        others = set(new_expressions["recording"].astype(str)) - {recording} if len(new_expressions) else set()
+        others = set(_recordings_of(new_expressions)) - {recording}
         if others:
             raise ValueError(f"the new analysis of {recording!r} holds rows of {sorted(others)}")
         seen_at = seen_at or self.seen_times().get(recording)
@@ -186,6 +186,14 @@ class StockEditor:
             else:
                 counts["merged_near" if table.absorb(new_pos[root], rec) else "unchanged"] += 1
         index.add(new_keys, vectors[new_rows])
+
+
+def _recordings_of(expressions: pd.DataFrame) -> set[str]:
+    if not len(expressions):
+        return set()
+    if "recording" not in expressions.columns:
+        raise ValueError("expression table needs a 'recording' column")
+    return set(expressions["recording"].astype(str))
 
 
 def update_stock(

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from aivlingual_assets.analysis.ngram_embedding import ngram_vectors
 from aivlingual_assets.analysis.stock import (
@@ -158,3 +159,12 @@ def test_rows_appended_by_one_recording_are_found_by_the_next_in_the_same_editor
     (row,) = editor.frame().to_dict("records")
     assert row["lemma"] == "可愛い" and row["count"] == 2
     assert editor.remove(["recA", "recB"]) == [row["key"]] and editor.frame().empty and len(editor.index) == 0
+
+
+def test_a_new_analysis_holding_rows_of_another_recording_is_refused_and_changes_nothing():
+    before = two_recordings()
+    mixed = pd.concat([reanalysis(), table("recB", ("草", "草", "くさ", "lol", "slang", 9.0))])
+    keys = before.index.keys
+    with pytest.raises(ValueError, match="recB"):
+        replace_recording(before.stock, "recA", mixed, embed=ngram_vectors, index=before.index)
+    assert before.index.keys == keys
