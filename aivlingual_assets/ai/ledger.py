@@ -278,37 +278,12 @@ class Ledger:
         self._ensure_schema()
 
     # ---- schema -------------------------------------------------------------------------
-    @contextmanager
-    def _sqlite_file_lock(self) -> Iterator[None]:
-        """Serialises first-use (schema, catalogue seeding) across processes sharing a SQLite file."""
-        path = self.engine.url.database
-        if not self.is_sqlite or not path or path == ":memory:":
-            yield
-            return
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not on POSIX: rely on SQLite's own locking
-            yield
-            return
-        with open(f"{path}.lock", "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
     def _ensure_schema(self) -> None:
-        with self._sqlite_file_lock():
-            self._create_or_migrate()
+        """Creates or upgrades the schema; concurrent first use is serialised (see ``storage.schema``)."""
+        from ..storage.schema import first_use
 
-    def _create_or_migrate(self) -> None:
-        with self.engine.begin() as conn:
-            if self.is_sqlite:
-                metadata.create_all(conn)
-            else:
-                # serialise concurrent first-use across processes
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
-                metadata.create_all(conn)
+        with first_use(self.engine) as conn:
+            metadata.create_all(conn)
             row = conn.execute(sa.select(schema_info.c.version).where(schema_info.c.id == 1)).first()
             if row is None:
                 conn.execute(schema_info.insert().values(id=1, version=SCHEMA_VERSION, updated_at=time.time()))
@@ -334,10 +309,12 @@ class Ledger:
         Capabilities are the one exception: they say what our provider code can do with a
         model (no command edits them), so known models take the catalogue's current ones.
         """
-        with self._sqlite_file_lock():
+        from ..storage.schema import first_use_lock
+
+        with first_use_lock(self.engine):
             try:
                 return self._seed(list(specs))
-            except sa.exc.IntegrityError:  # another process seeded the same rows first
+            except sa.exc.IntegrityError:  # another host seeded the same rows first
                 return self._seed(list(specs))
 
     def _seed(self, specs: list[ModelSpec]) -> int:

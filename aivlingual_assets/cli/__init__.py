@@ -1,11 +1,12 @@
-"""``aivlingual``: process recordings headlessly, manage providers, read usage, review AI outputs."""
+"""``aivlingual``: process recordings headlessly, list or remove them, manage providers, read usage, review AI outputs."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .instance import POOL_LIMITS, dagster_home, get_instance
-from . import recordings
+from . import ledger, recordings
 from .process import cmd_process, resolve_recording
 from .providers import cmd_providers, cmd_usage
 from .review import cmd_review
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_review)
 
     recordings.add_parser(sub)
+    ledger.add_parser(sub)
 
     p = sub.add_parser("ui", help="start the Dagster UI on this project and instance")
     p.add_argument("--port", type=port_number, default=3000)
@@ -122,5 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"providers {args.action} needs PROVIDER MODEL")
     if args.command == "providers" and args.action == "set-tier" and not args.tier:
         parser.error("providers set-tier needs --tier")
-    return int(args.func(args) or 0)
+    from ..storage.schema import DamagedDatabaseError
+
+    try:
+        return int(args.func(args) or 0)
+    except DamagedDatabaseError as exc:  # an empty or unreadable ledger: say how to restore or reset it
+        print(f"✗ {exc}", file=sys.stderr)
+        return 1
 

@@ -19,18 +19,29 @@ def dagster_home() -> Path:
     os.environ["DAGSTER_HOME"] = str(home)
     config = home / "dagster.yaml"
     if not config.exists() and _REPO_DAGSTER_YAML.exists():
-        shutil.copyfile(_REPO_DAGSTER_YAML, config)
+        part = home / f".dagster.yaml.{os.getpid()}.part"  # a concurrent reader never sees half a file
+        shutil.copyfile(_REPO_DAGSTER_YAML, part)
+        os.replace(part, config)
     return home
 
 
 def get_instance():
     import dagster as dg
+    import sqlalchemy as sa
 
-    dagster_home()
-    instance = dg.DagsterInstance.get()
-    storage = instance.event_log_storage
-    known = storage.get_concurrency_keys()
-    for pool, limit in POOL_LIMITS.items():
-        if pool not in known:
-            storage.set_concurrency_slots(pool, limit)
+    from ..storage.schema import file_lock
+
+    home = dagster_home()
+    # two commands started together on a fresh home: one creates the storage and the pools, then the other
+    with file_lock(home / "instance"):
+        instance = dg.DagsterInstance.get()
+        storage = instance.event_log_storage
+        known = storage.get_concurrency_keys()
+        for pool, limit in POOL_LIMITS.items():
+            if pool not in known:
+                try:
+                    storage.set_concurrency_slots(pool, limit)
+                except sa.exc.IntegrityError:  # another host set it first (shared PostgreSQL storage)
+                    if pool not in storage.get_concurrency_keys():
+                        raise
     return instance

@@ -110,11 +110,9 @@ def _ensure_review_log(ledger: Ledger) -> None:
     with _log_lock:
         if ledger.url in _log_ready:
             return
-        try:
-            _review_metadata.create_all(ledger.engine, checkfirst=True)
-        except sa.exc.SQLAlchemyError:  # another process created it between check and create
-            if not sa.inspect(ledger.engine).has_table(review_log.name):
-                raise
+        from ..storage.schema import create_tables
+
+        create_tables(ledger.engine, _review_metadata)  # serialised across processes
         _log_ready.add(ledger.url)
 
 

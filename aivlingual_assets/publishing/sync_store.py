@@ -23,12 +23,13 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     func,
-    inspect,
     select,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
+
+from ..storage.schema import create_tables
 
 __all__ = ["SyncRecord", "SyncStore", "metadata", "notion_sync"]
 
@@ -77,11 +78,7 @@ class SyncStore:
         with self._lock:
             if self._ready:
                 return
-            try:
-                metadata.create_all(self.engine, tables=[self.table], checkfirst=True)
-            except DBAPIError:
-                if not inspect(self.engine).has_table(self.table.name):
-                    raise
+            create_tables(self.engine, metadata, [self.table])  # serialised across processes
             self._ready = True
 
     def load(self, data_source_id: str) -> dict[str, SyncRecord]:

@@ -8,6 +8,7 @@ import time
 import sqlalchemy as sa
 
 from ..ai.ledger import make_engine
+from .schema import create_tables
 
 _metadata = sa.MetaData()
 
@@ -25,7 +26,7 @@ recordings_table = sa.Table(
 class RecordingRegistry:
     def __init__(self, database_url: str):
         self.engine = make_engine(database_url)
-        _metadata.create_all(self.engine)
+        create_tables(self.engine, _metadata)  # safe when two commands start together on a fresh home
 
     def register(self, recording) -> bool:
         """Stores the recording; True when the key is new.
