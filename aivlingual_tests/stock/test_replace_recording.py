@@ -168,3 +168,11 @@ def test_a_new_analysis_holding_rows_of_another_recording_is_refused_and_changes
     with pytest.raises(ValueError, match="recB"):
         replace_recording(before.stock, "recA", mixed, embed=ngram_vectors, index=before.index)
     assert before.index.keys == keys
+
+
+def test_analysis_versions_are_plain_json_and_survive_parquet(tmp_path):
+    stock = two_recordings().stock
+    for raw in stock["occurrences"]:
+        assert raw == json.dumps(json.loads(raw), ensure_ascii=False, separators=(",", ":"))
+    stock.to_parquet(tmp_path / "stock.parquet")
+    assert recording_analyses(pd.read_parquet(tmp_path / "stock.parquet")) == {"recA": {"v1"}, "recB": {"w1"}}
