@@ -163,11 +163,30 @@ def test_katakana_words_used_in_a_japanese_way_are_kept_and_plain_loanwords_are_
 # ---------------------------------------------------------------- stream senses need a stream
 def test_an_everyday_word_keeps_its_everyday_sense_outside_a_stream():
     talk = _items("来年の春に大学を卒業します", "母はいつも忙しかった")
-    graduation = [e for e in talk if e.lemma == "卒業"]
-    assert graduation and "Vtuber" not in graduation[0].meaning
+    assert not [e for e in talk if e.category == Category.vtuber_culture], talk  # graduation is graduation
 
 
 def test_in_a_stream_the_stream_sense_applies():
     stream = _items("スパチャありがとう！", "同接すごいな", "来月で卒業します")
     graduation = [e for e in stream if e.lemma == "卒業"]
     assert graduation and graduation[0].category == Category.vtuber_culture
+
+
+# ---------------------------------------------------------------- phrases a learner gains from
+def test_a_phrase_must_be_said_with_its_own_words_not_others_sharing_its_dictionary_forms():
+    lemmas = _lemmas("鳥が飛んでる", "昨日は行ってました", "お金を持てない")
+    assert not {"翔んでる", "イケてる", "持たざる"} & set(lemmas), lemmas
+
+
+def test_a_phrase_that_means_what_its_one_word_means_is_not_offered():
+    lemmas = _lemmas("先生に質問をします", "早く大人になりたい")
+    assert not {"質問をする", "大人になる"} & set(lemmas), lemmas
+
+
+def test_a_collocation_of_two_words_is_offered():
+    assert "興味を持つ" in _lemmas("歴史に興味を持った")
+
+
+def test_words_below_an_intermediate_learner_are_not_offered():
+    lemmas = _lemmas("毎朝駅まで歩いて、電車で会社に行く")
+    assert not {"歩く", "電車", "会社", "駅"} & set(lemmas), lemmas

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 
 from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.dictionary import DictEntry
-from aivlingual_assets.analysis.extraction.line import SLANG_MISC, Found, Line, expand, make
+from aivlingual_assets.analysis.extraction.line import SLANG_MISC, Found, Line, expand, make, reading_of_span
 from aivlingual_assets.analysis.jlpt_list import listed_level
 from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, vocabulary_level
-from aivlingual_assets.analysis.phrases import PhraseMatch, token_key
+from aivlingual_assets.analysis.phrases import LIGHT_WORDS, PhraseMatch, token_key
 from aivlingual_assets.analysis.schemas import LEVEL_ORDER, Category, Level
 from aivlingual_assets.analysis.senses import meaning_in_context
-from aivlingual_assets.analysis.tokenizer import Token, is_kana
+from aivlingual_assets.analysis.tokenizer import Token, has_kanji, is_kana, katakana_to_hiragana
 
+_READING_LIKENESS = 0.75  # difflib ratio of the phrase's reading to the reading as said
 _PHRASE_CANNOT_START = frozenset({"助詞", "助動詞", "接尾辞", "補助記号", "空白"})
 # First words of the back-channels and formulas of conversation (そうですね, それな, ではまた).
 _DISCOURSE_OPENERS = frozenset(
@@ -33,6 +36,43 @@ def _plain_phrase(m: PhraseMatch, toks: Sequence[Token], entry: DictEntry) -> bo
         return True
     colloquial = any(t in entry.misc for t in ("colloquialism", "slang", "Internet slang"))
     return m.phrase.heavy == 0 and len(m.phrase.keys) <= 3 and not colloquial
+
+
+_GLOSS_WORD = re.compile(r"[a-z]{3,}")
+_GLOSS_STOP = frozenset({"the", "one", "one's", "someone", "something", "oneself", "and", "not", "for", "with", "etc", "that", "this", "very", "(of"})
+
+
+def _stems(glosses: Sequence[str]) -> set[str]:
+    return {w[:5] for g in glosses for w in _GLOSS_WORD.findall(g.lower()) if w not in _GLOSS_STOP}
+
+
+def _literal(m: PhraseMatch, toks: Sequence[Token], entry: DictEntry) -> bool:
+    """One word carries the phrase and the phrase means what that word means (質問をする "to
+    ask a question", 大人になる "to become an adult"): a learner who knows the word gains
+    nothing. Two words that make a collocation (興味を持つ, 空気が読めない) stay."""
+    if m.phrase.heavy > 1:
+        return False
+    stems = _stems(entry.glosses)
+    for t in toks[m.first : m.last + 1]:
+        if t.pos1 not in ("名詞", "動詞", "形容詞", "形状詞", "副詞") or t.normalized_form in LIGHT_WORDS:
+            continue
+        part = dictionary.lookup(t.normalized_form, pos=t.pos1)
+        if part is not None and stems & _stems(part.glosses):
+            return True
+    return False
+
+
+def _said_as_written(m: PhraseMatch, pl: Line, s: int, e: int, entry: DictEntry) -> bool:
+    """The words said are the phrase's, not others that share its dictionary keys: each kanji
+    of the phrase is in the line (翔んでる is not 飛んでる), and the reading as said is close
+    to the phrase's (イケてる is not 行ってました, 持たざる is not 持てない)."""
+    said = pl.folded[s:e]
+    if not is_kana(said) and any(ch not in said for ch in m.phrase.written if has_kanji(ch)):
+        return False
+    heard = reading_of_span(pl, s, e)
+    if not heard or not entry.reading:
+        return True
+    return SequenceMatcher(None, katakana_to_hiragana(entry.reading), heard).ratio() >= _READING_LIKENESS
 
 
 def _phrase_entry(written: str, idseq: int) -> DictEntry | None:
@@ -60,9 +100,11 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
         entry = _phrase_entry(m.phrase.written, m.phrase.idseq)
         if entry is None or not entry.glosses:
             continue
+        if not _said_as_written(m, pl, s, e, entry):
+            continue
         spans.append((s, e))
         idiom = any(t in entry.misc for t in ("idiomatic expression", "proverb", "yojijukugo"))
-        if not idiom and _plain_phrase(m, toks, entry):
+        if not idiom and (_plain_phrase(m, toks, entry) or _literal(m, toks, entry)):
             continue
         if is_basic_word(m.phrase.written) or entry.all_senses_low_value:
             continue
