@@ -63,7 +63,6 @@ _EMAIL_LOCAL = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 _DOMAIN = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
 _URL_STOP = set(" \t\n\"'<>「」『』、。，（）()[]{}")
 _CANONICAL_VIDEO = re.compile(r"https://www\.youtube\.com/watch\?v=[A-Za-z0-9_-]{11}(?:&t=[0-9hms]+)?")
-_PLACEHOLDER = re.compile(r"\[[a-z]+\]")
 _MAX_TEXT = 200_000  # longer texts are read in pieces of this size
 
 
@@ -198,6 +197,7 @@ def _full_names(text: str, tokens: list[Token]) -> Iterator[Finding]:
 
 
 def _messenger_ids(text: str, tokens: list[Token]) -> Iterator[Finding]:
+    reported: set[int] = set()  # where the ids seen end ("LINE ID: x" is one id, not two)
     for i, token in enumerate(tokens):
         word = token.surface.casefold()
         if word not in _SERVICES and word not in _ID_WORDS:
@@ -209,8 +209,8 @@ def _messenger_ids(text: str, tokens: list[Token]) -> Iterator[Finding]:
         while j < len(tokens) and (tokens[j].pos[0] in ("空白", "補助記号") and tokens[j].surface in " 　:：=＝"
                                    or tokens[j].surface in ("は", "の", "って")
                                    or tokens[j].surface.casefold() in _ID_WORDS):
-            if tokens[j].pos[0] != "空白":
-                spaced_only = False
+            if tokens[j].surface in (":", "：", "=", "＝", "は", "の", "って"):
+                spaced_only = False  # "LINE ID: taro" names an id; "Steam sale" does not
             j += 1
         if j == i + 1 and j < len(tokens) and tokens[j].begin == token.end:
             continue  # glued to the service word ("LINEで"): no id follows
@@ -219,10 +219,11 @@ def _messenger_ids(text: str, tokens: list[Token]) -> Iterator[Finding]:
         while end < len(text) and text[end] in _ID_CHARS:
             end += 1
         value = text[start:end].strip(".-").lstrip("@")
-        if len(value) < 3 or value.casefold() in _NOT_IDS or _PLACEHOLDER.fullmatch(text[start - 1 : end + 1] or ""):
+        if len(value) < 3 or value.casefold() in _NOT_IDS:
             continue
-        if value.isdigit() and len(value) < 6 or spaced_only and value.isalpha():
+        if value.isdigit() and len(value) < 6 or spaced_only and value.isalpha() or end in reported:
             continue
+        reported.add(end)
         yield Finding("messenger", text[token.begin : end])
 
 

@@ -200,3 +200,7 @@ def test_scrubbing_any_mix_of_the_pieces_is_idempotent_and_never_crashes_either_
     assert scrub_text(once) == once
     detect_personal_data(text)
     find_personal_data(once)
+
+
+def test_one_id_is_one_finding():
+    assert [f.kind for f in detect_personal_data("LINE ID: taro_yamada")] == ["messenger"]
