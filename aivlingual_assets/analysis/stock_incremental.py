@@ -123,6 +123,19 @@ class StockEditor:
                    analyses=None if analysis is None else {recording: analysis})  # fmt: skip
         return [key for key in dropped if key not in self.table.pos_of_key]  # not a row again
 
+    def retitle(self, recording: str, title: str) -> int:
+        """Show ``title`` on every occurrence of ``recording`` (a title learnt after its
+        analysis, e.g. a YouTube video first registered as "YouTube video <id>"); returns
+        the rows changed."""
+        changed = 0
+        for pos in list(self.table.positions_mentioning([recording])):
+            stale = [occ for occ in self.table.record(pos)["occurrences"]
+                     if occ.get("recording") == recording and occ.get("recording_title") != title]  # fmt: skip
+            for occ in stale:
+                occ["recording_title"] = title
+            changed += bool(stale)
+        return changed
+
     def seen_times(self) -> dict[str, str]:
         """When the stock first took in each recording (:func:`.stock_removal.seen_times`)."""
         if self._times is None:

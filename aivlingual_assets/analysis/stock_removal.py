@@ -2,8 +2,8 @@
 recording that is no longer registered.
 
 Each occurrence may carry the version of its recording's analysis (``"analysis"``), so
-:func:`recording_analyses` tells which versions of each recording the stock holds and a
-caller can tell a recording whose analysis changed from one already merged.
+:func:`recordings_held` tells which versions (and titles) of each recording the stock
+holds and a caller can tell a recording whose analysis changed from one already merged.
 
 :func:`remove_recordings` drops the recordings' occurrences; rows left without any
 occurrence leave the stock and its FAISS index.  A surviving row whose first or last
@@ -19,11 +19,19 @@ from typing import Any
 
 import pandas as pd
 
-from .stock_columns import empty_stock, encode_str, loads, seen_entry
+from .stock_columns import empty_stock, loads, seen_entry
 from .stock_index import StockIndex
 from .stock_table import StockTable
 
-__all__ = ["Removal", "drop_recordings", "recording_analyses", "remove_recordings", "seen_times"]
+__all__ = [
+    "HeldRecording",
+    "Removal",
+    "drop_recordings",
+    "recording_analyses",
+    "recordings_held",
+    "remove_recordings",
+    "seen_times",
+]
 
 
 @dataclass(frozen=True)
@@ -33,15 +41,30 @@ class Removal:
     changed: int  # rows that lost occurrences but keep others
 
 
+@dataclass(frozen=True)
+class HeldRecording:
+    """What the stock holds of one recording."""
+
+    versions: frozenset[str | None]  # versions of its analysis (``None``: merged without one)
+    titles: frozenset[str]  # the titles its occurrences show
+
+
+def recordings_held(stock: pd.DataFrame | None) -> dict[str, HeldRecording]:
+    """Each recording the stock holds occurrences of, with their analysis versions and titles."""
+    versions: dict[str, set[str | None]] = {}
+    titles: dict[str, set[str]] = {}
+    if stock is not None and len(stock):
+        for raw in stock["occurrences"].tolist():
+            for occ in loads(raw, []):
+                recording = occ.get("recording", "")
+                versions.setdefault(recording, set()).add(occ.get("analysis"))
+                titles.setdefault(recording, set()).add(occ.get("recording_title") or "")
+    return {r: HeldRecording(frozenset(v), frozenset(titles[r])) for r, v in versions.items()}
+
+
 def recording_analyses(stock: pd.DataFrame | None) -> dict[str, set[str | None]]:
     """Versions of each recording's analysis the stock holds (``None``: merged without one)."""
-    out: dict[str, set[str | None]] = {}
-    if stock is None or len(stock) == 0:
-        return out
-    for raw in stock["occurrences"].tolist():
-        for occ in loads(raw, []):
-            out.setdefault(occ.get("recording", ""), set()).add(occ.get("analysis"))
-    return out
+    return {recording: set(held.versions) for recording, held in recordings_held(stock).items()}
 
 
 def seen_times(stock: pd.DataFrame | None) -> dict[str, str]:
@@ -84,20 +107,12 @@ def drop_recordings(
     ``times`` gives :func:`seen_times` of the table, asked only when a sighting must move.
     """
     gone = set(recordings)
-    needles = [encode_str(recording) for recording in gone]  # cheap pre-filter on the JSON text
     dropped: list[str] = []
     changed = 0
     known: Mapping[str, str] | None = None
-    for pos in range(len(table)):
-        if pos in table.dropped:
-            continue
-        if pos not in table.touched:
-            if not any(needle in table.cols["occurrences"][pos] for needle in needles):
-                continue
+    for pos in list(table.positions_mentioning(gone)):
         rec = table.record(pos)
         kept = [occ for occ in rec["occurrences"] if occ.get("recording") not in gone]
-        if len(kept) == len(rec["occurrences"]):
-            continue  # the name only appeared in another field (a title, a URL)
         if not kept:
             dropped.append(rec["key"])
             table.drop(pos)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -13,12 +13,13 @@ from .stock_columns import (
     DEFAULTS,
     JSON_FIELDS,
     STOCK_COLUMNS,
+    embedding_text,
+    empty_stock,
+    encode_str,
     float_column,
     frame_from_columns,
     record_from_row,
     row_from_record,
-    embedding_text,
-    empty_stock,
     text_column,
 )
 from .stock_exact import absorb
@@ -78,6 +79,20 @@ class StockTable:
         if not self.dropped:
             return self.cols["key"]
         return [key for pos, key in enumerate(self.cols["key"]) if pos not in self.dropped]
+
+    def positions_mentioning(self, recordings: Iterable[str]) -> Iterator[int]:
+        """Rows with an occurrence of one of ``recordings`` (dropped rows left out).
+
+        Untouched rows are first filtered on their JSON text, so only candidates are decoded."""
+        wanted = set(recordings)
+        needles = [encode_str(recording) for recording in wanted]
+        for pos in range(len(self)):
+            if pos in self.dropped:
+                continue
+            if pos not in self.touched and not any(needle in self.cols["occurrences"][pos] for needle in needles):
+                continue
+            if any(occ.get("recording") in wanted for occ in self.record(pos)["occurrences"]):
+                yield pos
 
     def resolve(self, key: str) -> int | None:
         pos = self.pos_of_key.get(key)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +20,8 @@ import pandas as pd
 
 from ..ai.errors import AIError
 from ..storage.frame_store import FrameStore
-from .stock import StockEditor, empty_stock, recording_analyses, stock_texts
+from .stock import StockEditor, empty_stock, stock_texts
+from .stock_removal import recordings_held
 from .stock_index import StockIndex, similar
 from .themes import assign_themes
 
@@ -35,6 +36,7 @@ class VocabularyRefresh:
     merged_recordings: list[str] = field(default_factory=list)  # recordings new to the stock
     replaced_recordings: list[str] = field(default_factory=list)  # analysed again: old rows replaced
     removed_recordings: list[str] = field(default_factory=list)  # no longer registered: rows removed
+    retitled_recordings: list[str] = field(default_factory=list)  # a title learnt since their analysis
     removed_keys: list[str] = field(default_factory=list)  # stock keys gone since the last stock
     added: int = 0
     merged_exact: int = 0
@@ -56,6 +58,7 @@ def refresh_vocabulary(
     embed: Callable[[list[str]], object],
     rebuild: bool = False,
     threshold: float = 0.92,
+    titles: Mapping[str, str] | None = None,
 ) -> VocabularyRefresh:
     """Brings the stock up to date with the analysed recordings ``partitions``.
 
@@ -63,14 +66,16 @@ def refresh_vocabulary(
     it was merged (a new lexicon, a provider, a new title: its ``difficulty`` table is
     not the one merged) has its rows replaced; one that is no longer among
     ``partitions`` leaves the stock.  Unchanged recordings are not read again beyond
-    their stored bytes.  ``embed`` is the AI core's ``embed``: it returns a result with
+    their stored bytes.  ``titles`` (recording → title the registry knows now) wins over
+    the title its analysis was made with, so a title learnt later reaches the stock.  ``embed`` is the AI core's ``embed``: it returns a result with
     ``vectors``, ``provider`` and ``model``; vectors come from its cache when seen before.
     """
     previous = frames.read(STOCK_ASSET) if frames.exists(STOCK_ASSET) else None
     stock = None if rebuild else previous
     model = _embedding_model(embed)
     index = (None if rebuild else load_index(index_dir, model)) or StockIndex()
-    held = recording_analyses(stock)
+    held = recordings_held(stock)
+    titles = {p: title for p, title in (titles or {}).items() if title}
     before = set() if previous is None else set(previous["key"])
     result = VocabularyRefresh(stock=stock if stock is not None else empty_stock())
 
@@ -86,8 +91,13 @@ def refresh_vocabulary(
             continue
         data = frames.path(SOURCE_ASSET, partition).read_bytes()
         version = analysis_version(data)
-        if held.get(partition) == {version}:
-            continue  # merged already, and analysed the same since
+        title = titles.get(partition)
+        if partition in held and held[partition].versions == {version}:  # merged, and analysed the same since
+            if title and held[partition].titles != {title}:
+                editor = editor or StockEditor(stock, embed=vectors, index=index, threshold=threshold)
+                editor.retitle(partition, title)
+                result.retitled_recordings.append(partition)
+            continue
         new = pd.read_parquet(io.BytesIO(data))
         if partition not in held and new.empty:
             continue
@@ -98,6 +108,8 @@ def refresh_vocabulary(
         else:
             editor.merge(new, analyses={partition: version})
             result.merged_recordings.append(partition)
+        if title and editor.retitle(partition, title):
+            result.retitled_recordings.append(partition)
     gone = sorted(set(held) - set(partitions))
     if gone:
         editor = editor or StockEditor(stock, embed=vectors, index=index, threshold=threshold)

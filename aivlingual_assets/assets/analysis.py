@@ -114,6 +114,8 @@ def vocabulary(
     context: dg.AssetExecutionContext, config: VocabularyConfig, ai: AICoreResource, pipeline: PipelineResource
 ) -> dg.Output[pd.DataFrame]:
     partitions = context.instance.get_dynamic_partitions(recordings_partitions.name)
+    registry = pipeline.registry()
+    titles = {p: recording.title for p in partitions if (recording := registry.get(p)) is not None}
     with ai.meter() as meter:
         result = _ai_step(lambda: refresh_vocabulary(
             frames=pipeline.frames(),
@@ -122,6 +124,7 @@ def vocabulary(
             embed=lambda texts: ai.embed(texts, request_type="vocabulary.embed", endpoint="vocabulary"),
             rebuild=config.rebuild,
             threshold=config.near_duplicate_threshold,
+            titles=titles,  # a title learnt after a recording's analysis still reaches the stock
         ))
     stock = result.stock
     return dg.Output(
@@ -131,6 +134,7 @@ def vocabulary(
             "recordings_merged": len(result.merged_recordings),
             "recordings_replaced": len(result.replaced_recordings),  # analysed again: their old rows replaced
             "recordings_removed": len(result.removed_recordings),  # no longer registered
+            "recordings_retitled": len(result.retitled_recordings),
             "removed": len(result.removed_keys),
             "removed_keys": dg.MetadataValue.json(result.removed_keys),  # stock keys gone since the last stock
             "added": result.added,

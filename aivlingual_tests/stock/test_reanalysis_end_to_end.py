@@ -1,5 +1,5 @@
 """Through Dagster: a recording analysed again (a provider key added after a first offline run) replaces its rows
-in the vocabulary stock; the other recording's rows stay as they were."""
+in the vocabulary stock, the other recording's rows stay as they were; a title learnt later reaches the stock."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ import pytest
 from aivlingual_assets.analysis.stock_index import StockIndex
 from aivlingual_assets.assets import analysis, ingestion
 from aivlingual_assets.definitions import build_resources
-from aivlingual_assets.ingestion.recording import recording_from_path
+from aivlingual_assets.ingestion.recording import recording_from_path, recording_from_youtube
 from aivlingual_assets.resources.pipeline import PipelineResource
 from aivlingual_assets.storage.frame_store import FrameStore
 from aivlingual_tests.fakes.llm_responders import pipeline_model
 from aivlingual_tests.fakes.provider_server import ProviderServer
+
+from .test_stock import table
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample_stream.ja.srt"
 ANALYSIS = [ingestion.recordings, ingestion.transcripts, analysis.expressions, analysis.difficulty]
@@ -94,3 +96,28 @@ def test_a_recording_analysed_again_replaces_its_rows_in_the_stock(tmp_path, aiv
     still = after[after["key"].isin(untouched["key"])].drop(columns="theme").reset_index(drop=True)
     assert still.equals(untouched.drop(columns="theme").reset_index(drop=True))
     assert sorted(StockIndex.load(aiv_home / "vocabulary_index").keys) == sorted(after["key"])
+
+
+def test_a_title_the_registry_learns_after_the_analysis_reaches_the_stock(tmp_path, aiv_home):
+    """A YouTube video analysed while its title was still the placeholder; the registry learns the real title
+    later (the channel feed, a re-add): the next stock shows it, without analysing the video again."""
+    frames = FrameStore(aiv_home / "storage")
+    registry = PipelineResource().registry()
+    video = recording_from_youtube("dQw4w9WgXcQ")
+    registry.register(video)
+    analysed = table(video.partition_key, ("草", "草", "くさ", "lol", "internet", 1.0),
+                     ("推し", "推し", "おし", "fave", "vtuber_culture", 2.0)).assign(recording_title=video.title)
+    frames.write(analysed, "difficulty", video.partition_key)
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        instance.add_dynamic_partitions("recordings", [video.partition_key])
+        build_stock(instance)
+        assert titles_in(frames.read("vocabulary")) == {"YouTube video dQw4w9WgXcQ"}
+        registry.register(recording_from_youtube("dQw4w9WgXcQ", title="【雑談】Real title"))
+        meta = build_stock(instance)
+    assert titles_in(frames.read("vocabulary")) == {"【雑談】Real title"}
+    assert (meta["recordings_retitled"], meta["recordings_replaced"], meta["removed"]) == (1, 0, 0)
+
+
+def titles_in(stock) -> set[str]:
+    return {o["recording_title"] for raw in stock["occurrences"] for o in json.loads(raw)}

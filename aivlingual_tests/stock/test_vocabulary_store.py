@@ -155,3 +155,21 @@ def test_a_rebuild_reports_the_rows_it_no_longer_has():
                                embed=embed, rebuild=True)
     assert len(loose.stock) == 1
     assert loose.removed_keys == [stock_key("配信お疲れさまでした", "はいしんおつかれさまでした")]
+
+
+def test_the_registry_title_wins_over_the_one_an_analysis_was_made_with():
+    frames, embed = FrameStore(settings.storage_url()), OfflineEmbed()
+    rows = table(A, ("草", "草", "くさ", "lol", "internet", 1.0)).assign(recording_title="YouTube video aaaaaaaaaaa")
+    frames.write(rows, "difficulty", A)
+    frames.write(table(B, ("推し", "推し", "おし", "fave", "vtuber_culture", 2.0)), "difficulty", B)
+    titles = {A: "Real title", B: ""}  # nothing known of B's title: its own stays
+    first = refresh_vocabulary(frames=frames, index_dir=settings.data_dir("vocabulary_index"), partitions=[A, B],
+                               embed=embed, titles=titles)
+    assert first.retitled_recordings == [A]
+    shown = {o["recording"]: o["recording_title"] for raw in first.stock["occurrences"] for o in json.loads(raw)}
+    assert shown == {A: "Real title", B: f"Stream {B}"}
+    frames.write(first.stock, "vocabulary")
+    embed.texts.clear()
+    again = refresh_vocabulary(frames=frames, index_dir=settings.data_dir("vocabulary_index"), partitions=[A, B],
+                               embed=embed, titles=titles)
+    assert (again.retitled_recordings, again.replaced_recordings, again.merged_recordings, embed.texts) == ([], [], [], [])
