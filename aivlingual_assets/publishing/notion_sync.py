@@ -11,8 +11,10 @@ key → page id plus a hash of the exact properties payload last sent, so:
 * otherwise create the page and record it *immediately*.
 
 A page we recorded whose key is no longer in the stock (its recording was analysed again,
-or removed, and the stock replaced its rows) is moved to Notion's trash and its record
-forgotten; Notion keeps trashed pages restorable for 30 days.  Pages we never recorded
+or removed, and the stock replaced its rows) is moved to Notion's trash and recorded as
+archived; if the key comes back, the same page is restored and updated, so what people set on
+it (Review, Rating) is kept.  Notion deletes trashed pages after 30 days: a key that comes
+back later gets a new page.  Pages we never recorded
 (made by people, or by another tool) are never touched, and an empty stock removes nothing:
 that is far more often a broken input than a wish to empty the database.
 
@@ -134,6 +136,8 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
+ARCHIVED = "archived"  # the content hash recorded for a page moved to the trash (never a SHA-256)
+
 
 @dataclass
 class SyncReport:
@@ -147,6 +151,7 @@ class SyncReport:
     failed: int = 0
     adopted: int = 0  # pages found in Notion by Key that the store did not know
     archived: int = 0  # pages of keys no longer in the stock, moved to the trash
+    restored: int = 0  # archived pages whose keys came back
     failures: list[tuple[str, str]] = field(default_factory=list)
     duplicates: dict[str, list[str]] = field(default_factory=dict)  # key -> extra page ids
     schema: SchemaReport | None = None
@@ -157,7 +162,7 @@ class SyncReport:
 
     @property
     def total(self) -> int:
-        return self.created + self.updated + self.unchanged + self.failed
+        return self.created + self.updated + self.restored + self.unchanged + self.failed
 
     def fail(self, key: str, message: str) -> None:
         self.failed += 1
@@ -173,6 +178,7 @@ class SyncReport:
             "failed": self.failed,
             "adopted": self.adopted,
             "archived": self.archived,
+            "restored": self.restored,
             "duplicate_keys": len(self.duplicates),
             "first_failures": [f"{k}: {m}" for k, m in self.failures[:20]],
         }
@@ -229,8 +235,9 @@ class _Syncer:
     def lookup(self, keys: Sequence[str]) -> dict[str, list[dict]]:
         return find_pages_by_key(self.client, self.ds, keys, limiter=self.limiter)
 
-    def update(self, page_id: str, item: _Planned) -> None:
-        self.limiter.call(self.client.pages.update, page_id=page_id, properties=item.properties)
+    def update(self, page_id: str, item: _Planned, *, restore: bool = False) -> None:
+        extra = {"in_trash": False} if restore else {}
+        self.limiter.call(self.client.pages.update, page_id=page_id, properties=item.properties, **extra)
         self.store.record(self.ds, item.key, page_id, item.hash)
 
     def adopt(self, item: _Planned, pages: list[dict]) -> None:
@@ -248,13 +255,15 @@ class _Syncer:
             self.report.updated += 1
 
     def archive(self, key: str, page_id: str) -> None:
-        """Trash the page of a key that left the stock, then forget it (a page already gone counts too)."""
+        """Trash the page of a key that left the stock and record it as archived (forgotten if already gone)."""
         try:
             self.limiter.call(self.client.pages.update, page_id=page_id, in_trash=True)
         except Exception as exc:
             if not is_gone(exc):
                 raise
-        self.store.forget(self.ds, key)
+            self.store.forget(self.ds, key)
+        else:
+            self.store.record(self.ds, key, page_id, ARCHIVED)
         self.report.archived += 1
 
     def create(self, item: _Planned) -> None:
@@ -286,9 +295,13 @@ class _Syncer:
             if record.content_hash == item.hash:
                 self.report.unchanged += 1
                 return
+            archived = record.content_hash == ARCHIVED
             try:
-                self.update(record.page_id, item)
-                self.report.updated += 1
+                self.update(record.page_id, item, restore=archived)
+                if archived:
+                    self.report.restored += 1
+                else:
+                    self.report.updated += 1
                 return
             except Exception as exc:
                 if not is_gone(exc):
@@ -380,13 +393,14 @@ def sync_vocabulary(
     if remove_missing:
         _archive_removed(syncer, stock, records, secret)
     log.info(
-        "Notion sync done: %d created, %d updated, %d unchanged, %d failed (%d adopted, %d archived)",
+        "Notion sync done: %d created, %d updated, %d unchanged, %d failed (%d adopted, %d archived, %d restored)",
         report.created,
         report.updated,
         report.unchanged,
         report.failed,
         report.adopted,
         report.archived,
+        report.restored,
     )
     return report
 
@@ -398,7 +412,7 @@ def _archive_removed(syncer: _Syncer, stock: pd.DataFrame, records: dict[str, An
             syncer.log.warning("The vocabulary stock is empty: no Notion page is archived (%d recorded)", len(records))
         return
     present = {row_key(row, position) for position, row in enumerate(stock.to_dict("records"))}
-    removed = sorted(key for key in records if key not in present)
+    removed = sorted(key for key, record in records.items() if key not in present and record.content_hash != ARCHIVED)
     if removed:
         syncer.log.info("%d expression(s) left the stock; archiving their Notion pages", len(removed))
     for key in removed:
