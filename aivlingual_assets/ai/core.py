@@ -36,6 +36,7 @@ from .errors import (
     ProviderCallError,
 )
 from .ledger import Ledger, MemoryRow, process_owner
+from .redaction import redact
 from .providers.base import CallFailure
 from .providers.offline import OfflineHandler
 from .results import EmbeddingResult, TextResult, UsageMeter
@@ -95,9 +96,7 @@ class AICore(AudioCalls):
     _meter_failure = staticmethod(metering.record_failure)
 
     def _redact(self, text: str) -> str:
-        for secret in self.settings.secrets():
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self.settings.secrets())
 
     # ---- budgets, retries and single flight -----------------------------------------------
     def _reserve(self, estimate: float, channel: str | None) -> str | None:

@@ -20,8 +20,9 @@ def call_with_retries(fn: Callable[[], Any], settings: AISettings, *, label: str
                       redact: Callable[[str], str] = lambda text: text) -> Any:
     """``fn()`` until it succeeds, fails for good, or ``max_attempts`` (or the deadline) are spent.
 
-    Whatever ``fn`` raises becomes a ``CallFailure``: an exception other than one is a provider's
-    answer its SDK could not read, retried like a malformed response.
+    Whatever ``fn`` raises becomes a ``CallFailure`` with ``redact``-ed text and no chained cause
+    (the SDK's exception would carry the server's raw message); an exception other than a
+    ``CallFailure`` is a provider's answer its SDK could not read, retried like a malformed response.
 
     The last failure is raised. Every failure that is retried is logged (``aivlingual.ai``,
     with its reason and the wait) and passed to ``on_failure``; the final one is the caller's.
@@ -35,11 +36,13 @@ def call_with_retries(fn: Callable[[], Any], settings: AISettings, *, label: str
             raise CallFailure(f"{label}: the call's deadline passed before this attempt", retryable=False)
         try:
             return fn()
-        except CallFailure:
-            raise
+        except CallFailure as exc:
+            # the SDK's exception (the cause) carries the server's raw message, which may echo a key
+            exc.message = redact(exc.message)
+            raise exc from None
         except Exception as exc:  # an SDK choking on a malformed answer (e.g. "No embedding data received")
-            raise CallFailure(f"{label} sent an answer that could not be read ({exc.__class__.__name__}: "
-                              f"{str(exc)[:300]})", retryable=True) from exc
+            raise CallFailure(redact(f"{label} sent an answer that could not be read ({exc.__class__.__name__}: "
+                                     f"{str(exc)[:300]})"), retryable=True) from None
 
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

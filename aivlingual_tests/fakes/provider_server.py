@@ -132,6 +132,8 @@ request fail until ``server.clear_faults()``; queued faults take precedence over
   * ``Fault.invalid_content(text)`` - valid envelope but the content text is ``text``
     (transcriptions: transcript text; kinds without text content: ``text`` is the raw body).
   * ``Fault.disconnect()`` - close the connection without answering.
+  * ``Fault.echo_api_key(code=500)`` - an error whose message repeats the request's API key and
+    ``Authorization`` header verbatim (servers that echo credentials; for redaction tests).
   * ``Fault.no_embeddings()`` - HTTP 200, an embeddings envelope without vectors (the openai SDK
     raises ``ValueError: No embedding data received`` on it).
 ``server.require_api_key(key, protocol=None)`` makes other keys fail with 401
@@ -570,6 +572,12 @@ class Fault:
     def disconnect(cls) -> "Fault":
         """Close the connection without sending a response."""
         return cls("disconnect")
+
+    @classmethod
+    def echo_api_key(cls, code: int = 500) -> "Fault":
+        """HTTP ``code`` whose error message repeats the request's API key and Authorization header verbatim,
+        as some OpenAI-compatible local servers and proxies do."""
+        return cls("echo_api_key", status_code=int(code))
 
     @classmethod
     def no_embeddings(cls) -> "Fault":
@@ -1246,6 +1254,8 @@ class ProviderServer:
                 return _Response(200, (fault.text or "").encode("utf-8"))
             if fault.action == "no_embeddings":
                 return self._no_embeddings(req)
+            if fault.action == "echo_api_key":
+                return self._echo_api_key(req, fault)
             if fault.action == "invalid_content":
                 override = fault.text or ""
             break
@@ -1443,6 +1453,8 @@ class ProviderServer:
             return _Response(200, (fault.text or "").encode("utf-8"))
         if fault.action == "no_embeddings":
             return self._no_embeddings(req)
+        if fault.action == "echo_api_key":
+            return self._echo_api_key(req, fault)
         # invalid_content: run the route again with the override text (the responder is not asked again)
         route, params = req._route
         return route(self, req, params, fault.text or "")
@@ -1856,6 +1868,11 @@ class ProviderServer:
         if batch:
             return _Response(200, _dumps({"embeddings": [{"values": v} for v in vectors]}))
         return _Response(200, _dumps({"embedding": {"values": vectors[0] if vectors else []}}))
+
+    def _echo_api_key(self, req: ProviderRequest, fault: Fault) -> _Response:
+        return self._error(req, fault.status_code, f"Request rejected for API key {req.api_key} "
+                                                   f"(Authorization: {req.header('authorization')}, "
+                                                   f"x-goog-api-key: {req.header('x-goog-api-key')})")
 
     @staticmethod
     def _no_embeddings(req: ProviderRequest) -> _Response:
