@@ -41,7 +41,8 @@ def recordings(
     if recording is None:
         raise dg.Failure(
             description=f"Partition {context.partition_key} is not in the recording registry. Add it with "
-            "`aivlingual process PATH_OR_URL` or drop the file into the inbox.",
+            "`aivlingual process PATH_OR_URL` or drop the file into the inbox; if the key was made up, remove it "
+            f"with `aivlingual recordings remove {context.partition_key}` (the nightly schedule skips it meanwhile).",
             allow_retries=False,
         )
     try:

@@ -11,7 +11,8 @@ from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
 from aivlingual_assets import cli, settings
-from aivlingual_assets.definitions import defs
+from aivlingual_assets.assets.ingestion import recordings
+from aivlingual_assets.definitions import build_resources, defs
 from aivlingual_assets.ingestion.recording import Recording, recording_from_youtube
 from aivlingual_assets.resources.pipeline import PipelineResource
 from aivlingual_assets.run_owners import OWNER_TAG
@@ -67,6 +68,14 @@ def test_a_made_up_partition_is_skipped_and_named_so_the_nightly_still_refreshes
     plan = nightly_plan(instance, set(RecordingRegistry(settings.database_url()).keys()), "2026-11-22", ["vocabulary"])
     assert plan.unregistered == ["typo-in-the-ui"]
     assert "typo-in-the-ui" in plan.skipped_message() and "aivlingual recordings remove KEY" in plan.skipped_message()
+
+
+def test_the_run_of_a_made_up_partition_says_how_to_remove_it(instance):
+    instance.add_dynamic_partitions("recordings", ["typo-in-the-ui"])
+    result = dg.materialize([recordings], partition_key="typo-in-the-ui", instance=instance,
+                            resources=build_resources(), raise_on_error=False)
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert "`aivlingual recordings remove typo-in-the-ui`" in failure.step_failure_data.user_failure_data.description
 
 
 def test_an_unfinished_registered_recording_is_caught_up_beside_a_made_up_partition(instance):
