@@ -14,8 +14,10 @@ from aivlingual_assets.ingestion.errors import (
     MediaError,
     MissingFileError,
     SubtitleError,
+    SubtitleTooLargeError,
     TranscriptUnavailableError,
     UnsupportedFileError,
+    YouTubeUrlWithoutVideoIdError,
 )
 from aivlingual_assets.ingestion.inbox import InboxGroup, InboxScan, scan_inbox
 from aivlingual_assets.ingestion.media import (
@@ -31,12 +33,13 @@ from aivlingual_assets.ingestion.recording import (
     parse_video_id,
     recording_from_files,
     recording_from_path,
+    recording_from_source,
     recording_from_youtube,
     timestamp_url,
 )
 from aivlingual_assets.ingestion.segments import TRANSCRIPT_COLUMNS, Segment, frame_to_segments, segments_to_frame
-from aivlingual_assets.ingestion.subtitles import parse_subtitle_file, parse_subtitle_text
-from aivlingual_assets.ingestion.youtube import fetch_youtube_transcript
+from aivlingual_assets.ingestion.subtitles import parse_subtitle_file, parse_subtitle_text, read_subtitle_file
+from aivlingual_assets.ingestion.youtube import fetch_video_details, fetch_youtube_transcript, with_video_details
 
 __all__ = [
     "TRANSCRIPT_COLUMNS",
@@ -54,11 +57,14 @@ __all__ = [
     "Recording",
     "Segment",
     "SubtitleError",
+    "SubtitleTooLargeError",
     "TranscriptUnavailableError",
     "UnsupportedFileError",
+    "YouTubeUrlWithoutVideoIdError",
     "extract_audio",
     "feed_url",
     "fetch_channel_feed",
+    "fetch_video_details",
     "fetch_youtube_transcript",
     "ffmpeg_exe",
     "file_sha256",
@@ -67,12 +73,15 @@ __all__ = [
     "parse_subtitle_file",
     "parse_subtitle_text",
     "parse_video_id",
+    "read_subtitle_file",
     "probe_duration",
     "recording_from_files",
     "recording_from_path",
+    "recording_from_source",
     "recording_from_youtube",
     "scan_inbox",
     "segments_to_frame",
     "split_audio",
     "timestamp_url",
+    "with_video_details",
 ]
