@@ -63,7 +63,7 @@ _EMAIL_LOCAL = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 _DOMAIN = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
 _URL_STOP = set(" \t\n\"'<>「」『』、。，（）()[]{}")
 _CANONICAL_VIDEO = re.compile(r"https://www\.youtube\.com/watch\?v=[A-Za-z0-9_-]{11}(?:&t=[0-9hms]+)?")
-_MAX_TEXT = 200_000  # longer texts are read in pieces of this size
+_MAX_LINE = 2_000  # longer lines are read in pieces of this size
 
 
 # --------------------------------------------------------------------------------- numbers
@@ -324,6 +324,9 @@ def detect_personal_data(text: str) -> list[Finding]:
         return []
     findings: list[Finding] = []
     for plain in _plain_texts(text):
-        for start in range(0, len(plain), _MAX_TEXT):
-            findings += _detect_plain(plain[start : start + _MAX_TEXT])
+        # line by line: personal data does not cross a line, and the tokenizer's cache holds lines
+        # (a whole prompt per entry would grow it by megabytes per example)
+        for line in plain.splitlines():
+            for start in range(0, len(line), _MAX_LINE):
+                findings += _detect_plain(line[start : start + _MAX_LINE])
     return findings
