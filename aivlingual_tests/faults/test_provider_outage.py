@@ -40,3 +40,42 @@ def test_outage_is_ridden_out_and_the_budget_holds(provider_server, tmp_path, mo
     assert failures >= 8  # every failed attempt is in the usage log
     assert "gemini" in providers  # fallback took over while OpenAI was down
     assert provider_server.pending_faults() == 0
+
+
+@pytest.mark.slow
+def test_a_hung_provider_fails_the_recording_at_the_deadline_and_the_rerun_completes(provider_server, tmp_path,
+                                                                                       monkeypatch, capsys):
+    import threading
+    import time
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.setenv("AIVLINGUAL_AI_CALL_DEADLINE_S", "10")
+    recovered = threading.Event()
+
+    def hung_until_recovered(request):
+        if not recovered.is_set():
+            recovered.wait(timeout=300)
+            return Fault.disconnect()
+        return pipeline_model(request)
+
+    provider_server.set_responder("openai.chat", hung_until_recovered)
+    shutil.copy(ROOT / "examples" / "sample_stream.ja.srt", tmp_path / "s.ja.srt")
+    started = time.monotonic()
+    try:
+        status = main(["process", str(tmp_path / "s.ja.srt"), "--skip-stock"])
+    finally:
+        recovered.set()
+    elapsed = time.monotonic() - started
+    out = capsys.readouterr()
+    assert status != 0
+    assert "deadline of 10 s" in out.out + out.err  # the one-line cause names the deadline
+    assert elapsed < 120, elapsed  # not 4 attempts x 60 s per model and call
+
+    assert main(["process", str(tmp_path / "s.ja.srt"), "--skip-stock"]) == 0, capsys.readouterr().out
+    ledger = Ledger(database_url())
+    with ledger.connect() as conn:
+        errors = conn.execute(sa.select(usage_log.c.error).where(usage_log.c.success.is_(False))).scalars().all()
+    # the hung attempt is in the usage log (or, on a machine so loaded that loading the SDK took the whole
+    # deadline, the attempt it prevented)
+    assert any("timed out" in e or "deadline passed" in e for e in errors), errors
