@@ -62,6 +62,10 @@ def test_real_gold_file_is_well_formed_and_sourced(path: Path):
         assert key not in seen, f"{g.lemma} listed twice"
         seen.add(key)
     assert len(gold.gold) * 5 >= len(gold.lines), "fewer than one teacher item per five lines"
+    for a in gold.acceptable:  # items a teacher would also accept: said in the text, never a gold item again
+        said = [fold(k) for k in (a.expression, *a.variants, a.lemma) if k and fold(k)]
+        assert any(k in t for k in said for t in texts), f"acceptable {a.lemma}: no line says {said}"
+        assert (fold(a.lemma), fold(a.expression or a.lemma)) not in seen, f"acceptable {a.lemma} is also gold"
 
 
 @pytest.fixture(scope="module")
