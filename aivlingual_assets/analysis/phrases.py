@@ -42,7 +42,7 @@ from aivlingual_assets.analysis.tokenizer import Token, raw_morphemes
 
 __all__ = ["Phrase", "PhraseMatch", "phrase_index", "find_phrases", "token_key", "INDEX_VERSION"]
 
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"
 
 # Parts of speech whose words carry the meaning; the rest only glue an expression together.
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "感動詞", "連体詞", "接頭辞"})
@@ -52,6 +52,7 @@ _GLUE_POS = frozenset({"助詞", "助動詞", "接尾辞", "補助記号", "空�
 _KEY_EQUIVALENTS = {"ず": "ない", "ぬ": "ない", "ん": "ない"}
 # Particles that drift in speech without changing the expression (気がする / 気はする / 気もする).
 _DRIFTING = frozenset({"が", "の", "は", "も"})
+_POLITE = frozenset({"ます", "です"})
 # Light words that alone never make an expression worth teaching (そうですね, ことになる).
 LIGHT_WORDS = frozenset(
     {
@@ -68,8 +69,9 @@ LIGHT_WORDS = frozenset(
 
 
 def _key(surface: str, normalized: str, pos1: str) -> str:
-    k = surface if pos1 in _PARTICLE_POS else normalized
-    return _KEY_EQUIVALENTS.get(k, k)
+    if pos1 in _PARTICLE_POS:
+        return surface  # the explanatory ん of あるんや is no negative
+    return _KEY_EQUIVALENTS.get(normalized, normalized)
 
 
 def token_key(tok: Token) -> str:
@@ -85,6 +87,7 @@ class Phrase:
     written: str  # the JMdict spelling that was tokenised
     keys: tuple[str, ...]
     particles: tuple[bool, ...]  # per key: a particle (may be dropped in speech)
+    surfaces: tuple[str, ...]  # the spelling's words as written (ある of ある程度, read by Sudachi as 或る)
     content: int  # keys that are content words (nouns, verbs, adjectives, adverbs, ...)
     heavy: int  # content words outside LIGHT_WORDS
 
@@ -155,10 +158,13 @@ def _build(db: str) -> dict[str, tuple[tuple, ...]]:
         particles = tuple(p in _PARTICLE_POS for _, _, p in morphemes)
         content = sum(1 for _, _, p in morphemes if p in _CONTENT_POS)
         heavy = sum(1 for s, n, p in morphemes if p in _CONTENT_POS and n not in LIGHT_WORDS and s not in LIGHT_WORDS)
-        row = (idseq, written, keys, particles, content, heavy)
-        index[_pair(keys[0], keys[1])].append(row)
+        surfaces = tuple(s for s, _, _ in morphemes)
+        row = (idseq, written, keys, particles, surfaces, content, heavy)
+        pairs = {_pair(keys[0], keys[1]), _pair(surfaces[0], surfaces[1])}
         if particles[1] and len(keys) > 2 and heavy >= 2:  # the particle may be dropped in speech
-            index[_pair(keys[0], keys[2])].append(row)
+            pairs.add(_pair(keys[0], keys[2]))
+        for pair in pairs:
+            index[pair].append(row)
     return {k: tuple(sorted(v, key=lambda ph: -len(ph[2]))) for k, v in index.items()}
 
 
@@ -215,9 +221,12 @@ def _match(ph: Phrase, tokens: Sequence[Token], keys: Sequence[str], i: int) -> 
     p, q, n = 0, i, len(ph.keys)
     dropped = 0
     while p < n:
+        if 0 < p and q < len(tokens) and keys[q] in _POLITE and ph.keys[p] not in _POLITE:
+            q += 1  # polite ます slipped in: 欠かせませんね is 欠かせない
+            continue
         if q < len(tokens) and (
             keys[q] == ph.keys[p]
-            or tokens[q].surface == ph.keys[p]
+            or tokens[q].surface in (ph.keys[p], ph.surfaces[p])
             or (p > 0 and ph.keys[p] in _DRIFTING and keys[q] in _DRIFTING and tokens[q].pos1 == "助詞")
         ):
             p, q = p + 1, q + 1
@@ -242,8 +251,11 @@ def _find_cached(tokens: tuple[Token, ...], min_content: int) -> tuple[PhraseMat
     cands: list[PhraseMatch] = []
     for i in range(len(tokens) - 1):
         seen: set[int] = set()
+        j = i + 1
+        while j < len(tokens) - 1 and keys[j] in _POLITE:
+            j += 1  # 欠かせ|ませ|ん: the phrase's second word comes after the polite ending
         for first in {keys[i], tokens[i].surface}:
-            for second in {keys[i + 1], tokens[i + 1].surface}:
+            for second in {keys[i + 1], tokens[i + 1].surface, keys[j]}:
                 for ph in index.get(_pair(first, second), ()):
                     if ph.content < min_content or id(ph) in seen:
                         continue

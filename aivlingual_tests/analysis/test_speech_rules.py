@@ -190,3 +190,24 @@ def test_a_collocation_of_two_words_is_offered():
 def test_words_below_an_intermediate_learner_are_not_offered():
     lemmas = _lemmas("毎朝駅まで歩いて、電車で会社に行く")
     assert not {"歩く", "電車", "会社", "駅"} & set(lemmas), lemmas
+
+
+def test_a_phrase_word_sudachi_reads_as_another_part_of_speech_still_matches():
+    assert "ある程度" in _lemmas("切り替えたりある程度安全なルートがあるんや")  # ある read as the verb 有る
+
+
+def test_the_explanatory_ん_is_not_a_negative():
+    assert "あらず" not in _lemmas("安全なルートがあるんや")
+
+
+def test_polite_endings_inside_a_phrase():
+    assert [m.phrase.written for m in find_phrases(tokenize("昆布だしは欠かせませんね"))] == ["欠かせない"]
+
+
+@pytest.mark.parametrize("said, lemma", [("めったに買いません", "めったに"), ("いざ始まると", "いざ"), ("コイツは見とけ", "コイツ")])
+def test_adverbs_interjections_and_pronouns_above_the_basics_are_offered(said, lemma):
+    assert lemma in _lemmas(said)
+
+
+def test_words_without_frequency_data_are_not_taken_for_mis_hearings():
+    assert "気まずい" in _lemmas("正直、気まずくなっちゃって")

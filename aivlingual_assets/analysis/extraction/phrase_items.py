@@ -21,7 +21,7 @@ _PHRASE_CANNOT_START = frozenset({"助詞", "助動詞", "接尾辞", "補助記
 # First words of the back-channels and formulas of conversation (そうですね, それな, ではまた).
 _DISCOURSE_OPENERS = frozenset(
     {"そう", "然う", "其れ", "それ", "此れ", "これ", "あれ", "彼", "此方", "こちら", "其方", "そちら", "では", "じゃ",
-     "でも", "又", "また", "如何", "どう", "何", "なに", "なん", "ええ", "はい", "いや", "うん", "まあ", "成る程",
+     "でも", "又", "また", "ええ", "はい", "いや", "うん", "まあ", "成る程",
      "なるほど", "有り難う", "ありがとう", "宜しく", "よろしく", "御", "お", "ご", "確か", "本当", "ほんと",
      "其の", "その", "此の", "この", "彼の", "あの", "何の", "どの", "何処", "どこ", "其処", "そこ", "此処", "ここ",
      "誰", "だれ", "何方", "どっち", "どちら", "もう", "今度"}
@@ -102,10 +102,12 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
             continue
         if not _said_as_written(m, pl, s, e, entry):
             continue
-        spans.append((s, e))
         idiom = any(t in entry.misc for t in ("idiomatic expression", "proverb", "yojijukugo"))
-        if not idiom and (_plain_phrase(m, toks, entry) or _literal(m, toks, entry)):
-            continue
+        if not idiom and _literal(m, toks, entry):
+            continue  # its one word is taught on its own (台無し in 台無しになる)
+        spans.append((s, e))
+        if not idiom and _plain_phrase(m, toks, entry):
+            continue  # a formula: neither it nor its words (お願い in よろしくお願いします)
         if is_basic_word(m.phrase.written) or entry.all_senses_low_value:
             continue
         listed = listed_level(m.phrase.written, entry.reading)

@@ -21,10 +21,8 @@ _FUNCTIONAL_JMDICT_POS = {
     "auxiliary verb",
     "auxiliary",
     "auxiliary adjective",
-    "conjunction",
     "copula",
     "numeric",
-    "pronoun",
 }
 _POS_LABELS = (
     ("Ichidan verb", "ichidan verb"),
@@ -42,11 +40,11 @@ _POS_LABELS = (
 
 def _vocab_candidate(tok: Token, prev: Token | None) -> bool:
     p1, p2 = tok.pos1, tok.pos2
-    if tok.is_oov or p1 not in ("名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "連体詞", "接続詞"):
+    if tok.is_oov or p1 not in ("名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "連体詞", "接続詞", "感動詞"):
         return False
     if p1 == "名詞" and p2 != "普通名詞":
         return False
-    if p1 == "形状詞" and p2 != "一般":
+    if p1 == "形状詞" and p2 not in ("一般", "タリ"):
         return False
     if p1 == "形容詞" and p2 == "非自立可能":
         return False
@@ -112,14 +110,11 @@ def _vocab_explanation(entry: DictEntry, level: Level) -> str:
 
 
 def _likely_misheard(entry: DictEntry, form: str) -> bool:
-    """A word nobody says in a stream: every sense archaic/obscure/rare, or an uncommon
-    entry with no frequency data at all. Speech recognition produces these from
-    mis-heard words (大往生 heard as 大王女); no item beats a confidently wrong one."""
-    if entry.all_senses_low_value:
-        return True
-    if not has_kanji(form) or any(m in ("colloquialism", "slang", "Internet slang") for ms in entry.sense_misc for m in ms):
-        return False  # kana slang (すげえ) has no frequency data either, but no recogniser invents it
-    return not entry.priority and not entry.is_common and listed_level(form, entry.written) is None and len(form) >= 3
+    """A word nobody says in a stream: every sense archaic, obsolete, obscure or rare.
+    Speech recognition produces such words from mis-heard ones; no item beats a
+    confidently wrong one. (Missing frequency data alone says nothing: 気まずい,
+    乗り過ごす and 張り付く have none.)"""
+    return entry.all_senses_low_value
 
 
 _LOANWORD_NOTES = ("slang", "colloquialism", "abbreviation", "Internet slang", "manga slang", "jocular, humorous term")
@@ -215,15 +210,17 @@ def _kanji_compounds(pl: Line, covered: list[bool]) -> list[Found]:
     return found
 
 
-_ADVERBIAL_PARTICLES = ("に", "と")
+_ADVERBIAL_PARTICLES = ("に", "と", "しも", "も")
 
 
 def adverbial_pairs(tokens: Sequence[Token]) -> list[tuple[int, str]]:
-    """(index, text) of word + に/と pairs that may be one adverb (無性に, ちなみに, 堂々と)."""
+    """(index, text) of word + particle pairs that may be one adverb (無性に, めったに, 堂々と, 必ずしも)."""
     return [
         (k, t.surface + tokens[k + 1].surface)
         for k, t in enumerate(tokens[:-1])
-        if t.pos1 in ("名詞", "形状詞", "副詞") and tokens[k + 1].pos1 == "助詞" and tokens[k + 1].surface in _ADVERBIAL_PARTICLES
+        if t.pos1 in ("名詞", "形状詞", "副詞")
+        and tokens[k + 1].pos1 in ("助詞", "助動詞")  # めった|に: Sudachi reads this に as the copula
+        and tokens[k + 1].surface in _ADVERBIAL_PARTICLES
     ]
 
 
