@@ -128,7 +128,7 @@ class StockEditor:
         analysis, e.g. a YouTube video first registered as "YouTube video <id>"); returns
         the rows changed."""
         changed = 0
-        for pos in list(self.table.positions_mentioning([recording])):
+        for pos in self.table.positions_mentioning([recording]):
             stale = [occ for occ in self.table.record(pos)["occurrences"]
                      if occ.get("recording") == recording and occ.get("recording_title") != title]  # fmt: skip
             for occ in stale:

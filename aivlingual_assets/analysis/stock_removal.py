@@ -110,7 +110,7 @@ def drop_recordings(
     dropped: list[str] = []
     changed = 0
     known: Mapping[str, str] | None = None
-    for pos in list(table.positions_mentioning(gone)):
+    for pos in table.positions_mentioning(gone):
         rec = table.record(pos)
         kept = [occ for occ in rec["occurrences"] if occ.get("recording") not in gone]
         if not kept:
@@ -122,6 +122,7 @@ def drop_recordings(
         if rec["first_seen"].get("recording") in gone or rec["last_seen"].get("recording") in gone:
             known = times() if known is None else known
             _resight(rec, gone, known)
+    table.forget_recordings(gone)
     return dropped, changed
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -15,7 +15,6 @@ from .stock_columns import (
     STOCK_COLUMNS,
     embedding_text,
     empty_stock,
-    encode_str,
     float_column,
     frame_from_columns,
     record_from_row,
@@ -68,6 +67,7 @@ class StockTable:
         self.touched: dict[int, dict[str, Any]] = {}
         self.dropped: set[int] = set()
         self._by_reading: dict[str, list[int]] | None = None
+        self._by_recording: dict[str, set[int]] | None = None
 
     def __len__(self) -> int:
         """Positions in use, dropped rows included."""
@@ -80,19 +80,33 @@ class StockTable:
             return self.cols["key"]
         return [key for pos, key in enumerate(self.cols["key"]) if pos not in self.dropped]
 
-    def positions_mentioning(self, recordings: Iterable[str]) -> Iterator[int]:
-        """Rows with an occurrence of one of ``recordings`` (dropped rows left out).
+    def positions_mentioning(self, recordings: Iterable[str]) -> list[int]:
+        """Rows with an occurrence of one of ``recordings`` (dropped rows left out), in order.
 
-        Untouched rows are first filtered on their JSON text, so only candidates are decoded."""
+        Served by a recording → rows look-up built on first use (one decode of the rows'
+        occurrences) and kept a superset as rows are merged into, so taking many recordings
+        out of a large stock costs the recordings' rows, not a pass over the stock each."""
+        if self._by_recording is None:
+            self._by_recording = {}
+            for pos in range(len(self)):
+                rec = self.touched.get(pos)
+                occurrences = DECODER.decode(self.cols["occurrences"][pos]) if rec is None else rec["occurrences"]
+                self._note_recordings(pos, occurrences)
         wanted = set(recordings)
-        needles = [encode_str(recording) for recording in wanted]
-        for pos in range(len(self)):
-            if pos in self.dropped:
-                continue
-            if pos not in self.touched and not any(needle in self.cols["occurrences"][pos] for needle in needles):
-                continue
-            if any(occ.get("recording") in wanted for occ in self.record(pos)["occurrences"]):
-                yield pos
+        candidates = set().union(*(self._by_recording.get(r, ()) for r in wanted)) - self.dropped
+        return [pos for pos in sorted(candidates)
+                if any(occ.get("recording") in wanted for occ in self.record(pos)["occurrences"])]  # fmt: skip
+
+    def forget_recordings(self, recordings: Iterable[str]) -> None:
+        """The rows no longer hold any occurrence of ``recordings``."""
+        if self._by_recording is not None:
+            for recording in recordings:
+                self._by_recording.pop(recording, None)
+
+    def _note_recordings(self, pos: int, occurrences: Iterable[Mapping[str, Any]]) -> None:
+        if self._by_recording is not None:
+            for occ in occurrences:
+                self._by_recording.setdefault(occ.get("recording", ""), set()).add(pos)
 
     def resolve(self, key: str) -> int | None:
         pos = self.pos_of_key.get(key)
@@ -143,6 +157,7 @@ class StockTable:
     def absorb(self, pos: int, source: Mapping[str, Any], *, newer: bool = False) -> bool:
         target = self.record(pos)
         added = absorb(target, source, newer=newer)
+        self._note_recordings(pos, source["occurrences"])
         for alias in (source["key"], *source["alias_keys"]):
             if alias != target["key"]:
                 self.pos_of_alias.setdefault(alias, pos)
@@ -154,6 +169,7 @@ class StockTable:
             self.cols[name].append(None)  # written from the record by to_frame
         self.cols["key"][pos] = rec["key"]
         self.touched[pos] = rec
+        self._note_recordings(pos, rec["occurrences"])
         self.pos_of_key[rec["key"]] = pos
         for alias in rec["alias_keys"]:
             self.pos_of_alias.setdefault(alias, pos)

@@ -176,3 +176,16 @@ def test_analysis_versions_are_plain_json_and_survive_parquet(tmp_path):
         assert raw == json.dumps(json.loads(raw), ensure_ascii=False, separators=(",", ":"))
     stock.to_parquet(tmp_path / "stock.parquet")
     assert recording_analyses(pd.read_parquet(tmp_path / "stock.parquet")) == {"recA": {"v1"}, "recB": {"w1"}}
+
+
+def test_a_recording_merged_after_the_first_removal_is_found_by_the_next():
+    before = two_recordings()
+    editor = StockEditor(before.stock, embed=ngram_vectors, index=before.index)
+    assert editor.remove(["recB"]) == [stock_key("初見", "しょけん")]
+    editor.merge(table("recC", ("草", "草", "くさ", "lol", "slang", 5.0), ("初見", "初見", "しょけん", "newcomer",
+                                                                       "vtuber_culture", 6.0)), seen_at=DAY3)
+    assert editor.remove(["recC"]) == [stock_key("初見", "しょけん")]
+    after = rows(editor.frame())
+    assert set(after) == {"草", "間", "推し"}
+    assert [o["recording"] for o in json.loads(after["草"]["occurrences"])] == ["recA"]
+    assert sorted(editor.index.keys) == sorted(after[lemma]["key"] for lemma in after)
