@@ -143,6 +143,18 @@ def test_grammar_patterns_documented_and_levelled():
     assert find_mistake_rule("ら抜き言葉").id == "ra_nuki"
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["〜た上で", "〜ない限り", "〜っていうより", "〜まである", "〜たまま", "〜ずに", "〜様様", "〜っちゃ〜", "〜なら〜でいい",
+     "〜てらっしゃる", "〜ん (negative)", "〜ねえ (negative)", "〜ええ (vowel-merged adjective)", "〜つって", "〜っけ",
+     "〜わけがない", "〜ばかり", "〜はず", "〜がち", "〜ておく", "〜てくる", "〜ていく", "〜ばいい", "〜たらいい", "〜しかない",
+     "〜にとって", "〜について", "〜によって", "〜わりに", "〜くせに", "〜おかげで", "〜せいで", "〜ものの", "〜ものだ",
+     "〜ことはない", "〜に違いない", "〜ざるを得ない", "〜とは限らない", "〜に越したことはない", "〜つつある", "〜ばかりか"],
+)
+def test_the_grammar_of_casual_speech_a_teacher_picks_is_covered(name):
+    assert find_grammar_pattern(name) is not None, name
+
+
 @pytest.mark.parametrize("pattern", grammar_patterns(), ids=lambda p: p.id)
 def test_every_grammar_pattern_detects_its_examples(pattern):
     for example in pattern.examples:
