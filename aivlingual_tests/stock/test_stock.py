@@ -396,3 +396,14 @@ def test_the_incremental_update_keeps_compatible_pairs_below_the_threshold_apart
     within = update_stock(None, table("recC", *with_starts(FIRSTS + SECONDS, 1.0)), embed=ngram_vectors, index=None,
                           threshold=threshold)  # fmt: skip
     assert (within.merged_near, len(within.stock)) == (merged, 6 - merged)
+
+
+def test_small_and_large_tables_read_text_columns_alike(monkeypatch):
+    """One recording's table is read with a Python loop, a large one with pandas: same strings either way."""
+    from aivlingual_assets.analysis import stock_columns
+
+    values = pd.Series([None, np.nan, pd.NA, pd.NaT, " 草 ", "", "  ", 1.5, True, "ｗ\n"], dtype=object)
+    frame = pd.DataFrame({"meaning": values})
+    small = stock_columns.text_column(frame, "meaning")
+    monkeypatch.setattr(stock_columns, "_SMALL_TABLE", 0)
+    assert stock_columns.text_column(frame, "meaning") == small == ["", "", "", "", "草", "", "", "1.5", "True", "ｗ"]
