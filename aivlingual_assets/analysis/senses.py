@@ -125,6 +125,8 @@ def casual_form_note(tok: Token) -> str:
     said_kana = katakana_to_hiragana(tok.lemma_reading or said)
     if said_kana == main_reading or katakana_to_hiragana(said) == main_reading:
         return ""
+    if tok.pos1 == "動詞" and said_kana.startswith(main_reading[:-1]):
+        return ""  # a regular derivation (作れる, the potential of 作る), not a casual shape
     if any(e.idseq != base.idseq for e in lookup_all(said)):
         return ""
     return f"Casual or dialect form of {standard} ({main_reading})."

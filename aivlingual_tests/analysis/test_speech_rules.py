@@ -211,3 +211,13 @@ def test_adverbs_interjections_and_pronouns_above_the_basics_are_offered(said, l
 
 def test_words_without_frequency_data_are_not_taken_for_mis_hearings():
     assert "気まずい" in _lemmas("正直、気まずくなっちゃって")
+
+
+def test_fillers_and_scraps_are_not_offered():
+    lemmas = _lemmas("えー、あー、うわー", "私たちと子供達", "久しぶりに会った", "自由に使って")
+    assert not {"えー", "あー", "うわー", "私たち", "子供達", "久しぶりに", "自由に"} & set(lemmas), lemmas
+
+
+def test_a_potential_form_is_not_called_casual():
+    items = _items("全然作れると思います", "新幹線使わんと会えないんか")
+    assert all("Casual or dialect form" not in e.explanation for e in items), items

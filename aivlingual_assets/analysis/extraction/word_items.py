@@ -130,6 +130,18 @@ def _teachable_katakana(entry: DictEntry) -> bool:
 
 
 _BELOW_INTERMEDIATE = (Level.N5, Level.N4)
+_PLURAL_SUFFIXES = ("たち", "達", "ども", "ら", "方", "々")
+
+
+def _fragment(form: str, entry: DictEntry) -> bool:
+    """Not a word a learner would look up: a kana scrap of a mis-segmented casual line
+    (ばった, ちく, こっ), a lone kanji without frequency data (徒, 衣 cut out of a compound),
+    or a basic word with a plural suffix (私たち, 子供達, 人々)."""
+    if is_kana(form) and len(form) <= 2 and not entry.is_common and listed_level(form) is None:
+        return True
+    if len(form) == 1 and has_kanji(form) and listed_level(form) is None and (entry.frequency_band or 99) > 24:
+        return True
+    return any(form.endswith(suffix) and is_basic_word(form[: -len(suffix)]) for suffix in _PLURAL_SUFFIXES)
 
 
 def _too_basic(level: Level, form: str, entry: DictEntry) -> bool:
@@ -137,7 +149,8 @@ def _too_basic(level: Level, form: str, entry: DictEntry) -> bool:
     real transcripts judged by a teacher, listed N4 words were wanted 8 times in 138."""
     if level == Level.N5:
         return True
-    listed = listed_level(form, entry.written)
+    stem = form[:-1] if len(form) > 2 and form[-1] in "にと" else form  # 確かに is 確か's
+    listed = listed_level(form, entry.written) or listed_level(stem)
     return listed is not None and listed[0] in _BELOW_INTERMEDIATE and not any(
         m in ("colloquialism", "slang") for ms in entry.sense_misc for m in ms
     )
@@ -149,6 +162,10 @@ def _vocab_from_token(pl: Line, tok: Token) -> Found | None:
         return None
     form, entry = hit
     if not entry.glosses or (entry.pos and all(p in _FUNCTIONAL_JMDICT_POS for p in entry.pos)):
+        return None
+    if entry.pos and all("interjection" in p for p in entry.pos):
+        return None  # えー, あー, よし: fillers and exclamations teach nothing (いざ is also an adverb)
+    if _fragment(form, entry):
         return None
     if _likely_misheard(entry, form):
         return None
@@ -238,6 +255,9 @@ def _adverbs_with_particle(pl: Line, covered: list[bool]) -> list[Found]:
         covered[s:e] = [True] * (e - s)
         if is_basic_word(text, pl.tokens[k].dictionary_form) or _likely_misheard(entry, text):
             continue
+        stem = listed_level(pl.tokens[k].dictionary_form)
+        if stem is not None and stem[0] in _BELOW_INTERMEDIATE:
+            continue  # 確かに, 逆に: the に-form of a word the learner already has
         level, _, _ = vocabulary_level(entry, text)
         if level == Level.N5:
             continue
