@@ -59,7 +59,9 @@ class AICoreResource(dg.ConfigurableResource):
         return self._core
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self.core  # noqa: B018 - open the ledger (and create it) once per run process
+        core = self.core  # open the ledger (and create it) once per run process
+        for name in core.configured_providers():
+            core.provider(name)  # load the SDKs now, not inside the first call's deadline
 
     # The AI API, delegated to the core -------------------------------------------------------
     def generate_text(self, request_type: str, prompt: str, *, system: str | None = None,
