@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from .assets import analysis, ingestion, publishing
+from .assets import analysis, content, ingestion, publishing
 from .assets.learning import (
     LEARNING_ASSETS,
     LEARNING_CHECKS,
@@ -19,6 +19,7 @@ from .schedules import build_nightly_schedule
 from .sensors import ChannelsConfig, recordings_sensor, youtube_channels_sensor
 from .stock_refresh import stock_refresh_sensor
 from .resources import AICoreResource
+from .publishing.content_source import PublishingRights
 from .resources.notion import NotionResource
 from .resources.parquet_io_manager import ParquetIOManager
 from .resources.pipeline import PipelineResource, YouTubeResource
@@ -44,12 +45,13 @@ def build_resources() -> dict[str, object]:
         "parquet_io_manager": ParquetIOManager(),
         "channels": ChannelsConfig(),
         "notion": NotionResource(token=env_secret("NOTION_TOKEN")),
+        "rights": PublishingRights(),  # which recordings may be published (publishing/content_source.py)
     }
 
 
 defs = dg.Definitions(
-    assets=[*dg.load_assets_from_modules([ingestion, analysis, publishing]), *LEARNING_ASSETS],
-    asset_checks=[*dg.load_asset_checks_from_modules([ingestion, analysis, publishing]), *LEARNING_CHECKS],
+    assets=[*dg.load_assets_from_modules([ingestion, analysis, publishing, content]), *LEARNING_ASSETS],
+    asset_checks=[*dg.load_asset_checks_from_modules([ingestion, analysis, publishing, content]), *LEARNING_CHECKS],
     jobs=[recording_job, stock_job, *LEARNING_JOBS],
     schedules=[build_nightly_schedule([*STOCK, "ai_usage_report"]), *LEARNING_SCHEDULES],
     sensors=[recordings_sensor, youtube_channels_sensor, stock_refresh_sensor, *LEARNING_SENSORS],
