@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -68,6 +69,7 @@ class StockTable:
         self.dropped: set[int] = set()
         self._by_reading: dict[str, list[int]] | None = None
         self._by_recording: dict[str, set[int]] | None = None
+        self._scanned = False  # positions_mentioning's first call scans instead of building the look-up
 
     def __len__(self) -> int:
         """Positions in use, dropped rows included."""
@@ -83,19 +85,26 @@ class StockTable:
     def positions_mentioning(self, recordings: Iterable[str]) -> list[int]:
         """Rows with an occurrence of one of ``recordings`` (dropped rows left out), in order.
 
-        Served by a recording → rows look-up built on first use (one decode of the rows'
-        occurrences) and kept a superset as rows are merged into, so taking many recordings
-        out of a large stock costs the recordings' rows, not a pass over the stock each."""
-        if self._by_recording is None:
-            self._by_recording = {}
-            for pos in range(len(self)):
-                rec = self.touched.get(pos)
-                occurrences = DECODER.decode(self.cols["occurrences"][pos]) if rec is None else rec["occurrences"]
-                self._note_recordings(pos, occurrences)
+        The first call filters untouched rows on their JSON text, so only candidates are
+        decoded; later calls use a recording → rows look-up built then (one decode of every
+        row) and kept a superset as rows are merged into, so taking many recordings out of a
+        large stock costs their rows, not a pass over the stock each."""
         wanted = set(recordings)
-        candidates = set().union(*(self._by_recording.get(r, ()) for r in wanted)) - self.dropped
-        return [pos for pos in sorted(candidates)
-                if any(occ.get("recording") in wanted for occ in self.record(pos)["occurrences"])]  # fmt: skip
+        if self._by_recording is None and not self._scanned:
+            self._scanned = True
+            needles = {json.dumps(r, ensure_ascii=ascii) for r in wanted for ascii in (False, True)}
+            candidates = [pos for pos in range(len(self)) if pos in self.touched
+                          or any(needle in self.cols["occurrences"][pos] for needle in needles)]  # fmt: skip
+        else:
+            if self._by_recording is None:
+                self._by_recording = {}
+                for pos in range(len(self)):
+                    rec = self.touched.get(pos)
+                    occurrences = DECODER.decode(self.cols["occurrences"][pos]) if rec is None else rec["occurrences"]
+                    self._note_recordings(pos, occurrences)
+            candidates = sorted(set().union(*(self._by_recording.get(r, ()) for r in wanted)))
+        return [pos for pos in candidates if pos not in self.dropped
+                and any(occ.get("recording") in wanted for occ in self.record(pos)["occurrences"])]  # fmt: skip
 
     def forget_recordings(self, recordings: Iterable[str]) -> None:
         """The rows no longer hold any occurrence of ``recordings``."""

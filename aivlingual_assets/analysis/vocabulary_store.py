@@ -67,54 +67,18 @@ def refresh_vocabulary(
     not the one merged) has its rows replaced; one that is no longer among
     ``partitions`` leaves the stock.  Unchanged recordings are not read again beyond
     their stored bytes.  ``titles`` (recording → title the registry knows now) wins over
-    the title its analysis was made with, so a title learnt later reaches the stock.  ``embed`` is the AI core's ``embed``: it returns a result with
-    ``vectors``, ``provider`` and ``model``; vectors come from its cache when seen before.
+    the title an analysis was made with, so a title learnt later reaches the stock.
+    ``embed`` is the AI core's ``embed``: it returns a result with ``vectors``,
+    ``provider`` and ``model``; vectors come from its cache when seen before.
     """
     previous = frames.read(STOCK_ASSET) if frames.exists(STOCK_ASSET) else None
     stock = None if rebuild else previous
     model = _embedding_model(embed)
     index = (None if rebuild else load_index(index_dir, model)) or StockIndex()
-    held = recordings_held(stock)
-    titles = {p: title for p, title in (titles or {}).items() if title}
-    before = set() if previous is None else set(previous["key"])
-    result = VocabularyRefresh(stock=stock if stock is not None else empty_stock())
-
-    def vectors(texts: list[str]) -> np.ndarray:
-        answer = embed(texts)
-        if f"{answer.provider}/{answer.model}" != model:  # the core fell back to another model
-            raise EmbeddingModelChangedError(model, f"{answer.provider}/{answer.model}")
-        return np.asarray(answer.vectors, dtype=np.float32)
-
-    editor: StockEditor | None = None  # opened on the first recording to merge: one pass over the stock
-    for partition in partitions:
-        if not frames.exists(SOURCE_ASSET, partition):
-            continue
-        data = frames.path(SOURCE_ASSET, partition).read_bytes()
-        version = analysis_version(data)
-        title = titles.get(partition)
-        if partition in held and held[partition].versions == {version}:  # merged, and analysed the same since
-            if title and held[partition].titles != {title}:
-                editor = editor or StockEditor(stock, embed=vectors, index=index, threshold=threshold)
-                editor.retitle(partition, title)
-                result.retitled_recordings.append(partition)
-            continue
-        new = pd.read_parquet(io.BytesIO(data))
-        if partition not in held and new.empty:
-            continue
-        editor = editor or StockEditor(stock, embed=vectors, index=index, threshold=threshold)
-        if partition in held:
-            editor.replace(partition, new, analysis=version)
-            result.replaced_recordings.append(partition)
-        else:
-            editor.merge(new, analyses={partition: version})
-            result.merged_recordings.append(partition)
-        if title and editor.retitle(partition, title):
-            result.retitled_recordings.append(partition)
-    gone = sorted(set(held) - set(partitions))
-    if gone:
-        editor = editor or StockEditor(stock, embed=vectors, index=index, threshold=threshold)
-        editor.remove(gone)
-        result.removed_recordings = gone
+    vectors = _one_model(embed, model)
+    result = VocabularyRefresh(stock=empty_stock())
+    editor = _apply_recordings(stock, index, vectors, threshold, frames, partitions,
+                               {p: title for p, title in (titles or {}).items() if title}, result)  # fmt: skip
     if editor is not None:
         stock = editor.frame()
         for name in ("added", "merged_exact", "merged_near", "embedded"):
@@ -126,14 +90,69 @@ def refresh_vocabulary(
         texts = dict(zip(keys, stock_texts(stock), strict=True))
         index.add(missing, vectors([texts[k] for k in missing]))
         result.embedded += len(missing)
-    result.removed_keys = sorted(before - set(keys))
-    if not keys:
-        result.stock = empty_stock()
-    else:
+    result.removed_keys = sorted(set() if previous is None else set(previous["key"]) - set(keys))
+    if keys:
         result.stock = stock.copy()
         result.stock["theme"] = assign_themes(stock, index.vectors_for(keys)).to_numpy()
     save_index(index, index_dir, model)
     return result
+
+
+def _apply_recordings(
+    stock: pd.DataFrame | None,
+    index: StockIndex,
+    vectors: Callable[[list[str]], np.ndarray],
+    threshold: float,
+    frames: FrameStore,
+    partitions: Sequence[str],
+    titles: Mapping[str, str],
+    result: VocabularyRefresh,
+) -> StockEditor | None:
+    """Merges, replaces, retitles and removes recordings (noted in ``result``); the editor
+    holding the new stock, or None when nothing changed."""
+    held = recordings_held(stock)
+    editor: StockEditor | None = None
+
+    def opened() -> StockEditor:  # on the first change: one pass over the stock for all of them
+        nonlocal editor
+        editor = editor or StockEditor(stock, embed=vectors, index=index, threshold=threshold)
+        return editor
+
+    for partition in partitions:
+        if not frames.exists(SOURCE_ASSET, partition):
+            continue
+        data = frames.path(SOURCE_ASSET, partition).read_bytes()
+        version, title = analysis_version(data), titles.get(partition)
+        if partition in held and held[partition].versions == {version}:  # merged, and analysed the same since
+            if title and held[partition].titles != {title}:
+                opened().retitle(partition, title)
+                result.retitled_recordings.append(partition)
+            continue
+        new = pd.read_parquet(io.BytesIO(data))
+        if partition in held:
+            opened().replace(partition, new, analysis=version)
+            result.replaced_recordings.append(partition)
+        elif not new.empty:
+            opened().merge(new, analyses={partition: version})
+            result.merged_recordings.append(partition)
+        if title and editor is not None and editor.retitle(partition, title):
+            result.retitled_recordings.append(partition)
+    result.removed_recordings = sorted(set(held) - set(partitions))
+    if result.removed_recordings:
+        opened().remove(result.removed_recordings)
+    return editor
+
+
+def _one_model(embed: Callable[[list[str]], object], model: str) -> Callable[[list[str]], np.ndarray]:
+    """``embed`` as vectors, refusing answers from any model but ``model`` (the index's)."""
+
+    def vectors(texts: list[str]) -> np.ndarray:
+        answer = embed(texts)
+        if f"{answer.provider}/{answer.model}" != model:  # the core fell back to another model
+            raise EmbeddingModelChangedError(model, f"{answer.provider}/{answer.model}")
+        return np.asarray(answer.vectors, dtype=np.float32)
+
+    return vectors
 
 
 class EmbeddingModelChangedError(AIError):

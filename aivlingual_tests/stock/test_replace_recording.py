@@ -181,7 +181,8 @@ def test_analysis_versions_are_plain_json_and_survive_parquet(tmp_path):
 def test_a_recording_merged_after_the_first_removal_is_found_by_the_next():
     before = two_recordings()
     editor = StockEditor(before.stock, embed=ngram_vectors, index=before.index)
-    assert editor.remove(["recB"]) == [stock_key("初見", "しょけん")]
+    assert editor.remove(["recB"]) == [stock_key("初見", "しょけん")]  # a scan of the rows' JSON text
+    assert editor.remove(["recZ"]) == []  # from now on, the recording -> rows look-up
     editor.merge(table("recC", ("草", "草", "くさ", "lol", "slang", 5.0), ("初見", "初見", "しょけん", "newcomer",
                                                                        "vtuber_culture", 6.0)), seen_at=DAY3)
     assert editor.remove(["recC"]) == [stock_key("初見", "しょけん")]
