@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from aivlingual_assets.analysis.extraction.line import Found, Line, expand, make, reading_of_span
 from aivlingual_assets.analysis.lexicon import grammar_matchers, token_index
-from aivlingual_assets.analysis.schemas import Category
+from aivlingual_assets.analysis.schemas import Category, Level
 from aivlingual_assets.analysis.tokenizer import Token
 
 def grammar_raw_matches(pl: Line) -> list[tuple[int, int, int, object]]:
@@ -30,6 +30,11 @@ def _grammar_matches(tokens: tuple[Token, ...], folded: str) -> tuple[tuple[int,
     return tuple(r for r in raw if not inside_another(r[2], r[1], r[3]))
 
 
+# Patterns a beginner's first textbook teaches: an intermediate learner has them already.
+# (On the real-speech tuning sets a teacher wanted N5 patterns once in 16 offers.)
+BELOW_OFFERED = frozenset({Level.N5})
+
+
 def grammar_items(pl: Line, covered: list[bool], raw, blocked: Sequence[tuple[int, int]] = ()) -> list[Found]:
     """Grammar items.  The pattern's own words are marked covered (no しれる from
     かもしれない); a leading host word (歌い in 歌いながら) stays available as vocabulary.
@@ -43,6 +48,8 @@ def grammar_items(pl: Line, covered: list[bool], raw, blocked: Sequence[tuple[in
             if t.end > own and t.begin < e:
                 for c in range(t.begin, t.end):
                     covered[c] = True
+        if p.level in BELOW_OFFERED:
+            continue  # 〜てください, 〜ましょう: recognised (its words are no vocabulary), not offered
         s2, e2 = expand(pl.tokens, s, e)
         expr = make(
             pl,
