@@ -12,8 +12,8 @@ from .instance import get_instance
 PARTITIONS = "recordings"  # the dynamic partitions definition of every per-recording asset
 _UNFINISHED = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
 KEPT = ("Kept: its stored results (transcript, expressions, levels, Shorts plans) and AI answers, so adding it "
-        "again pays nothing twice; the Dagster run history; the vocabulary stock, Notion pages and Anki notes made "
-        "from it, until the stock is rebuilt (materialise `vocabulary` with config `rebuild: true`).")
+        "again pays nothing twice; the Dagster run history. Its expressions leave the vocabulary stock (then Notion "
+        "and the Anki deck) the next time the stock is refreshed (`vocabulary`, as the nightly schedule does).")
 
 
 def cmd_recordings(args: argparse.Namespace) -> int:
