@@ -5,6 +5,7 @@ from .errors import (
     AIError,
     AllProvidersFailedError,
     BudgetExceededError,
+    DeadlineExceededError,
     InvalidOutputError,
     OfflineUnsupportedError,
     ProviderCallError,
@@ -15,6 +16,7 @@ from .tasks import AITask
 
 __all__ = [
     "AICore", "AISettings", "AITask", "AIError", "AllProvidersFailedError", "BudgetExceededError",
+    "DeadlineExceededError",
     "InvalidOutputError", "OfflineUnsupportedError", "ProviderCallError", "ProviderNotConfiguredError",
     "AudioResult", "EmbeddingResult", "TextResult", "TranscriptionResult", "UsageMeter",
 ]
