@@ -5,13 +5,16 @@ clear for publishing gets plans only (text, tables), never a published clip, ima
 """
 
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
 from ..ingestion.recording import timestamp_url
 from ..publishing.clip_planner import clip_plans_from_frame
-from ..publishing.content_source import PublishingRights, Source, expressions_from_frame
+from ..ingestion.recording import Recording
+from ..publishing.content_source import PublishingRights, Source, example_lines, expressions_from_frame
 from ..publishing.upload_metadata import (
     build_upload_metadata,
     limit_problems,
@@ -19,6 +22,7 @@ from ..publishing.upload_metadata import (
     packages_to_frame,
     subjects_for,
 )
+from ..publishing.worksheet_pdf import plan_worksheet, render_worksheet, worksheet_problems
 from ..resources import AICoreResource
 from ..resources.pipeline import PipelineResource
 from .analysis import _ai_step
@@ -79,3 +83,56 @@ def upload_metadata_within_limits(upload_metadata: pd.DataFrame) -> dg.AssetChec
         "problems": "\n".join(problems) or "none", "uploads_checked": len(upload_metadata),
         "x_weighted_lengths": json.dumps([int(n) for n in upload_metadata["x_weighted_length"]]),
     })
+
+
+def recording_date(recording: Recording) -> str:
+    """The date a worksheet shows: a local file's modification date, else today (UTC)."""
+    if recording.path and Path(recording.path).is_file():
+        return datetime.fromtimestamp(Path(recording.path).stat().st_mtime, UTC).date().isoformat()
+    return datetime.now(UTC).date().isoformat()
+
+
+@dg.asset(
+    partitions_def=recordings_partitions,
+    ins={"levelled": dg.AssetIn("difficulty")},
+    group_name="content",
+    kinds={"pandas", "pdf"},
+    io_manager_key="parquet_io_manager",
+    description="A printable A4 worksheet (PDF) per recording: title, channel, link and date; the expressions with "
+    "furigana over kanji, meanings and levels; cloze, meaning-matching and reading exercises from the stream's own "
+    "lines; the answer key on its own page.",
+)
+def worksheets(
+    context: dg.AssetExecutionContext, levelled: pd.DataFrame, recordings: pd.DataFrame, rights: PublishingRights,
+    pipeline: PipelineResource,
+) -> dg.Output[pd.DataFrame]:
+    recording = recording_from_frame(recordings)
+    clearance = rights.clearance(recording)
+    content = plan_worksheet(
+        Source.of(recording), expressions_from_frame(levelled), example_lines(levelled), date=recording_date(recording),
+        private_note="" if clearance.cleared else "Not cleared for publishing: for private study only.",
+    )
+    report = render_worksheet(content, pipeline.data_dir("worksheets") / f"{recording.partition_key}.pdf")
+    frame = pd.DataFrame([{
+        "recording": recording.partition_key, "path": str(report.path), "pages": report.pages,
+        "answer_key_page": report.answer_key_page, "expressions": json.dumps(
+            [e.expression for e in content.expressions], ensure_ascii=False),
+        "channel": content.source.channel_label, "cloze": report.cloze, "match": report.match,
+        "reading": report.reading, "cleared": clearance.cleared,
+    }])
+    return dg.Output(frame, metadata={
+        "path": dg.MetadataValue.path(str(report.path)), "pages": report.pages, "expressions": report.expressions,
+        "exercises": report.cloze + report.match + report.reading, **clearance.metadata(),
+    })
+
+
+@dg.asset_check(asset=worksheets, partitions_def=recordings_partitions,
+                description="The worksheet PDF opens, has the pages it was rendered with (answer key last, on a "
+                "page of its own), and its extracted text holds every expression and the channel's name.")
+def worksheet_complete(worksheets: pd.DataFrame) -> dg.AssetCheckResult:
+    problems: list[str] = []
+    for row in worksheets.itertuples():
+        problems += worksheet_problems(row.path, pages=int(row.pages), answer_key_page=int(row.answer_key_page),
+                                       expressions=json.loads(row.expressions), channel=row.channel)
+    return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none",
+                                                              "worksheets_checked": len(worksheets)})
