@@ -63,12 +63,17 @@ def _words(glosses: tuple[str, ...] | list[str]) -> set[str]:
     return out
 
 
-def ranked_senses(entry: DictEntry, *forms: str) -> tuple[list[int], bool]:
-    """Indices of the entry's usable senses, most likely first, and whether the first is clearly right."""
+def ranked_senses(entry: DictEntry, *forms: str, adverbial: bool = False) -> tuple[list[int], bool]:
+    """Indices of the entry's usable senses, most likely first, and whether the first is clearly right.
+
+    ``adverbial``: the word was used as an adverb (a noun Sudachi marks 副詞可能 with no
+    particle after it: 結局 "after all", not "conclusion"), so adverb senses come first."""
     usable = [
         i for i, g in enumerate(entry.senses)
         if g and not any(m in LOW_VALUE_MISC for m in (entry.sense_misc[i] if i < len(entry.sense_misc) else ()))
     ] or [i for i, g in enumerate(entry.senses) if g]
+    if adverbial and entry.sense_pos:
+        usable.sort(key=lambda i: not any("adverb" in p for p in entry.sense_pos[i]))
     if len(usable) <= 1:
         return usable, True
     first_pos = set(entry.sense_pos[usable[0]]) if entry.sense_pos else set()
@@ -84,15 +89,15 @@ def ranked_senses(entry: DictEntry, *forms: str) -> tuple[list[int], bool]:
             # meanings span "slim" and "without objection": two senses, so not clear)
             glosses = listed_meanings(*forms, entry.written, *entry.kanji_forms)
             covered = all(_words([g]) & _words(entry.senses[winners[0]]) for g in glosses if _words([g]))
-            return ordered, len(winners) == 1 and covered
+            return ordered, len(winners) == 1 and covered and len(same_role) == 1
     if len(same_role) == 1:
         return [same_role[0]] + [i for i in usable if i != same_role[0]], True
     return same_role + [i for i in usable if i not in same_role], False
 
 
-def meaning_in_context(entry: DictEntry, *forms: str) -> str:
+def meaning_in_context(entry: DictEntry, *forms: str, adverbial: bool = False) -> str:
     """A short English meaning: the likely sense, a colloquial sense if the word has one, or the two likeliest."""
-    order, clear = ranked_senses(entry, *forms)
+    order, clear = ranked_senses(entry, *forms, adverbial=adverbial)
     if not order:
         return entry.meaning
     shown = [order[0]]

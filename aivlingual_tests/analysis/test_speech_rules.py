@@ -68,9 +68,8 @@ def test_conversational_formulas_are_not_offered_as_phrases():
 def test_the_taught_sense_comes_before_jmdicts_first_sense():
     entry = dictionary.lookup("周り", "まわり", pos="名詞")
     assert entry.senses[0][0] == "circumference"  # JMdict's historical order
-    order, clear = ranked_senses(entry, "周り")
+    order, _ = ranked_senses(entry, "周り")
     assert "surroundings" in entry.senses[order[0]]
-    assert clear
     assert meaning_in_context(entry, "周り").startswith("surroundings")
 
 
@@ -221,3 +220,16 @@ def test_fillers_and_scraps_are_not_offered():
 def test_a_potential_form_is_not_called_casual():
     items = _items("全然作れると思います", "新幹線使わんと会えないんか")
     assert all("Casual or dialect form" not in e.explanation for e in items), items
+
+
+def test_a_noun_used_as_an_adverb_takes_its_adverb_sense():
+    items = {e.lemma: e for e in _items("結局やめた")}
+    assert "after all" in items["結局"].meaning or "eventually" in items["結局"].meaning
+    noun = {e.lemma: e for e in _items("結局が見えない")}
+    assert noun["結局"].meaning.startswith("conclusion")
+
+
+def test_a_taught_sense_comes_first_but_other_senses_of_the_same_role_are_shown():
+    entry = dictionary.lookup("抱える", pos="動詞")
+    meaning = meaning_in_context(entry, "抱える")
+    assert " / " in meaning  # "hold in the arms" is not the only verb sense a stream may mean

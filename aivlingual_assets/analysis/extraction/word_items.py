@@ -156,6 +156,14 @@ def _too_basic(level: Level, form: str, entry: DictEntry) -> bool:
     )
 
 
+def _adverbial_use(pl: Line, tok: Token) -> bool:
+    """A noun that can be an adverb (副詞可能: 結局, 実際, 最近), said with no particle or copula after it."""
+    if tok.pos1 != "名詞" or "副詞可能" not in tok.pos:
+        return False
+    nxt = next((t for t in pl.tokens if t.begin >= tok.end and t.pos1 != "空白"), None)
+    return nxt is None or nxt.pos1 not in ("助詞", "助動詞")
+
+
 def _vocab_from_token(pl: Line, tok: Token) -> Found | None:
     hit = _lookup_token(tok)
     if hit is None:
@@ -183,7 +191,7 @@ def _vocab_from_token(pl: Line, tok: Token) -> Found | None:
         tok.end,
         lemma=form,
         reading=entry.reading,
-        meaning=meaning_in_context(entry, form, tok.normalized_form),
+        meaning=meaning_in_context(entry, form, tok.normalized_form, adverbial=_adverbial_use(pl, tok)),
         category=category,
         explanation=f"{casual} {explanation}" if casual else explanation,
     )
