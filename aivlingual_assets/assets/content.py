@@ -15,6 +15,7 @@ from ..ingestion.recording import timestamp_url
 from ..publishing.clip_planner import clip_plans_from_frame
 from ..ingestion.recording import Recording
 from ..publishing.content_source import PublishingRights, Source, example_lines, expressions_from_frame
+from ..publishing.thumbnails import ThumbnailPlan, build_thumbnails, thumbnail_problems
 from ..publishing.upload_metadata import (
     build_upload_metadata,
     limit_problems,
@@ -136,3 +137,44 @@ def worksheet_complete(worksheets: pd.DataFrame) -> dg.AssetCheckResult:
                                        expressions=json.loads(row.expressions), channel=row.channel)
     return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none",
                                                               "worksheets_checked": len(worksheets)})
+
+
+@dg.asset(
+    partitions_def=recordings_partitions,
+    ins={"shorts": dg.AssetIn("shorts")},
+    group_name="content",
+    kinds={"pandas", "pillow", "ffmpeg"},
+    io_manager_key="parquet_io_manager",
+    description="Per Short, a 1080x1920 cover and a 1280x720 thumbnail: the sharpest still while the key expression "
+    "is said, the expression overlaid large with its reading, meaning and the channel, inside the safe area. "
+    "Recordings not cleared for publishing (or without local media) get the plan only.",
+)
+def thumbnails(
+    context: dg.AssetExecutionContext, shorts: pd.DataFrame, recordings: pd.DataFrame, rights: PublishingRights,
+    pipeline: PipelineResource,
+) -> dg.Output[pd.DataFrame]:
+    recording = recording_from_frame(recordings)
+    clearance = rights.clearance(recording)
+    media = recording.path if recording.source == "file" and recording.path else None
+    render = clearance.cleared and media is not None
+    rows = build_thumbnails(clip_plans_from_frame(shorts) if len(shorts) else [], source=Source.of(recording),
+                            media=media, out_dir=pipeline.data_dir("thumbnails") / recording.partition_key,
+                            render=render)
+    frame = pd.DataFrame([vars(r) for r in rows], columns=list(ThumbnailPlan.__dataclass_fields__))
+    metadata = {"shorts": len(frame), "rendered": int(frame["cover_path"].notna().sum()) if len(frame) else 0,
+                **clearance.metadata()}
+    if not render:
+        metadata["note"] = clearance.reason if not clearance.cleared else "no local media: plans only"
+    return dg.Output(frame, metadata=metadata)
+
+
+@dg.asset_check(asset=thumbnails, partitions_def=recordings_partitions,
+                description="Covers are 1080x1920 and thumbnails 1280x720 (under 2 MB), and the text's ink, "
+                "measured from the pixels, lies inside each format's safe area.")
+def thumbnails_fit(thumbnails: pd.DataFrame) -> dg.AssetCheckResult:
+    rows = [ThumbnailPlan(**{k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()})
+            for r in thumbnails.to_dict("records")]
+    problems = [p for row in rows for p in thumbnail_problems(row)]
+    return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none",
+                                                              "images_checked": sum(bool(r.cover_path) + bool(
+                                                                  r.thumbnail_path) for r in rows)})
