@@ -1,7 +1,8 @@
 """``aivlingual process``: register recordings, materialise their assets, refresh the stock, summarise.
 
-Its runs carry the process's identity (:mod:`..run_owners`): runs of an earlier `aivlingual process`
-that was killed are marked failed when the next one starts.
+Its runs belong to the code location the UI loads (:mod:`.runs`: the job's history, the timeline,
+re-execution) and carry the process's identity (:mod:`..run_owners`): runs of an earlier
+`aivlingual process` that was killed are marked failed when the next one starts.
 
 Ctrl-C or SIGTERM stops the whole command (see :mod:`.interrupts`): the current run ends failed
 with its finished steps kept (every write is whole or absent), no further recording or stock run
@@ -21,6 +22,7 @@ from ..run_owners import fail_orphaned_runs, owned_run_tags
 from .instance import get_instance
 from .interrupts import Interrupted, StopSignals
 from .outcome import QUIET_RUN_CONFIG, failure_lines, first_line, run_summary
+from .runs import execute_job_run
 
 
 def run_tags() -> dict[str, str]:
@@ -78,12 +80,10 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def _process(args: argparse.Namespace, progress: Progress, stop: StopSignals) -> None:
-    from ..definitions import defs
     from ..storage.recording_registry import RecordingRegistry
 
     instance = get_instance()
     registry = RecordingRegistry(settings.database_url())
-    recording_job = defs.resolve_job_def("recording_job")
     print(f"Dagster instance: {os.environ['DAGSTER_HOME']}")
     orphaned = fail_orphaned_runs(instance, by="a later `aivlingual process`")
     if orphaned:
@@ -103,8 +103,8 @@ def _process(args: argparse.Namespace, progress: Progress, stop: StopSignals) ->
         print(f"→ {key}  {recording.title}  ({recording.source})")
         started = time.perf_counter()
         progress.in_run = True
-        result = recording_job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False,
-                                                  tags=run_tags(), run_config=QUIET_RUN_CONFIG)
+        result = execute_job_run(instance, "recording_job", partition_key=key, tags=run_tags(),
+                                 run_config=QUIET_RUN_CONFIG)
         summary = run_summary(result)
         progress.add_ai(summary)
         if result.success:
@@ -123,14 +123,13 @@ def _process(args: argparse.Namespace, progress: Progress, stop: StopSignals) ->
     if args.skip_stock:
         progress.stock = "not refreshed (--skip-stock)"
     elif progress.processed:  # a stock run with nothing new would only re-publish
-        _refresh_stock(defs, instance, progress, stop)
+        _refresh_stock(instance, progress, stop)
 
 
-def _refresh_stock(defs, instance, progress: Progress, stop: StopSignals) -> None:
+def _refresh_stock(instance, progress: Progress, stop: StopSignals) -> None:
     print("→ vocabulary stock and publications")
     progress.current, progress.in_run = "the vocabulary stock", True
-    result = defs.resolve_job_def("stock_job").execute_in_process(
-        instance=instance, raise_on_error=False, tags=run_tags(), run_config=QUIET_RUN_CONFIG)
+    result = execute_job_run(instance, "stock_job", tags=run_tags(), run_config=QUIET_RUN_CONFIG)
     summary = run_summary(result)
     progress.add_ai(summary)
     if result.success:
