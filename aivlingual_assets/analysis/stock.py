@@ -19,7 +19,8 @@ the stock's public face; each concept lives in its own module:
   analysed again replaces its old rows (:func:`replace_recording`); :class:`StockEditor`
   does both for many recordings in one pass over the stock.
 * :mod:`.stock_removal` — taking recordings out (:func:`remove_recordings`) and telling
-  which version of each recording's analysis the stock holds (:func:`recording_analyses`).
+  which versions of each recording's analysis, and which titles, the stock holds
+  (:func:`recordings_held`).
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from .stock_columns import STOCK_COLUMNS, embedding_text, empty_stock, stock_tex
 from .stock_exact import aggregate_expressions, stock_key
 from .stock_incremental import StockEditor, StockUpdate, replace_recording, update_stock
 from .stock_near import merge_near_duplicates
-from .stock_removal import Removal, recording_analyses, remove_recordings
+from .stock_removal import HeldRecording, Removal, recording_analyses, recordings_held, remove_recordings
 from .stock_rule import meanings_compatible, near_duplicate_compatible
 
 __all__ = [
     "STOCK_COLUMNS",
+    "HeldRecording",
     "Removal",
     "StockEditor",
     "StockUpdate",
@@ -43,6 +45,7 @@ __all__ = [
     "merge_near_duplicates",
     "near_duplicate_compatible",
     "recording_analyses",
+    "recordings_held",
     "remove_recordings",
     "replace_recording",
     "stock_key",

@@ -20,8 +20,7 @@ import pandas as pd
 
 from ..ai.errors import AIError
 from ..storage.frame_store import FrameStore
-from .stock import StockEditor, empty_stock, stock_texts
-from .stock_removal import recordings_held
+from .stock import StockEditor, empty_stock, recordings_held, stock_texts
 from .stock_index import StockIndex, similar
 from .themes import assign_themes
 
