@@ -67,10 +67,18 @@ def nightly_plan(instance: dg.DagsterInstance, registered: set[str], day: str, s
 
 
 def build_nightly_schedule(stock_assets: list[str]) -> dg.ScheduleDefinition:
+    # a named job: the UI shows its name and description where an anonymous target shows an internal name
+    nightly_job = dg.define_asset_job(
+        name="nightly_job",
+        selection=dg.AssetSelection.assets(*PER_RECORDING, *stock_assets),
+        description="What the nightly schedule runs: one run per recording not fully processed, or, with none, "
+        "the vocabulary stock, its publications and the AI usage report.",
+    )
+
     @dg.schedule(
         name="nightly_schedule",
         cron_schedule="0 3 * * *",
-        target=dg.AssetSelection.assets(*PER_RECORDING, *stock_assets),
+        job=nightly_job,
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="03:00 UTC: every recording not fully processed gets a run (stock_refresh_sensor refreshes the "

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCATION, REPOSITORY = "aivlingual_assets", "__repository__"  # as workspace.yaml names them
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def processed_home(tmp_path_factory) -> dict[str, str]:
     """The environment of a home where `aivlingual process` ran on the sample's subtitles (recording and stock)."""
     base = tmp_path_factory.mktemp("processed")
@@ -36,7 +36,7 @@ def processed_home(tmp_path_factory) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def graphql(processed_home) -> Iterator[Callable[..., dict]]:
     """``graphql(query, **variables)`` -> the data the UI would get for that query."""
     from dagster._core.workspace.context import WorkspaceProcessContext
