@@ -195,8 +195,8 @@ class StockTable:
                 del self.pos_of_key[key]
             if self.pos_of_alias.get(key) == pos:
                 del self.pos_of_alias[key]
-        if self._by_reading is not None and (reading := self._reading_of(pos)):
-            self._by_reading[reading].remove(pos)
+        if self._by_reading is not None and pos in (bucket := self._by_reading.get(self._reading_of(pos), [])):
+            bucket.remove(pos)  # (a reading filled in since the look-up was built has no bucket)
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a stock frame (dropped rows left out)."""

@@ -190,3 +190,14 @@ def test_a_recording_merged_after_the_first_removal_is_found_by_the_next():
     assert set(after) == {"草", "間", "推し"}
     assert [o["recording"] for o in json.loads(after["草"]["occurrences"])] == ["recA"]
     assert sorted(editor.index.keys) == sorted(after[lemma]["key"] for lemma in after)
+
+
+def test_a_row_whose_reading_was_filled_in_during_the_session_can_still_be_dropped():
+    editor = StockEditor(None, embed=ngram_vectors, index=None)
+    editor.merge(table("recA", ("ぺこ", "ぺこ", "", "", "", 1.0)), seen_at=DAY1)
+    editor.merge(table("recB", ("可愛い", "可愛い", "かわいい", "cute", "adjective", 1.0)), seen_at=DAY1)
+    editor.merge(table("recC", ("かわいい", "かわいい", "かわいい", "cute", "adjective", 2.0)),
+                 seen_at=DAY2)  # a kana spelling: builds the reading look-up
+    editor.merge(table("recD", ("ぺこ", "ぺこ", "ぺこ", "Pekora's verbal tic", "vtuber_culture", 3.0)), seen_at=DAY2)
+    assert len(editor.remove(["recA", "recD"])) == 1
+    assert list(editor.frame()["lemma"]) == ["可愛い"]
