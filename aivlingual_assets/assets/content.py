@@ -5,7 +5,7 @@ clear for publishing gets plans only (text, tables), never a published clip, ima
 """
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +15,15 @@ from ..ingestion.recording import timestamp_url
 from ..publishing.clip_planner import clip_plans_from_frame
 from ..ingestion.recording import Recording
 from ..publishing.content_source import PublishingRights, Source, example_lines, expressions_from_frame
+from ..publishing.lesson_video import (
+    lesson_items,
+    lesson_problems,
+    new_in_week,
+    plan_lesson,
+    plan_to_frame,
+    recording_info,
+    render_lesson,
+)
 from ..publishing.thumbnails import ThumbnailPlan, build_thumbnails, thumbnail_problems
 from ..publishing.upload_metadata import (
     build_upload_metadata,
@@ -178,3 +187,67 @@ def thumbnails_fit(thumbnails: pd.DataFrame) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none",
                                                               "images_checked": sum(bool(r.cover_path) + bool(
                                                                   r.thumbnail_path) for r in rows)})
+
+
+lesson_weeks = dg.WeeklyPartitionsDefinition(start_date="2025-01-06", end_offset=1)  # Mondays; the current week too
+
+
+class LessonConfig(dg.Config):
+    min_minutes: float = 15.0  # stop adding expressions once the video is this long ...
+    max_minutes: float = 20.0  # ... and never go past this
+    render: bool = True  # False: the plan only
+
+
+@dg.asset(
+    partitions_def=lesson_weeks,
+    ins={"vocabulary": dg.AssetIn("vocabulary")},
+    group_name="content",
+    kinds={"pandas", "ffmpeg", "youtube"},
+    io_manager_key="parquet_io_manager",
+    description="The week's lesson video (15-20 min when the week has enough, shorter otherwise): a title card, "
+    "then per new expression a card (expression, reading, meaning, level, source) and its clip, then credits; "
+    "chapters at the title and every card. Only recordings cleared for publishing with local media are cut.",
+)
+def lesson_video(
+    context: dg.AssetExecutionContext, config: LessonConfig, vocabulary: pd.DataFrame, rights: PublishingRights,
+    pipeline: PipelineResource,
+) -> dg.Output[pd.DataFrame]:
+    week_start = datetime.fromisoformat(context.partition_key).replace(tzinfo=UTC)
+    new = new_in_week(vocabulary, week_start, week_start + timedelta(days=7))
+    registry = pipeline.registry()
+    items, skipped = lesson_items(new, recording_info(registry.get, rights.clearance))
+    plan = plan_lesson(items, week=context.partition_key, min_seconds=config.min_minutes * 60,
+                       max_seconds=config.max_minutes * 60, skipped=skipped)
+    video = None
+    if plan.segments and config.render:
+        video = pipeline.data_dir("lessons") / f"lesson-{context.partition_key}-{plan.digest()}.mp4"
+        if not video.exists():
+            render_lesson(plan, video)
+    metadata = {
+        "new_expressions": len(new), "expressions_shown": len(plan.items), "skipped": len(skipped),
+        "planned_seconds": round(plan.planned_seconds, 2),
+        "channels": ", ".join(sorted({i.source.channel_label for i in plan.items})) or "none",
+    }
+    if video is not None:
+        metadata["path"] = dg.MetadataValue.path(str(video))
+    else:
+        metadata["note"] = ("plan only: render is off" if plan.segments else
+                            "nothing to show: no new expression this week from a cleared recording with local media")
+    if skipped:
+        metadata["skipped_reasons"] = dg.MetadataValue.md("\n".join(f"- {s}" for s in skipped[:50]))
+    return dg.Output(plan_to_frame(plan, str(video) if video else None), metadata=metadata)
+
+
+@dg.asset_check(asset=lesson_video, partitions_def=lesson_weeks,
+                description="The lesson video plays back at 1280x720 with the planned length and a chapter at the "
+                "title and at every expression card.")
+def lesson_video_plays(lesson_video: pd.DataFrame) -> dg.AssetCheckResult:
+    paths = lesson_video["video_path"].dropna().unique() if len(lesson_video) else []
+    if not len(paths):
+        return dg.AssetCheckResult(passed=True, metadata={"problems": "none", "note": "no video this week"})
+    chapters = [(float(r.at), str(r.chapter)) for r in lesson_video.itertuples() if isinstance(r.chapter, str)]
+    problems = lesson_problems(paths[0], planned_seconds=float(lesson_video["seconds"].sum()), chapters=chapters,
+                               segments=len(lesson_video))
+    return dg.AssetCheckResult(passed=not problems, metadata={
+        "problems": "\n".join(problems) or "none", "planned_seconds": round(float(lesson_video["seconds"].sum()), 2),
+        "chapters": len(chapters)})
