@@ -27,7 +27,12 @@ from aivlingual_assets.analysis.extraction.lexicon_items import lexicon_items, s
 from aivlingual_assets.analysis.extraction.line import KANJI_RUN_RE, Found, mask_noise, prepare
 from aivlingual_assets.analysis.extraction.mistake_items import mistake_items
 from aivlingual_assets.analysis.extraction.phrase_items import phrase_items
-from aivlingual_assets.analysis.extraction.word_items import adverbial_pairs, dictionary_words, vocab_items
+from aivlingual_assets.analysis.extraction.word_items import (
+    adverbial_pairs,
+    dictionary_words,
+    split_word_candidates,
+    vocab_items,
+)
 from aivlingual_assets.analysis.schemas import Expression, TranscriptLine
 
 __all__ = ["extract_expressions", "extract_with_counts", "VOCAB_PER_LINE", "CHARS_PER_EXTRA_WORD", "mask_noise"]
@@ -48,6 +53,7 @@ def extract_with_counts(
         words.update(KANJI_RUN_RE.findall(pl.folded))
         words.update(m.phrase.written for m in pl.phrases)
         words.update(text for _, text in adverbial_pairs(pl.tokens))
+        words.update(text for *_, text in split_word_candidates(pl.tokens))
     dictionary.prefetch(words)  # one batched query instead of thousands of small ones
     stream = stream_context(prepared)
 

@@ -233,3 +233,20 @@ def test_a_taught_sense_comes_first_but_other_senses_of_the_same_role_are_shown(
     entry = dictionary.lookup("抱える", pos="動詞")
     meaning = meaning_in_context(entry, "抱える")
     assert " / " in meaning  # "hold in the arms" is not the only verb sense a stream may mean
+
+
+@pytest.mark.parametrize("said, word", [("手っ取り早い方法", "手っ取り早い"), ("紅ショウガ乗せる", "紅ショウガ"), ("それなりに楽しい", "それなり")])
+def test_a_dictionary_word_sudachi_cut_apart_is_one_item(said, word):
+    lemmas = _lemmas(said)
+    assert word in lemmas, lemmas
+    assert "紅" not in lemmas  # not "crimson"
+
+
+@pytest.mark.parametrize("said, word, pattern", [("見積もりを出す", "見積もり", "〜つもり"), ("泥まみれになった", "泥まみれ", "〜まみれ")])
+def test_a_pattern_found_inside_one_noun_yields_to_the_noun(said, word, pattern):
+    lemmas = _lemmas(said)
+    assert word in lemmas and pattern not in lemmas, lemmas
+
+
+def test_a_formula_does_not_hide_the_grammar_inside_it():
+    assert "〜ことはない" in _lemmas("そんなに心配することはないよ")

@@ -35,6 +35,12 @@ def _grammar_matches(tokens: tuple[Token, ...], folded: str) -> tuple[tuple[int,
 BELOW_OFFERED = frozenset({Level.N5})
 
 
+def _inside_a_noun(pl: Line, own: int, end: int) -> bool:
+    """The pattern matched the inside of one noun (〜つもり in 見積もり, 〜まみれ in 泥まみれ): the
+    noun is the word said, and it is offered as vocabulary instead."""
+    return any(t.pos1 == "名詞" and t.begin < own and end <= t.end for t in pl.tokens)
+
+
 def grammar_items(pl: Line, covered: list[bool], raw, blocked: Sequence[tuple[int, int]] = ()) -> list[Found]:
     """Grammar items.  The pattern's own words are marked covered (no しれる from
     かもしれない); a leading host word (歌い in 歌いながら) stays available as vocabulary.
@@ -42,7 +48,7 @@ def grammar_items(pl: Line, covered: list[bool], raw, blocked: Sequence[tuple[in
     a separate point.  The reading is the expression's as said (聞こえてる → きこえてる)."""
     found: list[Found] = []
     for s, e, own, p in raw:
-        if any(bs <= own and e <= be for bs, be in blocked):
+        if any(bs <= own and e <= be for bs, be in blocked) or _inside_a_noun(pl, own, e):
             continue
         for t in pl.tokens:
             if t.end > own and t.begin < e:

@@ -20,9 +20,8 @@ _READING_LIKENESS = 0.75  # difflib ratio of the phrase's reading to the reading
 _PHRASE_CANNOT_START = frozenset({"助詞", "助動詞", "接尾辞", "補助記号", "空白"})
 # First words of the back-channels and formulas of conversation (そうですね, それな, ではまた).
 _DISCOURSE_OPENERS = frozenset(
-    {"そう", "然う", "其れ", "それ", "此れ", "これ", "あれ", "彼", "此方", "こちら", "其方", "そちら", "では", "じゃ",
-     "でも", "又", "また", "ええ", "はい", "いや", "うん", "まあ", "成る程",
-     "なるほど", "有り難う", "ありがとう", "宜しく", "よろしく", "御", "お", "ご", "確か", "本当", "ほんと",
+    {"そう", "然う", "此方", "こちら", "其方", "そちら", "では", "じゃ", "でも", "又", "また", "ええ", "はい", "いや",
+     "うん", "まあ", "成る程", "なるほど", "有り難う", "ありがとう", "宜しく", "よろしく", "確か", "本当", "ほんと",
      "其の", "その", "此の", "この", "彼の", "あの", "何の", "どの", "何処", "どこ", "其処", "そこ", "此処", "ここ",
      "誰", "だれ", "何方", "どっち", "どちら", "もう", "今度"}
 )
@@ -35,7 +34,8 @@ def _plain_phrase(m: PhraseMatch, toks: Sequence[Token], entry: DictEntry) -> bo
     if token_key(toks[m.first]) in _DISCOURSE_OPENERS:
         return True
     colloquial = any(t in entry.misc for t in ("colloquialism", "slang", "Internet slang"))
-    return m.phrase.heavy == 0 and len(m.phrase.keys) <= 3 and not colloquial
+    adverb = any("adverb" in p for p in entry.pos)  # 何とか, それなりに: words of their own
+    return m.phrase.heavy == 0 and len(m.phrase.keys) <= 3 and not colloquial and not adverb
 
 
 _GLOSS_WORD = re.compile(r"[a-z]{3,}")
@@ -105,9 +105,10 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
         idiom = any(t in entry.misc for t in ("idiomatic expression", "proverb", "yojijukugo"))
         if not idiom and _literal(m, toks, entry):
             continue  # its one word is taught on its own (台無し in 台無しになる)
-        spans.append((s, e))
         if not idiom and _plain_phrase(m, toks, entry):
-            continue  # a formula: neither it nor its words (お願い in よろしくお願いします)
+            covered[s:e] = [True] * (e - s)  # a formula: neither it nor its words (お願い in よろしくお願いします)
+            continue
+        spans.append((s, e))
         if is_basic_word(m.phrase.written) or entry.all_senses_low_value:
             continue
         listed = listed_level(m.phrase.written, entry.reading)

@@ -235,6 +235,49 @@ def _kanji_compounds(pl: Line, covered: list[bool]) -> list[Found]:
     return found
 
 
+_JOINABLE_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "接頭辞", "接尾辞", "代名詞", "副詞"})
+_WORD_POS = ("noun", "adjective", "verb", "adverb", "adjectival")
+
+
+def split_word_candidates(tokens: Sequence[Token]) -> list[tuple[int, int, str]]:
+    """(first, last, text) for runs of 2-3 tokens that may be one dictionary word Sudachi cut
+    apart (手っ取り|早い, 紅|ショウガ, それ|なり): the words as said, the last in dictionary form."""
+    out: list[tuple[int, int, str]] = []
+    for i in range(len(tokens) - 1):
+        for j in range(i + 1, min(i + 3, len(tokens))):
+            run = tokens[i : j + 1]
+            if any(t.pos1 not in _JOINABLE_POS or t.pos2 == "数詞" for t in run):
+                break
+            last = run[-1]
+            tail = last.dictionary_form if last.pos1 in ("動詞", "形容詞") else last.surface
+            out.append((i, j, "".join(t.surface for t in run[:-1]) + tail))
+    return out
+
+
+def _split_words(pl: Line, covered: list[bool]) -> list[Found]:
+    """Dictionary words Sudachi cut into pieces, as one item; their pieces are then covered."""
+    found: list[Found] = []
+    for i, j, text in sorted(split_word_candidates(pl.tokens), key=lambda c: (c[0] - c[1], c[0])):
+        s, e = pl.tokens[i].begin, pl.tokens[j].end
+        if any(covered[s:e]) or any(pl.names[s:e]):
+            continue
+        entry = dictionary.lookup(text)
+        if entry is None or entry.written != text or not entry.glosses:
+            continue
+        if not any(w in p for p in entry.pos for w in _WORD_POS) or _likely_misheard(entry, text):
+            continue
+        covered[s:e] = [True] * (e - s)
+        level, _, _ = vocabulary_level(entry, text)
+        if is_basic_word(text) or _too_basic(level, text, entry) or _fragment(text, entry):
+            continue
+        category = next((c for m, c in SLANG_MISC.items() if m in entry.misc), Category.vocabulary)
+        expr = make(pl, s, e, lemma=text, reading=entry.reading, meaning=meaning_in_context(entry, text),
+                    category=category, explanation=_vocab_explanation(entry, level))
+        if expr is not None:
+            found.append(Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
+    return found
+
+
 _ADVERBIAL_PARTICLES = ("に", "と", "しも", "も")
 
 
@@ -277,7 +320,7 @@ def _adverbs_with_particle(pl: Line, covered: list[bool]) -> list[Found]:
 
 
 def vocab_items(pl: Line, covered: list[bool]) -> list[Found]:
-    found: list[Found] = _adverbs_with_particle(pl, covered) + _kanji_compounds(pl, covered)
+    found: list[Found] = _adverbs_with_particle(pl, covered) + _split_words(pl, covered) + _kanji_compounds(pl, covered)
     prev: Token | None = None
     for tok in pl.tokens:
         blocked = any(covered[tok.begin : tok.end]) or any(pl.names[tok.begin : tok.end])
