@@ -141,7 +141,11 @@ def test_a_word_whose_every_sense_is_archaic_or_obscure_is_not_offered(word):
 
 
 def test_an_ordinary_word_in_the_same_line_is_still_offered():
-    assert "噂" in _lemmas("昨日噂の話をしてたんだよ")
+    assert "怪談" in _lemmas("昨日怪談の話をしてたんだよ")
+
+
+def test_a_lone_basic_kanji_is_not_offered():
+    assert not {"皿", "数", "者"} & set(_lemmas("皿を洗った", "数が多い", "その者は"))
 
 
 # ---------------------------------------------------------------- words with their particle

@@ -135,12 +135,14 @@ _PLURAL_SUFFIXES = ("たち", "達", "ども", "ら", "方", "々")
 
 def _fragment(form: str, entry: DictEntry) -> bool:
     """Not a word a learner would look up: a kana scrap of a mis-segmented casual line
-    (ばった, ちく, こっ), a lone kanji without frequency data (徒, 衣 cut out of a compound),
-    or a basic word with a plural suffix (私たち, 子供達, 人々)."""
+    (ばった, ちく, こっ), a lone kanji below the N2 list (者, 数, 皿: basic, or cut out of a
+    compound; teachers picked none on the tuning sets), or a basic word with a plural suffix
+    (私たち, 子供達, 人々)."""
     if is_kana(form) and len(form) <= 2 and not entry.is_common and listed_level(form) is None:
         return True
-    if len(form) == 1 and has_kanji(form) and listed_level(form) is None and (entry.frequency_band or 99) > 24:
-        return True
+    if len(form) == 1 and has_kanji(form):
+        listed = listed_level(form)
+        return listed is None or listed[0] not in (Level.N2, Level.N1)
     return any(form.endswith(suffix) and is_basic_word(form[: -len(suffix)]) for suffix in _PLURAL_SUFFIXES)
 
 
