@@ -254,3 +254,7 @@ def test_a_pattern_found_inside_one_noun_yields_to_the_noun(said, word, pattern)
 
 def test_a_formula_does_not_hide_the_grammar_inside_it():
     assert "〜ことはない" in _lemmas("そんなに心配することはないよ")
+
+
+def test_keigo_is_worth_it_even_on_the_n4_list():
+    assert "申し上げる" in _lemmas("先ほど申し上げた通り")

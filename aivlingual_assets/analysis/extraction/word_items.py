@@ -130,6 +130,8 @@ def _teachable_katakana(entry: DictEntry) -> bool:
 
 
 _BELOW_INTERMEDIATE = (Level.N5, Level.N4)
+# Registers an intermediate learner still studies in a listed N4 word: casual speech and keigo (申し上げる).
+_STILL_WORTH_IT = ("colloquialism", "slang", "humble (kenjougo) language", "honorific or respectful (sonkeigo) language")
 _PLURAL_SUFFIXES = ("たち", "達", "ども", "ら", "方", "々")
 
 
@@ -154,7 +156,7 @@ def _too_basic(level: Level, form: str, entry: DictEntry) -> bool:
     stem = form[:-1] if len(form) > 2 and form[-1] in "にと" else form  # 確かに is 確か's
     listed = listed_level(form, entry.written) or listed_level(stem)
     return listed is not None and listed[0] in _BELOW_INTERMEDIATE and not any(
-        m in ("colloquialism", "slang") for ms in entry.sense_misc for m in ms
+        m in _STILL_WORTH_IT for ms in entry.sense_misc for m in ms
     )
 
 
