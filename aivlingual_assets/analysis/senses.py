@@ -109,7 +109,7 @@ def meaning_in_context(entry: DictEntry, *forms: str, adverbial: bool = False) -
         shown.append(colloquial)
     elif not clear and len(order) > 1:
         shown.append(order[1])
-    parts = ["; ".join(entry.senses[shown[0]][:3])]
+    parts = ["; ".join(entry.senses[shown[0]][:4])]
     parts += ["; ".join(entry.senses[i][:2]) for i in shown[1:]]
     return " / ".join(p for p in parts if p)
 
