@@ -19,7 +19,7 @@ import requests
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from aivlingual_assets.ingestion.errors import FeedError
+from aivlingual_assets.ingestion.errors import FeedError, without_credentials
 
 DEFAULT_BASE_URL = "https://www.youtube.com"
 FEED_PATH = "/feeds/videos.xml"
@@ -91,7 +91,7 @@ def fetch_channel_feed(
     except requests.Timeout:
         raise FeedError(url, f"no answer within {timeout} s.", "It will be retried on the next poll.") from None
     except requests.RequestException as error:
-        raise FeedError(url, f"network error ({error.__class__.__name__}: {error}).",
+        raise FeedError(url, f"network error ({error.__class__.__name__}: {without_credentials(error, session)}).",
                         "Check the connection; it will be retried on the next poll.") from None
     if response.status_code == 404:
         raise FeedError(url, "YouTube answered 404: no channel with this id.", _CHANNEL_ADVICE)

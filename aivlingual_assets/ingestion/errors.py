@@ -8,7 +8,14 @@ whole family, and from the closest builtin so generic handlers still work.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+from urllib.request import getproxies
+
+if TYPE_CHECKING:
+    import requests
 
 
 class IngestionError(Exception):
@@ -171,3 +178,15 @@ def _sentence(text: str) -> str:
     """End a message fragment with a full stop so the advice after it reads as a new sentence."""
     text = text.rstrip()
     return text if text.endswith((".", "!", "?", "。")) else text + "."
+
+
+def without_credentials(error: BaseException, session: "requests.Session | None" = None) -> str:
+    """The error's text without proxy passwords (the session's and the environment's) or a
+    URL's user:password@: a network error may quote the proxy URL it failed on."""
+    text = str(error)
+    proxies = [*((session.proxies or {}).values() if session is not None else ()), *getproxies().values()]
+    for proxy in proxies:
+        password = urlsplit(proxy).password if isinstance(proxy, str) else None
+        if password:
+            text = text.replace(password, "***")
+    return re.sub(r"(?<=://)[^/\s:@]+:[^/\s@]+@", "***@", text)

@@ -11,12 +11,10 @@ same response, so they cost no extra request.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
-from urllib.request import getproxies
 from xml.etree.ElementTree import ParseError
 
 import requests
@@ -39,7 +37,7 @@ from youtube_transcript_api import (
     YouTubeTranscriptApi,
 )
 
-from aivlingual_assets.ingestion.errors import TranscriptUnavailableError
+from aivlingual_assets.ingestion.errors import TranscriptUnavailableError, without_credentials
 from aivlingual_assets.ingestion.recording import Recording, parse_video_id, placeholder_title
 from aivlingual_assets.ingestion.segments import Segment
 from aivlingual_assets.ingestion.subtitles import join_lines
@@ -102,16 +100,6 @@ def fetch_youtube_transcript(
     return segments, metadata
 
 
-def _without_credentials(error: BaseException, session: requests.Session) -> str:
-    """The error's text without proxy passwords (the session's and the environment's) or URL user:password@."""
-    text = str(error)
-    for proxy in [*(session.proxies or {}).values(), *getproxies().values()]:
-        password = urlsplit(proxy).password if isinstance(proxy, str) else None
-        if password:
-            text = text.replace(password, "***")
-    return re.sub(r"(?<=://)[^/\s:@]+:[^/\s@]+@", "***@", text)
-
-
 _LEARNED_FIELDS: tuple[str, ...] = ("title", "channel", "duration_seconds")
 
 
@@ -154,7 +142,7 @@ def _request_failed(video_id: str, error: requests.RequestException, session: re
     message, so neither ours nor the original (Dagster stores causes) keeps it."""
     return TranscriptUnavailableError(
         video_id,
-        f"the request to YouTube failed ({error.__class__.__name__}: {_without_credentials(error, session)}).",
+        f"the request to YouTube failed ({error.__class__.__name__}: {without_credentials(error, session)}).",
         "Check the network connection; the run can simply be retried.",
     )
 

@@ -43,3 +43,21 @@ def test_a_proxy_password_echoed_in_a_network_error_is_redacted(monkeypatch, whe
     everything = "".join(traceback.format_exception(info.value))  # with every cause Dagster would store
     assert "ProxyError" in everything and "proxy.example" in everything  # what happened is still said
     assert PASSWORD not in everything
+
+
+@pytest.mark.parametrize("where", ["session", "environment"])
+def test_a_channel_feed_poll_never_shows_the_proxy_password(monkeypatch, where):
+    from aivlingual_assets.ingestion.channel_feed import fetch_channel_feed
+    from aivlingual_assets.ingestion.errors import FeedError
+
+    session = requests.Session()
+    session.mount("https://", EchoingProxyFailure())
+    if where == "session":
+        session.proxies.update({"http": PROXY, "https": PROXY})
+    else:
+        monkeypatch.setenv("HTTPS_PROXY", PROXY)
+    with pytest.raises(FeedError) as caught:
+        fetch_channel_feed("UC1234567890123456789012", session=session)
+    text = "".join(traceback.format_exception(caught.value))
+    assert PASSWORD not in text
+    assert "ProxyError" in str(caught.value)  # still says what failed
