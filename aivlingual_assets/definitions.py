@@ -52,8 +52,8 @@ def build_resources() -> dict[str, object]:
 defs = dg.Definitions(
     assets=[*dg.load_assets_from_modules([ingestion, analysis, publishing, content]), *LEARNING_ASSETS],
     asset_checks=[*dg.load_asset_checks_from_modules([ingestion, analysis, publishing, content]), *LEARNING_CHECKS],
-    jobs=[recording_job, stock_job, *LEARNING_JOBS],
-    schedules=[build_nightly_schedule([*STOCK, "ai_usage_report"]), *LEARNING_SCHEDULES],
+    jobs=[recording_job, stock_job, content.lesson_job, *LEARNING_JOBS],
+    schedules=[build_nightly_schedule([*STOCK, "ai_usage_report"]), content.lesson_schedule, *LEARNING_SCHEDULES],
     sensors=[recordings_sensor, youtube_channels_sensor, stock_refresh_sensor, *LEARNING_SENSORS],
     resources=build_resources(),
 )

@@ -131,7 +131,7 @@ def worksheets(
         "reading": report.reading, "cleared": clearance.cleared,
     }])
     return dg.Output(frame, metadata={
-        "path": dg.MetadataValue.path(str(report.path)), "pages": report.pages, "expressions": report.expressions,
+        "pdf": dg.MetadataValue.path(str(report.path)), "pages": report.pages, "expressions": report.expressions,
         "exercises": report.cloze + report.match + report.reading, **clearance.metadata(),
     })
 
@@ -166,13 +166,15 @@ def thumbnails(
     clearance = rights.clearance(recording)
     media = recording.path if recording.source == "file" and recording.path else None
     render = clearance.cleared and media is not None
+    out_dir = pipeline.data_dir("thumbnails") / recording.partition_key
     rows = build_thumbnails(clip_plans_from_frame(shorts) if len(shorts) else [], source=Source.of(recording),
-                            media=media, out_dir=pipeline.data_dir("thumbnails") / recording.partition_key,
-                            render=render)
+                            media=media, out_dir=out_dir, render=render)
     frame = pd.DataFrame([vars(r) for r in rows], columns=list(ThumbnailPlan.__dataclass_fields__))
     metadata = {"shorts": len(frame), "rendered": int(frame["cover_path"].notna().sum()) if len(frame) else 0,
                 **clearance.metadata()}
-    if not render:
+    if render:
+        metadata["folder"] = dg.MetadataValue.path(str(out_dir))
+    else:
         metadata["note"] = clearance.reason if not clearance.cleared else "no local media: plans only"
     return dg.Output(frame, metadata=metadata)
 
@@ -189,7 +191,7 @@ def thumbnails_fit(thumbnails: pd.DataFrame) -> dg.AssetCheckResult:
                                                                   r.thumbnail_path) for r in rows)})
 
 
-lesson_weeks = dg.WeeklyPartitionsDefinition(start_date="2025-01-06", end_offset=1)  # Mondays; the current week too
+lesson_weeks = dg.WeeklyPartitionsDefinition(start_date="2025-01-06", day_offset=1, end_offset=1)  # Mondays; the current week too
 
 
 class LessonConfig(dg.Config):
@@ -229,7 +231,7 @@ def lesson_video(
         "channels": ", ".join(sorted({i.source.channel_label for i in plan.items})) or "none",
     }
     if video is not None:
-        metadata["path"] = dg.MetadataValue.path(str(video))
+        metadata["video"] = dg.MetadataValue.path(str(video))
     else:
         metadata["note"] = ("plan only: render is off" if plan.segments else
                             "nothing to show: no new expression this week from a cleared recording with local media")
@@ -251,3 +253,40 @@ def lesson_video_plays(lesson_video: pd.DataFrame) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not problems, metadata={
         "problems": "\n".join(problems) or "none", "planned_seconds": round(float(lesson_video["seconds"].sum()), 2),
         "chapters": len(chapters)})
+
+
+lesson_job = dg.define_asset_job(
+    name="lesson_job", selection=dg.AssetSelection.assets("lesson_video"), partitions_def=lesson_weeks,
+    description="The weekly lesson video from the stock's new expressions.",
+)
+
+
+@dg.schedule(job=lesson_job, cron_schedule="0 6 * * 1", execution_timezone="UTC",
+             default_status=dg.DefaultScheduleStatus.STOPPED,
+             description="Monday 06:00 UTC: the lesson video of the week that has just ended.")
+def lesson_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    week = last_full_week(context.scheduled_execution_time)
+    return dg.RunRequest(run_key=f"lesson-{week}", partition_key=week)
+
+
+def last_full_week(now: datetime) -> str:
+    """The Monday (ISO date) of the last week that has ended by ``now``."""
+    monday = (now.astimezone(UTC) - timedelta(days=now.astimezone(UTC).weekday())).date()
+    return (monday - timedelta(days=7)).isoformat()
+
+
+def summary_lines(summary: dict[str, dict]) -> list[str]:
+    """What a recording run made for publishing, for `aivlingual process` (asset -> materialisation metadata)."""
+    lines = []
+    uploads, sheet, thumbs = (summary.get(k) for k in ("upload_metadata", "worksheets", "thumbnails"))
+    if uploads:
+        lines.append(f"upload text: {uploads.get('uploads', 0)} (YouTube, X, Instagram; "
+                     f"{uploads.get('chapters', 0)} chapters for the recording)")
+    if sheet:
+        lines.append(f"worksheet: {sheet.get('pdf')} ({sheet.get('pages')} pages)")
+    if thumbs:
+        lines.append(f"thumbnails: {thumbs.get('rendered', 0)} Short(s) with cover and thumbnail"
+                     + (f" in {thumbs['folder']}" if thumbs.get("folder") else ""))
+    if any(m.get("cleared_for_publishing") is False for m in (uploads, sheet, thumbs) if m):
+        lines.append("not cleared for publishing: plans only (see the 'rights' resource)")
+    return lines

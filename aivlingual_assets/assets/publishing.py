@@ -5,6 +5,7 @@ import pandas as pd
 
 from ..ingestion.recording import timestamp_url
 from ..publishing.anki_export import TTS_REQUEST_TYPE, ExampleSpeaker, example_audio_finder, export_deck, tts_available
+from ..publishing.content_source import PublishingRights
 from ..publishing.shorts import build_shorts, plan_summary
 from ..resources import AICoreResource
 from ..resources.notion import NotionResource
@@ -38,8 +39,10 @@ def shorts(
     recordings: pd.DataFrame,
     ai: AICoreResource,
     pipeline: PipelineResource,
+    rights: PublishingRights,
 ) -> dg.Output[pd.DataFrame]:
     recording = recording_from_frame(recordings)
+    clearance = rights.clearance(recording)  # not cleared for publishing: plans only, no clip is cut
     duration = float(recording.duration_seconds or (transcripts["end"].max() if len(transcripts) else 0.0))
     media = recording.path if recording.source == "file" else None
     with ai.meter() as meter:
@@ -47,13 +50,14 @@ def shorts(
             recording=recording.partition_key, transcript=transcripts, expressions=levelled,
             duration_seconds=duration, generate=ai.generate_text, media_path=media,
             out_dir=pipeline.data_dir("shorts") / recording.partition_key,
-            url_for=lambda s: timestamp_url(recording, s), cut=config.cut_clips,
+            url_for=lambda s: timestamp_url(recording, s), cut=config.cut_clips and clearance.cleared,
         ))
     metadata = {
         "clips": len(frame),
         "clips_cut": int(frame["clip_path"].notna().sum()) if len(frame) else 0,
         "total_seconds": round(float((frame["end"] - frame["start"]).sum()), 1) if len(frame) else 0.0,
         **meter.metadata(),
+        **clearance.metadata(),
     }
     if reason:
         metadata["note"] = reason

@@ -80,6 +80,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def _process(args: argparse.Namespace, progress: Progress, stop: StopSignals) -> None:
+    from ..assets.content import summary_lines as content_summary_lines
     from ..storage.recording_registry import RecordingRegistry
 
     instance = get_instance()
@@ -113,6 +114,8 @@ def _process(args: argparse.Namespace, progress: Progress, stop: StopSignals) ->
             progress.segments += int(summary.get("transcripts", {}).get("segments", 0) or 0)
             progress.expressions += int(summary.get("expressions", {}).get("expressions", 0) or 0)
             print(f"  ✓ {time.perf_counter() - started:.1f}s  materialised: {', '.join(summary)}")
+            for line in content_summary_lines(summary):  # worksheet, thumbnails, upload text (assets/content.py)
+                print(f"    {line}")
         elif stop.received() is None:  # else it failed because it was interrupted: said below
             progress.failed.append(key)
             for line in failure_lines(result):

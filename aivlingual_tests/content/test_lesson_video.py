@@ -117,3 +117,11 @@ def test_sample_week_becomes_a_lesson_video_with_chapters(sample):
     assert 30 <= frame["seconds"].sum() <= 60
     assert frame.loc[frame["kind"] == "clip", "channel"].notna().all()
     assert frame["video_path"].notna().all()
+
+
+def test_the_weekly_schedule_asks_for_the_week_that_has_just_ended():
+    monday = datetime(2026, 12, 7, 6, tzinfo=UTC)
+    context = dg.build_schedule_context(scheduled_execution_time=monday)
+    request = content.lesson_schedule(context)
+    assert request.partition_key == "2026-11-30" == content.last_full_week(monday + timedelta(days=3))
+    assert request.partition_key in content.lesson_weeks.get_partition_keys(current_time=monday)

@@ -115,3 +115,17 @@ def test_a_recording_not_cleared_gets_plans_only(sample):
     assert frame["cover_path"].isna().all() and frame["expression"].notna().all()
     meta = result.asset_materializations_for_node("thumbnails")[-1].metadata
     assert meta["cleared_for_publishing"] == dg.BoolMetadataValue(False)
+
+
+@pytest.mark.slow
+def test_shorts_of_a_recording_not_cleared_are_planned_but_never_cut(sample):
+    from aivlingual_assets.assets import publishing
+
+    resources = {**build_resources(), "rights": PublishingRights(local_files_cleared=False)}
+    result = sample.materialize([publishing.shorts], resources=resources,
+                                run_config={"ops": {"shorts": {"config": {"cut_clips": True}}}})
+    assert result.success
+    shorts = sample.frames().read("shorts", sample.key)
+    assert len(shorts) >= 3 and shorts["clip_path"].isna().all()
+    meta = result.asset_materializations_for_node("shorts")[-1].metadata
+    assert meta["clips_cut"].value == 0 and meta["cleared_for_publishing"].value is False

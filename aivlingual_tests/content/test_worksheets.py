@@ -85,3 +85,16 @@ def test_sample_worksheet_holds_all_its_expressions(sample):
     text = "".join("".join((p.extract_text() or "").split()) for p in PdfReader(row["path"]).pages)
     assert all("".join(e.split()) in text for e in expressions)
     assert row["cloze"] >= 5 and row["match"] >= 5 and row["reading"] >= 5
+
+
+def test_the_process_summary_names_the_worksheet_pdf_and_the_thumbnails_folder():
+    lines = content.summary_lines({
+        "worksheets": {"pdf": "/home/w/rec.pdf", "pages": 4, "path": "/storage/worksheets/rec.parquet"},
+        "thumbnails": {"rendered": 3, "folder": "/home/thumbnails/rec", "cleared_for_publishing": True},
+        "upload_metadata": {"uploads": 4, "chapters": 5},
+    })
+    assert "worksheet: /home/w/rec.pdf (4 pages)" in lines
+    assert "thumbnails: 3 Short(s) with cover and thumbnail in /home/thumbnails/rec" in lines
+    assert not any("not cleared" in line for line in lines)
+    assert content.summary_lines({"thumbnails": {"rendered": 0, "cleared_for_publishing": False}})[-1].startswith(
+        "not cleared for publishing")
