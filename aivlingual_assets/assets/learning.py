@@ -48,7 +48,14 @@ from ..learning.training_export import (
     export_training_batch,
     training_dir,
 )
-from ..learning.usage_chart import WINDOWS, dashboard_markdown, dashboard_metadata, render_usage_chart
+from ..learning.usage_chart import (
+    WINDOWS,
+    chart_markdown,
+    daily_table,
+    dashboard_markdown,
+    dashboard_metadata,
+    render_usage_chart,
+)
 from ..resources import AICoreResource
 from ..resources.pipeline import PipelineResource
 
@@ -321,11 +328,13 @@ def ai_usage_report(context: dg.AssetExecutionContext, ai: AICoreResource) -> dg
     chart = render_usage_chart(
         longest, Path(core.settings.home) / "reports" / f"ai_usage_{time.strftime('%Y-%m-%d', time.gmtime(now))}.png",
         now=now)
+    image = chart_markdown(chart)  # rendered in place by the UI, which cannot open files on the server
     return dg.MaterializeResult(metadata={
         **dashboard_metadata(reports),
-        "chart": dg.MetadataValue.path(str(chart)),
-        "report": dg.MetadataValue.md(dashboard_markdown(reports)),
-        "daily_30d": dg.MetadataValue.json(longest.daily),
+        "chart": dg.MetadataValue.md(image),
+        "chart_file": dg.MetadataValue.path(str(chart)),
+        "report": dg.MetadataValue.md(f"{image}\n\n{dashboard_markdown(reports)}"),
+        f"daily_{max(WINDOWS)}d": daily_table(longest, now=now),
     })
 
 

@@ -5,11 +5,13 @@ report as ``aivlingual usage``).  :func:`dashboard_metadata` flattens two report
 numeric metadata with stable names (``cost_usd_7d``, ``hit_rate_30d``, ...) so the Dagster
 UI can plot each over time, plus markdown tables.  :func:`render_usage_chart` draws the
 daily cost (bars) and cache hit rate (line) with matplotlib's object API on the Agg
-canvas (no pyplot global state, safe in threads) and writes the PNG atomically.
+canvas (no pyplot global state, safe in threads) and writes the PNG atomically;
+:func:`chart_markdown` embeds it as a data: URI image, which the UI's markdown renders in place.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 import uuid
@@ -21,13 +23,17 @@ from ..ai.usage_report import UsageReport
 
 __all__ = [
     "WINDOWS",
+    "chart_markdown",
     "daily_series",
+    "daily_table",
     "dashboard_markdown",
     "dashboard_metadata",
     "render_usage_chart",
+    "usage_chart_figure",
 ]
 
 WINDOWS = (7, 30)
+CHART_DPI = 80  # 800x336 px: readable in the UI, ~20 kB inside the metadata
 _FIELDS = (
     ("requests", "Requests", "{:,}"),
     ("provider_calls", "Provider calls", "{:,}"),
@@ -109,18 +115,16 @@ def dashboard_metadata(reports: dict[int, UsageReport]) -> dict[str, float | int
     return values
 
 
-def render_usage_chart(report: UsageReport, path: Path | str, *, now: float | None = None,
-                       title: str | None = None) -> Path:
-    """Daily cost (bars, USD) and cache hit rate (line, %) over the report's window, as a PNG."""
+def usage_chart_figure(report: UsageReport, *, now: float | None = None, title: str | None = None):
+    """Daily cost (bars, USD) and cache hit rate (line, %) over the report's window, as a matplotlib Figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    path = Path(path)
     series = daily_series(report, now=now)
     labels = [s["day"][5:] for s in series]
     xs = list(range(len(series)))
-    figure = Figure(figsize=(10, 4.2), dpi=100)
+    figure = Figure(figsize=(10, 4.2), dpi=CHART_DPI)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot(1, 1, 1)
     ax.bar(xs, [s["cost_usd"] for s in series], color="#4C72B0", label="cost (USD)")
@@ -140,9 +144,19 @@ def render_usage_chart(report: UsageReport, path: Path | str, *, now: float | No
     ax.grid(axis="y", alpha=0.3)
     handles = ax.get_legend_handles_labels()[0] + rate.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], loc="upper left", fontsize=8, frameon=False)
+    # parse_math=False: the dollar signs are amounts, not mathtext delimiters (no TeX involved either way)
     ax.set_title(title or (f"AI cost and cache hit rate, last {report.days} days — total ${report.cost_usd:.4f}, "
-                           f"saved ${report.saved_usd:.4f}, hit rate {report.hit_rate:.1%}"), fontsize=10)
+                           f"saved ${report.saved_usd:.4f}, hit rate {report.hit_rate:.1%}"), fontsize=10,
+                 parse_math=False)
     figure.tight_layout()
+    return figure
+
+
+def render_usage_chart(report: UsageReport, path: Path | str, *, now: float | None = None,
+                       title: str | None = None) -> Path:
+    """:func:`usage_chart_figure` as a PNG file, written atomically."""
+    path = Path(path)
+    figure = usage_chart_figure(report, now=now, title=title)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
@@ -152,3 +166,22 @@ def render_usage_chart(report: UsageReport, path: Path | str, *, now: float | No
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def chart_markdown(png: Path | str, *, alt: str = "AI cost and cache hit rate") -> str:
+    """The PNG as a markdown image with a data: URI, which the Dagster UI renders in place (no file access needed)."""
+    data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
+    return f"![{alt}](data:image/png;base64,{data})"
+
+
+def daily_table(report: UsageReport, *, now: float | None = None):
+    """The chart's numbers, one row per day, as a Dagster table (shown as a table in the UI)."""
+    import dagster as dg
+
+    columns = [dg.TableColumn("day", "string"), dg.TableColumn("requests", "int"),
+               dg.TableColumn("cache_hits", "int"), dg.TableColumn("cost_usd", "float"),
+               dg.TableColumn("saved_usd", "float")]
+    rows = [dg.TableRecord({"day": s["day"], "requests": s["requests"], "cache_hits": s["cache_hits"],
+                            "cost_usd": round(s["cost_usd"], 6), "saved_usd": round(s["saved_usd"], 6)})
+            for s in daily_series(report, now=now)]
+    return dg.MetadataValue.table(rows, schema=dg.TableSchema(columns))

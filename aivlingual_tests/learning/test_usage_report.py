@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import time
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -12,7 +15,12 @@ from aivlingual_assets.ai.ledger import usage_log
 from aivlingual_assets.ai.usage_report import usage_report
 from aivlingual_assets.assets.learning import ai_usage_report
 from aivlingual_assets.learning.review import record_verdict
-from aivlingual_assets.learning.usage_chart import daily_series, dashboard_metadata, render_usage_chart
+from aivlingual_assets.learning.usage_chart import (
+    daily_series,
+    dashboard_metadata,
+    render_usage_chart,
+    usage_chart_figure,
+)
 from aivlingual_assets.resources import AICoreResource
 
 DAY = 86400.0
@@ -61,10 +69,38 @@ def test_usage_report_asset_materialises_numbers_tables_and_chart(ledger, aiv_ho
     report = md["report"]
     assert "| Cost (USD) | $0.2500 | $0.7500 |" in report
     assert "| difficulty.assess |" in report and "| expressions |" in report and "| openai | gpt-4o-mini |" in report
-    chart = md["chart"]
+    chart = md["chart_file"]
     assert chart.startswith(str(aiv_home / "reports")) and chart.endswith(".png")
     with open(chart, "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def _embedded_png(markdown: str) -> bytes:
+    match = re.search(r"!\[[^\]]*\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", markdown)
+    assert match, markdown[:200]
+    return base64.b64decode(match.group(1))
+
+
+def test_the_chart_is_in_the_metadata_itself_so_the_ui_shows_it(ledger, aiv_home, usage):
+    result = dg.materialize([ai_usage_report], resources={"ai": AICoreResource()})
+    metadata = result.asset_materializations_for_node("ai_usage_report")[0].metadata
+    chart = metadata["chart"]
+    assert isinstance(chart, dg.MarkdownMetadataValue)  # the UI renders markdown, data: images included
+    png = _embedded_png(chart.value)
+    assert png == (aiv_home / "reports").joinpath(Path(metadata["chart_file"].value).name).read_bytes()
+    assert _embedded_png(metadata["report"].value) == png  # the report opens with the chart
+    daily = metadata["daily_30d"]  # the chart's numbers as a table the UI shows as one
+    assert isinstance(daily, dg.TableMetadataValue)
+    assert [c.name for c in daily.schema.columns] == ["day", "requests", "cache_hits", "cost_usd", "saved_usd"]
+    assert sum(r.data["requests"] for r in daily.records) == metadata["requests_30d"].value
+
+
+def test_dollar_amounts_in_the_chart_title_are_text_not_math(ledger, usage):
+    figure = usage_chart_figure(usage_report(ledger, days=30, now=usage), now=usage)
+    title = figure.axes[0].title
+    assert "total $0.7500, saved $1.0000" in title.get_text()
+    # matplotlib would read "$...$" as mathtext and drop the signs ("total 0.7500,saved1.0000")
+    assert title._preprocess_math(title.get_text()) == (title.get_text(), False)
 
 
 def test_empty_ledger_still_gives_a_dashboard(ledger, aiv_home):
