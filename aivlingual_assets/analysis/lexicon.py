@@ -11,6 +11,7 @@ validates it once per process and knows how to find it in a line:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections import defaultdict
@@ -23,6 +24,7 @@ from typing import Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from aivlingual_assets.analysis.disk_cache import cached
 from aivlingual_assets.analysis.schemas import Category, Level
 from aivlingual_assets.analysis.tokenizer import Token, is_kana
 
@@ -382,8 +384,11 @@ class Lexicon:
 
 
 def _load_yaml(name: str) -> dict:
-    text = resources.files("aivlingual_assets.analysis").joinpath("data", name).read_text("utf-8")
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C loader: 10x faster
+    """The parsed data file; parsed once per content (YAML of 700 entries takes ~0.3 s), then cached."""
+    raw = resources.files("aivlingual_assets.analysis").joinpath("data", name).read_bytes()
+    fingerprint = hashlib.sha256(raw).hexdigest()[:20]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C loader: 10x faster
+    return cached(name.replace(".", "-"), fingerprint, lambda: yaml.load(raw.decode("utf-8"), Loader=loader))
 
 
 @lru_cache(maxsize=1)

@@ -17,32 +17,29 @@ matches an expression token by token on *keys* that survive what speech does to 
 * a word Sudachi read as another part of speech matches by its surface (取り返し as the
   verb stem of 取り返す).
 
-The index costs a few seconds to build, so it is cached on disk under
-``$AIVLINGUAL_CACHE_DIR`` (default ``~/.cache/aivlingual``), keyed by the JMdict file and
-the Sudachi versions; a cache that cannot be written is simply rebuilt per process.
+The index costs a few seconds to build, so it is cached on disk (analysis/disk_cache.py),
+keyed by the JMdict file and the Sudachi versions.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import sqlite3
-import tempfile
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
-from pathlib import Path
 
 from aivlingual_assets.analysis.dictionary import jmdict_db_path
+from aivlingual_assets.analysis.disk_cache import cached
 from aivlingual_assets.analysis.tokenizer import Token, raw_morphemes
 
 __all__ = ["Phrase", "PhraseMatch", "phrase_index", "find_phrases", "token_key", "INDEX_VERSION"]
 
-INDEX_VERSION = "4"
+INDEX_VERSION = "5"
 
 # Parts of speech whose words carry the meaning; the rest only glue an expression together.
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "感動詞", "連体詞", "接頭辞"})
@@ -97,14 +94,6 @@ class PhraseMatch:
     phrase: Phrase
     first: int  # token indices [first, last]
     last: int
-
-
-def _cache_dir() -> Path:
-    override = os.environ.get("AIVLINGUAL_CACHE_DIR", "").strip()
-    if override:
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
-    return Path(base) / "aivlingual"
 
 
 def _fingerprint(db: str) -> str:
@@ -195,25 +184,20 @@ def phrase_index() -> dict[str, tuple[Phrase, ...]]:
 
 def _load_or_build() -> dict[str, tuple[Phrase, ...]]:
     db = jmdict_db_path()
-    path = _cache_dir() / f"phrases-{_fingerprint(db)}.pickle"
-    try:
-        with path.open("rb") as fh:
-            return _objects(pickle.load(fh))
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
-        pass
-    index = _build(db)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as fh:
-            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(fh.name, path)
-    except OSError:
-        pass  # read-only home: rebuilt next time, nothing lost
-    return _objects(index)
+    return _objects(cached("phrases", _fingerprint(db), lambda: _build(db)))
 
 
 def _objects(raw: dict[str, tuple[tuple, ...]]) -> dict[str, tuple[Phrase, ...]]:
-    return {k: tuple(Phrase(*row) for row in rows) for k, rows in raw.items()}
+    """One Phrase per spelling, shared by every index key it is filed under."""
+    made: dict[int, Phrase] = {}
+
+    def phrase(row: tuple) -> Phrase:
+        found = made.get(id(row))
+        if found is None:
+            found = made[id(row)] = Phrase(*row)
+        return found
+
+    return {k: tuple(phrase(row) for row in rows) for k, rows in raw.items()}
 
 
 def _match(ph: Phrase, tokens: Sequence[Token], keys: Sequence[str], i: int) -> int | None:

@@ -1,0 +1,33 @@
+"""The engine's derived-data cache: built once per input, rebuilt when damaged, never in the way."""
+
+from aivlingual_assets.analysis.disk_cache import cache_dir, cached
+
+
+def test_a_value_is_built_once_per_fingerprint_and_stale_files_go(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIVLINGUAL_CACHE_DIR", str(tmp_path))
+    builds = []
+
+    def build(value):
+        builds.append(value)
+        return value
+
+    assert cached("thing", "aaa", lambda: build(1)) == 1
+    assert cached("thing", "aaa", lambda: build(2)) == 1  # from disk
+    assert cached("thing", "bbb", lambda: build(3)) == 3  # new inputs, new value
+    assert builds == [1, 3]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thing-bbb.pickle"]
+
+
+def test_a_damaged_cache_file_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIVLINGUAL_CACHE_DIR", str(tmp_path))
+    (tmp_path / "thing-aaa.pickle").write_bytes(b"not a pickle")
+    assert cached("thing", "aaa", lambda: {"ok": True}) == {"ok": True}
+    assert cached("thing", "aaa", lambda: {"ok": False}) == {"ok": True}
+
+
+def test_an_unwritable_cache_still_answers(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the folder should be")
+    monkeypatch.setenv("AIVLINGUAL_CACHE_DIR", str(blocker / "cache"))
+    assert cache_dir() == blocker / "cache"
+    assert cached("thing", "aaa", lambda: 42) == 42
