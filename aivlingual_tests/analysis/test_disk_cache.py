@@ -4,7 +4,8 @@ from aivlingual_assets.analysis.disk_cache import cache_dir, cached
 
 
 def test_a_value_is_built_once_per_fingerprint_and_stale_files_go(tmp_path, monkeypatch):
-    monkeypatch.setenv("AIVLINGUAL_CACHE_DIR", str(tmp_path))
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("AIVLINGUAL_CACHE_DIR", str(folder))
     builds = []
 
     def build(value):
@@ -15,7 +16,7 @@ def test_a_value_is_built_once_per_fingerprint_and_stale_files_go(tmp_path, monk
     assert cached("thing", "aaa", lambda: build(2)) == 1  # from disk
     assert cached("thing", "bbb", lambda: build(3)) == 3  # new inputs, new value
     assert builds == [1, 3]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["thing-bbb.pickle"]
+    assert sorted(p.name for p in folder.iterdir()) == ["thing-bbb.pickle"]
 
 
 def test_a_damaged_cache_file_is_rebuilt(tmp_path, monkeypatch):
