@@ -7,6 +7,7 @@ import os
 import dagster as dg
 
 from .assets import analysis, content, ingestion, publishing
+from .assets.catalogue import with_catalogue_attributes
 from .assets.learning import (
     LEARNING_ASSETS,
     LEARNING_CHECKS,
@@ -50,7 +51,8 @@ def build_resources() -> dict[str, object]:
 
 
 defs = dg.Definitions(
-    assets=[*dg.load_assets_from_modules([ingestion, analysis, publishing, content]), *LEARNING_ASSETS],
+    assets=with_catalogue_attributes([*dg.load_assets_from_modules([ingestion, analysis, publishing, content]),
+                                      *LEARNING_ASSETS]),  # owners, code versions
     asset_checks=[*dg.load_asset_checks_from_modules([ingestion, analysis, publishing, content]), *LEARNING_CHECKS],
     jobs=[recording_job, stock_job, content.lesson_job, *LEARNING_JOBS],
     schedules=[build_nightly_schedule([*STOCK, "ai_usage_report"]), content.lesson_schedule, *LEARNING_SCHEDULES],

@@ -67,8 +67,11 @@ def recordings(
         metadata["duration_seconds"] = duration
     if recording.url:
         metadata["url"] = dg.MetadataValue.url(recording.url)
-    if recording.path or recording.subtitle_path:
-        metadata["path"] = dg.MetadataValue.path(recording.path or recording.subtitle_path)
+    # not "path": the IO manager's key for where the frame is stored
+    if recording.path:
+        metadata["source_file"] = dg.MetadataValue.path(recording.path)
+    if recording.subtitle_path:
+        metadata["subtitle_file"] = dg.MetadataValue.path(recording.subtitle_path)
     if recording.warning:
         context.log.warning(recording.warning)
         metadata["warning"] = recording.warning

@@ -29,6 +29,14 @@ def run_tags() -> dict[str, str]:
     return {"aivlingual/trigger": "cli", **owned_run_tags()}
 
 
+def recording_tags(recording) -> dict[str, str]:
+    """What the run page shows of the recording besides its opaque partition key."""
+    tags = {"aivlingual/title": recording.title[:200]}
+    if recording.channel:
+        tags["aivlingual/channel"] = recording.channel[:200]
+    return tags
+
+
 def resolve_recording(arg: str):
     """A path (media or subtitle file) or a YouTube URL/id -> Recording."""
     from ..ingestion.recording import recording_from_source
@@ -104,8 +112,8 @@ def _process(args: argparse.Namespace, progress: Progress, stop: StopSignals) ->
         print(f"→ {key}  {recording.title}  ({recording.source})")
         started = time.perf_counter()
         progress.in_run = True
-        result = execute_job_run(instance, "recording_job", partition_key=key, tags=run_tags(),
-                                 run_config=QUIET_RUN_CONFIG)
+        result = execute_job_run(instance, "recording_job", partition_key=key,
+                                 tags={**run_tags(), **recording_tags(recording)}, run_config=QUIET_RUN_CONFIG)
         summary = run_summary(result)
         progress.add_ai(summary)
         if result.success:

@@ -27,6 +27,20 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         return read_parquet(path)
 
+    def get_metadata(self, context: dg.OutputContext, obj: Any) -> dict[str, Any]:
+        """Dagster's standard keys: the catalogue's row count and Columns view read them."""
+        return {"dagster/row_count": dg.MetadataValue.int(len(obj)),
+                "dagster/column_schema": dg.MetadataValue.table_schema(frame_schema(obj))}
+
+
+def frame_schema(frame: pd.DataFrame) -> dg.TableSchema:
+    """The frame's columns with their pandas types (``object`` columns hold text or JSON here)."""
+    return dg.TableSchema(columns=[dg.TableColumn(str(name), _type_name(dtype)) for name, dtype in frame.dtypes.items()])
+
+
+def _type_name(dtype) -> str:
+    return "string" if dtype == object or str(dtype) in ("str", "string") else str(dtype)
+
 
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):
     """Base URL defaults to AIVLINGUAL_STORAGE_URL, else ``$AIVLINGUAL_HOME/storage``."""

@@ -10,9 +10,7 @@ from aivlingual_assets.assets import learning
 def test_definitions_load_with_the_project():
     from aivlingual_assets.definitions import defs
 
-    merged = dg.Definitions.merge(defs, dg.Definitions(
-        assets=learning.LEARNING_ASSETS, asset_checks=learning.LEARNING_CHECKS, jobs=learning.LEARNING_JOBS,
-        schedules=learning.LEARNING_SCHEDULES, sensors=learning.LEARNING_SENSORS))
+    merged = defs  # the project's Definitions hold the learning parts (their assets with owners, code versions)
     dg.Definitions.validate_loadable(merged)
     jobs = {job.name for job in merged.resolve_all_job_defs()}
     assert {"review_job", "fine_tune_job", "usage_report_job"} <= jobs
