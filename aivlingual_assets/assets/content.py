@@ -14,7 +14,13 @@ import pandas as pd
 from ..ingestion.recording import timestamp_url
 from ..publishing.clip_planner import clip_plans_from_frame
 from ..ingestion.recording import Recording
-from ..publishing.content_source import PublishingRights, Source, example_lines, expressions_from_frame
+from ..publishing.content_source import (
+    PublishingRights,
+    Source,
+    example_lines,
+    expressions_from_frame,
+    stock_expressions,
+)
 from ..publishing.lesson_video import (
     lesson_items,
     lesson_problems,
@@ -123,29 +129,39 @@ def worksheets(
         private_note="" if clearance.cleared else "Not cleared for publishing: for private study only.",
     )
     report = render_worksheet(content, pipeline.data_dir("worksheets") / f"{recording.partition_key}.pdf")
-    frame = pd.DataFrame([{
-        "recording": recording.partition_key, "path": str(report.path), "pages": report.pages,
-        "answer_key_page": report.answer_key_page, "expressions": json.dumps(
-            [e.expression for e in content.expressions], ensure_ascii=False),
-        "channel": content.source.channel_label, "cloze": report.cloze, "match": report.match,
-        "reading": report.reading, "cleared": clearance.cleared,
-    }])
+    frame = _worksheet_row(recording.partition_key, report, content, clearance.cleared)
     return dg.Output(frame, metadata={
         "pdf": dg.MetadataValue.path(str(report.path)), "pages": report.pages, "expressions": report.expressions,
         "exercises": report.cloze + report.match + report.reading, **clearance.metadata(),
     })
 
 
-@dg.asset_check(asset=worksheets, partitions_def=recordings_partitions,
-                description="The worksheet PDF opens, has the pages it was rendered with (answer key last, on a "
-                "page of its own), and its extracted text holds every expression and the channel's name.")
-def worksheet_complete(worksheets: pd.DataFrame) -> dg.AssetCheckResult:
+def _worksheets_checked(frame: pd.DataFrame) -> dg.AssetCheckResult:
     problems: list[str] = []
-    for row in worksheets.itertuples():
+    for row in frame.itertuples():
         problems += worksheet_problems(row.path, pages=int(row.pages), answer_key_page=int(row.answer_key_page),
                                        expressions=json.loads(row.expressions), channel=row.channel)
     return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none",
-                                                              "worksheets_checked": len(worksheets)})
+                                                              "worksheets_checked": len(frame)})
+
+
+WORKSHEET_CHECK = ("The worksheet PDF opens, has the pages it was rendered with (answer key last, on a page of its "
+                   "own), and its extracted text holds every expression and the channel's name.")
+
+
+@dg.asset_check(asset=worksheets, partitions_def=recordings_partitions, description=WORKSHEET_CHECK)
+def worksheet_complete(worksheets: pd.DataFrame) -> dg.AssetCheckResult:
+    return _worksheets_checked(worksheets)
+
+
+def _worksheet_row(key: str, report, content, cleared: bool) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "recording": key, "path": str(report.path), "pages": report.pages,
+        "answer_key_page": report.answer_key_page, "expressions": json.dumps(
+            [e.expression for e in content.expressions], ensure_ascii=False),
+        "channel": content.source.channel_label, "cloze": report.cloze, "match": report.match,
+        "reading": report.reading, "cleared": cleared,
+    }])
 
 
 @dg.asset(
@@ -255,9 +271,48 @@ def lesson_video_plays(lesson_video: pd.DataFrame) -> dg.AssetCheckResult:
         "chapters": len(chapters)})
 
 
+@dg.asset(
+    partitions_def=lesson_weeks,
+    ins={"vocabulary": dg.AssetIn("vocabulary")},
+    group_name="content",
+    kinds={"pandas", "pdf"},
+    io_manager_key="parquet_io_manager",
+    description="The week's worksheet: the stock's expressions first seen in the week, laid out like a recording's "
+    "worksheet (furigana, meanings, levels, exercises from the streams' lines, answer key), every stream credited.",
+)
+def weekly_worksheet(
+    context: dg.AssetExecutionContext, vocabulary: pd.DataFrame, rights: PublishingRights, pipeline: PipelineResource,
+) -> dg.Output[pd.DataFrame]:
+    week = context.partition_key
+    week_start = datetime.fromisoformat(week).replace(tzinfo=UTC)
+    expressions, examples, keys = stock_expressions(new_in_week(vocabulary, week_start, week_start + timedelta(days=7)))
+    registry = pipeline.registry()
+    recordings = [r for r in (registry.get(k) for k in keys) if r is not None]
+    sources = [Source.of(r) for r in recordings]
+    not_cleared = [r.title for r in recordings if not rights.clearance(r).cleared]
+    channels = ", ".join(sorted({s.channel_label for s in sources})) or None
+    content = plan_worksheet(
+        Source(recording=f"week-{week}", title=f"New this week: {week}", channel=channels, url=None),
+        expressions, examples, date=week, sources=sources,
+        private_note=f"Not cleared for publishing ({', '.join(not_cleared)}): for private study only."
+        if not_cleared else "",
+    )
+    report = render_worksheet(content, pipeline.data_dir("worksheets") / f"week-{week}.pdf")
+    return dg.Output(_worksheet_row(f"week-{week}", report, content, not not_cleared), metadata={
+        "pdf": dg.MetadataValue.path(str(report.path)), "pages": report.pages, "expressions": report.expressions,
+        "streams": len(sources), "cleared_for_publishing": not not_cleared,
+    })
+
+
+@dg.asset_check(asset=weekly_worksheet, partitions_def=lesson_weeks, description=WORKSHEET_CHECK)
+def weekly_worksheet_complete(weekly_worksheet: pd.DataFrame) -> dg.AssetCheckResult:
+    return _worksheets_checked(weekly_worksheet)
+
+
 lesson_job = dg.define_asset_job(
-    name="lesson_job", selection=dg.AssetSelection.assets("lesson_video"), partitions_def=lesson_weeks,
-    description="The weekly lesson video from the stock's new expressions.",
+    name="lesson_job", selection=dg.AssetSelection.assets("lesson_video", "weekly_worksheet"),
+    partitions_def=lesson_weeks,
+    description="The weekly lesson video and worksheet from the stock's new expressions.",
 )
 
 

@@ -107,6 +107,27 @@ def example_lines(frame: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def stock_expressions(rows: pd.DataFrame) -> tuple[list[ClipExpression], dict[str, str], list[str]]:
+    """Stock rows as expressions (timed at their first occurrence), their example lines, and the recordings."""
+    import json
+
+    found: list[ClipExpression] = []
+    recordings: list[str] = []
+    for record in rows.to_dict("records"):
+        occurrences = json.loads(record.get("occurrences") or "[]")
+        if not occurrences or _text(record.get("expression")) is None:
+            continue
+        first = occurrences[0]
+        recordings.append(str(first.get("recording")))
+        found.append(ClipExpression(
+            expression=str(record["expression"]), lemma=_text(record.get("lemma")), reading=_text(record.get("reading")),
+            meaning=_text(record.get("meaning")), level=_text(record.get("level")),
+            category=_text(record.get("category")), level_score=_number(record.get("level_score")),
+            start=float(first.get("start") or 0.0), end=_number(first.get("end")),
+        ))
+    return found, example_lines(rows), list(dict.fromkeys(recordings))
+
+
 def _split_env(name: str) -> list[str]:
     return [item.strip() for item in (settings.env(name) or "").split(",") if item.strip()]
 

@@ -89,6 +89,12 @@ class WorksheetContent:
     date: str
     expressions: list[ClipExpression]
     private_note: str = ""  # e.g. "not cleared for publishing: for private study only"
+    sources: list[Source] = field(default_factory=list)  # a worksheet over several streams: each credited
+
+    def credit(self) -> str:
+        if not self.sources:
+            return self.source.credit()
+        return "Sources: " + ", ".join(sorted({s.channel_label for s in self.sources})) + " (links on page 1)"
     cloze: list[ClozeItem] = field(default_factory=list)
     match_expressions: list[ClipExpression] = field(default_factory=list)
     match_meanings: list[str] = field(default_factory=list)  # shuffled; letters A, B, ...
@@ -115,10 +121,11 @@ def _worth_practising(expressions: Sequence[ClipExpression]) -> list[ClipExpress
 
 
 def plan_worksheet(source: Source, expressions: Sequence[ClipExpression], examples: dict[str, str], *,
-                   date: str, private_note: str = "") -> WorksheetContent:
+                   date: str, private_note: str = "", sources: Sequence[Source] = ()) -> WorksheetContent:
     """Choose the exercises (deterministically: the same stream always gives the same worksheet)."""
     ranked = _worth_practising(expressions)
-    content = WorksheetContent(source=source, date=date, expressions=list(expressions), private_note=private_note)
+    content = WorksheetContent(source=source, date=date, expressions=list(expressions), private_note=private_note,
+                               sources=list(sources))
     used_lines: set[str] = set()
     for e in ranked:
         line = " ".join(examples.get(e.expression, "").split())
@@ -152,9 +159,9 @@ def _first(meaning: str | None) -> str:
 
 
 class _Sheet(FPDF):
-    def __init__(self, source: Source):
+    def __init__(self, credit: str):
         super().__init__(format="A4")
-        self.source = source
+        self.credit = credit
         self.add_font(DEFAULT_FONT_NAME, "", str(japanese_font_file()))
         self.set_auto_page_break(True, margin=18)
         self.set_margins(14, 14, 14)
@@ -163,7 +170,7 @@ class _Sheet(FPDF):
         self.set_y(-13)
         self.set_font(DEFAULT_FONT_NAME, size=7)
         self.set_text_color(90)
-        credit = f"{self.source.credit()}  ·  {self.page_no()}/{{nb}}"
+        credit = f"{self.credit}  ·  {self.page_no()}/{{nb}}"
         self.multi_cell(0, 3.5, credit, wrapmode=WrapMode.CHAR, align="C")
         self.set_text_color(0)
 
@@ -248,7 +255,7 @@ def _para(pdf: FPDF, text: str, *, indent: float = 0, size: float = BASE_SIZE, l
 def render_worksheet(content: WorksheetContent, out_path: str | Path) -> WorksheetReport:
     """Write the worksheet PDF atomically; report its pages (the answer key's page is the last)."""
     source = content.source
-    pdf = _Sheet(source)
+    pdf = _Sheet(content.credit())
     pdf.set_title(f"Worksheet: {source.title}")
     pdf.set_author(source.channel_label)
     pdf.set_subject(source.url or source.title)
@@ -257,7 +264,13 @@ def render_worksheet(content: WorksheetContent, out_path: str | Path) -> Workshe
     _para(pdf, "AIVlingual worksheet · Japanese from a live stream", size=8)
     _heading(pdf, source.title, 16)
     _para(pdf, f"Channel: {source.channel_label}")
-    _para(pdf, f"Link: {source.url or '(no public link)'}", link=source.url or "")
+    if content.sources:
+        _para(pdf, "Streams:")
+        for stream in content.sources:
+            _para(pdf, f"「{stream.title}」 by {stream.channel_label}  {stream.url or ''}", indent=3, size=8,
+                  link=stream.url or "")
+    else:
+        _para(pdf, f"Link: {source.url or '(no public link)'}", link=source.url or "")
     _para(pdf, f"Date: {content.date}    Expressions: {len(content.expressions)}")
     if content.private_note:
         _para(pdf, content.private_note, size=8)

@@ -125,3 +125,20 @@ def test_the_weekly_schedule_asks_for_the_week_that_has_just_ended():
     request = content.lesson_schedule(context)
     assert request.partition_key == "2026-11-30" == content.last_full_week(monday + timedelta(days=3))
     assert request.partition_key in content.lesson_weeks.get_partition_keys(current_time=monday)
+
+
+@pytest.mark.slow
+def test_sample_week_gets_a_worksheet_of_its_new_stock_crediting_each_stream(sample):
+    from pypdf import PdfReader
+
+    assert dg.materialize([analysis.vocabulary], instance=sample.instance, resources=build_resources()).success
+    week = content.lesson_weeks.get_last_partition_key()
+    result = dg.materialize([analysis.vocabulary, content.weekly_worksheet, content.weekly_worksheet_complete],
+                            selection=[content.weekly_worksheet], partition_key=week, instance=sample.instance,
+                            resources=build_resources())
+    assert result.success and all(c.passed for c in result.get_asset_check_evaluations())
+    row = sample.frames().read("weekly_worksheet", week).iloc[0]
+    stock = sample.frames().read("vocabulary")
+    assert sorted(json.loads(row["expressions"])) == sorted(stock["expression"])
+    first_page = "".join(PdfReader(row["path"]).pages[0].extract_text().split())  # a long link wraps
+    assert "「samplestream」" in first_page and "sample_stream.mp4" in first_page
