@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import re._constants as _sre_constants
+import re._parser as _sre_parser
 import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
@@ -185,10 +187,55 @@ def token_index(tokens: Sequence[Token]) -> dict[tuple[str, str], list[int]]:
     return index
 
 
+def required_chars(regex: str) -> frozenset[str] | None:
+    """Characters of which every match of ``regex`` contains at least one, or None when the
+    pattern gives no such guarantee (read from the parsed pattern, so it is never wrong: a line
+    without any of them cannot match, and the regex need not run)."""
+    try:
+        parsed = _sre_parser.parse(regex)
+    except re.error:
+        return None
+    if parsed.state.flags & re.IGNORECASE:
+        return None
+    return _first_required(list(parsed))
+
+
+def _first_required(items) -> frozenset[str] | None:
+    for op, av in items:
+        found = _required_of(op, av)
+        if found:
+            return found
+    return None
+
+
+def _required_of(op, av) -> frozenset[str] | None:
+    c = _sre_constants
+    if op is c.LITERAL:
+        return frozenset(chr(av))
+    if op is c.IN:
+        if any(o is not c.LITERAL for o, _ in av):
+            return None
+        return frozenset(chr(v) for _, v in av)
+    if op is c.SUBPATTERN:
+        return _first_required(list(av[-1]))
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+        low, _, body = av
+        return _first_required(list(body)) if low >= 1 else None
+    if op is c.BRANCH:
+        union: set[str] = set()
+        for branch in av[1]:
+            part = _first_required(list(branch))
+            if not part:
+                return None
+            union |= part
+        return frozenset(union)
+    return None  # lookarounds, anchors, ., classes: no promise
+
+
 class PatternMatcher:
     """Compiled form of a :class:`GrammarPattern` (kept out of pydantic for speed)."""
 
-    __slots__ = ("pattern", "seqs", "regexes")
+    __slots__ = ("pattern", "seqs", "regexes", "needs")
 
     def __init__(self, pattern: "GrammarPattern"):
         self.pattern = pattern
@@ -199,7 +246,29 @@ class PatternMatcher:
             anchor = next((k for k, t in enumerate(tests) if t.keys() is not None), None)
             anchor_keys = tuple(tests[anchor].keys()) if anchor is not None else ()
             self.seqs.append((tests, host_first, anchor, anchor_keys))
-        self.regexes = tuple(re.compile(r) for r in pattern.regex)
+        self.regexes = tuple((re.compile(r), required_chars(r)) for r in pattern.regex)
+        # what a line must hold for this pattern to have a chance: a token key of each
+        # sequence's anchor, or one character of a regex's required set (None: always try)
+        keys: set[tuple[str, str]] = set()
+        chars: set[str] = set()
+        always = False
+        for _, _, anchor, anchor_keys in self.seqs:
+            if anchor is None:
+                always = True
+            keys.update(anchor_keys)
+        for _, needed in self.regexes:
+            if needed is None:
+                always = True
+            else:
+                chars |= needed
+        self.needs = None if always else (frozenset(keys), frozenset(chars))
+
+    def may_match(self, index: dict[tuple[str, str], list[int]], text: str) -> bool:
+        """A cheap, never-wrong test that lets a line skip this pattern."""
+        if self.needs is None:
+            return True
+        keys, chars = self.needs
+        return any(k in index for k in keys) or any(ch in text for ch in chars)
 
     def find(
         self, tokens: Sequence[Token], text: str, index: dict[tuple[str, str], list[int]] | None = None
@@ -222,7 +291,7 @@ class PatternMatcher:
                 if k == n:
                     own = tokens[i + 1].begin if host_first else tokens[i].begin
                     spans.add((tokens[i].begin, tokens[i + n - 1].end, own))
-        for rx in self.regexes:
+        for rx, _ in self.regexes:
             spans.update((m.start(), m.end(), m.start()) for m in rx.finditer(text) if m.end() > m.start())
         return sorted(spans)
 

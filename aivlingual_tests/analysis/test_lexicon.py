@@ -193,3 +193,30 @@ def test_every_mistake_rule_detects_its_examples(rule):
             assert any(i.lemma == rule.lemma for i in hits), (example, items)
         else:
             assert any(rule.pattern in i.explanation for i in hits), (example, items)
+
+
+@pytest.mark.parametrize(
+    "regex, needed",
+    [("てる", {"て"}), ("(?:ちゃ|じゃ)う", {"ち", "じ"}), ("[てで]しまう", {"て", "で"}), ("(?<=[ぁ-ん])ねえ", {"ね"}),
+     ("x?ほど", {"ほ"}), (".+ほど", {"ほ"}), ("(?i)abc", None), ("[ぁ-ん]+", None)],
+)
+def test_required_chars_is_a_promise_read_from_the_regex(regex, needed):
+    from aivlingual_assets.analysis.lexicon import required_chars
+
+    assert required_chars(regex) == (frozenset(needed) if needed is not None else None)
+
+
+def test_the_grammar_prefilter_never_skips_a_pattern_that_would_match(gold_stream):
+    from aivlingual_assets.analysis.extraction.line import prepare
+    from aivlingual_assets.analysis.lexicon import grammar_matchers, token_index
+
+    examples = [TranscriptLine(start=0, end=1, text=x) for p in grammar_patterns() for x in p.examples]
+    skipped = 0
+    for line in [*gold_stream.lines, *examples]:
+        prepared = prepare(line)
+        index = token_index(prepared.tokens)
+        for matcher in grammar_matchers():
+            if not matcher.may_match(index, prepared.folded):
+                skipped += 1
+                assert not matcher.find(prepared.tokens, prepared.folded, index), (matcher.pattern.id, line.text)
+    assert skipped  # the prefilter does skip work

@@ -21,6 +21,8 @@ def _grammar_matches(tokens: tuple[Token, ...], folded: str) -> tuple[tuple[int,
     index = token_index(tokens)
     raw: list[tuple[int, int, int, object]] = []
     for matcher in grammar_matchers():
+        if not matcher.may_match(index, folded):
+            continue
         for s, e, own in matcher.find(tokens, folded, index):
             raw.append((s, e, own, matcher.pattern))
 
