@@ -168,6 +168,14 @@ def _one_line(text: str) -> str:
     return " ".join(text.replace("<", "‹").replace(">", "›").split())
 
 
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
+def _model_text(text: str) -> str:
+    """What the model wrote, on one line and without links: every link is ours (a model may invent one)."""
+    return _one_line(_URL.sub("", str(text)))
+
+
 def fit_chars(text: str, limit: int) -> str:
     """``text`` cut at ``limit`` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -252,7 +260,7 @@ def assemble(subject: UploadSubject, copy: UploadCopy, *, duration: float,
              timestamp_link: Callable[[float], str | None] | None = None) -> UploadPackage:
     """The upload text for ``subject`` from the model's ``copy``, every limit met by construction."""
     source = subject.source
-    title = fit_chars(_one_line(copy.title) or _one_line(template_copy(subject).title), YOUTUBE_TITLE_MAX)
+    title = fit_chars(_model_text(copy.title) or _one_line(template_copy(subject).title), YOUTUBE_TITLE_MAX)
     chapters = recording_chapters(subject.expressions, duration) if subject.kind == "recording" else []
     span = (f"This Short is from {clock(subject.start)}–{clock(subject.end)} of the original stream."
             if subject.kind == "short" else "")
@@ -264,7 +272,7 @@ def assemble(subject: UploadSubject, copy: UploadCopy, *, duration: float,
     fixed_tail = ["", *credit, "", hashtags]
     if chapters:
         fixed_tail = ["", "Chapters", *(f"{clock(c.start)} {c.title}" for c in chapters), *fixed_tail]
-    head = [fit_chars(_one_line(copy.hook), HOOK_MAX), *([span] if span else []), "", "Expressions (original stream timestamps):"]
+    head = [fit_chars(_model_text(copy.hook), HOOK_MAX), *([span] if span else []), "", "Expressions (original stream timestamps):"]
     # a Short links each expression to its moment in the original stream; the recording's own upload
     # lists plain timestamps (YouTube turns them into links within the video)
     link = timestamp_link if subject.kind == "short" else None
@@ -282,7 +290,7 @@ def assemble(subject: UploadSubject, copy: UploadCopy, *, duration: float,
                                                                                     else []), *BASE_TAGS])
     via = f"via {source.channel_label}"
     x_tail = f"{via} {subject.link or source.url or ''}".strip() + "\n#日本語 #LearnJapanese"
-    x_post = fit_x(copy.x_text, x_tail)
+    x_post = fit_x(_model_text(copy.x_text), x_tail)
 
     insta_items = [f"{_with_reading(e)} = {e.meaning or '—'}" for e in subject.expressions[:15]]
     insta_tags = [*BASE_HASHTAGS, "#日本語勉強", "#JapaneseLanguage", "#Japan"]
@@ -290,7 +298,7 @@ def assemble(subject: UploadSubject, copy: UploadCopy, *, duration: float,
     insta_tags = [t for t in dict.fromkeys(insta_tags) if len(t) > 1][:INSTAGRAM_HASHTAGS_MAX]
     insta_credit = f"🎥 {source.channel_label} — 「{source.title}」" + (f"\n{source.url}" if source.url else "")
     insta_fixed = f"\n\n{insta_credit}\n\n" + " ".join(insta_tags)
-    insta_body = "\n".join([_one_line(copy.instagram_text), "", *insta_items])
+    insta_body = "\n".join([_model_text(copy.instagram_text), "", *insta_items])
     instagram = fit_chars(insta_body, INSTAGRAM_CAPTION_MAX - len(insta_fixed)) + insta_fixed
     return UploadPackage(
         kind=subject.kind, index=subject.index, recording=subject.recording, title=title, description=description,

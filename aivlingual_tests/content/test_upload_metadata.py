@@ -120,3 +120,31 @@ def test_a_long_recording_keeps_every_expression_by_shortening_meanings_first():
     assert limit_problems(package) == []
     assert all(e.expression in package.description for e in expressions)
     assert "first sense" in package.description and "third sense" not in package.description
+
+
+def careless_writer(request):
+    """A model that answers the upload task with everything too long and a made-up link."""
+    if not request.user.startswith("Write the upload text"):
+        return None
+    return {"title": "【神回】" + "推しの話" * 40, "hook": "See https://made-up.example " + "長い" * 100,
+            "tags": [f"tag {i}" for i in range(60)], "x_text": "漢字" * 100, "instagram_text": "説明" * 300}
+
+
+@pytest.mark.slow
+def test_a_model_writes_the_copy_once_limits_still_hold_and_a_rerun_is_served_from_the_cache(
+        sample, provider_server, monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    provider_server.set_responder("openai.chat", careless_writer)
+    checks = [content.upload_metadata, content.upload_metadata_within_limits]
+    result = sample.materialize(checks)
+    assert result.success and all(c.passed for c in result.get_asset_check_evaluations())
+    frame = sample.frames().read("upload_metadata", sample.key)
+    calls = provider_server.count("openai.chat")
+    assert calls == len(frame)  # one cached request per Short and one for the recording
+    assert frame["title"].str.startswith("【神回】推しの話").all() and (frame["title"].str.len() <= 100).all()
+    assert not frame["description"].str.contains("made-up.example").any()  # only our own links
+    meta = result.asset_materializations_for_node("upload_metadata")[-1].metadata
+    assert meta["ai/api_calls"].value == calls
+
+    rerun = sample.materialize(checks)
+    assert rerun.success and provider_server.count("openai.chat") == calls
