@@ -86,15 +86,10 @@ def sqlite_url(home: Path) -> str:
 
 
 def dispose_engine(url: str) -> None:
-    """Close the pooled connections of the ledger engine for ``url`` (before its files go)."""
+    """Write the buffered hit bookkeeping and close the ledger's connections for ``url`` (before its files go)."""
     from aivlingual_assets.ai import ledger
-    from aivlingual_assets.settings import normalise_database_url
 
-    key = f"{os.getpid()}:{normalise_database_url(url)}"
-    with ledger._engines_lock:
-        engine = ledger._engines.pop(key, None)
-    if engine is not None:
-        engine.dispose()
+    ledger.dispose_engine(url)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

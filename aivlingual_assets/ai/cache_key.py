@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
+from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,12 +19,16 @@ ROUTING_OPTIONS = frozenset({"premium", "important"})
 OFFLINE_PROVIDER = "offline"
 
 
+# whitespace (as ``str.isspace`` knows it) before a line end; newlines themselves stay
+_TRAILING_SPACE = re.compile(r"[^\S\n]+$", re.MULTILINE)
+
+
 def normalise_prompt(text: str | None) -> str:
     """Same meaning, same key: NFC, unified newlines, no trailing spaces or outer blank lines."""
     if not text:
         return ""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+    return _TRAILING_SPACE.sub("", text).strip()
 
 
 def schema_fingerprint(schema: type[BaseModel] | dict[str, Any] | None) -> str:
@@ -38,8 +45,14 @@ def _model_fingerprint(model: type[BaseModel]) -> str:
     return _dumps(model.model_json_schema())
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """Canonical JSON: sorted keys, compact, unescaped Unicode (a string: one C call)."""
+    if type(value) is str:
+        return _encode_string(value)
+    return _ENCODER.encode(value)
 
 
 def output_options(options: dict[str, Any] | None) -> dict[str, Any]:
@@ -66,18 +79,43 @@ def text_cache_key(
     A language model's answer depends on the prompt, not on our lexicon, so a new
     lexicon must not make LLM answers miss; the offline engine's answer is our code.
     """
-    payload = {
-        "request_type": request_type,
-        "prompt": normalise_prompt(prompt),
-        "system": normalise_prompt(system),
-        "schema": schema_fingerprint(schema),
-        "provider": provider,
-        "model": model,
-        "options": output_options(options),
-    }
-    if offline_fingerprint and provider == OFFLINE_PROVIDER:  # absent otherwise: older keys stay valid
-        payload["offline_engine"] = offline_fingerprint
-    return sha256_text(json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str))
+    return text_cache_keys(request_type=request_type, prompt=prompt, system=system, schema=schema,
+                           models=[(provider, model)], options=options, offline_fingerprint=offline_fingerprint)[0]
+
+
+def text_cache_keys(
+    *,
+    request_type: str,
+    prompt: str,
+    system: str | None,
+    schema: type[BaseModel] | dict[str, Any] | None,
+    models: Sequence[tuple[str, str]],
+    options: dict[str, Any] | None,
+    offline_fingerprint: str = "",
+) -> list[str]:
+    """The keys of one request for each (provider, model), the request normalised and encoded once.
+
+    Each key is the SHA-256 of the canonical JSON (sorted keys, compact, UTF-8) of
+    ``{"model", ["offline_engine",] "options", "prompt", "provider", "request_type", "schema",
+    "system"}``; the parts every model shares are rendered once and hashed per model.
+    """
+    shared_middle = (
+        f',"options":{_dumps(output_options(options))},"prompt":{_dumps(normalise_prompt(prompt))},"provider":'
+    ).encode()
+    shared_tail = (
+        f',"request_type":{_dumps(request_type)},"schema":{_dumps(schema_fingerprint(schema))},'
+        f'"system":{_dumps(normalise_prompt(system))}}}'
+    ).encode()
+    keys = []
+    for provider, model in models:
+        digest = hashlib.sha256(f'{{"model":{_dumps(model)}'.encode())
+        if offline_fingerprint and provider == OFFLINE_PROVIDER:  # absent otherwise: older keys stay valid
+            digest.update(f',"offline_engine":{_dumps(offline_fingerprint)}'.encode())
+        digest.update(shared_middle)
+        digest.update(_dumps(provider).encode())
+        digest.update(shared_tail)
+        keys.append(digest.hexdigest())
+    return keys
 
 
 def parts_key(*parts: object) -> str:

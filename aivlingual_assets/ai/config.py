@@ -8,6 +8,9 @@ from typing import Any
 
 from .deadline import DEADLINE_ENV, DEFAULT_DEADLINE_SECONDS
 from .errors import AIError
+from .write_behind import DEFAULT_INTERVAL_SECONDS
+
+FLUSH_ENV = "AIVLINGUAL_AI_FLUSH_SECONDS"
 
 
 @dataclass
@@ -30,6 +33,8 @@ class AISettings:
     # one call, all retries, repair attempt and fallbacks included (AIVLINGUAL_AI_CALL_DEADLINE_S)
     call_deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
     lease_seconds: float = 900.0
+    # how often the bookkeeping of cache hits is written (AIVLINGUAL_AI_FLUSH_SECONDS); a crash loses at most this
+    usage_flush_seconds: float = DEFAULT_INTERVAL_SECONDS
 
     @classmethod
     def from_env(cls, **overrides: Any) -> AISettings:
@@ -42,6 +47,7 @@ class AISettings:
                 budgets[name.strip()] = float(value)
         monthly = s.env("AIVLINGUAL_MONTHLY_BUDGET_USD")
         deadline = s.env(DEADLINE_ENV)
+        flush = s.env(FLUSH_ENV)
         values: dict[str, Any] = dict(
             database_url=s.database_url(),
             home=s.aivlingual_home(),
@@ -54,6 +60,7 @@ class AISettings:
             monthly_budget_usd=float(monthly) if monthly else None,
             channel_budgets=budgets,
             call_deadline_seconds=_seconds(DEADLINE_ENV, deadline) if deadline else None,
+            usage_flush_seconds=_seconds(FLUSH_ENV, flush) if flush else None,
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

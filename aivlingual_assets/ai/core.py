@@ -56,7 +56,7 @@ class AICore(AudioCalls):
 
     def __init__(self, settings: AISettings | None = None):
         self.settings = settings or AISettings.from_env()
-        self.ledger = Ledger(self.settings.database_url)
+        self.ledger = Ledger(self.settings.database_url, flush_seconds=self.settings.usage_flush_seconds)
         self.ledger.seed_catalogue(
             default_catalogue(
                 self.settings.local_model if self.settings.local_base_url else None,
@@ -176,12 +176,9 @@ class AICore(AudioCalls):
             kind="text", request_type=request_type, tier=chosen_tier, provider=provider, model=model,
             selection_mode=selection_mode,
         )
-        keys = [
-            ck.text_cache_key(request_type=request_type, prompt=prompt, system=system, schema=schema,
-                              provider=c.provider, model=c.model, options=options,
-                              offline_fingerprint=offline_fingerprint)
-            for c in candidates
-        ]
+        keys = ck.text_cache_keys(request_type=request_type, prompt=prompt, system=system, schema=schema,
+                                  models=[(c.provider, c.model) for c in candidates], options=options,
+                                  offline_fingerprint=offline_fingerprint)
         base_log = {"request_type": request_type, "kind": "text", "endpoint": endpoint, "channel": channel,
                     "selection_mode": selection_mode}
         started = time.perf_counter()

@@ -22,6 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from .catalogue import ModelSpec
+from .memory_lookup import MemoryLookup
+from .write_behind import DEFAULT_INTERVAL_SECONDS, WriteBehind
 
 SCHEMA_VERSION = 1
 
@@ -243,6 +245,39 @@ def make_engine(url: str) -> Engine:
         return engine
 
 
+_hot_paths: dict[str, tuple[MemoryLookup, WriteBehind]] = {}
+
+
+def hot_path(engine: Engine, flush_seconds: float = DEFAULT_INTERVAL_SECONDS) -> tuple[MemoryLookup, WriteBehind]:
+    """The cache-hit lookup and the hit write-behind of one database, shared by the process's ledgers."""
+    with _engines_lock:
+        key = f"{os.getpid()}:{engine.url.render_as_string(hide_password=False)}"
+        pair = _hot_paths.get(key)
+        if pair is None or pair[0].engine is not engine:
+            pair = _hot_paths[key] = (
+                MemoryLookup(engine),
+                WriteBehind(engine, ai_memory, usage_log, _LOG_DEFAULTS, interval=flush_seconds),
+            )
+        return pair
+
+
+def dispose_engine(url: str) -> None:
+    """Writes the process's buffered hit bookkeeping for ``url`` and closes its connections."""
+    from ..settings import normalise_database_url
+
+    url = normalise_database_url(url)
+    with _engines_lock:
+        engine = _engines.pop(f"{os.getpid()}:{url}", None)
+        pair = _hot_paths.pop(f"{os.getpid()}:{engine.url.render_as_string(hide_password=False)}", None) \
+            if engine is not None else None
+    if pair is not None:
+        lookup, behind = pair
+        behind.flush()
+        lookup.close()
+    if engine is not None:
+        engine.dispose()
+
+
 @dataclass
 class MemoryRow:
     id: int
@@ -258,6 +293,10 @@ class MemoryRow:
     latency_ms: float
 
 
+# a replaced answer is a new answer: no verdict of the old one carries over
+_UNREVIEWED: dict[str, Any] = {"verified": False, "rejected": False, "rating": None, "use_for_training": False,
+                               "reviewed_by": None, "reviewed_at": None}
+
 _LOG_DEFAULTS: dict[str, Any] = {
     "endpoint": None, "channel": None, "provider": None, "model": None, "input_tokens": 0, "output_tokens": 0,
     "cost_usd": 0.0, "saved_usd": 0.0, "latency_ms": 0.0, "cache_hit": False, "selection_mode": "auto",
@@ -268,7 +307,7 @@ _LOG_DEFAULTS: dict[str, Any] = {
 class Ledger:
     """All database work of the AI core, behind small intention-revealing methods."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, flush_seconds: float = DEFAULT_INTERVAL_SECONDS):
         from ..settings import normalise_database_url
 
         url = normalise_database_url(url)
@@ -276,6 +315,7 @@ class Ledger:
         self.engine = make_engine(url)
         self.is_sqlite = url.startswith("sqlite")
         self._ensure_schema()
+        self._lookup, self._behind = hot_path(self.engine, flush_seconds)
 
     # ---- schema -------------------------------------------------------------------------
     def _ensure_schema(self) -> None:
@@ -420,36 +460,33 @@ class Ledger:
         ai_memory.c.latency_ms,
     )
 
-    # hot path: statements built once, so SQLAlchemy reuses their compiled form
-    _find_memory_stmt = sa.select(*_memory_cols).where(
-        ai_memory.c.cache_key.in_(sa.bindparam("keys", expanding=True))
-    )
-    _bump_memory_stmt = (
-        ai_memory.update()
-        .where(ai_memory.c.id == sa.bindparam("memory_id"))
-        .values(usage_count=ai_memory.c.usage_count + 1, last_used_at=sa.bindparam("now"))
-    )
-    _log_stmt = usage_log.insert()
-
     def find_memory(self, cache_keys: list[str]) -> MemoryRow | None:
-        """The first cached output among the given keys, in the order given."""
+        """The first cached, not rejected output among the given keys, in the order given."""
         if not cache_keys:
             return None
-        with self.engine.connect() as conn:
-            rows = conn.execute(self._find_memory_stmt, {"keys": list(cache_keys)}).all()
+        rows = self._lookup.find(cache_keys)
         if not rows:
             return None
-        by_key = {r.cache_key: r for r in rows}
+        if len(rows) == 1:
+            return MemoryRow(*rows[0])
+        by_key = {r[1]: r for r in rows}
         for key in cache_keys:
             if key in by_key:
                 return MemoryRow(*by_key[key])
         return None
 
     def record_hit(self, memory: MemoryRow, *, log: dict[str, Any]) -> None:
+        """Bumps the answer's usage and logs the $0 call, written behind (see ``write_behind``)."""
         now = time.time()
-        with self.engine.begin() as conn:
-            conn.execute(self._bump_memory_stmt, {"memory_id": memory.id, "now": now})
-            conn.execute(self._log_stmt, [{**_LOG_DEFAULTS, **log, "ts": now, "memory_id": memory.id}])
+        self._behind.add(memory.id, now, {**log, "ts": now, "memory_id": memory.id})
+
+    def flush_usage(self) -> int:
+        """Writes the buffered bookkeeping of cache hits now; returns the log rows written."""
+        return self._behind.flush()
+
+    def wait_until_usage_written(self, timeout: float) -> bool:
+        """Blocks until the background writer has written every hit buffered so far (False after ``timeout``)."""
+        return self._behind.wait_until_written(timeout)
 
     def store_success(
         self,
@@ -476,11 +513,11 @@ class Ledger:
                     memory_id = conn.execute(
                         ai_memory.insert().values(created_at=now, last_used_at=now, usage_count=1, **memory)
                     ).inserted_primary_key[0]
-                else:  # force_refresh: the newest answer replaces the old one
+                else:  # force_refresh or a rejected answer: the newest answer replaces the old one, unreviewed
                     conn.execute(
                         ai_memory.update()
                         .where(ai_memory.c.id == existing)
-                        .values(last_used_at=now, usage_count=ai_memory.c.usage_count + 1, **memory)
+                        .values(last_used_at=now, usage_count=ai_memory.c.usage_count + 1, **_UNREVIEWED, **memory)
                     )
                     memory_id = existing
             conn.execute(usage_log.insert().values(ts=now, memory_id=memory_id, **log))
@@ -630,10 +667,14 @@ class Ledger:
     # ---- reading ------------------------------------------------------------------------
     @contextmanager
     def connect(self) -> Iterator[Connection]:
+        """A connection that sees every cache hit this process made (their bookkeeping is written first)."""
+        self._behind.flush()
         with self.engine.connect() as conn:
             yield conn
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
+        """A transaction that starts with this process's buffered hit bookkeeping written."""
+        self._behind.flush()
         with self.engine.begin() as conn:
             yield conn

@@ -48,6 +48,8 @@ class Router:
         self._providers: dict[str, Any] = {}
         self.offline = OfflineProvider()
         self._models_cache: tuple[float, list[dict[str, Any]]] | None = None
+        # the candidates of a request shape, valid as long as the catalogue snapshot they came from
+        self._chosen: dict[tuple, list[Candidate]] = {}
 
     # ---- providers ------------------------------------------------------------------------
     def configured_providers(self) -> list[str]:
@@ -99,10 +101,12 @@ class Router:
         now = time.monotonic()
         if self._models_cache is None or now - self._models_cache[0] > 5.0:
             self._models_cache = (now, self.ledger.models(active_only=True))
+            self._chosen.clear()
         return [m for m in self._models_cache[1] if m["kind"] == kind]
 
     def invalidate_catalogue(self) -> None:
         self._models_cache = None
+        self._chosen.clear()
 
     # ---- selection ------------------------------------------------------------------------
     @staticmethod
@@ -129,6 +133,19 @@ class Router:
         selection_mode: str,
         require: str | None = None,
     ) -> list[Candidate]:
+        """The models that may answer, best first (the same list while the catalogue snapshot lasts)."""
+        shape = (kind, request_type, tier, provider, model, selection_mode, require)
+        if self._models_cache is not None and time.monotonic() - self._models_cache[0] <= 5.0:
+            chosen = self._chosen.get(shape)
+            if chosen is not None:
+                return list(chosen)
+        chosen = self._choose(kind=kind, request_type=request_type, tier=tier, provider=provider, model=model,
+                              selection_mode=selection_mode, require=require)
+        self._chosen[shape] = chosen
+        return list(chosen)
+
+    def _choose(self, *, kind: str, request_type: str, tier: str, provider: str | None, model: str | None,
+                selection_mode: str, require: str | None) -> list[Candidate]:
         models = self.models(kind)
         if selection_mode == "manual" or (provider and model):
             if not provider:

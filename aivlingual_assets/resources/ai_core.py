@@ -63,6 +63,10 @@ class AICoreResource(dg.ConfigurableResource):
         for name in core.configured_providers():
             core.provider(name)  # load the SDKs now, not inside the first call's deadline
 
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._core is not None:  # the step's cache hits are in the ledger when the step ends
+            self._core.ledger.flush_usage()
+
     # The AI API, delegated to the core -------------------------------------------------------
     def generate_text(self, request_type: str, prompt: str, *, system: str | None = None,
                       options: dict[str, Any] | None = None, schema: type[BaseModel] | dict | None = None,

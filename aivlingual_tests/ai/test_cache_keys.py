@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from aivlingual_assets.ai import AICore, AISettings, AITask
-from aivlingual_assets.ai.cache_key import text_cache_key
+from aivlingual_assets.ai.cache_key import text_cache_key, text_cache_keys
 
 
 class Word(BaseModel):
@@ -117,3 +117,40 @@ def test_the_core_misses_on_another_model_or_provider(provider_server, aiv_home)
     assert all(ask(*pair).cache_hit for pair in [("openai", "gpt-5-nano"), ("openai", "gpt-4o-mini"),
                                                  ("gemini", "gemini-2.5-flash-lite")])
     assert provider_server.count("openai.chat") == 2 and provider_server.count("gemini.generate") == 1
+
+
+def _spec_key(*, request_type, prompt, system, schema, provider, model, options, offline_fingerprint=""):
+    """The key as the ledger has always stored it: SHA-256 of the canonical JSON of the request."""
+    import hashlib
+    import json
+    import unicodedata
+
+    from aivlingual_assets.ai.cache_key import output_options, schema_fingerprint
+
+    def normalised(text):
+        text = unicodedata.normalize("NFC", text or "").replace("\r\n", "\n").replace("\r", "\n")
+        return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+
+    payload = {"request_type": request_type, "prompt": normalised(prompt), "system": normalised(system),
+               "schema": schema_fingerprint(schema), "provider": provider, "model": model,
+               "options": output_options(options)}
+    if offline_fingerprint and provider == "offline":
+        payload["offline_engine"] = offline_fingerprint
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+ODD_TEXTS = ["", "草 とは?", "  a\u3000\n\n b \t\r\nc\x0b\x1c\n\u2028 \n", "e\u0301\u00e9 \"quoted\" \\ \x00 \U0001f600",
+             "\n\n  only blank lines  \n \n", "line\x85\nnext\u00a0"]
+
+
+@pytest.mark.parametrize("text", ODD_TEXTS)
+def test_keys_of_all_candidates_at_once_equal_the_stored_keys(text):
+    models = [("openai", "gpt-5-nano"), ("gemini", "gemini-2.5-flash-lite"), ("offline", "aivlingual-offline-1")]
+    for schema in (Word, {"type": "object", "é": [1, 2.5, None]}, None):
+        request = dict(request_type="gloss", prompt=text, system=text or None, schema=schema,
+                       options={"b": {"z": 1, "a": [text]}, "a": 0.5, "premium": True, "when": object.__class__},
+                       offline_fingerprint="engine-7")
+        keys = text_cache_keys(models=models, **request)
+        assert keys == [_spec_key(provider=p, model=m, **request) for p, m in models]
+        assert keys == [text_cache_key(provider=p, model=m, **request) for p, m in models]
