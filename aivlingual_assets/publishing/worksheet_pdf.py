@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from fpdf import FPDF
@@ -158,6 +159,20 @@ def _first(meaning: str | None) -> str:
 # --- the PDF ----------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1)
+def _font_codepoints() -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(japanese_font_file()), lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def printable(text: str) -> str:
+    """``text`` without the characters IPAexGothic has no glyph for (emoji, rare CJK extensions)."""
+    codepoints = _font_codepoints()
+    return "".join(c for c in str(text) if ord(c) in codepoints or c in "\n\r\t ")
+
+
 class _Sheet(FPDF):
     def __init__(self, credit: str):
         super().__init__(format="A4")
@@ -165,6 +180,9 @@ class _Sheet(FPDF):
         self.add_font(DEFAULT_FONT_NAME, "", str(japanese_font_file()))
         self.set_auto_page_break(True, margin=18)
         self.set_margins(14, 14, 14)
+
+    def normalize_text(self, text: str) -> str:  # every text fpdf2 draws or measures passes here
+        return super().normalize_text(printable(text))
 
     def footer(self) -> None:
         self.set_y(-13)
@@ -352,7 +370,7 @@ def worksheet_problems(path: str | Path, *, pages: int, answer_key_page: int, ex
     if answer_key_page > len(texts) or ANSWER_KEY_HEADING not in texts[answer_key_page - 1]:
         problems.append(f"{path}: the answer key is not on page {answer_key_page}")
     before_key = _squash("".join(texts[: answer_key_page - 1]))
-    missing = [e for e in dict.fromkeys(expressions) if _squash(e) not in before_key]
+    missing = [e for e in dict.fromkeys(expressions) if _squash(printable(e)) not in before_key]
     if missing:
         problems.append(f"{path}: extracted text lacks {len(missing)} expression(s): {', '.join(missing[:10])}")
     if _squash(channel) not in _squash("".join(texts)):

@@ -98,3 +98,13 @@ def test_the_process_summary_names_the_worksheet_pdf_and_the_thumbnails_folder()
     assert not any("not cleared" in line for line in lines)
     assert content.summary_lines({"thumbnails": {"rendered": 0, "cleared_for_publishing": False}})[-1].startswith(
         "not cleared for publishing")
+
+
+def test_characters_the_font_lacks_are_left_out_and_the_check_still_finds_the_expression(tmp_path, caplog):
+    emoji = [expr("草🌱", "くさ", "lol 😂", 1.0, "slang"), expr("𠮷野家", "よしのや", "a restaurant chain", 2.0)]
+    sheet = plan_worksheet(Source("r", "雑談🎉", "Ch.", None), emoji, {"草🌱": "草🌱生える"}, date="2026-12-07")
+    report = render_worksheet(sheet, tmp_path / "emoji.pdf")
+    assert "missing" not in caplog.text  # nothing was handed to the font that it cannot draw
+    assert worksheet_problems(report.path, pages=report.pages, answer_key_page=report.answer_key_page,
+                              expressions=["草🌱", "𠮷野家"], channel="Ch.") == []
+    assert "草" in PdfReader(report.path).pages[0].extract_text()
