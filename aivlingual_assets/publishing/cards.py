@@ -54,6 +54,20 @@ class TextLine:
     wrap: bool = False  # wrap at spaces (English) into at most two lines instead of shrinking first
 
 
+@lru_cache(maxsize=1)
+def _font_codepoints() -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(japanese_font_file()), lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def printable(text: str) -> str:
+    """``text`` without the characters IPAexGothic has no glyph for (emoji, rare CJK extensions)."""
+    codepoints = _font_codepoints()
+    return "".join(c for c in str(text) if ord(c) in codepoints or c in "\n\r\t ")
+
+
 @lru_cache(maxsize=64)
 def font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(japanese_font_file()), size)
@@ -97,6 +111,7 @@ def text_layer(canvas: tuple[int, int], safe: Box, lines: list[TextLine], *, anc
     Returns the layer and the ink box measured from its pixels (the panel behind the text included).
     """
     pad = 28 if panel else 0
+    lines = [TextLine(printable(line.text).strip(), line.size, line.colour, line.min_size, line.wrap) for line in lines]
     fitted = [(_fit(line, safe.width - 2 * pad), line) for line in lines if line.text]
     rows = [(row, size, line.colour) for (texts, size), line in fitted for row in texts]
     heights = [font(size).getbbox(row)[3] - font(size).getbbox(row)[1] for row, size, _ in rows]

@@ -18,13 +18,13 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
 
 from ..analysis.kana import katakana_to_hiragana
+from .cards import printable
 from .clip_planner import ClipExpression
 from .content_source import Source, clock
 from .subtitle_burn import DEFAULT_FONT_NAME, japanese_font_file
@@ -157,20 +157,6 @@ def _first(meaning: str | None) -> str:
 
 
 # --- the PDF ----------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _font_codepoints() -> frozenset[int]:
-    from fontTools.ttLib import TTFont
-
-    with TTFont(str(japanese_font_file()), lazy=True) as font:
-        return frozenset(font.getBestCmap())
-
-
-def printable(text: str) -> str:
-    """``text`` without the characters IPAexGothic has no glyph for (emoji, rare CJK extensions)."""
-    codepoints = _font_codepoints()
-    return "".join(c for c in str(text) if ord(c) in codepoints or c in "\n\r\t ")
 
 
 class _Sheet(FPDF):

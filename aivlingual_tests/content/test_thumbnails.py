@@ -129,3 +129,10 @@ def test_shorts_of_a_recording_not_cleared_are_planned_but_never_cut(sample):
     assert len(shorts) >= 3 and shorts["clip_path"].isna().all()
     meta = result.asset_materializations_for_node("shorts")[-1].metadata
     assert meta["clips_cut"].value == 0 and meta["cleared_for_publishing"].value is False
+
+
+def test_characters_the_font_lacks_are_left_out_instead_of_drawn_as_boxes():
+    frame = Image.new("RGB", (1920, 1080), (0, 0, 0))
+    with_emoji = plan("推し🌱", "おし", "favourite 😂").expressions[0]
+    without = plan("推し", "おし", "favourite").expressions[0]
+    assert render_cover(frame, with_emoji, SOURCE)[0].tobytes() == render_cover(frame, without, SOURCE)[0].tobytes()
