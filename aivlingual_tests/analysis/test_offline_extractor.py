@@ -21,15 +21,21 @@ def _report(name, result, seconds):
           f"\n  missed: {result['missed']}\n  extra: {result['extra']}")
 
 
-@pytest.mark.parametrize("name", ["gold_stream", "gold_stream_heldout"])
-def test_recall_on_gold_sets(name, request):
+# (recall, precision) floors just below the engine's figures when set (2026-12-07: gold_stream
+# 0.968 / 0.723, held out 0.870 / 0.714), so a regression of a few items fails.
+GOLD_FLOORS = {"gold_stream": (0.95, 0.70), "gold_stream_heldout": (0.85, 0.69)}
+
+
+@pytest.mark.parametrize("name", sorted(GOLD_FLOORS))
+def test_recall_and_precision_on_gold_sets(name, request):
     gold = request.getfixturevalue(name)
     t0 = time.perf_counter()
     items = extract_expressions(gold.lines)
     result = precision_recall(items, gold.gold, gold.acceptable)
     _report(name, result, time.perf_counter() - t0)
-    assert result["recall"] >= 0.8
-    assert result["precision"] >= 0.6
+    recall_floor, precision_floor = GOLD_FLOORS[name]
+    assert result["recall"] >= recall_floor
+    assert result["precision"] >= precision_floor
 
 
 def test_every_item_is_complete_and_anchored(gold_stream):
