@@ -37,7 +37,9 @@ from ..publishing.upload_metadata import (
     packages_from_frame,
     packages_to_frame,
     subjects_for,
+    write_packages,
 )
+from ..publishing.upload_metadata import preview as upload_preview
 from ..publishing.worksheet_pdf import plan_worksheet, render_worksheet, worksheet_problems
 from ..resources import AICoreResource
 from ..resources.pipeline import PipelineResource
@@ -65,6 +67,7 @@ def upload_metadata(
     recordings: pd.DataFrame,
     ai: AICoreResource,
     rights: PublishingRights,
+    pipeline: PipelineResource,
 ) -> dg.Output[pd.DataFrame]:
     recording = recording_from_frame(recordings)
     clearance = rights.clearance(recording)
@@ -79,7 +82,11 @@ def upload_metadata(
             subjects, ai.run_task, duration=duration, timestamp_link=lambda s: timestamp_url(recording, s)))
     frame = packages_to_frame(packages, cleared=clearance.cleared)
     whole = next(p for p in packages if p.kind == "recording")
+    copy_file = write_packages(packages, pipeline.data_dir("uploads") / f"{recording.partition_key}.json",
+                               cleared=clearance.cleared)
     return dg.Output(frame, metadata={
+        "json": dg.MetadataValue.path(str(copy_file)),
+        "preview": dg.MetadataValue.md(upload_preview(packages)),
         "uploads": len(frame),
         "shorts": int((frame["kind"] == "short").sum()),
         "chapters": len(whole.chapters),
@@ -336,7 +343,8 @@ def summary_lines(summary: dict[str, dict]) -> list[str]:
     uploads, sheet, thumbs = (summary.get(k) for k in ("upload_metadata", "worksheets", "thumbnails"))
     if uploads:
         lines.append(f"upload text: {uploads.get('uploads', 0)} (YouTube, X, Instagram; "
-                     f"{uploads.get('chapters', 0)} chapters for the recording)")
+                     f"{uploads.get('chapters', 0)} chapters for the recording)"
+                     + (f" in {uploads['json']}" if uploads.get("json") else ""))
     if sheet:
         lines.append(f"worksheet: {sheet.get('pdf')} ({sheet.get('pages')} pages)")
     if thumbs:

@@ -19,9 +19,11 @@ Limits (checked by :func:`limit_problems`):
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Literal
 
 import pandas as pd
@@ -392,3 +394,20 @@ def packages_from_frame(frame: pd.DataFrame) -> list[UploadPackage]:
         record = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in record.items()}
         out.append(UploadPackage.model_validate({k: record[k] for k in UploadPackage.model_fields}))
     return out
+
+
+def write_packages(packages: Sequence[UploadPackage], path: Path, *, cleared: bool) -> Path:
+    """The uploads as one JSON file to copy from (written whole or not at all)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp.write_text(json.dumps({"cleared_for_publishing": cleared, "uploads": [p.model_dump() for p in packages]},
+                              ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def preview(packages: Sequence[UploadPackage]) -> str:
+    """Markdown table for the asset's metadata."""
+    rows = [f"| {p.kind} {p.index or ''} | {p.title.replace('|', '¦')} | {len(p.title)} | {x_length(p.x_post)} | "
+            f"{len(p.instagram_post)} |" for p in packages]
+    return "| upload | YouTube title | chars | X (weighted) | Instagram chars |\n|---|---|---|---|---|\n" + "\n".join(rows)

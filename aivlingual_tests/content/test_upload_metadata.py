@@ -111,6 +111,9 @@ def test_sample_gets_upload_metadata_for_each_short_and_the_recording(sample):
     assert len(json.loads(whole["chapters"])) >= 3
     assert frame["cleared"].all()  # a local file
     assert (frame["x_weighted_length"] <= 280).all()
+    meta = result.asset_materializations_for_node("upload_metadata")[-1].metadata
+    saved = json.loads(open(meta["json"].value, encoding="utf-8").read())
+    assert saved["cleared_for_publishing"] and [u["title"] for u in saved["uploads"]] == list(frame["title"])
 
 
 def test_a_long_recording_keeps_every_expression_by_shortening_meanings_first():
