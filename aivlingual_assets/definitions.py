@@ -14,6 +14,7 @@ from .assets.learning import (
     LEARNING_JOBS,
     LEARNING_SCHEDULES,
     LEARNING_SENSORS,
+    ai_usage_ledger,
 )
 from .jobs import STOCK, recording_job, stock_job
 from .schedules import build_nightly_schedule
@@ -50,9 +51,10 @@ def build_resources() -> dict[str, object]:
     }
 
 
+PROJECT_ASSETS = [*dg.load_assets_from_modules([ingestion, analysis, publishing, content]), *LEARNING_ASSETS]
+
 defs = dg.Definitions(
-    assets=with_catalogue_attributes([*dg.load_assets_from_modules([ingestion, analysis, publishing, content]),
-                                      *LEARNING_ASSETS]),  # owners, code versions
+    assets=[*with_catalogue_attributes(PROJECT_ASSETS), ai_usage_ledger(PROJECT_ASSETS)],  # owners, code versions
     asset_checks=[*dg.load_asset_checks_from_modules([ingestion, analysis, publishing, content]), *LEARNING_CHECKS],
     jobs=[recording_job, stock_job, content.lesson_job, *LEARNING_JOBS],
     schedules=[build_nightly_schedule([*STOCK, "ai_usage_report"]), content.lesson_schedule, *LEARNING_SCHEDULES],

@@ -70,6 +70,24 @@ def _redact(text: str, secrets) -> str:
     return text
 
 
+# ---- the usage ledger ----------------------------------------------------------------------------
+AI_USAGE_LEDGER = dg.AssetKey("ai_usage_ledger")
+
+
+def ai_usage_ledger(assets) -> dg.AssetSpec:
+    """The ledger as an asset of the lineage: fed by every asset that calls the AI core (all that need the ``ai``
+    resource outside this group), read by the review queue, the training exports and the usage report."""
+    feeders = sorted({key for asset in assets if "ai" in asset.required_resource_keys
+                      for key, group in asset.group_names_by_key.items() if group != "learning"},
+                     key=lambda key: key.to_user_string())
+    return dg.AssetSpec(
+        AI_USAGE_LEDGER, deps=feeders, group_name="learning", kinds={"sql"},
+        description="Every AI call the assets make through the AI core: its answer (cached, so nothing is paid "
+        "twice), tokens, cost, latency, provider and model, and reviewers' verdicts. Written by the AI core while the "
+        "assets upstream run (AIVLINGUAL_DATABASE_URL, SQLite in the home by default); not materialised itself.",
+    )
+
+
 # ---- review ------------------------------------------------------------------------------------
 class ReviewQueueConfig(dg.Config):
     limit: int = Field(default=50, description="How many AI outputs the queue shows.")
@@ -77,6 +95,7 @@ class ReviewQueueConfig(dg.Config):
 
 
 @dg.asset(
+    deps=[AI_USAGE_LEDGER],
     group_name="learning",
     kinds={"python", "notion"},
     pool="notion",
@@ -138,7 +157,7 @@ class TrainingExportConfig(dg.Config):
 
 
 @dg.asset(
-    deps=[review_queue],
+    deps=[review_queue, AI_USAGE_LEDGER],
     group_name="learning",
     kinds={"python"},
     description="Verified AI outputs not exported before, scrubbed of personal data and de-duplicated, as OpenAI "
@@ -315,6 +334,7 @@ def fine_tune_status_sensor(context: dg.SensorEvaluationContext, ai: AICoreResou
 
 # ---- cost dashboard ----------------------------------------------------------------------------
 @dg.asset(
+    deps=[AI_USAGE_LEDGER],
     group_name="learning",
     kinds={"python"},
     description="AI cost dashboard: requests, provider calls, cache hit rate, cost and savings for the last 7 and 30 "
