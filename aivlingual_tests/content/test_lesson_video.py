@@ -16,6 +16,7 @@ from aivlingual_assets.publishing.lesson_video import (
     CARD_SECONDS,
     LessonItem,
     RecordingInfo,
+    lesson_ass,
     lesson_items,
     lesson_problems,
     new_in_week,
@@ -142,3 +143,13 @@ def test_sample_week_gets_a_worksheet_of_its_new_stock_crediting_each_stream(sam
     assert sorted(json.loads(row["expressions"])) == sorted(stock["expression"])
     first_page = "".join(PdfReader(row["path"]).pages[0].extract_text().split())  # a long link wraps
     assert "「samplestream」" in first_page and "sample_stream.mp4" in first_page
+
+
+def test_a_clip_shows_its_line_while_it_is_said_with_the_expression_highlighted_and_the_credit_throughout():
+    clip = item(1, start=20.0).model_copy(update={"example": "みんな表現1って知ってる？", "channel": "Sample Ch."})
+    ass = lesson_ass(clip, 6.0)
+    line = next(e for e in ass.splitlines() if ",Line," in e and e.startswith("Dialogue"))
+    assert line.startswith("Dialogue: 1,0:00:01.50,0:00:04.50,Line")  # said 20-23 s, the clip starts at 18.5 s
+    assert "{\\c&H0000E5FF&}表現1{\\r}" in line
+    credit = next(e for e in ass.splitlines() if ",Credit," in e)
+    assert credit.startswith("Dialogue: 0,0:00:00.00,0:00:06.00") and "Sample Ch." in credit
