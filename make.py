@@ -5,6 +5,7 @@
     python3 make.py test     # set up with test tools, then run the whole test suite
     python3 make.py bench    # set up, then run the benchmarks
     python3 make.py ui       # open the Dagster UI on the sample's instance
+    python3 make.py uicheck  # the UI in headless Chromium on the sample's instance: screenshots, fails on UI errors
 
 Setup is a virtualenv in .venv with the project installed in editable mode; it is
 redone only when pyproject.toml changes.
@@ -63,6 +64,9 @@ def main(argv: list[str]) -> int:
     if command == "bench":
         setup()
         return subprocess.call([str(PY), "-m", "bench", *rest], cwd=ROOT)
+    if command == "uicheck":  # after `sample`; installs Debian's chromium when missing
+        setup()
+        return subprocess.call([str(PY), "-m", "aivlingual_tests.ui.uicheck", *rest], env=sample_env(), cwd=ROOT)
     if command == "ui":
         setup()
         return subprocess.call([str(BIN / "aivlingual"), "ui", *rest], env=sample_env(), cwd=ROOT)
