@@ -277,3 +277,22 @@ def test_the_personal_data_check_is_independent_of_the_scrubber(ledger, aiv_home
     result = dg.materialize([training_exports, training_export_is_clean], resources=resources)
     (check,) = result.get_asset_check_evaluations()
     assert not check.passed and check.metadata["personal_data/name"].value == 1
+
+
+def test_with_nothing_exported_the_check_is_skipped_not_passed(ledger, aiv_home):
+    """Issue 11 #8: a check that had nothing to look at must not count as passed (the UI shows it as skipped)."""
+    import dagster as dg
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+    from aivlingual_assets.assets.learning import training_export_is_clean, training_exports
+    from aivlingual_assets.resources import AICoreResource
+
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([training_exports, training_export_is_clean], resources={"ai": AICoreResource()},
+                                instance=instance)
+        assert result.success and result.get_asset_check_evaluations() == []
+        key = dg.AssetCheckKey(training_exports.key, "training_export_is_clean")
+        (record,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=5)
+        # planned in a run that ended without a result: Dagster resolves this to SKIPPED
+        assert record.status == AssetCheckExecutionRecordStatus.PLANNED
+        assert instance.get_run_by_id(record.run_id).is_finished
