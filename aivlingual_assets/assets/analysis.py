@@ -18,6 +18,7 @@ from ..ingestion.recording import timestamp_url
 from ..resources import AICoreResource
 from ..resources.pipeline import PipelineResource
 from .ingestion import recording_from_frame
+from .catalogue import ai_metadata
 from .partitions import recordings_partitions
 
 
@@ -45,7 +46,7 @@ def expressions(
         metadata={
             "expressions": len(frame),
             **{f"category/{k}": int(v) for k, v in sorted(counts.items())},
-            **meter.metadata(),
+            **ai_metadata(meter),
             "preview": dg.MetadataValue.md(
                 frame[["expression", "reading", "meaning", "category", "start"]].head(12).to_markdown(index=False)
             ),
@@ -76,7 +77,7 @@ def difficulty(
         "expressions": len(frame),
         **{f"level/{k}": int(v) for k, v in sorted(counts.items())},
         "unassessed": int((frame["level"] == "unassessed").sum()),
-        **meter.metadata(),
+        **ai_metadata(meter),
     }
     if readability is not None:
         metadata["readability"] = round(float(readability), 3)
@@ -142,7 +143,7 @@ def vocabulary(
             "merged_near": result.merged_near,
             "embedded_texts": result.embedded,
             "themes": int(stock["theme"].nunique()) if len(stock) else 0,
-            **meter.metadata(),
+            **ai_metadata(meter),
             "top_expressions": dg.MetadataValue.md(
                 stock.sort_values("count", ascending=False)[["expression", "reading", "meaning", "level", "count"]]
                 .head(15).to_markdown(index=False) if len(stock) else "(empty)"

@@ -35,3 +35,16 @@ def with_catalogue_attributes(assets: Iterable[dg.AssetsDefinition]) -> list[dg.
         return spec.replace_attributes(owners=spec.owners or OWNERS, code_version=version)
 
     return list(dg.map_asset_specs(attributes, list(assets)))
+
+
+# The AI numbers plotted per materialisation: the story of a step's AI use. The rest of the meter's numbers
+# (requests, hit rate, failures, tokens) are kept together in one entry, which the UI shows but does not plot.
+PLOTTED_AI = ("ai/api_calls", "ai/cache_hits", "ai/cost_usd", "ai/saved_usd")
+
+
+def ai_metadata(meter) -> dict[str, object]:
+    """A meter's metadata for an asset: the plotted four, the provider/model actually used, the rest grouped."""
+    numbers = meter.metadata()
+    models = str(numbers.pop("ai/models", "none"))
+    plotted = {key: numbers.pop(key) for key in PLOTTED_AI if key in numbers}
+    return {**plotted, "ai/providers": models, "ai/details": dg.MetadataValue.json(numbers)}

@@ -12,6 +12,7 @@ from ..ingestion.transcript_source import load_transcript
 from ..ingestion.youtube import with_video_details
 from ..resources import AICoreResource
 from ..resources.pipeline import PipelineResource, YouTubeResource
+from .catalogue import ai_metadata
 from .partitions import recordings_partitions
 
 _RECORDING_COLUMNS = list(Recording.model_fields)
@@ -138,7 +139,7 @@ def transcripts(
             "language": str(info.get("language") or recording.language),
             "transcript_source": str(info.get("source")),
             **({"encoding": str(info["encoding"])} if info.get("encoding") else {}),
-            **meter.metadata(),
+            **ai_metadata(meter),
             "preview": dg.MetadataValue.md(frame.head(8).to_markdown(index=False)),
         },
     )

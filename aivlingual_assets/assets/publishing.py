@@ -12,6 +12,7 @@ from ..resources.notion import NotionResource
 from ..resources.pipeline import PipelineResource
 from .analysis import _ai_step, difficulty, vocabulary
 from .ingestion import recording_from_frame
+from .catalogue import ai_metadata
 from .partitions import recordings_partitions
 
 MIN_CLIP_SECONDS, MAX_CLIP_SECONDS = 15.0, 60.0
@@ -56,7 +57,7 @@ def shorts(
         "clips": len(frame),
         "clips_cut": int(frame["clip_path"].notna().sum()) if len(frame) else 0,
         "total_seconds": round(float((frame["end"] - frame["start"]).sum()), 1) if len(frame) else 0.0,
-        **meter.metadata(),
+        **ai_metadata(meter),
         **clearance.metadata(),
     }
     if reason:
@@ -133,7 +134,7 @@ def anki_deck(
             "deck_id": str(report.deck_id),
             "tts": tts,
             **(speaker.metadata() if speaker is not None else {}),
-            **meter.metadata(),
+            **ai_metadata(meter),
         }
     )
 

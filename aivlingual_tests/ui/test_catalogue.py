@@ -67,3 +67,21 @@ def test_a_recordings_source_file_is_kept_beside_where_its_frame_is_stored_and_i
     assert entries["title"]["text"] == "stream"
     tags = {t["key"]: t["value"] for t in graphql(RUN_TAGS, id=materialization["runId"])["runOrError"]["tags"]}
     assert tags["aivlingual/title"] == "stream"
+
+
+PLOTTED = ("IntMetadataEntry", "FloatMetadataEntry")  # the UI draws a plot for each numeric entry
+TYPED = "query Asset($key: [String!]!) { assetNodeOrError(assetKey: {path: $key}) { ... on AssetNode { " \
+        "assetMaterializations(limit: 1) { metadataEntries { __typename label ... on TextMetadataEntry { text } } } } } }"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("asset", "used"), [("transcripts", "none"),  # read from the subtitle file: no AI call
+                                             ("expressions", "offline/"), ("shorts", "offline/")])
+def test_an_ai_steps_plots_are_its_calls_hits_cost_and_counts_and_it_names_the_provider_it_used(graphql, asset, used):
+    (materialization,) = graphql(TYPED, key=[asset])["assetNodeOrError"]["assetMaterializations"]
+    entries = {e["label"]: e for e in materialization["metadataEntries"]}
+    plotted = {label for label, e in entries.items() if e["__typename"] in PLOTTED}
+    assert {"ai/api_calls", "ai/cache_hits", "ai/cost_usd"} <= plotted
+    assert not plotted & {"ai/requests", "ai/failures", "ai/input_tokens", "ai/output_tokens", "ai/cache_hit_rate"}
+    assert entries["ai/details"]["__typename"] == "JsonMetadataEntry"  # the rest, shown but not plotted
+    assert entries["ai/providers"]["text"].startswith(used)  # what this materialisation actually used
