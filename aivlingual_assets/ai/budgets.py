@@ -54,10 +54,13 @@ class Budgets:
 
     def reserve(self, estimate: float, channel: str | None) -> str | None:
         """A reservation id (None when no budget applies); raises ``BudgetExceededError``."""
+        limits = self.limits(channel)
+        if not limits:
+            return None
         return self.ledger.reserve_budget(
             estimate=estimate,
             channel=channel,
-            limits=self.limits(channel),
+            limits=limits,
             month_start=month_start(),
             owner=self.owner,
             lease_seconds=self.settings.lease_seconds,

@@ -131,13 +131,14 @@ class AICore(AudioCalls):
 
     def _store_paid(self, candidate: Candidate, call_log: dict[str, Any], memory: dict[str, Any] | None,
                     reservation: str | None, *, cost: float, latency: float, input_tokens: int = 0,
-                    output_tokens: int = 0) -> int | None:
-        """Caches and logs one answered call (releasing its reservation) and meters it."""
+                    output_tokens: int = 0, claimed: bool = False) -> int | None:
+        """Caches and logs one answered call (releasing its reservation, and its claim when ``claimed``)."""
         memory_id = self.ledger.store_success(
             memory=memory,
             log={**call_log, "input_tokens": input_tokens, "output_tokens": output_tokens, "cost_usd": cost,
                  "latency_ms": latency, "cache_hit": False, "success": True},
             reservation_id=reservation,
+            claim=(memory["cache_key"], self.owner) if claimed and memory is not None else None,
         )
         self._meter(provider=candidate.provider, model=candidate.model, cache_hit=False, input_tokens=input_tokens,
                     output_tokens=output_tokens, cost_usd=cost, latency_ms=latency)
@@ -194,18 +195,18 @@ class AICore(AudioCalls):
                 hit = self._claim_or_wait([key] if force_refresh else keys, key)
                 if hit is not None and not force_refresh:
                     return self._text_hit(hit, schema, base_log, started)
-            try:
+            try:  # an answer releases the claim with its cache write; anything else releases it here
                 return self._call_text(candidate, key, request_type, prompt, system, schema, options,
                                        base_log, offline)
-            except ProviderCallError as exc:
+            except BaseException as exc:
+                if not is_offline:
+                    self.ledger.release_claim(key, self.owner)
+                if not isinstance(exc, ProviderCallError):
+                    raise
                 failures.append(str(exc))
                 if deadline.expired():
                     break
                 log.warning("falling back after %s", exc)
-                continue
-            finally:
-                if not is_offline:
-                    self.ledger.release_claim(key, self.owner)
         raise self._all_failed(request_type, failures)
 
     def _text_hit(self, hit: MemoryRow, schema, base_log: dict[str, Any], started: float) -> TextResult:
@@ -308,7 +309,8 @@ class AICore(AudioCalls):
                 "cost_usd": total_cost, "latency_ms": latency,
             }
             memory_id = self._store_paid(candidate, call_log, memory, reservation, cost=cost, latency=latency,
-                                         input_tokens=response.input_tokens, output_tokens=response.output_tokens)
+                                         input_tokens=response.input_tokens, output_tokens=response.output_tokens,
+                                         claimed=candidate.provider != OFFLINE)
             return TextResult(
                 request_type=request_type, text=response.text, parsed=parsed, provider=candidate.provider,
                 model=candidate.model, input_tokens=total_in, output_tokens=total_out, cost_usd=total_cost,

@@ -246,6 +246,16 @@ def make_engine(url: str) -> Engine:
 
 
 _hot_paths: dict[str, tuple[MemoryLookup, WriteBehind]] = {}
+_catalogue_changes = 0  # catalogue writes made by this process (routers re-read the catalogue after one)
+
+
+def catalogue_changes() -> int:
+    return _catalogue_changes
+
+
+def _catalogue_changed() -> None:
+    global _catalogue_changes
+    _catalogue_changes += 1
 
 
 def hot_path(engine: Engine, flush_seconds: float = DEFAULT_INTERVAL_SECONDS) -> tuple[MemoryLookup, WriteBehind]:
@@ -359,7 +369,7 @@ class Ledger:
 
     def _seed(self, specs: list[ModelSpec]) -> int:
         now = time.time()
-        added = 0
+        added = updated = 0
         with self.engine.begin() as conn:
             if not self.is_sqlite:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242002)"))
@@ -373,6 +383,7 @@ class Ledger:
                 if key in existing:
                     capabilities = json.dumps(list(spec.capabilities))
                     if json.loads(existing[key] or "[]") != list(spec.capabilities):
+                        updated += 1
                         conn.execute(
                             provider_configs.update()
                             .where(provider_configs.c.provider == spec.provider, provider_configs.c.model == spec.model,
@@ -403,6 +414,8 @@ class Ledger:
                     )
                 )
                 added += 1
+        if added or updated:
+            _catalogue_changed()
         return added
 
     def models(self, *, kind: str | None = None, active_only: bool = False) -> list[dict[str, Any]]:
@@ -426,7 +439,9 @@ class Ledger:
         if kind:
             stmt = stmt.where(provider_configs.c.kind == kind)
         with self.engine.begin() as conn:
-            return conn.execute(stmt.values(**values)).rowcount
+            changed = conn.execute(stmt.values(**values)).rowcount
+        _catalogue_changed()
+        return changed
 
     def register_model(self, spec: ModelSpec, *, default_for: Iterable[str] = ()) -> None:
         """Adds (or replaces) one model, e.g. a fine-tuned model being deployed."""
@@ -488,48 +503,68 @@ class Ledger:
         """Blocks until the background writer has written every hit buffered so far (False after ``timeout``)."""
         return self._behind.wait_until_written(timeout)
 
+    # the miss path's statements, built once: SQLAlchemy reuses their compiled form
+    _log_insert_stmt = usage_log.insert()
+    _release_reservation_stmt = budget_reservations.delete().where(budget_reservations.c.id == sa.bindparam("r_id"))
+    _release_claim_stmt = inflight.delete().where(inflight.c.cache_key == sa.bindparam("c_key"),
+                                                  inflight.c.owner == sa.bindparam("c_owner"))
+
+    def _upsert_memory_stmt(self) -> Any:
+        stmt = self.__dict__.get("_upsert")
+        if stmt is None:
+            if self.is_sqlite:
+                from sqlalchemy.dialects.sqlite import insert
+            else:
+                from sqlalchemy.dialects.postgresql import insert
+            new = insert(ai_memory)
+            replaced = {c.name: new.excluded[c.name] for c in ai_memory.c
+                        if c.name not in ("id", "cache_key", "usage_count", "created_at")}
+            stmt = self._upsert = new.on_conflict_do_update(
+                index_elements=[ai_memory.c.cache_key],
+                set_={**replaced, "usage_count": ai_memory.c.usage_count + 1},
+            ).returning(ai_memory.c.id)
+        return stmt
+
     def store_success(
         self,
         *,
         memory: dict[str, Any] | None,
         log: dict[str, Any],
         reservation_id: str | None,
+        claim: tuple[str, str] | None = None,
     ) -> int | None:
-        """Caches an output, logs the call and releases its budget reservation in one transaction."""
-        try:
-            return self._store_success(memory=memory, log=log, reservation_id=reservation_id)
-        except sa.exc.IntegrityError:  # a concurrent writer cached the same key first
-            return self._store_success(memory=memory, log=log, reservation_id=reservation_id)
+        """Caches an output, logs the call, releases its budget reservation and its claim ``(key, owner)``.
 
-    def _store_success(self, *, memory, log, reservation_id) -> int | None:
+        All in one transaction, written before this returns: a paid answer and its log row are never lost.
+        """
+        try:
+            return self._store_success(memory=memory, log=log, reservation_id=reservation_id, claim=claim)
+        except sa.exc.IntegrityError:  # a concurrent writer cached the same key first
+            return self._store_success(memory=memory, log=log, reservation_id=reservation_id, claim=claim)
+
+    def _store_success(self, *, memory, log, reservation_id, claim) -> int | None:
         now = time.time()
         memory_id = None
         with self.engine.begin() as conn:
             if memory is not None:
-                existing = conn.execute(
-                    sa.select(ai_memory.c.id).where(ai_memory.c.cache_key == memory["cache_key"])
-                ).scalar()
-                if existing is None:
-                    memory_id = conn.execute(
-                        ai_memory.insert().values(created_at=now, last_used_at=now, usage_count=1, **memory)
-                    ).inserted_primary_key[0]
-                else:  # force_refresh or a rejected answer: the newest answer replaces the old one, unreviewed
-                    conn.execute(
-                        ai_memory.update()
-                        .where(ai_memory.c.id == existing)
-                        .values(last_used_at=now, usage_count=ai_memory.c.usage_count + 1, **_UNREVIEWED, **memory)
-                    )
-                    memory_id = existing
-            conn.execute(usage_log.insert().values(ts=now, memory_id=memory_id, **log))
-            if reservation_id:
-                conn.execute(budget_reservations.delete().where(budget_reservations.c.id == reservation_id))
+                # one statement: a new answer is inserted; one for a key already stored (force_refresh or
+                # a rejected answer) replaces the old answer, unreviewed, and counts one more use
+                memory_id = conn.execute(self._upsert_memory_stmt(), {
+                    **_UNREVIEWED, **memory, "created_at": now, "last_used_at": now, "usage_count": 1,
+                }).scalar_one()
+            self._write_log(conn, {**log, "ts": now, "memory_id": memory_id}, reservation_id)
+            if claim is not None:
+                conn.execute(self._release_claim_stmt, {"c_key": claim[0], "c_owner": claim[1]})
         return memory_id
+
+    def _write_log(self, conn: Connection, row: dict[str, Any], reservation_id: str | None) -> None:
+        conn.execute(self._log_insert_stmt, {**_LOG_DEFAULTS, **row})
+        if reservation_id:
+            conn.execute(self._release_reservation_stmt, {"r_id": reservation_id})
 
     def log_failure(self, log: dict[str, Any], reservation_id: str | None = None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(usage_log.insert().values(ts=time.time(), success=False, **log))
-            if reservation_id:
-                conn.execute(budget_reservations.delete().where(budget_reservations.c.id == reservation_id))
+            self._write_log(conn, {**log, "ts": time.time(), "success": False}, reservation_id)
 
     # ---- embeddings -----------------------------------------------------------------------
     def get_embeddings(self, keys: list[str]) -> dict[str, bytes]:
@@ -571,12 +606,8 @@ class Ledger:
     def try_claim(self, cache_key: str, owner: str, lease_seconds: float) -> bool:
         """Claims the right to call the provider for this key; False when someone else holds it."""
         now = time.time()
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(inflight.insert().values(cache_key=cache_key, owner=owner, expires_at=now + lease_seconds))
+        if self._lookup.insert_claim(cache_key, owner, now + lease_seconds):
             return True
-        except sa.exc.IntegrityError:
-            pass
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(inflight).where(inflight.c.cache_key == cache_key)).first()
             if row is None:
@@ -589,7 +620,7 @@ class Ledger:
 
     def release_claim(self, cache_key: str, owner: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(inflight.delete().where(inflight.c.cache_key == cache_key, inflight.c.owner == owner))
+            conn.execute(self._release_claim_stmt, {"c_key": cache_key, "c_owner": owner})
 
     def claim_holder(self, cache_key: str) -> str | None:
         with self.engine.connect() as conn:
@@ -655,7 +686,7 @@ class Ledger:
     def release_reservation(self, reservation_id: str | None) -> None:
         if reservation_id:
             with self.engine.begin() as conn:
-                conn.execute(budget_reservations.delete().where(budget_reservations.c.id == reservation_id))
+                conn.execute(self._release_reservation_stmt, {"r_id": reservation_id})
 
     def month_spend(self, month_start: float, channel: str | None = None) -> float:
         q = sa.select(sa.func.coalesce(sa.func.sum(usage_log.c.cost_usd), 0.0)).where(usage_log.c.ts >= month_start)

@@ -1,4 +1,4 @@
-"""The cache hit's one read: a prepared SELECT by key on a driver connection of its own.
+"""The cache hit's one read: a prepared SELECT by key on a driver connection of its own (and a miss's claim).
 
 A hit is the AI core's hottest path. It skips SQLAlchemy's Python layer and the pool: each
 process holds one DB-API connection per database (taken from the ledger's engine once, so it
@@ -71,6 +71,35 @@ class MemoryLookup:
                     raise
                 self._discard()
                 return self._run(sql, keys)
+
+    def insert_claim(self, cache_key: str, owner: str, expires_at: float) -> bool:
+        """The single-flight claim's INSERT, committed at once; False when the key is already claimed.
+
+        The one write a miss makes before it calls the provider, so it takes this connection too.
+        """
+        mark = "?" if self.is_sqlite else "%s"
+        sql = f"INSERT INTO aiv_inflight (cache_key, owner, expires_at) VALUES ({mark}, {mark}, {mark})"
+        with self._lock:
+            conn = self._connection()
+            try:
+                cur = conn.cursor()
+                try:
+                    cur.execute(sql, (cache_key, owner, expires_at))
+                finally:
+                    cur.close()
+                if self.is_sqlite:
+                    conn.commit()
+            except self.engine.dialect.dbapi.IntegrityError:
+                if self.is_sqlite:
+                    conn.rollback()
+                return False
+            except Exception as exc:
+                if self.is_sqlite:
+                    conn.rollback()
+                elif _is_disconnect(exc):
+                    self._discard()
+                raise
+        return True
 
     def _run(self, sql: str, keys: list[str]) -> list[tuple]:
         cur = self._connection().cursor()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +12,7 @@ from .budgets import blended_price
 from .catalogue import TIERS, ModelSpec
 from .config import AISettings
 from .errors import AIError, ProviderNotConfiguredError
-from .ledger import Ledger
+from .ledger import Ledger, catalogue_changes
 from .providers.offline import OfflineProvider
 
 OFFLINE = "offline"
@@ -40,14 +42,64 @@ def spec_config(spec: ModelSpec) -> dict[str, Any]:
     }
 
 
+# provider clients are costly to build (openai.OpenAI ~30 ms): one per process and configuration
+_clients: dict[tuple, Any] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client(name: str, s: AISettings) -> Any:
+    """This process's client for provider ``name`` with these settings (built on first use, then reused).
+
+    The key holds everything the client is built from, including the base URLs the SDKs read
+    from the environment themselves, so a changed setting gets a new client.
+    """
+    built_from = {
+        "openai": (s.openai_api_key, s.openai_base_url or os.environ.get("OPENAI_BASE_URL")),
+        "gemini": (s.gemini_api_key, os.environ.get("GOOGLE_GEMINI_BASE_URL")),
+        "local": (s.local_base_url, s.local_api_key),
+    }.get(name, ())
+    key = (os.getpid(), name, s.timeout_seconds, *built_from)
+    with _clients_lock:
+        impl = _clients.get(key)
+        if impl is None:
+            impl = _clients[key] = _build_client(name, s)
+        return impl
+
+
+def _build_client(name: str, s: AISettings) -> Any:
+    if name == "openai":
+        if not s.openai_api_key:
+            raise ProviderNotConfiguredError("openai", "set OPENAI_API_KEY (and OPENAI_BASE_URL for a proxy).")
+        from .providers.openai_provider import OpenAIProvider
+
+        return OpenAIProvider(name="openai", api_key=s.openai_api_key, base_url=s.openai_base_url,
+                              timeout=s.timeout_seconds)
+    if name == "gemini":
+        if not s.gemini_api_key:
+            raise ProviderNotConfiguredError("gemini", "set GEMINI_API_KEY (or GOOGLE_API_KEY).")
+        from .providers.gemini_provider import GeminiProvider
+
+        return GeminiProvider(api_key=s.gemini_api_key, timeout=s.timeout_seconds)
+    if name == "local":
+        if not s.local_base_url:
+            raise ProviderNotConfiguredError(
+                "local", "set AIVLINGUAL_LOCAL_BASE_URL to an OpenAI-compatible server, e.g. http://localhost:11434/v1."
+            )
+        from .providers.openai_provider import OpenAIProvider
+
+        return OpenAIProvider(name="local", api_key=s.local_api_key or "local", base_url=s.local_base_url,
+                              timeout=s.timeout_seconds)
+    raise ProviderNotConfiguredError(name, "known providers are openai, gemini, local and offline.")
+
+
 class Router:
-    """Provider clients (built on first use) and the candidate models of each request."""
+    """Provider clients (shared by the process, see ``shared_client``) and the candidate models of each request."""
 
     def __init__(self, settings: AISettings, ledger: Ledger):
         self.settings, self.ledger = settings, ledger
-        self._providers: dict[str, Any] = {}
         self.offline = OfflineProvider()
         self._models_cache: tuple[float, list[dict[str, Any]]] | None = None
+        self._seen_changes = catalogue_changes()
         # the candidates of a request shape, valid as long as the catalogue snapshot they came from
         self._chosen: dict[tuple, list[Candidate]] = {}
 
@@ -66,43 +118,20 @@ class Router:
     def provider(self, name: str):
         if name == OFFLINE:
             return self.offline
-        if name in self._providers:
-            return self._providers[name]
-        s = self.settings
-        if name == "openai":
-            if not s.openai_api_key:
-                raise ProviderNotConfiguredError("openai", "set OPENAI_API_KEY (and OPENAI_BASE_URL for a proxy).")
-            from .providers.openai_provider import OpenAIProvider
-
-            impl = OpenAIProvider(name="openai", api_key=s.openai_api_key, base_url=s.openai_base_url,
-                                  timeout=s.timeout_seconds)
-        elif name == "gemini":
-            if not s.gemini_api_key:
-                raise ProviderNotConfiguredError("gemini", "set GEMINI_API_KEY (or GOOGLE_API_KEY).")
-            from .providers.gemini_provider import GeminiProvider
-
-            impl = GeminiProvider(api_key=s.gemini_api_key, timeout=s.timeout_seconds)
-        elif name == "local":
-            if not s.local_base_url:
-                raise ProviderNotConfiguredError(
-                    "local", "set AIVLINGUAL_LOCAL_BASE_URL to an OpenAI-compatible server, e.g. http://localhost:11434/v1."
-                )
-            from .providers.openai_provider import OpenAIProvider
-
-            impl = OpenAIProvider(name="local", api_key=s.local_api_key or "local", base_url=s.local_base_url,
-                                  timeout=s.timeout_seconds)
-        else:
-            raise ProviderNotConfiguredError(name, "known providers are openai, gemini, local and offline.")
-        self._providers[name] = impl
-        return impl
+        return shared_client(name, self.settings)
 
     def models(self, kind: str) -> list[dict[str, Any]]:
         # the catalogue changes rarely; re-read it at most every few seconds
         now = time.monotonic()
-        if self._models_cache is None or now - self._models_cache[0] > 5.0:
+        if self._models_cache is None or now - self._models_cache[0] > 5.0 or self._catalogue_stale():
+            self._seen_changes = catalogue_changes()
             self._models_cache = (now, self.ledger.models(active_only=True))
             self._chosen.clear()
         return [m for m in self._models_cache[1] if m["kind"] == kind]
+
+    def _catalogue_stale(self) -> bool:
+        """This process changed the catalogue since it was read (other processes: within 5 s)."""
+        return self._seen_changes != catalogue_changes()
 
     def invalidate_catalogue(self) -> None:
         self._models_cache = None
@@ -135,7 +164,8 @@ class Router:
     ) -> list[Candidate]:
         """The models that may answer, best first (the same list while the catalogue snapshot lasts)."""
         shape = (kind, request_type, tier, provider, model, selection_mode, require)
-        if self._models_cache is not None and time.monotonic() - self._models_cache[0] <= 5.0:
+        if (self._models_cache is not None and time.monotonic() - self._models_cache[0] <= 5.0
+                and not self._catalogue_stale()):
             chosen = self._chosen.get(shape)
             if chosen is not None:
                 return list(chosen)

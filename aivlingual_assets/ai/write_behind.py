@@ -165,6 +165,7 @@ def flush_all() -> None:
             buffer.flush()
         except Exception as exc:  # pragma: no cover - nothing left to do at exit
             log.warning("usage bookkeeping of %d cache hit(s) lost at exit: %s", buffer.pending, exc)
+            buffer._bumps, buffer._rows = {}, []  # said once, not again by the next exit hook
 
 
 def _after_fork_in_child() -> None:

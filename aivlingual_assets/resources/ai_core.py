@@ -1,7 +1,9 @@
-"""The Dagster face of the AI core: settings from config or the environment, one core per process."""
+"""The Dagster face of the AI core: settings from config or the environment, one core per process and settings."""
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +14,20 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from ..ai import AICore, AISettings, UsageMeter
 from ..ai.results import AudioResult, EmbeddingResult, TextResult, TranscriptionResult
+
+
+_cores: dict[str, AICore] = {}
+_cores_lock = threading.Lock()
+
+
+def shared_core(settings: AISettings) -> AICore:
+    """One ``AICore`` per process and settings: every run and step of a process reuses it (and its clients)."""
+    key = f"{os.getpid()}:{settings!r}"
+    with _cores_lock:
+        core = _cores.get(key)
+        if core is None:
+            core = _cores[key] = AICore(settings)
+        return core
 
 
 class AICoreResource(dg.ConfigurableResource):
@@ -55,17 +71,13 @@ class AICoreResource(dg.ConfigurableResource):
                 "timeout_seconds": self.timeout_seconds,
                 "call_deadline_seconds": self.call_deadline_seconds,
             }
-            self._core = AICore(AISettings.from_env(**overrides))
+            self._core = shared_core(AISettings.from_env(**overrides))
         return self._core
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         core = self.core  # open the ledger (and create it) once per run process
         for name in core.configured_providers():
             core.provider(name)  # load the SDKs now, not inside the first call's deadline
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._core is not None:  # the step's cache hits are in the ledger when the step ends
-            self._core.ledger.flush_usage()
 
     # The AI API, delegated to the core -------------------------------------------------------
     def generate_text(self, request_type: str, prompt: str, *, system: str | None = None,

@@ -17,14 +17,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 from aivlingual_assets.ai import AICore, AISettings, write_behind
 from aivlingual_assets.ai.ledger import Ledger, ai_memory, usage_log
 from aivlingual_assets.learning.review import get_item, record_verdict
-from aivlingual_assets.resources import AICoreResource
 from aivlingual_tests.fakes.provider_server import Reply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,26 +163,52 @@ def test_the_background_writer_writes_the_hits_within_its_interval(aiv_home):
     assert [r["cache_hit"] for r in _log_rows(core.ledger.url)] == [False, True, True, True]
 
 
-def test_a_hit_runs_one_statement_and_checks_out_no_pooled_connection(aiv_home):
-    core = _offline_core(aiv_home, flush_seconds=3600)
+def _core_on(database_url: str, home: Path, flush_seconds: float) -> AICore:
+    return AICore(AISettings.from_env(database_url=database_url, home=home, usage_flush_seconds=flush_seconds))
+
+
+def _count_driver_statements(lookup, statements: list[str]) -> None:
+    """Every statement the lookup's driver connection runs from now on is appended to ``statements``."""
+    conn = lookup._connection()
+    if lookup.is_sqlite:
+        conn.set_trace_callback(statements.append)
+        return
+    import psycopg2.extensions
+
+    class Counted(psycopg2.extensions.cursor):
+        def execute(self, sql, params=None):
+            statements.append(sql)
+            return super().execute(sql, params)
+
+    conn.cursor_factory = Counted
+
+
+def test_a_hit_runs_one_statement_and_checks_out_no_pooled_connection(database_url, aiv_home):
+    """No pool checkout means no pre-ping either; the read is in autocommit, and nothing is written."""
+    core = _core_on(database_url, aiv_home, flush_seconds=3600)
     core.generate_text("demo.word", "草", offline=lambda: "grass")
     core.generate_text("demo.word", "草", offline=lambda: "grass")  # the lookup's connection is open now
-    checkouts: list[object] = []
+    through_sqlalchemy: list[object] = []
 
-    def on_checkout(*args) -> None:
-        checkouts.append(args)
+    def on_event(*args) -> None:
+        through_sqlalchemy.append(args)
 
-    sa.event.listen(core.ledger.engine, "checkout", on_checkout)
+    events = ("checkout", "before_cursor_execute")
+    for name in events:
+        sa.event.listen(core.ledger.engine, name, on_event)
     statements: list[str] = []
-    core.ledger._lookup._connection().set_trace_callback(statements.append)
+    _count_driver_statements(core.ledger._lookup, statements)
     try:
         for _ in range(20):
             assert core.generate_text("demo.word", "草", offline=lambda: "grass").cache_hit
     finally:
-        core.ledger._lookup._connection().set_trace_callback(None)
-        sa.event.remove(core.ledger.engine, "checkout", on_checkout)
-    assert checkouts == []
+        for name in events:
+            sa.event.remove(core.ledger.engine, name, on_event)
+    assert through_sqlalchemy == []
     assert len(statements) == 20 and all(s.startswith("SELECT") for s in statements)
+    if not core.ledger.is_sqlite:
+        assert core.ledger._lookup._connection().autocommit
+    assert core.ledger.flush_usage() == 21
 
 
 def test_a_forked_child_never_writes_its_parents_buffered_hits(aiv_home):
@@ -214,22 +238,6 @@ def test_a_multiprocessing_child_writes_its_hits_when_it_ends(aiv_home):
     assert child.exitcode == 0
     assert [r["cache_hit"] for r in _log_rows(f"sqlite:///{aiv_home / 'ledger.sqlite3'}")] == [False, True]
 
-
-
-@dg.asset
-def glossed(ai: AICoreResource) -> None:
-    for _ in range(2):
-        ai.generate_text("demo.word", "草", offline=lambda: "grass")
-
-
-def test_a_dagster_step_writes_its_hits_when_it_ends(aiv_home, monkeypatch):
-    monkeypatch.setenv("AIVLINGUAL_AI_FLUSH_SECONDS", "3600")
-    sigterm = signal.getsignal(signal.SIGTERM)
-    try:
-        assert dg.materialize([glossed], resources={"ai": AICoreResource()}).success
-    finally:
-        signal.signal(signal.SIGTERM, sigterm)  # in-process execution leaves its own handler behind
-    assert [r["cache_hit"] for r in _log_rows(f"sqlite:///{aiv_home / 'ledger.sqlite3'}")] == [False, True]
 
 
 def test_the_background_writer_leaves_process_signals_to_the_main_thread(aiv_home):
