@@ -3,7 +3,8 @@
 Same table contents and the same timed calls as :mod:`bench.cache_hit`, once in a SQLite
 ledger and once in a database of a throwaway PostgreSQL cluster (initdb + pg_ctl from
 ``aivlingual_tests.postgres_cluster``; fsync off, as in the test suite). Both are timed
-interleaved in one loop, so machine load hits both alike. The ratio is PG / SQLite.
+interleaved in one loop, so machine load hits both alike. The ratio is PG / SQLite; the last
+row compares the PG hit with a bare psycopg2 SELECT by key (one round trip, the floor).
 """
 
 from __future__ import annotations
@@ -63,4 +64,6 @@ def run(sizes: dict[str, Any]) -> list[Row]:
         row(NAME, f"PG generate_text hit p99 ({n:,} entries)", pg_s["hit"]["p99_ms"], "ms",
             "SQLite generate_text hit p99", lite_s["hit"]["p99_ms"],
             note=f"{pg_s['hit']['n']} hits each; fill PG {pg_s['fill_seconds']} s, SQLite {lite_s['fill_seconds']} s"),
+        row(NAME, f"PG generate_text hit p50 ({n:,} entries)", pg_s["hit"]["p50_ms"], "ms",
+            "bare psycopg2 SELECT by cache_key p50", pg_s["driver_select"]["p50_ms"]),
     ]
