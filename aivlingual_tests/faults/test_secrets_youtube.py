@@ -13,7 +13,8 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from aivlingual_assets.ingestion.errors import TranscriptUnavailableError
+from aivlingual_assets.ingestion.channel_feed import fetch_channel_feed
+from aivlingual_assets.ingestion.errors import FeedError, TranscriptUnavailableError
 from aivlingual_assets.ingestion.youtube import fetch_youtube_transcript
 
 PASSWORD = "pr0xyS3cretPW"
@@ -30,34 +31,29 @@ class EchoingProxyFailure(BaseAdapter):
         pass
 
 
-@pytest.mark.parametrize("where", ["session", "environment"])
-def test_a_proxy_password_echoed_in_a_network_error_is_redacted(monkeypatch, where):
+@pytest.fixture(params=["session", "environment"])
+def session_behind_a_proxy(request, monkeypatch) -> requests.Session:
+    """A session whose every request fails quoting its proxy, set on the session or in the environment."""
     session = requests.Session()
     session.mount("https://", EchoingProxyFailure())
-    if where == "session":
+    if request.param == "session":
         session.proxies.update({"http": PROXY, "https": PROXY})
     else:
         monkeypatch.setenv("HTTPS_PROXY", PROXY)
+    return session
+
+
+def test_a_proxy_password_echoed_in_a_network_error_is_redacted(session_behind_a_proxy):
     with pytest.raises(TranscriptUnavailableError) as info:
-        fetch_youtube_transcript("dQw4w9WgXcQ", http_client=session)
+        fetch_youtube_transcript("dQw4w9WgXcQ", http_client=session_behind_a_proxy)
     everything = "".join(traceback.format_exception(info.value))  # with every cause Dagster would store
     assert "ProxyError" in everything and "proxy.example" in everything  # what happened is still said
     assert PASSWORD not in everything
 
 
-@pytest.mark.parametrize("where", ["session", "environment"])
-def test_a_channel_feed_poll_never_shows_the_proxy_password(monkeypatch, where):
-    from aivlingual_assets.ingestion.channel_feed import fetch_channel_feed
-    from aivlingual_assets.ingestion.errors import FeedError
-
-    session = requests.Session()
-    session.mount("https://", EchoingProxyFailure())
-    if where == "session":
-        session.proxies.update({"http": PROXY, "https": PROXY})
-    else:
-        monkeypatch.setenv("HTTPS_PROXY", PROXY)
+def test_a_channel_feed_poll_never_shows_the_proxy_password(session_behind_a_proxy):
     with pytest.raises(FeedError) as caught:
-        fetch_channel_feed("UC1234567890123456789012", session=session)
+        fetch_channel_feed("UC1234567890123456789012", session=session_behind_a_proxy)
     text = "".join(traceback.format_exception(caught.value))
     assert PASSWORD not in text
     assert "ProxyError" in str(caught.value)  # still says what failed
