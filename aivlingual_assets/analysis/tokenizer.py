@@ -20,6 +20,8 @@ from functools import lru_cache
 
 from sudachipy import Dictionary, SplitMode
 
+from aivlingual_assets.analysis.kana import katakana_to_hiragana  # Sudachi reads in katakana; cards use hiragana
+
 from aivlingual_assets.analysis.text_pieces import bounded_pieces
 
 __all__ = [
@@ -46,12 +48,6 @@ _LOCAL = threading.local()
 _KATA_START, _KATA_END = 0x30A1, 0x30F6
 
 
-_KATA_TO_HIRA = {cp: cp - 0x60 for cp in range(_KATA_START, _KATA_END + 1)}
-
-
-def katakana_to_hiragana(text: str) -> str:
-    """Sudachi readings are katakana; learners' cards use hiragana for native words."""
-    return text.translate(_KATA_TO_HIRA)
 
 
 def hiragana_to_katakana(text: str) -> str:
