@@ -94,9 +94,10 @@ mutation Launch($params: ExecutionParams!) {
 RUN_STATUS = "query Run($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 LATEST_RUN = """
 query Latest($job: String!) {
-  runsOrError(filter: {pipelineName: $job}, limit: 1) { ... on Runs { results { runId status } } }
+  runsOrError(filter: {pipelineName: $job, statuses: [SUCCESS], tags: [{key: "aivlingual/trigger", value: "cli"}]},
+              limit: 1) { ... on Runs { results { runId status } } }
 }
-"""
+"""  # the latest successful run of `aivlingual process`
 
 
 def refresh_usage_report(url: str, timeout: float = 300) -> str:
@@ -150,7 +151,8 @@ def run_check(home: Path, out: Path, port: int | None = None, dagster_home: Path
         wait_for_ui(url, proc, log)
         runs = graphql(url, LATEST_RUN, job="recording_job")["runsOrError"]["results"]
         if not runs:
-            raise SystemExit(f"no recording_job run in {dagster_home}: run `python3 make.py sample` first")
+            raise SystemExit(f"no successful recording_job run of `aivlingual process` in {dagster_home}: run "
+                             "`python3 make.py sample` first")
         print(f"UI at {url}; refreshing the AI usage report through the UI's API", flush=True)
         refresh_usage_report(url)
         with Browser() as browser:
