@@ -190,11 +190,15 @@ def test_a_4_mb_transcript_gets_a_readability_score_without_crashing_or_gigabyte
 import resource, sys
 from aivlingual_assets.analysis.readability import transcript_readability
 lines = [f"今日は配信{i % 97}回目に来てくれてありがとう" for i in range(70000)]
+sample = transcript_readability(lines[:970])  # the analyser loaded and warm
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 score = transcript_readability(lines)
-print(score, transcript_readability(lines[:970]), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(score, sample, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024 - before)
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"exit code {done.returncode}: {done.stderr[-2000:]}"
-    whole, sample, peak_mb = done.stdout.split()
+    whole, sample, growth_mb = done.stdout.split()
     assert whole == sample  # the same lines repeated read the same, however they are cut
-    assert int(peak_mb) < 1000
+    # what scoring 4 MB adds to the warm process's peak (the import's own size depends on the
+    # environment the suite leaves; one unbounded MeCab call took gigabytes, then crashed)
+    assert int(growth_mb) < 500
