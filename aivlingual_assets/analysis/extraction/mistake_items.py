@@ -6,7 +6,16 @@ import re
 from collections.abc import Callable
 
 from aivlingual_assets.analysis import dictionary
-from aivlingual_assets.analysis.extraction.line import NEGATION_RE, Found, Line, expand, is_content, make, reading_of_span, said_text
+from aivlingual_assets.analysis.extraction.line import (
+    NEGATION_RE,
+    Found,
+    Line,
+    expand,
+    is_content,
+    make,
+    reading_of_span,
+    said_text,
+)
 from aivlingual_assets.analysis.lexicon import mistake_rules
 from aivlingual_assets.analysis.schemas import Category
 from aivlingual_assets.analysis.tokenizer import lemma_conjugation_type
@@ -17,6 +26,13 @@ def _verb_gloss(base: str) -> str:
         return "do it"
     gloss = entry.glosses[0]
     return gloss[3:] if gloss.startswith("to ") else gloss
+
+
+def _slip(pl: Line, rule, start: int, end: int, offset: int, *, lemma: str, reading: str, fmt: dict) -> Found | None:
+    """A common-mistake item: the rule's meaning and explanation filled in with what was said."""
+    expr = make(pl, start, end, lemma=lemma, reading=reading, meaning=rule.meaning.format(**fmt),
+                category=Category.common_mistake, explanation=rule.explanation.format(**fmt))
+    return None if expr is None else Found(offset, expr)
 
 
 def _ra_nuki(pl: Line, rule) -> list[Found]:
@@ -39,18 +55,9 @@ def _ra_nuki(pl: Line, rule) -> list[Found]:
             continue
         correct = folded_said[: pos + len(stem)] + "られ" + folded_said[pos + len(stem) + 1 :]
         fmt = {"said": said, "correct": correct, "base": base, "gloss": _verb_gloss(base)}
-        expr = make(
-            pl,
-            s,
-            e,
-            lemma=d,
-            reading=t.lemma_reading or d,
-            meaning=rule.meaning.format(**fmt),
-            category=Category.common_mistake,
-            explanation=rule.explanation.format(**fmt),
-        )
-        if expr is not None:
-            out.append(Found(t.begin, expr))
+        slip = _slip(pl, rule, s, e, t.begin, lemma=d, reading=t.lemma_reading or d, fmt=fmt)
+        if slip is not None:
+            out.append(slip)
     return out
 
 
@@ -65,18 +72,10 @@ def _i_nuki(pl: Line, rule) -> list[Found]:
         correct = folded_said[: rel + 1] + "い" + folded_said[rel + 1 :]
         said = said_text(pl, s, e)
         fmt = {"said": said, "correct": correct}
-        expr = make(
-            pl,
-            s,
-            e,
-            lemma=rule.lemma or "〜てる",
-            reading=reading_of_span(pl, s, e) or rule.reading or "てる",
-            meaning=rule.meaning.format(**fmt),
-            category=Category.common_mistake,
-            explanation=rule.explanation.format(**fmt),
-        )
-        if expr is not None:
-            out.append(Found(t.begin, expr))
+        reading = reading_of_span(pl, s, e) or rule.reading or "てる"
+        slip = _slip(pl, rule, s, e, t.begin, lemma=rule.lemma or "〜てる", reading=reading, fmt=fmt)
+        if slip is not None:
+            out.append(slip)
     return out
 
 
@@ -92,18 +91,10 @@ def _zenzen_affirmative(pl: Line, rule) -> list[Found]:
             continue
         said = said_text(pl, t.begin, nxt.end)
         fmt = {"said": said, "correct": said}
-        expr = make(
-            pl,
-            t.begin,
-            nxt.end,
-            lemma=rule.lemma or "全然",
-            reading=rule.reading or "ぜんぜん",
-            meaning=rule.meaning.format(**fmt),
-            category=Category.common_mistake,
-            explanation=rule.explanation.format(**fmt),
-        )
-        if expr is not None:
-            out.append(Found(t.begin, expr))
+        slip = _slip(pl, rule, t.begin, nxt.end, t.begin, lemma=rule.lemma or "全然",
+                     reading=rule.reading or "ぜんぜん", fmt=fmt)
+        if slip is not None:
+            out.append(slip)
     return out
 
 
@@ -127,16 +118,8 @@ def mistake_items(pl: Line) -> list[Found]:
             s2, e2 = expand(pl.tokens, s, e)
             said = said_text(pl, s2, e2)
             fmt = {"said": said, "correct": rule.correct(pl.folded[s2:e2])}
-            expr = make(
-                pl,
-                s2,
-                e2,
-                lemma=rule.lemma or rule.pattern,
-                reading=reading_of_span(pl, s2, e2) or rule.reading or "",
-                meaning=rule.meaning.format(**fmt),
-                category=Category.common_mistake,
-                explanation=rule.explanation.format(**fmt),
-            )
-            if expr is not None:
-                found.append(Found(s, expr))
+            reading = reading_of_span(pl, s2, e2) or rule.reading or ""
+            slip = _slip(pl, rule, s2, e2, s, lemma=rule.lemma or rule.pattern, reading=reading, fmt=fmt)
+            if slip is not None:
+                found.append(slip)
     return found
