@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from .catalogue import cached_input_price
 from .config import AISettings
 from .ledger import Ledger
 from .providers.base import TranscriptionResponse
@@ -17,9 +18,12 @@ def month_start(now: float | None = None) -> float:
     return calendar.timegm((dt.year, dt.month, 1, 0, 0, 0))
 
 
-def text_cost(config: dict[str, Any], input_tokens: int, output_tokens: int) -> float:
+def text_cost(config: dict[str, Any], input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float:
+    """Uncached input at the input price, input read from the provider's prompt cache at its cached price."""
+    cached = min(max(0, cached_input_tokens), input_tokens)
     return (
-        input_tokens * config["input_per_1m"] / 1e6
+        (input_tokens - cached) * config["input_per_1m"] / 1e6
+        + cached * cached_input_price(config) / 1e6
         + output_tokens * config["output_per_1m"] / 1e6
         + config["per_request"]
     )
@@ -48,9 +52,16 @@ class Budgets:
         limits: list[tuple[str, str | None, float]] = []
         if self.settings.monthly_budget_usd is not None:
             limits.append(("all channels", None, self.settings.monthly_budget_usd))
-        if channel and channel in self.settings.channel_budgets:
-            limits.append((f"channel '{channel}'", channel, self.settings.channel_budgets[channel]))
+        budget = self.channel_budget(channel) if channel else None
+        if budget is not None:
+            limits.append((f"channel '{channel}'", channel, budget))
         return limits
+
+    def channel_budget(self, channel: str) -> float | None:
+        """The cascade (see ``channels``): the channel's ``monthly_budget_usd``, else ``channel_budgets``."""
+        from ..channels import channel_budget
+
+        return channel_budget(self.ledger.url, channel, self.settings.channel_budgets).value
 
     def reserve(self, estimate: float, channel: str | None) -> str | None:
         """A reservation id (None when no budget applies); raises ``BudgetExceededError``."""

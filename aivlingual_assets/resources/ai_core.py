@@ -103,6 +103,19 @@ class AICoreResource(dg.ConfigurableResource):
                        **kwargs: Any) -> AudioResult:
         return self.core.generate_audio(text, language=language, voice=voice, provider=provider, **kwargs)
 
+    # Channels (tenants): their keys, settings, budget and limits on every call -------------------
+    def for_channel(self, name: str | None):
+        """The AI core as channel ``name`` sees it (``channels.ai_view.ChannelAI``; None: no channel)."""
+        from ..channels.ai_view import channel_ai
+
+        return channel_ai(self.core, name, core_for=shared_core)
+
+    def for_recording(self, partition_key: str):
+        """The AI core as the recording's channel sees it, within the recording's cost limit."""
+        from ..channels.ai_view import recording_ai
+
+        return recording_ai(self.core, partition_key, core_for=shared_core)
+
     @contextmanager
     def meter(self) -> Iterator[UsageMeter]:
         """``with ai.meter() as m: ...; return MaterializeResult(metadata=m.metadata())``."""

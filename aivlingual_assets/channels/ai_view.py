@@ -1,0 +1,159 @@
+"""The AI core as one channel sees it: its own keys, its settings as defaults, its budget and its meter.
+
+``AICoreResource.for_channel(name)`` / ``for_recording(partition_key)`` return a :class:`ChannelAI`,
+which has the AI core's call API (``generate_text``, ``run_task``, ``embed``, ``transcribe``,
+``generate_audio``, ``meter``) and adds to every call:
+
+- ``channel=``: the usage log and the budget reservation are the channel's (its monthly budget, see
+  ``ai.budgets``);
+- the cascade's defaults for what the caller left open: the model of the request type or tier
+  (``request.<type>``, ``tier.<tier>``), the transcription provider, the TTS voice;
+- the channel's own OpenAI/Gemini keys: its calls go through an AI core whose settings hold them
+  (one per process and key set, sharing the ledger; provider clients are built once per key);
+- the recording's cost limit (``max_cost_per_recording_usd``), checked before each call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..ai import AICore, AISettings, UsageMeter
+from .cascade import ModelChoice, resolve
+from .recording_costs import RecordingCostLimitError, RecordingCosts
+from .store import Channel, channel_store
+from .vault import KeyVault
+
+AI_KEY_PROVIDERS = ("openai", "gemini")
+
+
+def channel_settings(base: AISettings, channel: Channel | None, vault: KeyVault) -> AISettings:
+    """``base`` with the channel's own OpenAI/Gemini keys in place of the service's (the cascade for keys)."""
+    if channel is None or not set(AI_KEY_PROVIDERS) & set(channel.key_providers):
+        return base
+    return dataclasses.replace(
+        base,
+        openai_api_key=vault.get_key(channel.name, "openai") or base.openai_api_key,
+        gemini_api_key=vault.get_key(channel.name, "gemini") or base.gemini_api_key,
+    )
+
+
+_costs: dict[int, RecordingCosts] = {}
+_costs_lock = threading.Lock()
+
+
+def _recording_costs(core: AICore) -> RecordingCosts:
+    with _costs_lock:
+        costs = _costs.get(id(core.ledger.engine))
+        if costs is None:
+            costs = _costs[id(core.ledger.engine)] = RecordingCosts(core.ledger.engine)
+        return costs
+
+
+class ChannelAI:
+    """A channel's view of the AI core (``channel`` None: recordings of no channel, the service's settings)."""
+
+    def __init__(self, base: AICore, channel: Channel | None, *, core_for: Callable[[AISettings], AICore],
+                 recording: str | None = None, env: Mapping[str, str] | None = None):
+        self.base, self.channel, self.recording, self.env = base, channel, recording, env
+        settings = channel_settings(base.settings, channel, KeyVault(channel_store(base.ledger.url), env=env))
+        self.core = base if settings is base.settings else core_for(settings)
+
+    @property
+    def name(self) -> str | None:
+        return self.channel.name if self.channel else None
+
+    def setting(self, name: str) -> Any:
+        return resolve(name, self.channel, env=self.env).value
+
+    # ---- limits -------------------------------------------------------------------------
+    def _check_recording_cost(self) -> None:
+        if self.recording is None:
+            return
+        limit = resolve("max_cost_per_recording_usd", self.channel, env=self.env)
+        if limit.value is None:
+            return
+        spent = _recording_costs(self.base).spent(self.recording)
+        if spent >= limit.value:
+            raise RecordingCostLimitError(self.recording, self.name or "(none)", limit.value, spent, limit.origin)
+
+    def _spent(self, result: Any) -> Any:
+        if self.recording is not None:
+            _recording_costs(self.base).add(self.recording, float(getattr(result, "cost_usd", 0.0) or 0.0))
+        return result
+
+    def _model_for(self, request_type: str, options: dict[str, Any] | None, tier: str | None,
+                   provider: str | None, model: str | None, selection_mode: str) -> tuple[str | None, str | None]:
+        """The caller's provider/model, else the channel's (or service's) model of the request type, then tier."""
+        if provider or model or selection_mode != "auto":
+            return provider, model
+        choice = self.setting(f"request.{request_type}")
+        if choice is None:
+            choice = self.setting(f"tier.{self.core.tier_for(request_type, options, tier)}")
+        if isinstance(choice, ModelChoice):
+            return choice.provider, choice.model
+        return None, None
+
+    # ---- the AI core's API ----------------------------------------------------------------
+    def generate_text(self, request_type: str, prompt: str, *, options: dict[str, Any] | None = None,
+                      tier: str | None = None, provider: str | None = None, model: str | None = None,
+                      selection_mode: str = "auto", **kwargs: Any):
+        self._check_recording_cost()
+        provider, model = self._model_for(request_type, options, tier, provider, model, selection_mode)
+        return self._spent(self.core.generate_text(
+            request_type, prompt, options=options, tier=tier, provider=provider, model=model,
+            selection_mode=selection_mode, **{**kwargs, "channel": self.name}))
+
+    def run_task(self, task: Any, task_input: Any, *, tier: str | None = None, provider: str | None = None,
+                 model: str | None = None, selection_mode: str = "auto", **kwargs: Any):
+        self._check_recording_cost()
+        provider, model = self._model_for(task.request_type, kwargs.get("options"), tier, provider, model,
+                                          selection_mode)
+        return self._spent(self.core.run_task(
+            task, task_input, tier=tier, provider=provider, model=model, selection_mode=selection_mode,
+            **{**kwargs, "channel": self.name}))
+
+    def embed(self, texts: list[str], **kwargs: Any):
+        self._check_recording_cost()
+        return self._spent(self.core.embed(texts, **{**kwargs, "channel": self.name}))
+
+    def transcribe(self, audio: str | Path, *, language: str | None = None, provider: str | None = None,
+                   **kwargs: Any):
+        self._check_recording_cost()
+        if provider is None and not kwargs.get("model"):
+            provider = self.setting("transcription_provider")
+        return self._spent(self.core.transcribe(audio, language=language, provider=provider,
+                                                **{**kwargs, "channel": self.name}))
+
+    def generate_audio(self, text: str, *, language: str, voice: str | None = None, **kwargs: Any):
+        self._check_recording_cost()
+        return self._spent(self.core.generate_audio(text, language=language,
+                                                    voice=voice or self.setting("tts_voice"),
+                                                    **{**kwargs, "channel": self.name}))
+
+    @contextmanager
+    def meter(self) -> Iterator[UsageMeter]:
+        with self.core.meter() as usage:
+            yield usage
+
+
+def channel_ai(base: AICore, channel_name: str | None, *, core_for: Callable[[AISettings], AICore],
+               recording: str | None = None, env: Mapping[str, str] | None = None) -> ChannelAI:
+    """The view of channel ``channel_name`` (which must exist; None: no channel)."""
+    store = channel_store(base.ledger.url)
+    channel = store.require(channel_name) if channel_name else None
+    return ChannelAI(base, channel, core_for=core_for, recording=recording, env=env)
+
+
+def recording_ai(base: AICore, partition_key: str, *, core_for: Callable[[AISettings], AICore],
+                 env: Mapping[str, str] | None = None) -> ChannelAI:
+    """The view of the channel the recording belongs to (its registry row), limited to the recording's cost."""
+    from .assignment import recording_channel
+
+    store = channel_store(base.ledger.url)
+    return ChannelAI(base, store.get(recording_channel(base.ledger.url, partition_key)), core_for=core_for,
+                     recording=partition_key, env=env)
