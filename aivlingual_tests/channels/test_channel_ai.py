@@ -1,0 +1,145 @@
+"""A channel's calls through the real SDKs: its own key reaches the provider, its settings pick the model,
+its budget holds under concurrency, and every call is metered to it."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from pydantic import BaseModel
+
+from aivlingual_assets.ai.ledger import budget_reservations, usage_log
+from aivlingual_assets.channels import KeyVault
+from aivlingual_assets.resources import AICoreResource
+
+from .channel_workers import generate_for_channel
+
+OWN_OPENAI = "sk-pekora-OWN-1a2b3c4d5e6f7a8b9c0d"
+OWN_GEMINI = "AIzaMarineOWN-9f8e7d6c5b4a3f2e1d0c"
+
+
+class Gloss(BaseModel):
+    word: str
+    meaning: str
+
+
+def _channels(resource: AICoreResource, database_url: str):
+    from aivlingual_assets.channels import channel_store
+
+    return channel_store(database_url)
+
+
+def _usage(resource: AICoreResource) -> list[tuple]:
+    with resource.core.ledger.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(usage_log.c.channel, usage_log.c.provider, usage_log.c.model,
+                                                         usage_log.c.cache_hit).order_by(usage_log.c.id))]
+
+
+def test_a_channels_own_key_reaches_the_provider_and_its_calls_are_metered_to_it(
+        provider_server, database_url, master_key, monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY")
+    resource = AICoreResource(database_url=database_url, retry_base_seconds=0.01)
+    store = _channels(resource, database_url)
+    store.add("pekora")
+    store.add("marine")  # no key of its own: the service's
+    KeyVault(store).set_key("pekora", "openai", OWN_OPENAI)
+
+    resource.for_channel("pekora").generate_text("gloss", "草", schema=Gloss)
+    resource.for_channel("marine").generate_text("gloss", "船長", schema=Gloss)
+    resource.generate_text("gloss", "ぺこ", schema=Gloss)
+    assert [r.api_key for r in provider_server.find("openai.chat")] == [OWN_OPENAI, "test", "test"]
+    assert [row[0] for row in _usage(resource)] == ["pekora", "marine", None]
+
+    # one client per key and process, reused: the channel's is built once, and is not the service's
+    first, second = resource.for_channel("pekora"), resource.for_channel("pekora")
+    assert first.core is second.core and first.core.provider("openai") is second.core.provider("openai")
+    assert first.core.provider("openai") is not resource.core.provider("openai")
+
+
+def test_a_channel_key_works_where_the_service_has_none_and_its_settings_pick_the_model(
+        provider_server, database_url, master_key, monkeypatch):
+    for name in ("OPENAI_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name)
+    resource = AICoreResource(database_url=database_url, retry_base_seconds=0.01)
+    store = _channels(resource, database_url)
+    store.add("marine", {"tier.cheap": "gemini/gemini-2.5-flash-lite"})
+    KeyVault(store).set_key("marine", "gemini", OWN_GEMINI)
+
+    result = resource.for_channel("marine").generate_text("gloss", "宝鐘", schema=Gloss)
+    assert (result.provider, result.model) == ("gemini", "gemini-2.5-flash-lite")
+    assert [r.api_key for r in provider_server.find("gemini.generate")] == [OWN_GEMINI]
+    assert resource.core.configured_providers() == []  # the service itself still has no provider
+    assert _usage(resource) == [("marine", "gemini", "gemini-2.5-flash-lite", False)]
+
+
+def test_the_service_default_model_applies_to_channels_that_set_none(provider_server, database_url, monkeypatch):
+    monkeypatch.setenv("AIVLINGUAL_REQUEST_GLOSS", "gemini")
+    resource = AICoreResource(database_url=database_url, retry_base_seconds=0.01)
+    store = _channels(resource, database_url)
+    store.add("pekora", {"request.gloss": "openai/gpt-4o-mini"})
+    store.add("marine")
+    assert resource.for_channel("pekora").generate_text("gloss", "草", schema=Gloss).provider == "openai"
+    assert resource.for_channel("marine").generate_text("gloss", "草", schema=Gloss).provider == "gemini"
+
+
+def test_a_recording_over_its_cost_limit_gets_no_further_paid_call(provider_server, database_url, monkeypatch):
+    from aivlingual_assets.channels.recording_costs import RecordingCostLimitError
+    from aivlingual_assets.ingestion.recording import Recording
+    from aivlingual_assets.storage.recording_registry import RecordingRegistry
+
+    monkeypatch.delenv("GEMINI_API_KEY")
+    resource = AICoreResource(database_url=database_url, retry_base_seconds=0.01)
+    store = _channels(resource, database_url)
+    store.add("pekora", {"max_cost_per_recording_usd": 1e-9})
+    RecordingRegistry(database_url).register(Recording(partition_key="yt-abcdefghijk", source="youtube",
+                                                       title="t"), channel="pekora")
+    view = resource.for_recording("yt-abcdefghijk")
+    assert view.name == "pekora"
+    view.generate_text("gloss", "草", schema=Gloss)  # the first call spends more than the limit
+    with pytest.raises(RecordingCostLimitError, match="max_cost_per_recording_usd"):
+        view.generate_text("gloss", "ぺこ", schema=Gloss)
+    assert provider_server.count("openai.chat") == 1
+
+
+@pytest.mark.slow
+def test_concurrent_calls_of_a_channel_cannot_overshoot_its_budget(provider_server, database_url, aiv_home,
+                                                                  master_key, monkeypatch, tmp_path):
+    """Four processes of channel pekora (its own key, its budget from the registry) ask at once: room for two."""
+    monkeypatch.delenv("GEMINI_API_KEY")
+    release = threading.Event()
+    provider_server.set_responder("openai.chat", lambda req: (release.wait(60), None)[1])
+    resource = AICoreResource(database_url=database_url)
+    probe = resource.core
+    cheapest = probe.candidates(kind="text", request_type="gloss", tier="cheap", provider=None, model=None,
+                                selection_mode="auto")[0]
+    per_call = probe._estimate(cheapest.config, "channel prompt number 0", None, Gloss, {"max_tokens": 100})
+    store = _channels(resource, database_url)
+    store.add("pekora", {"monthly_budget_usd": per_call * 2.5})
+    KeyVault(store).set_key("pekora", "openai", OWN_OPENAI)
+    env = {k: v for k, v in provider_server.env().items() if not k.startswith(("GEMINI", "GOOGLE"))}
+    env.update({"AIVLINGUAL_DATABASE_URL": database_url, "AIVLINGUAL_HOME": str(aiv_home), "AIV_TEST_WORKERS": "4",
+                "AIVLINGUAL_MASTER_KEY": master_key})
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        pending = [pool.apply_async(generate_for_channel, (env, "pekora", f"channel prompt number {i}",
+                                                           str(tmp_path / "barrier"))) for i in range(4)]
+        deadline = time.monotonic() + 60
+        while (sum(p.ready() for p in pending) + provider_server.count("openai.chat") < 4
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
+        with probe.ledger.connect() as conn:
+            held = conn.execute(sa.select(budget_reservations.c.channel, budget_reservations.c.amount)).all()
+        release.set()
+        results = [p.get(timeout=120) for p in pending]
+    assert sorted(held) == [("pekora", pytest.approx(per_call))] * 2
+    refused = [r for r in results if r.get("error") == "budget"]
+    assert len(refused) == 2 and all("budget for channel 'pekora'" in r["message"] for r in refused)
+    assert {r.api_key for r in provider_server.find("openai.chat")} == {OWN_OPENAI}
+    with probe.ledger.connect() as conn:
+        spent = conn.execute(sa.select(usage_log.c.channel, sa.func.sum(usage_log.c.cost_usd))
+                             .group_by(usage_log.c.channel)).all()
+    assert len(spent) == 1 and spent[0][0] == "pekora" and 0 < spent[0][1] <= per_call * 2.5
+    # the service (no channel) is not bound by pekora's budget
+    assert resource.generate_text("gloss", "another question", schema=Gloss).provider == "openai"
