@@ -7,6 +7,8 @@ import dagster as dg
 
 from . import settings
 from .assets.partitions import recordings_partitions
+from .channels import channel_store
+from .channels.assignment import inbox_channel
 from .ingestion.channel_feed import fetch_channel_feed
 from .ingestion.errors import FeedError, IngestionError
 from .ingestion.inbox import defer, scan_inbox
@@ -24,14 +26,15 @@ MAX_NEW_RECORDINGS_PER_TICK = 50
 TICK_BUDGET_SECONDS = 30.0
 
 
-def _new_recording_requests(context, pipeline: PipelineResource, recordings) -> tuple[list[str], list]:
-    """Registers recordings and returns (new partition keys, run requests), skipping known ones."""
+def _new_recording_requests(context, pipeline: PipelineResource, recordings,
+                            channels: dict[str, str | None] | None = None) -> tuple[list[str], list]:
+    """Registers recordings (in ``channels[key]``'s channel) and returns (new partition keys, run requests)."""
     registry = pipeline.registry()
     existing = set(context.instance.get_dynamic_partitions(recordings_partitions.name))
     new_keys: list[str] = []
     for recording in recordings:
         key = recording.partition_key
-        registry.register(recording)
+        registry.register(recording, channel=(channels or {}).get(key))
         if key in existing or key in new_keys:
             continue
         new_keys.append(key)
@@ -53,6 +56,8 @@ def recordings_sensor(context: dg.SensorEvaluationContext, pipeline: PipelineRes
     for rel, reason in scan.ignored.items():
         context.log.info(f"ignoring {rel}: {reason}")
     recordings = []
+    owners: dict[str, str | None] = {}  # a sub-folder named after a channel: its recordings are the channel's
+    store = channel_store(pipeline.registry().engine)
     started = time.monotonic()
     taken = 0
     for group in scan.ready:
@@ -63,11 +68,13 @@ def recordings_sensor(context: dg.SensorEvaluationContext, pipeline: PipelineRes
             recordings.append(recording_from_files(media=group.media, subtitle=group.subtitle))
         except (IngestionError, OSError) as exc:  # one bad file never stops the others
             context.log.error(f"cannot register {group.key}: {exc}")
+            continue
+        owners[recordings[-1].partition_key] = inbox_channel(group.key, store)
     observed = scan.observed
     if taken < len(scan.ready):
         observed = defer(observed, scan.ready[taken:])
         context.log.info(f"registered {taken} of {len(scan.ready)} ready recording(s); the rest on the next ticks")
-    new_keys, runs = _new_recording_requests(context, pipeline, recordings)
+    new_keys, runs = _new_recording_requests(context, pipeline, recordings, owners)
     if scan.pending:
         context.log.info(f"{len(scan.pending)} recording(s) still being written; waiting for their size to settle")
     return dg.SensorResult(
@@ -99,7 +106,9 @@ def youtube_channels_sensor(
 ) -> dg.SensorResult:
     seen: dict[str, list[str]] = json.loads(context.cursor) if context.cursor else {}
     recordings = []
-    for channel in channels.resolved():
+    feed_owners = channel_store(pipeline.registry().engine).feed_owners()  # channels' own youtube_feed settings
+    owners: dict[str, str | None] = {}
+    for channel in dict.fromkeys([*channels.resolved(), *feed_owners]):
         try:
             entries = fetch_channel_feed(channel, session=youtube.session(), base_url=youtube.feed_base_url,
                                          timeout=youtube.timeout_seconds)
@@ -111,9 +120,10 @@ def youtube_channels_sensor(
             if entry.video_id in known:
                 continue
             recordings.append(recording_from_youtube(entry.video_id, title=entry.title, channel=entry.channel_title))
+            owners[recordings[-1].partition_key] = feed_owners.get(channel)
             known.add(entry.video_id)
         seen[channel] = sorted(known)[-500:] if len(known) > 500 else sorted(known)
-    new_keys, runs = _new_recording_requests(context, pipeline, recordings)
+    new_keys, runs = _new_recording_requests(context, pipeline, recordings, owners)
     return dg.SensorResult(
         run_requests=runs,
         dynamic_partitions_requests=[recordings_partitions.build_add_request(new_keys)] if new_keys else [],

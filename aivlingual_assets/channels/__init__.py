@@ -8,13 +8,32 @@ One concept per module: ``store`` (the registry of channels and their own settin
 
 from .cascade import OUTPUTS, SETTINGS, ModelChoice, Resolved, resolve
 from .store import Channel, ChannelError, ChannelStore, channel_store
-from .switches import Decision, output_decision, recording_length_decision, stock_rows_for_output
+from .switches import (
+    Decision,
+    output_decision,
+    recording_length_decision,
+    stock_rows_for_output,
+)
 from .vault import KEY_PROVIDERS, KeyVault, MasterKeyError
 
 __all__ = [
-    "Channel", "ChannelError", "ChannelStore", "Decision", "KEY_PROVIDERS", "KeyVault", "MasterKeyError",
-    "ModelChoice", "OUTPUTS", "Resolved", "SETTINGS", "channel_budget", "channel_store", "output_decision",
-    "recording_length_decision", "resolve", "stock_rows_for_output",
+    "KEY_PROVIDERS",
+    "OUTPUTS",
+    "SETTINGS",
+    "Channel",
+    "ChannelError",
+    "ChannelStore",
+    "Decision",
+    "KeyVault",
+    "MasterKeyError",
+    "ModelChoice",
+    "Resolved",
+    "channel_budget",
+    "channel_store",
+    "output_decision",
+    "recording_length_decision",
+    "resolve",
+    "stock_rows_for_output",
 ]
 
 

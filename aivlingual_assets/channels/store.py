@@ -169,16 +169,16 @@ _stores: dict[str, ChannelStore] = {}
 _stores_lock = threading.Lock()
 
 
-def channel_store(database_url: str) -> ChannelStore:
-    """This process's store for a database (its tables created once)."""
+def channel_store(database: str | Engine) -> ChannelStore:
+    """This process's store for a database URL or engine (its tables created once)."""
     from ..settings import normalise_database_url
 
-    url = normalise_database_url(database_url)
-    key = f"{os.getpid()}:{url}"  # a forked process gets its own (its engine is its own, see make_engine)
+    where = normalise_database_url(database) if isinstance(database, str) else database
+    key = f"{os.getpid()}:{where if isinstance(where, str) else id(where)}"  # a forked process gets its own
     with _stores_lock:
         store = _stores.get(key)
         if store is None:
-            store = _stores[key] = ChannelStore(url)
+            store = _stores[key] = ChannelStore(where)
         return store
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from .instance import POOL_LIMITS, dagster_home, get_instance
-from . import ledger, recordings
+from . import channels, ledger, recordings
 from .process import cmd_process, resolve_recording
 from .providers import cmd_providers, cmd_usage
 from .review import cmd_review
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("process", help="register recordings and materialise their assets")
     p.add_argument("sources", nargs="+", help="media/subtitle files, YouTube URLs or video ids")
     p.add_argument("--skip-stock", action="store_true", help="do not refresh the vocabulary stock afterwards")
+    p.add_argument("--channel", help="the channel (tenant) the recordings belong to (see `aivlingual channels`)")
     p.set_defaults(func=cmd_process)
 
     p = sub.add_parser("providers", help="list and edit the provider catalogue")
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_review)
 
     recordings.add_parser(sub)
+    channels.add_parser(sub)
     ledger.add_parser(sub)
 
     p = sub.add_parser("ui", help="start the Dagster UI on this project and instance")

@@ -73,6 +73,14 @@ class Progress:
 
 
 def cmd_process(args: argparse.Namespace) -> int:
+    from ..channels import ChannelError, channel_store
+    from ..channels.assignment import checked_channel
+
+    try:  # an unknown channel is refused before anything is registered
+        args.channel = checked_channel(getattr(args, "channel", None), channel_store(settings.database_url()))
+    except ChannelError as exc:
+        print(f"✗ --channel: {exc}")
+        return 2
     progress = Progress(list(args.sources))
     with StopSignals() as stop:
         try:
@@ -105,7 +113,7 @@ def _process(args: argparse.Namespace, progress: Progress, stop: StopSignals) ->
             print(f"✗ {arg}: {first_line(str(exc))}")
             progress.failed.append(arg)
             continue
-        registry.register(recording)
+        registry.register(recording, channel=args.channel)  # without --channel it keeps the one it had
         key = progress.current = recording.partition_key
         if not instance.has_dynamic_partition("recordings", key):
             instance.add_dynamic_partitions("recordings", [key])
