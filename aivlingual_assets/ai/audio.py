@@ -14,7 +14,8 @@ from .errors import AIError
 from .ledger import MemoryRow
 from .providers.base import CallFailure
 from .results import AudioResult, TranscriptionResult
-from .routing import OFFLINE
+from .catalogue import SPEAKERS
+from .routing import OFFLINE, Candidate
 
 
 class AudioCalls:
@@ -24,8 +25,13 @@ class AudioCalls:
     def transcribe(self, audio: str | Path, *, language: str | None = None, provider: str | None = None,
                    model: str | None = None, request_type: str = "transcribe", endpoint: str | None = None,
                    channel: str | None = None, duration_seconds: float | None = None,
-                   force_refresh: bool = False) -> TranscriptionResult:
-        """Timed segments for an audio file, cached by the audio's content hash."""
+                   force_refresh: bool = False, speakers: bool = False) -> TranscriptionResult:
+        """Timed segments for an audio file, cached by the audio's content hash.
+
+        ``speakers`` asks for who said each segment (``speaker`` in each segment): the models of the
+        catalogue that diarise (capability ``speakers``) go first, the others follow as fallbacks whose
+        segments have no speaker. A diarised transcript is cached under its own key.
+        """
         from ..ingestion.media import file_sha256
 
         audio = Path(audio)
@@ -36,20 +42,21 @@ class AudioCalls:
 
             raise OfflineUnsupportedError(request_type, kind="transcription")
         audio_hash = file_sha256(audio)
-        candidates = self.candidates(kind="transcription", request_type=request_type, tier="cheap",
-                                     provider=provider, model=model,
-                                     selection_mode="manual" if provider and model else "auto", require="segments")
-        keys = [ck.parts_key("transcribe", c.provider, c.model, language or "", audio_hash) for c in candidates]
+        candidates = self._transcription_candidates(request_type, provider, model, speakers)
+        keys = [ck.parts_key("transcribe", c.provider, c.model, language or "", audio_hash,
+                             *((SPEAKERS,) if _diarises(c, speakers) else ())) for c in candidates]
         base_log = {"request_type": request_type, "kind": "transcription", "endpoint": endpoint, "channel": channel,
                     "selection_mode": "auto"}
+        # asked for speakers, a cached transcript without them answers only once every diarising model failed
+        wanted = [k for c, k in zip(candidates, keys) if _diarises(c, speakers)] or keys
         started = time.perf_counter()
         if not force_refresh:
-            hit = self.ledger.find_memory(keys)
+            hit = self.ledger.find_memory(wanted)
             if hit is not None:
                 return self._transcript_hit(hit, base_log, started)
         failures = []
         for candidate, key in zip(candidates, keys):
-            hit = self._claim_or_wait(keys if not force_refresh else [key], key)
+            hit = self._claim_or_wait(wanted if key in wanted and not force_refresh else [key], key)
             if hit is not None and not force_refresh:
                 return self._transcript_hit(hit, base_log, started)
             call_log = {**base_log, "provider": candidate.provider, "model": candidate.model}
@@ -59,7 +66,9 @@ class AudioCalls:
                 try:
                     response, reservation = self._reserved_call(
                         candidate, call_log, minutes * cfg["per_minute"] + cfg["per_request"], channel,
-                        lambda impl, c=candidate: impl.transcribe(c.model, audio, language=language))
+                        lambda impl, c=candidate: impl.transcribe(
+                            c.model, audio, language=language,
+                            **({"speakers": True} if _diarises(c, speakers) else {})))
                 except CallFailure as exc:
                     failures.append(self._redact(f"{candidate.provider}/{candidate.model}: {exc}"))
                     if deadline.expired():
@@ -73,7 +82,8 @@ class AudioCalls:
                     candidate, call_log,
                     {"cache_key": key, "request_type": request_type, "kind": "transcription",
                      "prompt_hash": audio_hash, "prompt": f"audio sha256:{audio_hash}", "system": None,
-                     "options": json.dumps({"language": language}), "output_text": output, "audio_path": None,
+                     "options": json.dumps({"language": language, "speakers": _diarises(candidate, speakers)}),
+                     "output_text": output, "audio_path": None,
                      "provider": candidate.provider, "model": candidate.model,
                      "input_tokens": response.input_tokens, "output_tokens": response.output_tokens,
                      "cost_usd": cost, "latency_ms": latency},
@@ -85,6 +95,23 @@ class AudioCalls:
             finally:
                 self.ledger.release_claim(key, self.owner)
         raise self._all_failed(request_type, failures)
+
+    def _transcription_candidates(self, request_type: str, provider: str | None, model: str | None,
+                                  speakers: bool) -> list[Candidate]:
+        """Models that give timed segments, best first; asked for speakers, the diarising ones before the rest."""
+        def pick(require: str) -> list[Candidate]:
+            return self.candidates(kind="transcription", request_type=request_type, tier="cheap", provider=provider,
+                                   model=model, selection_mode="manual" if provider and model else "auto",
+                                   require=require)
+
+        if not speakers or (provider and model):
+            return pick("segments")
+        try:
+            diarising = pick(SPEAKERS)
+        except AIError:  # no diarising model among the configured providers
+            diarising = []
+        chosen = {(c.provider, c.model) for c in diarising}
+        return diarising + [c for c in pick("segments") if (c.provider, c.model) not in chosen]
 
     def _transcript_hit(self, hit: MemoryRow, base_log: dict[str, Any], started: float) -> TranscriptionResult:
         data = json.loads(hit.output_text or "{}")
@@ -166,6 +193,11 @@ class AudioCalls:
         return AudioResult(path=path, format=path.suffix.lstrip("."), provider=hit.provider, model=hit.model,
                            cost_usd=0.0, latency_ms=latency, cache_hit=True)
 
+
+
+def _diarises(candidate: Candidate, speakers: bool) -> bool:
+    """Whether this candidate is asked for speaker labels (asked for them, and a model that gives them)."""
+    return speakers and SPEAKERS in (candidate.config.get("capabilities") or ())
 
 
 def _audio_minutes_upper_bound(audio: Path) -> float:

@@ -20,8 +20,8 @@ class CatalogueStore:
     def seed_catalogue(self, specs: Iterable[ModelSpec]) -> int:
         """Adds catalogue models the ledger does not know yet; never overwrites user edits.
 
-        Capabilities are the one exception: they say what our provider code can do with a
-        model (no command edits them), so known models take the catalogue's current ones.
+        Capabilities are the one exception (they say what our provider code can do with a model,
+        and no command edits them), and a missing cached-input price (see ``_catalogue_updates``).
         """
         from ..storage.schema import first_use_lock
 
@@ -37,22 +37,22 @@ class CatalogueStore:
         with self.engine.begin() as conn:
             if not self.is_sqlite:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242002)"))
+            c = provider_configs.c
             existing = {
-                (r.provider, r.model, r.kind): r.capabilities
-                for r in conn.execute(sa.select(provider_configs.c.provider, provider_configs.c.model,
-                                                provider_configs.c.kind, provider_configs.c.capabilities))
+                (r.provider, r.model, r.kind): r
+                for r in conn.execute(sa.select(c.provider, c.model, c.kind, c.capabilities, c.input_per_1m,
+                                                c.cached_input_per_1m))
             }
             for spec in specs:
                 key = (spec.provider, spec.model, spec.kind)
                 if key in existing:
-                    capabilities = json.dumps(list(spec.capabilities))
-                    if json.loads(existing[key] or "[]") != list(spec.capabilities):
+                    changes = _catalogue_updates(existing[key], spec)
+                    if changes:
                         updated += 1
                         conn.execute(
                             provider_configs.update()
-                            .where(provider_configs.c.provider == spec.provider, provider_configs.c.model == spec.model,
-                                   provider_configs.c.kind == spec.kind)
-                            .values(capabilities=capabilities, updated_at=now)
+                            .where(c.provider == spec.provider, c.model == spec.model, c.kind == spec.kind)
+                            .values(**changes, updated_at=now)
                         )
                     continue
                 conn.execute(
@@ -66,6 +66,7 @@ class CatalogueStore:
                         per_request=spec.per_request,
                         per_minute=spec.per_minute,
                         per_1m_chars=spec.per_1m_chars,
+                        cached_input_per_1m=spec.cached_input_per_1m,
                         quality=spec.quality,
                         active=True,
                         is_default=spec.is_default,
@@ -117,9 +118,23 @@ class CatalogueStore:
             tier=spec.tier,
             input_per_1m=spec.input_per_1m,
             output_per_1m=spec.output_per_1m,
+            cached_input_per_1m=spec.cached_input_per_1m,
             quality=spec.quality,
             active=True,
             default_for=list(default_for),
             price_source=spec.price_source,
             price_date=spec.price_date,
         )
+
+
+def _catalogue_updates(row: Any, spec: ModelSpec) -> dict[str, Any]:
+    """What seeding changes in a model the ledger knows: its capabilities (what our code can do with it), and a
+    cached-input price the row lacks (a ledger older than prompt-cache pricing) while its input price is still
+    the catalogue's; prices a user set stay as they are."""
+    changes: dict[str, Any] = {}
+    if json.loads(row.capabilities or "[]") != list(spec.capabilities):
+        changes["capabilities"] = json.dumps(list(spec.capabilities))
+    if (row.cached_input_per_1m is None and spec.cached_input_per_1m is not None
+            and abs(row.input_per_1m - spec.input_per_1m) < 1e-12):
+        changes["cached_input_per_1m"] = spec.cached_input_per_1m
+    return changes

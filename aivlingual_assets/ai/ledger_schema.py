@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData()
 
@@ -36,6 +36,8 @@ provider_configs = sa.Table(
     sa.Column("per_request", sa.Float, nullable=False, default=0.0),
     sa.Column("per_minute", sa.Float, nullable=False, default=0.0),
     sa.Column("per_1m_chars", sa.Float, nullable=False, default=0.0),
+    # input tokens read from the provider's prompt cache; NULL: billed like any input token
+    sa.Column("cached_input_per_1m", sa.Float, nullable=True),
     sa.Column("quality", sa.Integer, nullable=False, default=50),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("is_default", sa.Boolean, nullable=False, default=False),
@@ -92,6 +94,9 @@ usage_log = sa.Table(
     sa.Column("model", sa.String(200), nullable=True),
     sa.Column("input_tokens", sa.Integer, nullable=False, default=0),
     sa.Column("output_tokens", sa.Integer, nullable=False, default=0),
+    # of input_tokens, those the provider read from its prompt cache, and what their discount took off cost_usd
+    sa.Column("cached_input_tokens", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("prompt_cache_saved_usd", sa.Float, nullable=False, default=0.0, server_default="0"),
     sa.Column("cost_usd", sa.Float, nullable=False, default=0.0),
     sa.Column("saved_usd", sa.Float, nullable=False, default=0.0),
     sa.Column("latency_ms", sa.Float, nullable=False, default=0.0),
@@ -179,7 +184,14 @@ budget_reservations = sa.Table(
 
 # version -> function that upgrades a ledger from version-1 to version (run inside one transaction).
 # When a column is added: bump SCHEMA_VERSION, add it to the table above and add its ALTER here.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+def _add_prompt_cache_columns(conn: Connection) -> None:
+    """Version 2: cached input tokens on the usage log, a cached-input price in the catalogue."""
+    conn.execute(sa.text("ALTER TABLE aiv_usage_log ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0"))
+    conn.execute(sa.text("ALTER TABLE aiv_usage_log ADD COLUMN prompt_cache_saved_usd FLOAT NOT NULL DEFAULT 0"))
+    conn.execute(sa.text("ALTER TABLE aiv_provider_configs ADD COLUMN cached_input_per_1m FLOAT"))
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_prompt_cache_columns}
 
 
 # a replaced answer is a new answer: no verdict of the old one carries over
@@ -188,6 +200,6 @@ UNREVIEWED: dict[str, Any] = {"verified": False, "rejected": False, "rating": No
 
 LOG_DEFAULTS: dict[str, Any] = {
     "endpoint": None, "channel": None, "provider": None, "model": None, "input_tokens": 0, "output_tokens": 0,
-    "cost_usd": 0.0, "saved_usd": 0.0, "latency_ms": 0.0, "cache_hit": False, "selection_mode": "auto",
-    "success": True, "error": None, "memory_id": None,
+    "cached_input_tokens": 0, "prompt_cache_saved_usd": 0.0, "cost_usd": 0.0, "saved_usd": 0.0, "latency_ms": 0.0,
+    "cache_hit": False, "selection_mode": "auto", "success": True, "error": None, "memory_id": None,
 }

@@ -78,11 +78,13 @@ class UsageMeter:
     cost_usd: float = 0.0
     saved_usd: float = 0.0
     latency_ms: float = 0.0
+    cached_input_tokens: int = 0  # input tokens the providers read from their prompt caches
+    prompt_cache_saved_usd: float = 0.0  # what that took off cost_usd
     providers: dict[str, int] = field(default_factory=dict)
 
     def add(self, *, provider: str, model: str, cache_hit: bool, input_tokens: int = 0, output_tokens: int = 0,
             cost_usd: float = 0.0, saved_usd: float = 0.0, latency_ms: float = 0.0, api_calls: int | None = None,
-            hits: int | None = None) -> None:
+            hits: int | None = None, cached_input_tokens: int = 0, prompt_cache_saved_usd: float = 0.0) -> None:
         self.requests += 1
         self.cache_hits += hits if hits is not None else int(cache_hit)
         self.api_calls += api_calls if api_calls is not None else int(not cache_hit)
@@ -90,6 +92,8 @@ class UsageMeter:
         self.output_tokens += output_tokens
         self.cost_usd += cost_usd
         self.saved_usd += saved_usd
+        self.cached_input_tokens += cached_input_tokens
+        self.prompt_cache_saved_usd += prompt_cache_saved_usd
         self.latency_ms += latency_ms
         label = f"{provider}/{model}"
         self.providers[label] = self.providers.get(label, 0) + 1
@@ -114,5 +118,7 @@ class UsageMeter:
             "ai/output_tokens": self.output_tokens,
             "ai/cost_usd": round(self.cost_usd, 6),
             "ai/saved_usd": round(self.saved_usd, 6),
+            "ai/cached_input_tokens": self.cached_input_tokens,
+            "ai/prompt_cache_saved_usd": round(self.prompt_cache_saved_usd, 6),
             "ai/models": ", ".join(f"{k} x{v}" for k, v in sorted(self.providers.items())) or "none",
         }

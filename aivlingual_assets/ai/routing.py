@@ -37,7 +37,8 @@ def spec_config(spec: ModelSpec) -> dict[str, Any]:
     return {
         "provider": spec.provider, "model": spec.model, "kind": spec.kind, "tier": spec.tier,
         "input_per_1m": spec.input_per_1m, "output_per_1m": spec.output_per_1m, "per_request": spec.per_request,
-        "per_minute": spec.per_minute, "per_1m_chars": spec.per_1m_chars, "quality": spec.quality,
+        "per_minute": spec.per_minute, "per_1m_chars": spec.per_1m_chars,
+        "cached_input_per_1m": spec.cached_input_per_1m, "quality": spec.quality,
         "max_tokens": spec.max_tokens, "capabilities": list(spec.capabilities), "default_for": [], "is_default": False,
     }
 
@@ -184,8 +185,11 @@ class Router:
                 self.provider(provider)  # raises a clear error when not configured
             chosen = [m for m in models if m["provider"] == provider and (m["model"] == model if model else m["is_default"])]
             if not chosen and model:
-                # manual mode may name a model the catalogue does not know: metered at $0 list price
-                chosen = [spec_config(ModelSpec(provider, model, kind, tier))]
+                # a model the catalogue keeps switched off (a fine-tune under evaluation, a demoted one) answers
+                # by name at its catalogue price; one it does not know at all is metered at $0 list price
+                chosen = [m for m in self.ledger.models(kind=kind)
+                          if m["provider"] == provider and m["model"] == model] or [
+                    spec_config(ModelSpec(provider, model, kind, tier))]
             if not chosen:
                 raise AIError(f"No active {kind} model for provider '{provider}'; name one with model=.")
             return [Candidate(provider, chosen[0]["model"], chosen[0])]

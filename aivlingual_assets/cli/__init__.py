@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-request", dest="per_request", type=price)
     p.add_argument("--per-minute", dest="per_minute", type=price)
     p.add_argument("--per-1m-chars", dest="per_1m_chars", type=price)
+    p.add_argument("--cached-input-per-1m", dest="cached_input_per_1m", type=price,
+                   help="USD per 1M input tokens read from the provider's prompt cache")
     p.add_argument("--source", help="where the new price was read")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_providers)

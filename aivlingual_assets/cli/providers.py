@@ -24,17 +24,17 @@ def cmd_providers(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(rows, indent=2, default=str))
             return 0
-        print(f"{'provider':8s} {'model':28s} {'kind':13s} {'tier':8s} {'in/1M':>7s} {'out/1M':>7s} {'other':>12s} "
+        print(f"{'provider':8s} {'model':28s} {'kind':13s} {'tier':8s} {'in/1M':>7s} {'out/1M':>7s} {'other':>17s} "
               f"{'q':>3s}  flags")
         for r in rows:
             other = (f"{r['per_minute']}/min" if r["per_minute"] else f"{r['per_1m_chars']}/1Mch" if r["per_1m_chars"]
-                     else "")
+                     else f"{r['cached_input_per_1m']}/1M cached" if r.get("cached_input_per_1m") is not None else "")
             flags = [f for f, on in (("active", r["active"]), ("default", r["is_default"]),
                                      ("configured", r["provider"] in configured)) if on]
             if r["default_for"]:
                 flags.append("default for " + ",".join(r["default_for"]))
             print(f"{r['provider']:8s} {r['model']:28s} {r['kind']:13s} {r['tier']:8s} {r['input_per_1m']:7.3f} "
-                  f"{r['output_per_1m']:7.3f} {other:>12s} {r['quality']:3d}  {' '.join(flags)}")
+                  f"{r['output_per_1m']:7.3f} {other:>17s} {r['quality']:3d}  {' '.join(flags)}")
         print(f"\nPrices: see each row's source ({', '.join(sorted({r['price_source'] for r in rows}))}).")
         return 0
     values: dict[str, Any] = {}
@@ -45,7 +45,8 @@ def cmd_providers(args: argparse.Namespace) -> int:
     elif action == "set-tier":
         values["tier"] = args.tier
     elif action == "set-price":
-        for name in ("input_per_1m", "output_per_1m", "per_request", "per_minute", "per_1m_chars"):
+        for name in ("input_per_1m", "output_per_1m", "per_request", "per_minute", "per_1m_chars",
+                     "cached_input_per_1m"):
             value = getattr(args, name)
             if value is not None:
                 values[name] = value

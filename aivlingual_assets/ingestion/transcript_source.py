@@ -50,7 +50,12 @@ def load_transcript(
 
 def transcribe_media(media: Path, *, transcriber: Any, language: str, work_dir: Path | None = None
                      ) -> tuple[list[Segment], dict[str, Any]]:
-    """Extracts audio, splits long recordings, transcribes each chunk and re-times it."""
+    """Extracts audio, splits long recordings, transcribes each chunk and re-times it.
+
+    Speakers are asked for (collab streams): a diarising model of the catalogue labels each segment,
+    which fills the transcript's ``speaker`` column. Labels are per chunk (``A``/``B`` or names the model
+    heard); a model that does not diarise leaves the column empty.
+    """
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         audio = extract_audio(media, Path(tmp) / "audio.mp3")
         chunks = split_audio(audio, Path(tmp) / "chunks", max_seconds=CHUNK_SECONDS)
@@ -58,7 +63,7 @@ def transcribe_media(media: Path, *, transcriber: Any, language: str, work_dir: 
         models = set()
         for chunk in chunks:
             path, offset, length = chunk.path, chunk.offset_seconds, chunk.duration_seconds
-            result = transcriber.transcribe(path, language=language, duration_seconds=length)
+            result = transcriber.transcribe(path, language=language, duration_seconds=length, speakers=True)
             models.add(f"{result.provider}/{result.model}")
             for seg in result.segments:
                 text = str(seg.get("text", "")).strip()
@@ -66,5 +71,8 @@ def transcribe_media(media: Path, *, transcriber: Any, language: str, work_dir: 
                     continue
                 start = offset + float(seg["start"])
                 end = max(start, offset + float(seg["end"]))
-                segments.append(Segment(start=start, end=end, text=text))
-    return segments, {"source": "speech-to-text", "language": language, "models": ", ".join(sorted(models))}
+                speaker = str(seg.get("speaker") or "").strip() or None
+                segments.append(Segment(start=start, end=end, text=text, speaker=speaker))
+    speakers = sorted({s.speaker for s in segments if s.speaker})
+    return segments, {"source": "speech-to-text", "language": language, "models": ", ".join(sorted(models)),
+                      "speakers": ", ".join(speakers) or "none"}

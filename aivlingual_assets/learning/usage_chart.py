@@ -44,6 +44,8 @@ _FIELDS = (
     ("output_tokens", "Output tokens", "{:,}"),
     ("cost_usd", "Cost (USD)", "${:,.4f}"),
     ("saved_usd", "Saved by the cache (USD)", "${:,.4f}"),
+    ("cached_input_tokens", "Input tokens from the providers' prompt caches", "{:,}"),
+    ("prompt_cache_saved_usd", "Saved by prompt caching (USD)", "${:,.4f}"),
 )
 
 
@@ -96,6 +98,10 @@ def dashboard_markdown(reports: dict[int, UsageReport]) -> str:
             _table(["endpoint", "requests", "cache hits", "cost (USD)"],
                    [[r["endpoint"], r["requests"], r["cache_hits"], f"${r['cost_usd']:.4f}"]
                     for r in report.top_endpoints]),
+            f"\n\n### Per channel (last {report.days} days)\n",
+            _table(["channel", "requests", "provider calls", "cache hits", "cost (USD)", "saved (USD)"],
+                   [[r["channel"], r["requests"], r["provider_calls"], r["cache_hits"], f"${r['cost_usd']:.4f}",
+                     f"${r['saved_usd']:.4f}"] for r in report.channels]),
         ]
     return "".join(parts)
 
@@ -109,6 +115,8 @@ def dashboard_metadata(reports: dict[int, UsageReport]) -> dict[str, float | int
             values[f"{name}_{window}d"] = float(value) if isinstance(value, float) else int(value)
     longest = reports[max(reports)]
     values["training_examples_ready"] = int(longest.training_examples_ready)
+    for row in longest.channels:  # every channel's spend, plotted per materialisation
+        values[f"cost_usd_{max(reports)}d/channel/{row['channel']}"] = float(row["cost_usd"])
     for row in longest.top_models:
         values[f"cost_usd_{max(reports)}d/{row['provider']}"] = round(
             float(values.get(f"cost_usd_{max(reports)}d/{row['provider']}", 0.0)) + float(row["cost_usd"]), 6)

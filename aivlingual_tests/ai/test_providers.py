@@ -285,7 +285,7 @@ def test_an_older_ledger_learns_that_gemini_transcribes_into_segments(provider_s
     ai.ledger.update_model("gemini", "gemini-2.5-flash-lite", "transcription", capabilities="[]")
     reopened = core(aiv_home)
     row = [m for m in reopened.ledger.models(kind="transcription") if m["provider"] == "gemini"][0]
-    assert row["capabilities"] == ["segments"]
+    assert row["capabilities"] == ["segments", "speakers"]
     assert reopened.transcribe(_wav(tmp_path / "a.wav", 3)).provider == "gemini"
 
 

@@ -14,6 +14,7 @@ class TextResponse:
     text: str
     input_tokens: int
     output_tokens: int
+    cached_input_tokens: int = 0  # of input_tokens, those the provider read from its prompt cache (billed lower)
 
 
 @dataclass
@@ -24,7 +25,7 @@ class EmbeddingResponse:
 
 @dataclass
 class TranscriptionResponse:
-    segments: list[dict[str, Any]]  # {"start": float, "end": float, "text": str}
+    segments: list[dict[str, Any]]  # {"start": float, "end": float, "text": str, "speaker": str (diarised only)}
     language: str | None
     duration_seconds: float
     input_tokens: int = 0
@@ -67,7 +68,8 @@ class Provider(Protocol):
 
     def embed(self, model: str, texts: list[str]) -> EmbeddingResponse: ...
 
-    def transcribe(self, model: str, audio: Path, *, language: str | None) -> TranscriptionResponse: ...
+    def transcribe(self, model: str, audio: Path, *, language: str | None,
+                   speakers: bool = False) -> TranscriptionResponse: ...
 
     def speak(self, model: str, text: str, *, voice: str | None, language: str) -> SpeechResponse: ...
 

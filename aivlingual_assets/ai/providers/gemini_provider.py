@@ -56,10 +56,25 @@ class _Transcript(BaseModel):
     segments: list[_TimedSegment]
 
 
+class _SpeakerSegment(_TimedSegment):
+    speaker: str = Field(description="who said it: the speaker's name when the audio makes it clear "
+                                     "(a self-introduction, being addressed by name), else A, B, C ... in order of "
+                                     "first appearance, the same label for the same voice throughout")
+
+
+class _DiarisedTranscript(BaseModel):
+    language: str = Field(description="ISO 639-1 code of the spoken language")
+    segments: list[_SpeakerSegment]
+
+
 _TRANSCRIBE_PROMPT = (
     "Transcribe this audio verbatim in its original language. Split it into short segments at "
     "sentence or pause boundaries and give each segment's start and end time in seconds from "
     "the beginning of the audio. Do not translate or summarise."
+)
+_SPEAKERS_PROMPT = (
+    " Several people may speak (a collaboration stream): start a new segment whenever the speaker "
+    "changes and label every segment with its speaker."
 )
 
 
@@ -109,22 +124,26 @@ class GeminiProvider:
         # the embeddings API reports no token count; UTF-8 bytes / 3 is a conservative estimate
         return EmbeddingResponse(vectors=vectors, input_tokens=sum(len(t.encode()) // 3 + 1 for t in texts))
 
-    def transcribe(self, model: str, audio: Path, *, language: str | None) -> TranscriptionResponse:
+    def transcribe(self, model: str, audio: Path, *, language: str | None,
+                   speakers: bool = False) -> TranscriptionResponse:
+        """Timed segments by prompt and response schema; ``speakers`` adds a speaker label to each."""
         data = Path(audio).read_bytes()
-        prompt = _TRANSCRIBE_PROMPT + (f" The language is '{language}'." if language else "")
+        schema = _DiarisedTranscript if speakers else _Transcript
+        prompt = (_TRANSCRIBE_PROMPT + (_SPEAKERS_PROMPT if speakers else "")
+                  + (f" The language is '{language}'." if language else ""))
         response = self._call(
             lambda: self.client.models.generate_content(
                 model=model,
                 contents=[types.Part.from_bytes(data=data, mime_type=guess_mime(Path(audio))), prompt],
                 config=types.GenerateContentConfig(
-                    response_mime_type="application/json", response_json_schema=_Transcript.model_json_schema(),
+                    response_mime_type="application/json", response_json_schema=_json_schema(schema),
                     http_options=self._http_options(),
                 ),
             )
         )
         text = self._text_response(response, model)
         try:
-            parsed = _Transcript.model_validate_json(text.text)
+            parsed = schema.model_validate_json(text.text)
         except ValueError as exc:
             raise CallFailure(f"gemini/{model} returned a transcript that is not valid JSON segments", retryable=True) from exc
         segments = [s.model_dump() for s in parsed.segments if s.text.strip()]
@@ -151,7 +170,9 @@ class GeminiProvider:
         usage = response.usage_metadata
         output = (getattr(usage, "candidates_token_count", 0) or 0) + (getattr(usage, "thoughts_token_count", 0) or 0)
         return TextResponse(
-            text=text, input_tokens=int(getattr(usage, "prompt_token_count", 0) or 0), output_tokens=int(output)
+            text=text, input_tokens=int(getattr(usage, "prompt_token_count", 0) or 0), output_tokens=int(output),
+            # prompt_token_count includes the cached part, as OpenAI's prompt_tokens does
+            cached_input_tokens=int(getattr(usage, "cached_content_token_count", 0) or 0),
         )
 
     def _http_options(self) -> types.HttpOptions:

@@ -35,19 +35,8 @@ class OpenAIProvider:
 
     # ---- text -----------------------------------------------------------------------------
     def generate(self, model, prompt, *, system, schema, options) -> TextResponse:
-        messages: list[dict[str, str]] = []
-        if system:
-            messages.append({"role": "system", "content": system})
-        messages.append({"role": "user", "content": prompt})
-        kwargs: dict[str, Any] = {k: options[k] for k in _PASSED_OPTIONS if k in options}
-        max_tokens = options.get("max_tokens")
-        if max_tokens:
-            # compatible servers know max_tokens; OpenAI's newer models only max_completion_tokens
-            kwargs["max_tokens" if self.name == "local" else "max_completion_tokens"] = int(max_tokens)
-        if schema is not None:
-            kwargs["response_format"] = response_format_for(schema)
-        response = self._call(lambda: self.client.chat.completions.create(model=model, messages=messages,
-                                                                       timeout=self._timeout(), **kwargs))
+        body = chat_body(self.name, model, prompt, system=system, schema=schema, options=options)
+        response = self._call(lambda: self.client.chat.completions.create(**body, timeout=self._timeout()))
         if not getattr(response, "choices", None):
             raise CallFailure(f"{self.name} returned a response without choices", retryable=True)
         message = response.choices[0].message
@@ -55,10 +44,12 @@ class OpenAIProvider:
         if not text and getattr(message, "refusal", None):
             raise CallFailure(f"{self.name}/{model} refused: {message.refusal}", retryable=False)
         usage = response.usage
+        details = getattr(usage, "prompt_tokens_details", None)
         return TextResponse(
             text=text,
             input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            cached_input_tokens=int(getattr(details, "cached_tokens", 0) or 0),
         )
 
     # ---- embeddings -----------------------------------------------------------------------
@@ -72,18 +63,30 @@ class OpenAIProvider:
         return EmbeddingResponse(vectors=[list(d.embedding) for d in data], input_tokens=tokens)
 
     # ---- audio ----------------------------------------------------------------------------
-    def transcribe(self, model: str, audio: Path, *, language: str | None) -> TranscriptionResponse:
+    def transcribe(self, model: str, audio: Path, *, language: str | None,
+                   speakers: bool = False) -> TranscriptionResponse:
+        """Timed segments; ``speakers`` asks a diarising model for ``diarized_json`` (segments with a speaker).
+
+        A diarising model gives timed segments only as ``diarized_json``, so it is always asked for them.
+        """
+        speakers = speakers or "diarize" in model
+
         def call():
             with open(audio, "rb") as fh:
-                kwargs: dict[str, Any] = {"model": model, "file": fh, "response_format": "verbose_json",
-                                          "timestamp_granularities": ["segment"], "timeout": self._timeout()}
+                kwargs: dict[str, Any] = {"model": model, "file": fh, "timeout": self._timeout()}
+                if speakers:
+                    # the diarising model takes no timestamp_granularities and needs chunking past 30 s of audio
+                    kwargs.update(response_format="diarized_json", chunking_strategy="auto")
+                else:
+                    kwargs.update(response_format="verbose_json", timestamp_granularities=["segment"])
                 if language:
                     kwargs["language"] = language
                 return self.client.audio.transcriptions.create(**kwargs)
 
         response = self._call(call)
         segments = [
-            {"start": float(_get(s, "start")), "end": float(_get(s, "end")), "text": str(_get(s, "text")).strip()}
+            {"start": float(_get(s, "start")), "end": float(_get(s, "end")), "text": str(_get(s, "text")).strip(),
+             **({"speaker": str(_get(s, "speaker"))} if _get(s, "speaker") else {})}
             for s in (_get(response, "segments") or [])
         ]
         duration = float(_get(response, "duration") or (segments[-1]["end"] if segments else 0.0))
@@ -122,6 +125,24 @@ class OpenAIProvider:
             ) from exc
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CallFailure(f"{self.name} sent a response that is not valid JSON", retryable=True) from exc
+
+
+def chat_body(provider: str, model: str, prompt: str, *, system: str | None,
+              schema: type[BaseModel] | dict[str, Any] | None, options: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body of one chat completion request (also one line of a Batch API file)."""
+    messages: list[dict[str, str]] = []
+    if system:
+        messages.append({"role": "system", "content": system})
+    messages.append({"role": "user", "content": prompt})
+    body: dict[str, Any] = {"model": model, "messages": messages}
+    body.update({k: options[k] for k in _PASSED_OPTIONS if k in options})
+    max_tokens = options.get("max_tokens")
+    if max_tokens:
+        # compatible servers know max_tokens; OpenAI's newer models only max_completion_tokens
+        body["max_tokens" if provider == "local" else "max_completion_tokens"] = int(max_tokens)
+    if schema is not None:
+        body["response_format"] = response_format_for(schema)
+    return body
 
 
 def response_format_for(schema: type[BaseModel] | dict[str, Any]) -> dict[str, Any]:
