@@ -17,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 
+from ..ai.errors import AllProvidersFailedError, BudgetExceededError, ProviderCallError
 from ..ai.ledger import training_data
 from ..ai.usage_report import usage_report
 from ..learning.fine_tune import (
@@ -34,6 +35,8 @@ from ..learning.fine_tune import (
     start_fine_tune,
     training_runs_summary,
 )
+from ..learning.fine_tune_gate import DEFAULT_MAX_EXAMPLES, GateResult, gate_pending_runs, newest_gate
+from ..learning.fine_tune_watch import dashboard_section, watch_deployments
 from ..learning.review import (
     NotionReviewSettings,
     pick_for_review,
@@ -128,6 +131,7 @@ def review_queue(
             if report.unmatched_keys:
                 context.log.warning(f"{len(report.unmatched_keys)} Notion page(s) with a verdict match no AI output "
                                     f"(e.g. {', '.join(report.unmatched_keys[:5])})")
+    metadata.update(_watch_fine_tunes(context, ai))
     items = pick_for_review(ledger, limit=config.limit)
     frame = pd.DataFrame([item.as_row() for item in items], columns=REVIEW_COLUMNS)
     counts = review_counts(ledger)
@@ -145,6 +149,24 @@ def review_queue(
             .to_markdown(index=False) if len(frame) else "_nothing to review_"),
     })
     return dg.Output(frame, metadata=metadata)
+
+
+def _watch_fine_tunes(context: dg.AssetExecutionContext, ai: AICoreResource) -> dict:
+    """Demotes deployed fine-tunes that reviewers reject too often (learning/fine_tune_watch.py)."""
+    outcomes = watch_deployments(ai.core.ledger)
+    if not outcomes:
+        return {"fine_tune/watched": 0}
+    md: dict = {"fine_tune/watched": len(outcomes), "fine_tune/demoted": sum(o.demoted for o in outcomes)}
+    for outcome in outcomes:
+        md.update(outcome.metadata())
+        if outcome.demoted:
+            context.log.warning(f"Demoted {outcome.deployment.model} for {outcome.deployment.request_type}: "
+                                f"{outcome.reason}")
+    if md["fine_tune/demoted"]:
+        ai.core.invalidate_catalogue()
+        md["fine_tune/demotions"] = dg.MetadataValue.md("\n".join(
+            f"- `{o.deployment.model}` ({o.deployment.request_type}): {o.reason}" for o in outcomes if o.demoted))
+    return md
 
 
 # ---- training exports --------------------------------------------------------------------------
@@ -259,6 +281,10 @@ class FineTuneConfig(dg.Config):
                                    description="Examples a request type needs to make the new model its default.")
     continue_from_previous: bool = Field(default=True,
                                          description="Train on top of the last fine-tuned model of this base.")
+    start_new_job: bool = Field(default=True, description="Start a fine-tuning job when enough examples wait (off: "
+                                "only evaluate finished fine-tunes at the gate, as the runs the status sensor asks for).")
+    gate_max_examples: int = Field(default=DEFAULT_MAX_EXAMPLES, description="Held-out examples per request type the "
+                                   "gate evaluates a fine-tune and the model it would replace on.")
 
 
 @dg.asset(
@@ -266,9 +292,10 @@ class FineTuneConfig(dg.Config):
     group_name="learning",
     kinds={"openai"},
     pool="openai",
-    description="Starts an OpenAI fine-tuning job when enough new verified examples were exported (within the "
-    "monthly AI budget); the fine_tune_status_sensor deploys the model (default for its request types, cheap tier) "
-    "when the job succeeds and logs its cost in the usage ledger.",
+    description="Evaluates finished fine-tunes on held-out examples against the models they would replace and "
+    "deploys those at least as good (default for their request types, cheap tier); then starts an OpenAI "
+    "fine-tuning job when enough new verified examples were exported (within the monthly AI budget). The "
+    "fine_tune_status_sensor follows jobs, logs their cost in the usage ledger and asks for the gate's run.",
 )
 def fine_tune_run(
     context: dg.AssetExecutionContext, config: FineTuneConfig, ai: AICoreResource
@@ -282,6 +309,12 @@ def fine_tune_run(
         context.log.warning(message)
         return dg.MaterializeResult(metadata={"status": "skipped", "message": message, "new_examples": pending.count,
                                               "min_examples": min_examples})
+    gate_md = _gate(context, ai, config.gate_max_examples)
+    if not config.start_new_job:
+        return dg.MaterializeResult(metadata={
+            "status": "evaluated" if gate_md else "skipped",
+            "message": gate_md.get("gate", "No finished fine-tune waits for the gate."), **gate_md,
+            **{f"runs/{k}": v for k, v in training_runs_summary(core.ledger).items()}})
     client = make_openai_client(core.settings.openai_api_key, core.settings.openai_base_url,
                                 timeout=core.settings.timeout_seconds * 2)
     try:
@@ -298,16 +331,82 @@ def fine_tune_run(
     finally:
         client.close()
     context.log.info(result.message)
-    return dg.MaterializeResult(metadata={**result.as_metadata(), "min_examples": min_examples,
+    return dg.MaterializeResult(metadata={**result.as_metadata(), "min_examples": min_examples, **gate_md,
                                           **{f"runs/{k}": v for k, v in training_runs_summary(core.ledger).items()}})
+
+
+def _gate(context: dg.AssetExecutionContext, ai: AICoreResource, max_examples: int) -> dict:
+    """Runs the fine-tune gate on every finished fine-tune waiting for it; its scores as run metadata."""
+    core = ai.core
+    try:
+        with core.meter() as usage:
+            results: list[GateResult] = gate_pending_runs(core, max_examples=max_examples)
+    except BudgetExceededError as exc:
+        raise dg.Failure(description=f"The fine-tune gate could not evaluate: {exc}", allow_retries=False) from exc
+    except (AllProvidersFailedError, ProviderCallError, LookupError) as exc:
+        raise dg.Failure(description=f"The fine-tune gate could not evaluate, so nothing was deployed; it tries "
+                                     f"again on the next run: {exc}") from exc
+    if not results:
+        return {}
+    md: dict = {"gate": " ".join(r.message() for r in results), **usage.metadata()}
+    for result in results:
+        (context.log.info if not result.refused_for else context.log.warning)(result.message())
+        md["gate/model"] = result.model
+        md["gate/status"] = result.status
+        for decision in result.decisions:
+            md.update(decision.metadata())
+        md["gate/scores"] = dg.MetadataValue.md(result.table())
+    return md
+
+
+# Before any gate there is nothing to check: no result, so Dagster records the check skipped (see above).
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec(
+        "fine_tune_earned_its_place", asset=fine_tune_run,
+        description="The newest fine-tuned model the gate evaluated was at least as good as the model it would "
+        "replace on the held-out examples (schema validity and agreement with the verified answers) for every "
+        "request type it learnt; fails with both models' scores when the gate refused it. Skipped before any gate.")],
+    can_subset=True,
+)
+def fine_tune_earned_its_place(context: dg.AssetCheckExecutionContext, ai: AICoreResource):
+    decisions = newest_gate(ai.core.ledger)
+    if not decisions:
+        context.log.info("No fine-tuned model has been through the gate yet: nothing to check, so it is skipped.")
+        return
+    metadata: dict = {"model": decisions[0].model, "run_id": decisions[0].run_id}
+    for d in decisions:
+        rt = d.request_type
+        metadata.update({
+            f"{rt}/decision": d.decision, f"{rt}/examples": d.examples,
+            f"{rt}/candidate_schema_validity": d.candidate_schema_validity,
+            f"{rt}/candidate_agreement": d.candidate_agreement,
+            f"{rt}/baseline_schema_validity": d.baseline_schema_validity,
+            f"{rt}/baseline_agreement": d.baseline_agreement,
+            f"{rt}/baseline_model": f"{d.replaced_provider}/{d.replaced_model}",
+            f"{rt}/reason": d.reason or "",
+        })
+    refused = [d.request_type for d in decisions if d.decision == "refused"]
+    if refused:
+        metadata["refused_for"] = ", ".join(refused)
+    yield dg.AssetCheckResult(check_name="fine_tune_earned_its_place", passed=not refused,
+                              severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
+
+
+fine_tune_gate_job = dg.define_asset_job(
+    name="fine_tune_gate_job", selection=dg.AssetSelection.assets(fine_tune_run),
+    config={"ops": {"fine_tune_run": {"config": {"start_new_job": False}}}},
+    description="Evaluates a finished fine-tune against the model it would replace and deploys it if it is at "
+    "least as good (asked for by fine_tune_status_sensor; starts no new job).",
+)
 
 
 @dg.sensor(
     name="fine_tune_status_sensor",
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Polls running OpenAI fine-tuning jobs; deploys a succeeded model as the default for the request "
-    "types it learnt, marks failed runs with the provider's reason.",
+    description="Polls running OpenAI fine-tuning jobs; for a succeeded one asks for a fine_tune_gate_job run "
+    "(evaluation on held-out examples, then deployment if it earns it), marks failed runs with the provider's reason.",
+    job=fine_tune_gate_job,
 )
 def fine_tune_status_sensor(context: dg.SensorEvaluationContext, ai: AICoreResource) -> dg.SensorResult:
     core = ai.core
@@ -324,11 +423,13 @@ def fine_tune_status_sensor(context: dg.SensorEvaluationContext, ai: AICoreResou
     finally:
         client.close()
     core.invalidate_catalogue()
-    events = []
+    events, gates = [], []
     for update in updates:
         if update.status == "succeeded":
-            context.log.info(f"Fine-tuning job {update.job_id} succeeded: deployed {update.model} for "
-                             f"{', '.join(update.deployed_for) or 'no request type'}")
+            context.log.info(f"Fine-tuning job {update.job_id} succeeded: {update.model} goes to the gate for "
+                             f"{', '.join(update.gate_for) or 'no request type'}")
+            gates.append(dg.RunRequest(run_key=f"fine-tune-gate-{update.run_id}",
+                                       tags={"aivlingual/fine_tune_run": str(update.run_id)}))
         elif update.finished:
             context.log.warning(f"Fine-tuning job {update.job_id} {update.status}: {update.error}")
         if update.finished:
@@ -336,7 +437,7 @@ def fine_tune_status_sensor(context: dg.SensorEvaluationContext, ai: AICoreResou
     if not events:
         states = ", ".join(f"{u.job_id}: {u.status}" for u in updates) or "no change"
         return dg.SensorResult(skip_reason=f"{len(running)} fine-tuning job(s) still in progress ({states}).")
-    return dg.SensorResult(asset_events=events)
+    return dg.SensorResult(asset_events=events, run_requests=gates)
 
 
 # ---- cost dashboard ----------------------------------------------------------------------------
@@ -356,11 +457,14 @@ def ai_usage_report(context: dg.AssetExecutionContext, ai: AICoreResource) -> dg
         longest, Path(core.settings.home) / "reports" / f"ai_usage_{time.strftime('%Y-%m-%d', time.gmtime(now))}.png",
         now=now)
     image = chart_markdown(chart)  # rendered in place by the UI, which cannot open files on the server
+    fine_tunes, demotions = dashboard_section(core.ledger, days=max(WINDOWS), now=now)
     return dg.MaterializeResult(metadata={
         **dashboard_metadata(reports),
         "chart": dg.MetadataValue.md(image),
         "chart_file": dg.MetadataValue.path(str(chart)),
-        "report": dg.MetadataValue.md(f"{image}\n\n{dashboard_markdown(reports)}"),
+        "report": dg.MetadataValue.md(f"{image}\n\n{dashboard_markdown(reports)}\n\n{fine_tunes}"),
+        "fine_tunes": dg.MetadataValue.md(fine_tunes),
+        f"fine_tunes/demotions_{max(WINDOWS)}d": demotions,
         f"daily_{max(WINDOWS)}d": daily_table(longest, now=now),
     })
 
@@ -397,7 +501,7 @@ usage_report_schedule = dg.ScheduleDefinition(
 )
 
 LEARNING_ASSETS = [review_queue, training_exports, fine_tune_run, ai_usage_report]
-LEARNING_CHECKS = [training_export_is_clean]
-LEARNING_JOBS = [review_job, fine_tune_job, usage_report_job]
+LEARNING_CHECKS = [training_export_is_clean, fine_tune_earned_its_place]
+LEARNING_JOBS = [review_job, fine_tune_job, fine_tune_gate_job, usage_report_job]
 LEARNING_SCHEDULES = [review_schedule, fine_tune_schedule, usage_report_schedule]
 LEARNING_SENSORS = [fine_tune_status_sensor]

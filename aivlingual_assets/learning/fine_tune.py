@@ -20,14 +20,16 @@ Starting (:func:`start_fine_tune`, weekly)
     (:class:`FineTuneBudgetError`) - and stays reserved while the job runs.
 
 Polling and deploying (:func:`poll_fine_tune_runs`, from a sensor)
-    ``jobs.retrieve`` gives the status.  On success the fine-tuned model is registered in
-    the provider catalogue (``Ledger.register_model``) as an active ``openai`` text model
-    in the cheap tier (whatever the base model's tier: it was trained to do these request
-    types well at a small model's price) with the fine-tuned inference prices below,
-    ``default_for`` = the request types it was
-    trained on (those with at least ``min_type_examples`` examples, plus the types of the
-    model it continued from); other models lose those request types from their
-    ``default_for``.  Auto selection in :class:`~aivlingual_assets.ai.core.AICore` then puts
+    ``jobs.retrieve`` gives the status.  On success the fine-tuned model is put in the
+    catalogue switched off (:func:`stage_model`) and the run's gate is ``pending``: the
+    fine-tune gate (:mod:`~aivlingual_assets.learning.fine_tune_gate`) evaluates it on the
+    held-out examples against the model it would replace and only then deploys it
+    (:func:`deploy_model`) for the request types where it is at least as good.  Deployed, it
+    is an active ``openai`` text model in the cheap tier (whatever the base model's tier: it
+    was trained to do these request types well at a small model's price) with the fine-tuned
+    inference prices below, ``default_for`` = the request types it was trained on (those with
+    at least ``min_type_examples`` examples, plus the types of the model it continued from)
+    that passed the gate; other models lose those request types from their ``default_for``.  Auto selection in :class:`~aivlingual_assets.ai.core.AICore` then puts
     it first for those request types and still falls back to the other models when it
     fails.  Trained tokens, cost (trained tokens x training price; ``trained_tokens``
     already counts every epoch), final metrics (from the job's ``metrics`` events and its
@@ -90,10 +92,12 @@ __all__ = [
     "base_family",
     "deploy_model",
     "estimate_training_cost",
+    "fine_tuned_spec",
     "make_openai_client",
     "pending_examples",
     "poll_fine_tune_runs",
     "resolve_min_examples",
+    "stage_model",
     "start_fine_tune",
     "training_price",
     "training_runs_summary",
@@ -491,7 +495,7 @@ class RunUpdate:
     trained_tokens: int | None = None
     cost_usd: float | None = None
     error: str | None = None
-    deployed_for: list[str] = field(default_factory=list)
+    gate_for: list[str] = field(default_factory=list)  # request types the fine-tune gate evaluates it on
     metrics: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -508,8 +512,9 @@ class RunUpdate:
             md["cost_usd"] = self.cost_usd
         if self.error:
             md["error"] = self.error
-        if self.deployed_for:
-            md["default_for"] = ", ".join(self.deployed_for)
+        if self.status == "succeeded":
+            md["gate"] = ("pending: evaluated on held-out examples against the model it would replace before it "
+                          f"becomes the default for {', '.join(self.gate_for) or 'no request type'}")
         for name, value in self.metrics.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 md[f"metric/{name}"] = value
@@ -557,12 +562,12 @@ def _catalogue_entry(family: str) -> ModelSpec | None:
     return None
 
 
-def deploy_model(ledger: Ledger, model: str, base_model: str, request_types: Sequence[str]) -> ModelSpec:
-    """Registers a fine-tuned model in the cheap tier and makes it the preferred model for ``request_types``."""
+def fine_tuned_spec(model: str, base_model: str) -> ModelSpec:
+    """The catalogue entry of a fine-tuned model: cheap tier, fine-tuned inference prices of its base."""
     family = base_family(base_model)
     price = training_price(family)
     base = _catalogue_entry(family)
-    spec = ModelSpec(
+    return ModelSpec(
         PROVIDER, model, "text", DEPLOY_TIER,
         input_per_1m=price.input_per_1m if price else (base.input_per_1m if base else 0.0),
         output_per_1m=price.output_per_1m if price else (base.output_per_1m if base else 0.0),
@@ -570,6 +575,21 @@ def deploy_model(ledger: Ledger, model: str, base_model: str, request_types: Seq
         max_tokens=base.max_tokens if base else 4096,
         capabilities=base.capabilities if base else ("json_schema",),
     )
+
+
+def stage_model(ledger: Ledger, model: str, base_model: str) -> ModelSpec:
+    """Puts a fine-tuned model in the catalogue switched off: auto selection never picks it, but the fine-tune
+    gate can call it by name at its price (see :mod:`~aivlingual_assets.learning.fine_tune_gate`)."""
+    spec = fine_tuned_spec(model, base_model)
+    ledger.seed_catalogue([spec])
+    ledger.update_model(PROVIDER, model, "text", active=False, default_for=[], tier=spec.tier,
+                        input_per_1m=spec.input_per_1m, output_per_1m=spec.output_per_1m, quality=spec.quality)
+    return spec
+
+
+def deploy_model(ledger: Ledger, model: str, base_model: str, request_types: Sequence[str]) -> ModelSpec:
+    """Registers a fine-tuned model in the cheap tier and makes it the preferred model for ``request_types``."""
+    spec = fine_tuned_spec(model, base_model)
     types = sorted(set(request_types))
     for row in ledger.models(kind="text"):
         if (row["provider"], row["model"]) == (PROVIDER, model):
@@ -584,7 +604,7 @@ def deploy_model(ledger: Ledger, model: str, base_model: str, request_types: Seq
 
 def poll_fine_tune_runs(ledger: Ledger, client: Any, *, secrets: Sequence[str] = (),
                         now: float | None = None) -> list[RunUpdate]:
-    """Checks every running job once; deploys succeeded models, marks failed runs (see module docstring)."""
+    """Checks every running job once; stages succeeded models for the gate, marks failed runs (module docstring)."""
     import openai
 
     updates: list[RunUpdate] = []
@@ -617,13 +637,15 @@ def poll_fine_tune_runs(ledger: Ledger, client: Any, *, secrets: Sequence[str] =
                            hyperparameters=_hyperparameters(job))
             trained, cost = _training_spend(job, run["base_model"])
             types = _json(run["request_types"], [])
-            deploy_model(ledger, job.fine_tuned_model, run["base_model"], types)
+            # deployed only once the fine-tune gate finds it at least as good as what it would replace
+            stage_model(ledger, job.fine_tuned_model, run["base_model"])
+            metrics["gate"] = {"status": "pending", "request_types": types}
             _finish_run(ledger, run["id"], status="succeeded", model_version=job.fine_tuned_model,
                         trained_tokens=trained, cost_usd=cost, metrics=json.dumps(metrics, default=str),
                         finished_at=finished_at, error=None)
             _log_training_usage(ledger, run, trained_tokens=trained, cost=cost)
             update.model, update.trained_tokens, update.cost_usd = job.fine_tuned_model, trained, cost
-            update.deployed_for, update.metrics = list(types), final
+            update.gate_for, update.metrics = list(types), final
         elif status in ("failed", "cancelled"):
             error = getattr(job, "error", None)
             message = getattr(error, "message", None) if error is not None else None

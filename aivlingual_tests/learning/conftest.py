@@ -31,6 +31,8 @@ def add_memory(
     kind: str = "text",
     verified: bool = False,
     use_for_training: bool = False,
+    provider: str = "openai",
+    model: str = "gpt-4o-mini",
 ) -> int:
     """One AI memory row, as the AI core would have cached it."""
     text = output if isinstance(output, str) else json.dumps(output, ensure_ascii=False)
@@ -40,8 +42,8 @@ def add_memory(
         return int(conn.execute(ai_memory.insert().values(
             cache_key=key, request_type=request_type, kind=kind,
             prompt_hash=hashlib.sha256(prompt.encode()).hexdigest(),
-            prompt=prompt, system=system, options="{}", output_text=text, audio_path=None, provider="openai",
-            model="gpt-4o-mini", input_tokens=100, output_tokens=50, cost_usd=0.0001, latency_ms=5.0,
+            prompt=prompt, system=system, options="{}", output_text=text, audio_path=None, provider=provider,
+            model=model, input_tokens=100, output_tokens=50, cost_usd=0.0001, latency_ms=5.0,
             verified=verified, rejected=False, rating=rating, use_for_training=use_for_training,
             usage_count=usage_count, created_at=now, last_used_at=now,
         )).inserted_primary_key[0])

@@ -155,6 +155,11 @@ def test_end_to_end_from_verdicts_to_a_deployed_default_model(ledger, aiv_home, 
     assert outcome.skip_reason is None
     (event,) = outcome.asset_events
     assert event.asset_key == fine_tune_run.key and event.metadata["model"].value == model
+    # not deployed yet: the sensor asks for the gate's run, which evaluates it first
+    (gate_request,) = outcome.run_requests
+    assert gate_request.run_key == f"fine-tune-gate-{runs(ledger)[0]['id']}"
+    staged = {m["model"]: m for m in ledger.models(kind="text")}[model]
+    assert not staged["active"] and staged["default_for"] == []
 
     (run,) = runs(ledger)
     assert (run["status"], run["model_version"], run["trained_tokens"]) == ("succeeded", model, 123_456)
@@ -163,6 +168,11 @@ def test_end_to_end_from_verdicts_to_a_deployed_default_model(ledger, aiv_home, 
     metrics = json.loads(run["metrics"])
     assert metrics["final"]["train_loss"] == pytest.approx(0.25) and "valid_loss" in metrics["final"]
     assert metrics["duration_seconds"] >= 0 and metrics["hyperparameters"]["n_epochs"] == 3
+    assert metrics["gate"]["status"] == "pending"
+
+    # the gate's run (the fake answers every model alike: as good as the model it replaces) deploys it
+    gate = materialize(fine_tune_run, run_config={"ops": {"fine_tune_run": {"config": {"start_new_job": False}}}})
+    assert gate.success and metadata(gate, "fine_tune_run")["gate/status"] == "deployed"
 
     # deployed: in the catalogue, default for the request type it learnt, nobody else's default for it
     text_models = {(m["provider"], m["model"]): m for m in ledger.models(kind="text")}
