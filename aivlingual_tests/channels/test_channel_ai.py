@@ -3,6 +3,7 @@ its budget holds under concurrency, and every call is metered to it."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import threading
 import time
@@ -143,3 +144,31 @@ def test_concurrent_calls_of_a_channel_cannot_overshoot_its_budget(provider_serv
     assert len(spent) == 1 and spent[0][0] == "pekora" and 0 < spent[0][1] <= per_call * 2.5
     # the service (no channel) is not bound by pekora's budget
     assert resource.generate_text("gloss", "another question", schema=Gloss).provider == "openai"
+
+
+def test_usage_and_the_dashboard_break_spend_down_per_channel(provider_server, database_url, master_key, monkeypatch,
+                                                              capsys):
+    from aivlingual_assets.ai.usage_report import format_report, usage_report
+    from aivlingual_assets.learning.usage_chart import dashboard_markdown, dashboard_metadata
+
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.setenv("AIVLINGUAL_DATABASE_URL", database_url)
+    resource = AICoreResource(database_url=database_url, retry_base_seconds=0.01)
+    _channels(resource, database_url).add("pekora")
+    paid = resource.for_channel("pekora").generate_text("gloss", "草", schema=Gloss)
+    resource.for_channel("pekora").generate_text("gloss", "草", schema=Gloss)  # a hit: $0, saved
+    resource.generate_text("gloss", "ぺこ", schema=Gloss)
+    report = usage_report(resource.core.ledger, days=7)
+    by_name = {r["channel"]: r for r in report.channels}
+    assert by_name["pekora"]["requests"] == 2 and by_name["pekora"]["provider_calls"] == 1
+    assert by_name["pekora"]["cost_usd"] == pytest.approx(paid.cost_usd, abs=1e-6)
+    assert by_name["pekora"]["saved_usd"] == pytest.approx(paid.cost_usd, abs=1e-6)
+    assert by_name["(no channel)"]["requests"] == 1
+    assert "per channel" in format_report(report) and "pekora" in format_report(report)
+    assert "### Per channel (last 7 days)" in dashboard_markdown({7: report})
+    assert dashboard_metadata({7: report})["cost_usd_7d/channel/pekora"] == pytest.approx(paid.cost_usd, abs=1e-6)
+
+    from aivlingual_assets.cli import main
+
+    assert main(["usage", "--days", "7", "--json"]) == 0
+    assert {r["channel"] for r in json.loads(capsys.readouterr().out)["channels"]} == {"pekora", "(no channel)"}
