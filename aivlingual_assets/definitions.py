@@ -16,6 +16,7 @@ from .assets.learning import (
     LEARNING_SENSORS,
     ai_usage_ledger,
 )
+from .batch_sensor import batch_results_sensor
 from .jobs import STOCK, recording_job, stock_job
 from .schedules import build_nightly_schedule
 from .sensors import ChannelsConfig, recordings_sensor, youtube_channels_sensor
@@ -58,6 +59,6 @@ defs = dg.Definitions(
     asset_checks=[*dg.load_asset_checks_from_modules([ingestion, analysis, publishing, content]), *LEARNING_CHECKS],
     jobs=[recording_job, stock_job, content.lesson_job, *LEARNING_JOBS],
     schedules=[build_nightly_schedule([*STOCK, "ai_usage_report"]), content.lesson_schedule, *LEARNING_SCHEDULES],
-    sensors=[recordings_sensor, youtube_channels_sensor, stock_refresh_sensor, *LEARNING_SENSORS],
+    sensors=[recordings_sensor, youtube_channels_sensor, stock_refresh_sensor, batch_results_sensor, *LEARNING_SENSORS],
     resources=build_resources(),
 )

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from . import batching
 from . import cache_key as ck
 from . import deadline, metering
 from .audio import AudioCalls
@@ -187,6 +188,9 @@ class AICore(AudioCalls):
             hit = self.ledger.find_memory(keys)
             if hit is not None:
                 return self._text_hit(hit, schema, base_log, started)
+            if batching.current() is not None:  # non-urgent work: a miss may wait for a Batch API (BatchPending)
+                batching.defer(self, candidates, keys, request_type=request_type, prompt=prompt, system=system,
+                               schema=schema, options=options, base_log=base_log)
 
         failures: list[str] = []
         for candidate, key in zip(candidates, keys):

@@ -1,6 +1,7 @@
 """Analysis: what a learner wants from each stream, how hard it is, and the stock across streams."""
 
 import json
+from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
@@ -13,6 +14,7 @@ from ..analysis.pipeline import (
     transcript_lines,
     with_levels,
 )
+from ..ai import batching
 from ..analysis.vocabulary_store import refresh_vocabulary
 from ..ingestion.recording import timestamp_url
 from ..resources import AICoreResource
@@ -29,19 +31,29 @@ from .partitions import recordings_partitions
     io_manager_key="parquet_io_manager",
     pool="openai",
     description="Slang, internet and Vtuber culture, cultural references, grammar patterns, common mistakes and "
-    "notable vocabulary, each with reading, meaning, context and a timestamp link.",
+    "notable vocabulary, each with reading, meaning, context and a timestamp link. In the nightly catch-up with "
+    "AIVLINGUAL_BATCH=1, uncached LLM requests go to OpenAI's Batch API (half price): the step then waits "
+    "(no materialisation, an observation saying so) and batch_results_sensor re-runs it when the answers are in.",
+    output_required=False,  # waiting for a batch is not a failure
 )
 def expressions(
     context: dg.AssetExecutionContext, transcripts: pd.DataFrame, recordings: pd.DataFrame, ai: AICoreResource
-) -> dg.Output[pd.DataFrame]:
+) -> Iterator[dg.Output[pd.DataFrame]]:
     recording = recording_from_frame(recordings)
     lines = transcript_lines(transcripts)
-    with ai.meter() as meter:
-        items = _ai_step(lambda: extract_recording_expressions(lines, ai.run_task))
+    deferrable = batching.non_urgent_run(context.run.tags)
+    with ai.meter() as meter, batching.non_urgent(context.partition_key, enabled=deferrable) as pending:
+        items = _ai_step(lambda: extract_recording_expressions(lines, pending.tolerant(ai.run_task)))
+    if pending:  # some answers come with a batch: nothing is written until they are all in
+        waiting = {**batching.submit_waiting(ai.core, pending), **ai_metadata(meter)}
+        context.log.info(f"{batching.WAITING}: {waiting['batch/requests']} request(s) in {waiting['batch/batches']}")
+        context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
+                                              metadata=waiting))
+        return
     frame = expressions_frame(items, recording=recording.partition_key, recording_title=recording.title,
                               url_for=lambda s: timestamp_url(recording, s))
     counts = frame["category"].value_counts().to_dict()
-    return dg.Output(
+    yield dg.Output(
         frame,
         metadata={
             "expressions": len(frame),

@@ -55,6 +55,8 @@ OpenAI (``/v1``):
     The training file must have been uploaded (else 400, as for real).
   * ``GET /models``, ``GET /models/{id}`` [``openai.models``] (fine-tuned models appear once
     their job succeeded).
+  * ``POST /batches``, ``GET /batches``, ``GET /batches/{id}``, ``POST .../cancel`` [``openai.batches``]:
+    the Batch API and its test controls, see :mod:`.openai_batches`.
 Gemini (``/{v1,v1beta,v1alpha}/models/{model}:action``; google-genai 3.x uses ``v1``):
   * ``:generateContent`` / ``:streamGenerateContent?alt=sse`` [``gemini.generate``] -
     ``systemInstruction``, inline data parts (audio for transcription-by-prompt),
@@ -186,6 +188,8 @@ import wave
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from .openai_batches import BatchesMixin, batch_routes
 
 __all__ = [
     "Fault",
@@ -788,7 +792,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # ==== the server ==================================================================================
-class ProviderServer:
+class ProviderServer(BatchesMixin):
     """Fake OpenAI + Gemini server; see the module docstring for the full API."""
 
     def __init__(self, *, embedding_dim: int = 64, host: str = "127.0.0.1"):
@@ -823,6 +827,7 @@ class ProviderServer:
             self.embedding_dim = self._default_embedding_dim
             self.enforce_max_tokens = True
             self.validate_strict_schemas = True
+            self._init_batch_state()  # openai_batches
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def start(self) -> "ProviderServer":
@@ -1916,6 +1921,7 @@ _OPENAI_ROUTES: list[tuple[str, re.Pattern[str], str, Callable]] = [
     ("POST", re.compile(r"^/fine_tuning/jobs/(?P<job_id>[^/]+)/cancel$"), OPENAI_FINE_TUNING, ProviderServer._openai_job_cancel),
     ("GET", re.compile(r"^/models$"), OPENAI_MODELS, ProviderServer._openai_models_list),
     ("GET", re.compile(r"^/models/(?P<model_id>.+)$"), OPENAI_MODELS, ProviderServer._openai_model_get),
+    *batch_routes(ProviderServer),  # POST/GET /batches, GET /batches/{id}, POST .../cancel (openai_batches)
 ]
 _GEMINI_HANDLERS = {
     GEMINI_GENERATE: ProviderServer._gemini_generate,

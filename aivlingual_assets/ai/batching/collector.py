@@ -1,0 +1,162 @@
+"""Polling submitted batches and storing their answers where the synchronous path finds them.
+
+An answered line becomes the cache row its request's key names (the same row a normal call would
+have written, so the next run is a cache hit) and one usage-log row priced at the batch price
+(``catalogue.BATCH_DISCOUNTS``) with ``selection_mode = "batch"``. A line that failed, an answer
+that does not validate against the request's schema, and every request of a batch that failed,
+expired or was cancelled fall back: their state becomes ``fallback`` and the next call of that
+request is a normal call. Collecting is idempotent: only requests still ``submitted`` are read,
+and a batch is marked final only after all of its requests were settled.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from openai.types.chat import ChatCompletion
+from pydantic import ValidationError
+
+from ..budgets import text_cost
+from ..catalogue import batch_price_factor
+from .jsonl import LineResult, read_lines
+from .store import DONE, FALLBACK, FINAL_REMOTE, OPEN_REMOTE, SUBMITTED, BatchRow, BatchStore, RequestRow
+from .submitter import _model_config
+
+log = logging.getLogger("aivlingual.ai.batch")
+
+BATCH_MODE = "batch"  # the usage log's selection_mode of an answer that came through a Batch API
+
+
+@dataclass
+class Collected:
+    """What one batch gave when it ended."""
+
+    batch_id: str
+    remote_id: str
+    status: str
+    answered: list[str] = field(default_factory=list)
+    fell_back: dict[str, str] = field(default_factory=dict)  # cache key -> why
+    cost_usd: float = 0.0
+    waiters: list[str] = field(default_factory=list)
+
+
+def poll(core: Any) -> tuple[list[Collected], list[BatchRow]]:
+    """Asks the provider about every open batch; collects those that ended. Returns (ended, still open)."""
+    store = BatchStore(core.ledger)
+    ended: list[Collected] = []
+    still_open: list[BatchRow] = []
+    for batch in store.batches(OPEN_REMOTE):
+        if not batch.remote_id:
+            continue
+        client = core.provider(batch.provider).client
+        remote = client.batches.retrieve(batch.remote_id)
+        if remote.status not in FINAL_REMOTE:
+            if remote.status != batch.status:
+                store.update_batch(batch.id, status=remote.status)
+            still_open.append(store.batch(batch.id))
+            continue
+        ended.append(collect(core, store, batch, remote, client))
+    return ended, still_open
+
+
+def collect(core: Any, store: BatchStore, batch: BatchRow, remote: Any, client: Any) -> Collected:
+    result = Collected(batch.id, remote.id, remote.status)
+    pending = {r.cache_key: r for r in store.requests(batch_id=batch.id, state=SUBMITTED)}
+    waiting_for = list(pending)
+    latency = max(0.0, (time.time() - batch.created_at) * 1000)
+    lines: list[LineResult] = []
+    for file_id in (remote.output_file_id, remote.error_file_id):
+        if file_id:
+            lines.extend(read_lines(client.files.content(file_id).text))
+    for line in lines:
+        row = pending.pop(line.custom_id, None)
+        if row is None:
+            continue  # settled by an earlier, interrupted collection (or not ours)
+        if line.answered:
+            problem = _store_answer(core, row, line.body or {}, latency, result)
+        else:
+            problem = line.error or "no answer"
+        if problem:
+            result.fell_back[row.cache_key] = problem
+            store.set_request_state([row.cache_key], FALLBACK, problem)
+        else:
+            result.answered.append(row.cache_key)
+            store.set_request_state([row.cache_key], DONE)
+    reason = _batch_reason(remote)
+    for key in pending:  # no line at all: the batch failed, expired or was cancelled before reaching it
+        result.fell_back[key] = reason
+    store.set_request_state(list(pending), FALLBACK, reason)
+    store.update_batch(batch.id, status=remote.status, error=reason if remote.status != "completed" else None)
+    result.waiters = store.waiters(waiting_for)
+    log.info("batch %s %s: %d answered, %d fall back to normal calls, $%.6f", remote.id, remote.status,
+             len(result.answered), len(result.fell_back), result.cost_usd)
+    return result
+
+
+def _store_answer(core: Any, row: RequestRow, body: dict[str, Any], latency: float, result: Collected) -> str | None:
+    """Caches and logs one answered line at the batch price; returns why it cannot be used, if so."""
+    try:
+        completion = ChatCompletion.model_validate(body)
+        message = completion.choices[0].message
+    except (ValidationError, IndexError) as exc:
+        return f"unreadable answer: {exc.__class__.__name__}"
+    usage = completion.usage
+    input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+    output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+    cost = text_cost(_model_config(core, row.provider, row.model), input_tokens, output_tokens) * (
+        batch_price_factor(row.provider) or 1.0)
+    result.cost_usd += cost
+    log_row = {"request_type": row.request_type, "kind": "text", "endpoint": row.endpoint, "channel": row.channel,
+               "provider": row.provider, "model": row.model, "input_tokens": input_tokens,
+               "output_tokens": output_tokens, "cost_usd": cost, "latency_ms": latency, "cache_hit": False,
+               "selection_mode": BATCH_MODE}
+    text = message.content or ""
+    problem = None
+    if not text:
+        problem = f"refused: {message.refusal}" if message.refusal else "empty answer"
+    elif completion.choices[0].finish_reason == "length":
+        problem = "answer cut at max tokens"
+    else:
+        problem = _invalid(text, row.schema_ref)
+    if problem:  # paid for all the same: logged, never cached
+        core.ledger.log_failure({**log_row, "error": f"batch answer not used: {problem}"})
+        return problem
+    memory = None
+    if core.ledger.find_memory([row.cache_key]) is None:  # a normal call may have answered it meanwhile
+        memory = {**row.memory, "output_text": text, "input_tokens": input_tokens, "output_tokens": output_tokens,
+                  "cost_usd": cost, "latency_ms": latency}
+    core.ledger.store_success(memory=memory, log={**log_row, "success": True}, reservation_id=None)
+    return None
+
+
+def _invalid(text: str, schema_ref: str) -> str | None:
+    """Why ``text`` would not parse as the synchronous path parses it (None when it does)."""
+    if not schema_ref:
+        return None
+    try:
+        if schema_ref == "json":
+            json.loads(text)
+            return None
+        module, _, qualname = schema_ref.partition(":")
+        schema: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            schema = getattr(schema, part)
+        schema.model_validate_json(text)
+    except (ValidationError, ValueError) as exc:
+        return f"invalid structured output ({exc.__class__.__name__})"
+    except (ImportError, AttributeError):
+        return f"schema {schema_ref} not importable"
+    return None
+
+
+def _batch_reason(remote: Any) -> str:
+    if remote.status == "completed":
+        return "the batch completed without this request"
+    errors = getattr(getattr(remote, "errors", None), "data", None) or []
+    detail = "; ".join(f"{e.code}: {e.message}" for e in errors[:3])
+    return f"batch {remote.status}" + (f" ({detail})" if detail else "")
