@@ -18,12 +18,16 @@ def background(command: list[str], *, log_path: Path, **popen_kwargs):
         try:
             yield proc
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
             try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:  # the whole group has already ended (and was waited for)
+                pass
+            else:
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=30)
 
 
 def session_members(session_id: int) -> list[int]:
