@@ -42,6 +42,7 @@ from aivlingual_assets.learning.review import record_rating, record_verdict
 from aivlingual_assets.resources import AICoreResource
 from aivlingual_assets.resources.parquet_io_manager import ParquetIOManager
 from aivlingual_assets.resources.pipeline import PipelineResource
+from aivlingual_tests.fakes.provider_server import Fault
 from aivlingual_tests.learning.conftest import add_memory, expression_output
 from aivlingual_tests.learning.test_fine_tune import MIN_20, approved, metadata, runs, tick  # noqa: F401
 
@@ -156,8 +157,9 @@ def text_model(ledger, model: str) -> dict:
     return {m["model"]: m for m in ledger.models(kind="text")}[model]
 
 
-def first_choice(request_type: str = REQUEST_TYPE) -> str:
-    core = AICore(AISettings.from_env())
+def first_choice(request_type: str = REQUEST_TYPE, core: AICore | None = None) -> str:
+    core = core or AICore(AISettings.from_env())
+    core.invalidate_catalogue()
     return core.candidates(kind="text", request_type=request_type, tier="cheap", provider=None, model=None,
                            selection_mode="auto")[0].model
 
@@ -310,13 +312,14 @@ def test_reviewers_rejections_demote_a_deployed_fine_tune_after_enough_reviews(l
     assert "No fine-tuned model is a default" in board["fine_tunes"] and board["fine_tunes"] in board["report"]
 
 
-def test_a_demoted_fine_tune_gives_the_default_back_to_the_fine_tune_it_replaced(ledger, aiv_home, provider_server):
-    """When the replaced model was itself the request type's default (an earlier fine-tune), it is again."""
+def test_a_demoted_fine_tune_gives_the_default_back_to_the_fine_tune_it_replaced(database_url, provider_server):
+    """When the replaced model was itself the request type's default (an earlier fine-tune), it is again; the
+    deployment record is the same on SQLite and PostgreSQL."""
     from aivlingual_assets.learning.fine_tune import deploy_model
     from aivlingual_assets.learning.fine_tune_deployments import record_decision
     from aivlingual_assets.learning.fine_tune_watch import watch_deployments
 
-    core = AICore(AISettings.from_env())
+    core = AICore(AISettings.from_env(database_url=database_url))
     older, newer = "ft:gpt-4o-mini-2024-07-18:org:aivlingual:old", "ft:gpt-4o-mini-2024-07-18:org:aivlingual:new"
     for model, replaced, was_default in ((older, "gpt-5-nano", False), (newer, older, True)):
         deploy_model(core.ledger, model, "gpt-4o-mini-2024-07-18", [REQUEST_TYPE])
@@ -332,6 +335,40 @@ def test_a_demoted_fine_tune_gives_the_default_back_to_the_fine_tune_it_replaced
     assert text_model(core.ledger, older)["default_for"] == [REQUEST_TYPE]
     assert text_model(core.ledger, newer)["default_for"] == [] and not text_model(core.ledger, newer)["active"]
     assert [d.model for d in current_defaults(core.ledger)] == [older]
-    assert [e["event"] for e in deployment_events(core.ledger)][-2:] == ["demoted", "restored"]
-    core.invalidate_catalogue()
-    assert first_choice() == older
+    assert [e["event"] for e in deployment_events(core.ledger)] == ["deployed", "superseded", "deployed",
+                                                                     "demoted", "restored"]
+    (older_record, newer_record) = deployments(core.ledger)
+    assert (older_record.status, older_record.ended_at) == ("deployed", None)
+    assert newer_record.status == "demoted" and "100% (20/20)" in newer_record.reason
+    assert first_choice(core=core) == older
+
+
+def test_a_gate_interrupted_by_a_provider_outage_deploys_nothing_and_its_rerun_pays_no_answer_twice(
+        ledger, aiv_home, approved, provider_server):
+    model = finished_fine_tune(ledger, provider_server)
+    replaced = first_choice()
+    answers = held_out(ledger)
+    outage = {"on": True}
+
+    def responder(req):
+        if req.model == replaced and outage["on"]:
+            return Fault.status(503)
+        return answers.get(req.user)
+    provider_server.set_responder("openai.chat", responder)
+
+    failed = materialize(fine_tune_run, run_config=GATE_ONLY)
+    assert not failed.success
+    (failure,) = failed.get_step_failure_events()
+    description = failure.step_failure_data.user_failure_data.description
+    assert "could not evaluate, so nothing was deployed" in description and replaced in description
+    assert not text_model(ledger, model)["active"] and deployments(ledger) == []
+    assert json.loads(runs(ledger)[0]["metrics"])["gate"]["status"] == "pending"
+    asked = provider_server.count_success("openai.chat", model=model)
+    assert asked == len(answers)  # the fine-tune answered every example before the other model failed
+
+    outage["on"] = False
+    md, check = gate()
+    assert md["gate/status"] == "deployed" and check.passed
+    # its answers came from the cache: the fine-tune was not asked again
+    assert provider_server.count_success("openai.chat", model=model) == asked
+    assert md["ai/cache_hits"] == len(answers)
