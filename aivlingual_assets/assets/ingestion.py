@@ -4,6 +4,7 @@
 import dagster as dg
 import pandas as pd
 
+from ..channels import channel_store, recording_length_decision
 from ..ingestion.errors import IngestionError
 from ..ingestion.quality import known_duration, late_cues_warning, transcript_end
 from ..ingestion.recording import Recording
@@ -55,6 +56,12 @@ def recordings(
         if learned != recording:
             pipeline.registry().register(learned)
             recording = learned
+    registry = pipeline.registry()
+    length = recording_length_decision(recording.duration_seconds,
+                                       channel_store(registry.engine).get(registry.channel_of(recording.partition_key)))
+    if not length.run:  # refused before anything is paid for it
+        raise dg.Failure(description=f"{recording.partition_key} is not processed: {length.reason}.",
+                         allow_retries=False)
     frame = pd.DataFrame([recording.model_dump()], columns=_RECORDING_COLUMNS)
     metadata = {
         "source": recording.source,
@@ -97,8 +104,9 @@ def transcripts(
     recording = recording_from_frame(recordings)
     with ai.meter() as meter:
         try:
-            segments, info = load_transcript(
-                recording, transcriber=ai, http_client=youtube.session(), work_dir=pipeline.work_dir()
+            segments, info = load_transcript(  # speech-to-text with the channel's keys, provider and budget
+                recording, transcriber=ai.for_recording(recording.partition_key), http_client=youtube.session(),
+                work_dir=pipeline.work_dir()
             )
         except IngestionError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc

@@ -6,6 +6,8 @@ import pandas as pd
 from ..ingestion.recording import timestamp_url
 from ..publishing.anki_export import TTS_REQUEST_TYPE, ExampleSpeaker, example_audio_finder, export_deck, tts_available
 from ..publishing.content_source import PublishingRights
+from ..channels import channel_store, output_decision, stock_rows_for_output
+from ..publishing.clip_planner import clip_plans_to_frame
 from ..publishing.shorts import build_shorts, plan_summary
 from ..resources import AICoreResource
 from ..resources.notion import NotionResource
@@ -43,13 +45,20 @@ def shorts(
     rights: PublishingRights,
 ) -> dg.Output[pd.DataFrame]:
     recording = recording_from_frame(recordings)
+    channel_ai = ai.for_recording(recording.partition_key)  # its channel's keys, models, budget and limits
+    switch = output_decision("shorts", channel_ai.channel)
+    if not switch.run:  # skipped, not failed
+        context.log.info(switch.reason)
+        none = clip_plans_to_frame([]).assign(clip_path=pd.Series([], dtype="object"),
+                                              recording=pd.Series([], dtype="object"))
+        return dg.Output(none, metadata={"clips": 0, **switch.metadata()})
     clearance = rights.clearance(recording)  # not cleared for publishing: plans only, no clip is cut
     duration = float(recording.duration_seconds or (transcripts["end"].max() if len(transcripts) else 0.0))
     media = recording.path if recording.source == "file" else None
     with ai.meter() as meter:
         frame, reason = _ai_step(lambda: build_shorts(
             recording=recording.partition_key, transcript=transcripts, expressions=levelled,
-            duration_seconds=duration, generate=ai.generate_text, media_path=media,
+            duration_seconds=duration, generate=channel_ai.generate_text, media_path=media,
             out_dir=pipeline.data_dir("shorts") / recording.partition_key,
             url_for=lambda s: timestamp_url(recording, s), cut=config.cut_clips and clearance.cleared,
         ))
@@ -87,6 +96,16 @@ def shorts_playable(shorts: pd.DataFrame, recordings: pd.DataFrame) -> dg.AssetC
                                                               "clips_checked": len(shorts)})
 
 
+def _published_rows(vocabulary: pd.DataFrame, output: str, pipeline: PipelineResource):
+    """The stock rows ``output`` publishes (per the switches of their recordings' channels) and its decision."""
+    registry = pipeline.registry()
+    store = channel_store(registry.engine)
+    owners = registry.channels()
+    keep, decision = stock_rows_for_output(vocabulary.get("occurrences", pd.Series([], dtype="object")), output,
+                                           lambda key: store.get(owners.get(key)))
+    return (vocabulary[keep] if len(vocabulary) else vocabulary), decision
+
+
 class AnkiConfig(dg.Config):
     with_audio: bool = True  # the example line cut from local media (or TTS when the AI core has a speech model)
 
@@ -104,13 +123,20 @@ def anki_deck(
     pipeline: PipelineResource,
 ) -> dg.MaterializeResult:
     registry = pipeline.registry()
+    vocabulary, switch = _published_rows(vocabulary, "anki", pipeline)
+    if not switch.run:  # every row comes from channels with Anki switched off: skipped, not failed
+        context.log.info(switch.reason)
+        return dg.MaterializeResult(metadata={"notes": 0, **switch.metadata()})
 
     def media_for(key: str):
         rec = registry.get(key)
         return rec.path if rec is not None and rec.source == "file" else None
 
     speaker, tts = None, "off: with_audio is false"
-    if config.with_audio:
+    tts_switch = _published_rows(vocabulary, "tts", pipeline)[1]
+    if config.with_audio and not tts_switch.run:
+        tts = f"off: {tts_switch.reason}"
+    elif config.with_audio:
         tts = "off: no speech model among the configured providers"
         if tts_available(ai.core):
             tts = "on"
@@ -158,6 +184,10 @@ def notion_entries(
     from ..publishing.notion_sync import preview_rows, sync_vocabulary
     from ..publishing.sync_store import SyncStore
 
+    vocabulary, switch = _published_rows(vocabulary, "notion", pipeline)
+    if not switch.run:  # every row comes from channels with Notion switched off: skipped, not failed
+        context.log.info(switch.reason)
+        return dg.Output(preview_rows(vocabulary), metadata={"sent": False, "rows": 0, **switch.metadata()})
     preview = preview_rows(vocabulary)
     if not notion.configured():
         return dg.Output(preview, metadata={

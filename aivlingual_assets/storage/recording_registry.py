@@ -90,6 +90,12 @@ class RecordingRegistry:
             return conn.execute(sa.select(recordings_table.c.channel)
                                 .where(recordings_table.c.partition_key == partition_key)).scalar()
 
+    def channels(self) -> dict[str, str]:
+        """Every recording that belongs to a channel -> its channel (one query, for the stock's outputs)."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(sa.select(recordings_table.c.partition_key, recordings_table.c.channel)
+                                     .where(recordings_table.c.channel.is_not(None))).all())
+
     def remove(self, partition_key: str) -> bool:
         """Forgets the recording; True when it was registered."""
         with self.engine.begin() as conn:

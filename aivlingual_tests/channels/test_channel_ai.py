@@ -149,7 +149,10 @@ def test_concurrent_calls_of_a_channel_cannot_overshoot_its_budget(provider_serv
 def test_usage_and_the_dashboard_break_spend_down_per_channel(provider_server, database_url, master_key, monkeypatch,
                                                               capsys):
     from aivlingual_assets.ai.usage_report import format_report, usage_report
-    from aivlingual_assets.learning.usage_chart import dashboard_markdown, dashboard_metadata
+    from aivlingual_assets.learning.usage_chart import (
+        dashboard_markdown,
+        dashboard_metadata,
+    )
 
     monkeypatch.delenv("GEMINI_API_KEY")
     monkeypatch.setenv("AIVLINGUAL_DATABASE_URL", database_url)
