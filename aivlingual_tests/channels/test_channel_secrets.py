@@ -26,7 +26,7 @@ def test_no_channel_key_is_written_anywhere(provider_server, tmp_path, aiv_home)
     env.pop("GEMINI_API_KEY", None)
 
     def cli(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "aivlingual_assets.cli", *argv], cwd=ROOT, env=env, input=stdin,
+        return subprocess.run([sys.executable, "-m", "aivlingual_assets.cli", *argv], cwd=ROOT, env=env, input=stdin, check=False,
                               capture_output=True, text=True, timeout=900)
 
     outputs = [cli("channels", "add", "pekora"), cli("channels", "set-key", "pekora", "openai", stdin=CHANNEL_SECRET)]
