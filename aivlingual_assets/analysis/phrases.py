@@ -2,8 +2,10 @@
 
 Why: a learner who meets 取り返しがつかない needs "cannot be undone", not 取り返し +
 付く "to be lit". JMdict lists ~15,000 such entries (part of speech "expressions",
-idiomatic expressions, proverbs, yojijukugo). Each spelling is tokenised once with the
-same Sudachi dictionary as the transcript and indexed by its first token; a line then
+idiomatic expressions, proverbs, yojijukugo), and the adverbs, pronouns and conjunctions
+that Sudachi cuts into several tokens (いつ|に|なく, もし|や, 私|ども) are matched the same way.
+Each spelling is tokenised once with the same Sudachi dictionary as the transcript and
+indexed by its first token; a line then
 matches an expression token by token on *keys* that survive what speech does to it:
 
 * inflection: content words compare by Sudachi's normalised dictionary form, so
@@ -39,7 +41,7 @@ from aivlingual_assets.analysis.tokenizer import Token, raw_morphemes
 
 __all__ = ["Phrase", "PhraseMatch", "phrase_index", "find_phrases", "token_key", "INDEX_VERSION"]
 
-INDEX_VERSION = "5"
+INDEX_VERSION = "7"
 
 # Parts of speech whose words carry the meaning; the rest only glue an expression together.
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "感動詞", "連体詞", "接頭辞"})
@@ -107,21 +109,37 @@ def _fingerprint(db: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
+# Words that Sudachi splits into several tokens are matched the same way (いつになく, ひょっとすると,
+# もしや, 私ども): adverbs, pronouns, conjunctions, interjections and pre-noun adjectivals.
+_MULTI_TOKEN_WORD_POS = (
+    "adverb (fukushi)", "adverb taking the 'to' particle", "pronoun", "conjunction", "interjection (kandoushi)",
+    "pre-noun adjectival (rentaishi)",
+)
+# A split word must begin like one (いつ|に|なく, もし|や): not with an inflected verb or adjective,
+# whose kana would collide with ordinary speech (い|た "ouch" in 忘れていた, あっ|たら in あったか).
+_WORD_CANNOT_START = frozenset({"動詞", "形容詞", "助動詞"})
 _EXPRESSION_SQL = """
 SELECT DISTINCT s.idseq FROM Sense s
 WHERE s.ID IN (SELECT sid FROM pos WHERE text LIKE 'expressions%')
    OR s.ID IN (SELECT sid FROM misc WHERE text IN ('idiomatic expression', 'proverb', 'yojijukugo'))
 """
+_WORD_SQL = f"""
+SELECT DISTINCT s.idseq FROM Sense s
+WHERE s.ID IN (SELECT sid FROM pos WHERE text IN ({", ".join(repr(p) for p in _MULTI_TOKEN_WORD_POS)}))
+"""
 
 
-def _forms(conn: sqlite3.Connection) -> list[tuple[int, str]]:
-    ids = [r[0] for r in conn.execute(_EXPRESSION_SQL)]
-    out: list[tuple[int, str]] = []
-    for i in range(0, len(ids), 900):
-        part = ids[i : i + 900]
-        marks = ",".join("?" * len(part))
-        for table in ("Kanji", "Kana"):
-            out.extend(conn.execute(f"SELECT idseq, text FROM {table} WHERE idseq IN ({marks})", part))
+def _forms(conn: sqlite3.Connection) -> list[tuple[int, str, bool]]:
+    """``(idseq, spelling, is_word)``: ``is_word`` for the split words, not expressions."""
+    expressions = {r[0] for r in conn.execute(_EXPRESSION_SQL)}
+    words = {r[0] for r in conn.execute(_WORD_SQL)} - expressions
+    out: list[tuple[int, str, bool]] = []
+    for ids, is_word in ((sorted(expressions), False), (sorted(words), True)):
+        for i in range(0, len(ids), 900):
+            part = ids[i : i + 900]
+            marks = ",".join("?" * len(part))
+            for table in ("Kanji", "Kana"):
+                out.extend((*row, is_word) for row in conn.execute(f"SELECT idseq, text FROM {table} WHERE idseq IN ({marks})", part))
     return out
 
 
@@ -134,10 +152,12 @@ def _build(db: str) -> dict[str, tuple[tuple, ...]]:
         conn.close()
     index: dict[str, list[Phrase]] = defaultdict(list)
     seen: set[tuple[int, tuple[str, ...]]] = set()
-    for idseq, written in forms:
+    for idseq, written, is_word in forms:
         morphemes = raw_morphemes(written)
         if len(morphemes) < 2:
             continue  # one token: the ordinary word look-up handles it
+        if is_word and (morphemes[0][2] in _WORD_CANNOT_START or len(written) < 3):
+            continue
         keys = tuple(_key(s, n, p) for s, n, p in morphemes)
         if (idseq, keys) in seen:
             continue

@@ -258,3 +258,23 @@ def test_a_formula_does_not_hide_the_grammar_inside_it():
 
 def test_keigo_is_worth_it_even_on_the_n4_list():
     assert "申し上げる" in _lemmas("先ほど申し上げた通り")
+
+
+@pytest.mark.parametrize(
+    "said, word, gloss",
+    [("いつになく疲れを感じた", "いつになく", "unusually"), ("ひょっとするとそうかもね", "ひょっとすると", "perhaps"),
+     ("もしや君は", "もしや", "perhaps"), ("私どもの会社です", "私ども", "we")],
+)
+def test_an_adverb_or_pronoun_sudachi_splits_is_one_word_with_its_own_meaning(said, word, gloss):
+    items = {e.lemma: e for e in _items(said)}
+    assert word in items, list(items)
+    assert gloss in items[word].meaning
+
+
+@pytest.mark.parametrize(
+    "said, not_word",
+    [("それとあれ", "それと"), ("あんなに速いとは", "あんなに"), ("どこでも行ける", "どこでも"), ("一つください", "一つ"),
+     ("今では珍しい", "今では"), ("その手があったか", "あったら"), ("忘れていた", "いた")],
+)
+def test_beginner_combinations_and_inflected_lookalikes_are_not_split_words(said, not_word):
+    assert not_word not in _lemmas(said)

@@ -95,14 +95,18 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
             continue
         if toks[m.first].pos1 in _PHRASE_CANNOT_START:
             continue  # ていい, にせよ, ともいう: grammar glue, not a phrase of its own
-        if sum(1 for t in toks[m.first : m.last + 1] if t.pos1 != "助詞") < 2:
-            continue  # きっかけに, 一緒に: one word and its particle, taught as the word
         entry = _phrase_entry(m.phrase.written, m.phrase.idseq)
         if entry is None or not entry.glosses:
             continue
+        # A word Sudachi split (もし|や, いつ|に|なく, 私|ども) is one word: taught whole, as said.
+        word = not any(p.startswith("expressions") for p in entry.pos)
+        if word and not _split_word_worth_teaching(toks[m.first : m.last + 1], entry):
+            continue
+        if not word and sum(1 for t in toks[m.first : m.last + 1] if t.pos1 != "助詞") < 2:
+            continue  # きっかけに, 一緒に: one word and its particle, taught as the word
         if not _said_as_written(m, pl, s, e, entry):
             continue
-        idiom = any(t in entry.misc for t in ("idiomatic expression", "proverb", "yojijukugo"))
+        idiom = word or any(t in entry.misc for t in ("idiomatic expression", "proverb", "yojijukugo"))
         if not idiom and _literal(m, toks, entry):
             continue  # its one word is taught on its own (台無し in 台無しになる)
         if not idiom and _plain_phrase(m, toks, entry):
@@ -128,6 +132,33 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
         if expr is not None:
             found.append(Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
     return found, spans
+
+
+# The こそあど words: what they build (それと, あんなに, そうやって, どこでも) is beginner grammar.
+_KOSOADO = frozenset(
+    {"此れ", "これ", "其れ", "それ", "彼", "あれ", "何れ", "どれ", "此の", "この", "其の", "その", "彼の", "あの",
+     "何の", "どの", "斯う", "こう", "然う", "そう", "ああ", "如何", "どう", "此処", "ここ", "其処", "そこ",
+     "彼処", "あそこ", "何処", "どこ", "此方", "こちら", "其方", "そちら", "どちら", "こんな", "そんな", "あんな",
+     "どんな", "此れら", "これら", "其れら", "それら", "所", "ところ", "為", "ため", "時", "とき", "物", "もの",
+     "事", "こと"}
+)
+# Particles that only attach a word to the sentence (大切に, 本気で, 今から): the word is the point.
+_ATTACHING = frozenset({"に", "で", "を", "の", "は", "も", "から", "より", "まで", "と", "が", "へ", "だ", "です", "た"})
+
+
+def _split_word_worth_teaching(toks: Sequence[Token], entry: DictEntry) -> bool:
+    """A word Sudachi split is worth its own row unless it is beginner material built of a
+    こそあど word (それと, あんなに, どこでも), a number and its counter (一つ, 何倍も), or
+    one word and what attaches it to the sentence (大切に, 本気で, 今では, びっくりした) — unless slang."""
+    if any(t in entry.misc for t in SLANG_MISC):
+        return True
+    first = toks[0]
+    if token_key(first) in _KOSOADO or first.surface in _KOSOADO or first.pos2 == "数詞":
+        return False
+    rest = toks[1:]
+    attached = all(t.pos1 in ("助詞", "助動詞") and t.surface in _ATTACHING for t in rest)
+    with_suru = rest[0].normalized_form == "為る" and all(t.pos1 == "助動詞" for t in rest[1:])  # びっくり|し|た
+    return not (attached or with_suru)
 
 
 def _phrase_lemma(entry: DictEntry, written: str, said: str) -> str:
