@@ -4,8 +4,9 @@ Each tick submits what is still queued (a step whose own submission failed, a ba
 process that died), asks the provider about every open batch, stores the answers of those that ended
 (``ai.batching.poll``: same cache entries as a normal call, at the batch price) and requests a run of every
 recording that waited for one of them, from ``expressions`` on. Those runs are tagged
-``aivlingual/trigger=batch``, so they never wait for a batch again: answered requests are cache hits, and
-what the batch did not answer (failed, expired, a line's error) is asked at once by normal calls.
+``aivlingual/trigger=batch``: answered requests are cache hits, what the batch did not answer (failed,
+expired, a line's error) is asked at once by normal calls, and a later step's new requests (``difficulty``
+once ``expressions`` is in) may wait for a batch of their own, which the sensor follows the same way.
 """
 
 from __future__ import annotations

@@ -41,14 +41,10 @@ def expressions(
 ) -> Iterator[dg.Output[pd.DataFrame]]:
     recording = recording_from_frame(recordings)
     lines = transcript_lines(transcripts)
-    deferrable = batching.non_urgent_run(context.run.tags)
-    with ai.meter() as meter, batching.non_urgent(context.partition_key, enabled=deferrable) as pending:
+    with ai.meter() as meter, _non_urgent(context) as pending:
         items = _ai_step(lambda: extract_recording_expressions(lines, pending.tolerant(ai.run_task)))
     if pending:  # some answers come with a batch: nothing is written until they are all in
-        waiting = {**batching.submit_waiting(ai.core, pending), **ai_metadata(meter)}
-        context.log.info(f"{batching.WAITING}: {waiting['batch/requests']} request(s) in {waiting['batch/batches']}")
-        context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
-                                              metadata=waiting))
+        _wait_for_batch(context, ai, pending, meter)
         return
     frame = expressions_frame(items, recording=recording.partition_key, recording_title=recording.title,
                               url_for=lambda s: timestamp_url(recording, s))
@@ -73,15 +69,19 @@ def expressions(
     io_manager_key="parquet_io_manager",
     pool="openai",
     description="A JLPT-style level (N5-N1, slang, beyond JLPT) per expression with method and confidence, "
-    "plus the transcript's readability.",
+    "plus the transcript's readability. Waits for a batch like `expressions` in the nightly catch-up.",
+    output_required=False,  # waiting for a batch is not a failure
 )
 def difficulty(
     context: dg.AssetExecutionContext, expressions: pd.DataFrame, transcripts: pd.DataFrame, ai: AICoreResource
-) -> dg.Output[pd.DataFrame]:
+) -> Iterator[dg.Output[pd.DataFrame]]:
     from ..analysis.readability import transcript_readability
 
-    with ai.meter() as meter:
-        levels = _ai_step(lambda: assess_levels(frame_expressions(expressions), ai.run_task))
+    with ai.meter() as meter, _non_urgent(context) as pending:
+        levels = _ai_step(lambda: assess_levels(frame_expressions(expressions), pending.tolerant(ai.run_task)))
+    if pending:
+        _wait_for_batch(context, ai, pending, meter)
+        return
     frame = with_levels(expressions, levels)
     readability = transcript_readability(transcripts["text"].astype(str))
     counts = frame["level"].value_counts().to_dict()
@@ -93,7 +93,20 @@ def difficulty(
     }
     if readability is not None:
         metadata["readability"] = round(float(readability), 3)
-    return dg.Output(frame, metadata=metadata)
+    yield dg.Output(frame, metadata=metadata)
+
+
+def _non_urgent(context: dg.AssetExecutionContext):
+    """The step's AI requests may wait for a half-price batch in the nightly catch-up (``ai/batching``)."""
+    return batching.non_urgent(context.partition_key, enabled=batching.non_urgent_run(context.run.tags))
+
+
+def _wait_for_batch(context: dg.AssetExecutionContext, ai: AICoreResource, pending, meter) -> None:
+    """A step whose answers come with a batch writes nothing; an observation says what it waits for."""
+    waiting = {**batching.submit_waiting(ai.core, pending), **ai_metadata(meter)}
+    context.log.info(f"{batching.WAITING}: {waiting['batch/requests']} request(s) in {waiting['batch/batches']}")
+    context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
+                                          metadata=waiting))
 
 
 def _ai_step(fn):

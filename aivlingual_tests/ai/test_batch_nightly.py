@@ -49,7 +49,7 @@ def observed(result, asset: str) -> dict:
 
 
 @pytest.mark.slow
-def test_nightly_expressions_wait_for_one_batch_and_the_sensor_reruns_them_from_the_cache(
+def test_the_nightly_catch_up_waits_for_half_price_batches_and_the_sensor_reruns_it_from_the_cache(
         instance, recording, provider_server):
     server = provider_server
     night = run(instance, recording, NIGHTLY)
@@ -57,36 +57,44 @@ def test_nightly_expressions_wait_for_one_batch_and_the_sensor_reruns_them_from_
     assert night.asset_materializations_for_node("difficulty") == []
     waiting = observed(night, "expressions")
     assert waiting["status"] == "waiting for batch" and waiting["batch/requests"] >= 1
-    assert server.count("openai.chat") == 0
     [batch] = server.batches()
     assert waiting["batch/batches"] == batch["id"]
-    requests = waiting["batch/requests"]
+    extraction = waiting["batch/requests"]
 
     run(instance, recording, NIGHTLY)  # a rerun before the answers: waits again, sends nothing again
-    assert len(server.batches()) == 1 and server.count("openai.chat") == 0
+    assert len(server.batches()) == 1
     assert isinstance(tick(instance), dg.SkipReason)  # still running
 
     server.complete_batch(batch["id"])
-    result = tick(instance)
-    [request] = result.run_requests
+    [request] = tick(instance).run_requests
     assert request.partition_key == recording and request.tags["aivlingual/trigger"] == "batch"
     assert request.asset_selection == [dg.AssetKey(a) for a in RERUN_ASSETS]
     assert isinstance(tick(instance), dg.SkipReason)  # collected once, re-run requested once
 
-    rerun = run(instance, recording, request.tags)
+    rerun = run(instance, recording, request.tags)  # expressions from the cache; difficulty batches its own
     [mat] = rerun.asset_materializations_for_node("expressions")
-    assert mat.metadata["ai/cache_hits"].value == requests and mat.metadata["ai/api_calls"].value == 0
-    assert server.batch_lines_answered == requests
-    assert server.count("openai.chat") == server.count_success("openai.chat") >= 1  # difficulty: asked at once
-    assert rerun.asset_materializations_for_node("difficulty")
+    assert mat.metadata["ai/cache_hits"].value == extraction and mat.metadata["ai/api_calls"].value == 0
+    assert rerun.asset_materializations_for_node("difficulty") == []
+    levels = observed(rerun, "difficulty")["batch/requests"]
+    second = next(b for b in server.batches() if b["id"] != batch["id"])
+
+    server.complete_batch(second["id"])
+    [again] = tick(instance).run_requests
+    assert again.run_key != request.run_key
+    last = run(instance, recording, again.tags)
+    [mat] = last.asset_materializations_for_node("difficulty")
+    assert mat.metadata["ai/cache_hits"].value == levels and mat.metadata["ai/api_calls"].value == 0
+    assert set(PipelineResource().frames().read("difficulty", recording)["lemma"]) == {"草", "推し"}
+    assert server.count("openai.chat") == 0  # every answer of the night came from a batch
+    assert server.batch_lines_answered == extraction + levels and len(server.batches()) == 2
 
 
 @pytest.mark.slow
 def test_without_the_setting_the_nightly_catch_up_calls_at_once(instance, recording, provider_server, monkeypatch):
     monkeypatch.delenv("AIVLINGUAL_BATCH")
     night = run(instance, recording, NIGHTLY)
-    assert night.asset_materializations_for_node("expressions")
-    assert provider_server.batches() == [] and provider_server.count("openai.chat") >= 1
+    assert night.asset_materializations_for_node("expressions") and night.asset_materializations_for_node("difficulty")
+    assert provider_server.batches() == [] and provider_server.count("openai.chat") >= 2
 
 
 @pytest.mark.slow
@@ -98,4 +106,5 @@ def test_an_expired_batch_reruns_the_recording_with_normal_calls(instance, recor
     [request] = tick(instance).run_requests
     rerun = run(instance, recording, request.tags)
     [mat] = rerun.asset_materializations_for_node("expressions")
-    assert mat.metadata["ai/api_calls"].value >= 1 and len(server.batches()) == 1
+    assert mat.metadata["ai/api_calls"].value == server.count("openai.chat") >= 1  # asked at once, not re-batched
+    assert [b["id"] for b in server.batches()][0] == batch["id"]

@@ -206,3 +206,25 @@ def test_submission_refuses_a_batch_that_could_pass_the_budget(openai_only, aiv_
     with pytest.raises(BudgetExceededError):
         submit_queued(core)
     assert openai_only.files() == [] and state(core, key) == SUBMITTED  # recorded, nothing uploaded
+
+
+def test_cached_prompt_tokens_of_a_batch_line_are_priced_as_cached_then_halved(openai_only, aiv_home):
+    from aivlingual_tests.fakes.provider_server import Reply
+
+    server = openai_only
+    core = make_core()
+    defer(core, "草")
+    answer = {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "gpt-5-nano",
+              "choices": [{"index": 0, "finish_reason": "stop",
+                           "message": {"role": "assistant", "content": '{"word": "草", "meaning": "lol"}'}}],
+              "usage": {"prompt_tokens": 3000, "completion_tokens": 100, "total_tokens": 3100,
+                        "prompt_tokens_details": {"cached_tokens": 2048}}}
+    server.set_responder("openai.chat", lambda req: Reply(raw=answer))
+    [submitted] = submit_queued(core)
+    server.complete_batch(submitted.remote_id)
+    poll(core)
+    [row] = usage_rows(core)
+    # gpt-5-nano: $0.05 input, $0.005 cached input, $0.40 output per 1M tokens; the batch halves all three
+    expected = (952 * 0.05 + 2048 * 0.005 + 100 * 0.40) / 1e6 / 2
+    assert row["cost_usd"] == pytest.approx(expected) and row["cached_input_tokens"] == 2048
+    assert row["prompt_cache_saved_usd"] == pytest.approx(2048 * (0.05 - 0.005) / 1e6 / 2)

@@ -22,7 +22,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
 from ..budgets import text_cost
-from ..catalogue import batch_price_factor
+from ..catalogue import batch_price_factor, prompt_cache_usage
 from .jsonl import LineResult, read_lines
 from .store import DONE, FALLBACK, FINAL_REMOTE, OPEN_REMOTE, SUBMITTED, BatchRow, BatchStore, RequestRow
 from .submitter import _model_config
@@ -108,13 +108,17 @@ def _store_answer(core: Any, row: RequestRow, body: dict[str, Any], latency: flo
     usage = completion.usage
     input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
     output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-    cost = text_cost(_model_config(core, row.provider, row.model), input_tokens, output_tokens) * (
-        batch_price_factor(row.provider) or 1.0)
+    cached_tokens = int(getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", 0) or 0)
+    config = _model_config(core, row.provider, row.model)
+    factor = batch_price_factor(row.provider) or 1.0  # the batch discount applies to every token price
+    cost = text_cost(config, input_tokens, output_tokens, cached_tokens) * factor
+    prompt_cache = prompt_cache_usage(config, cached_tokens)
     result.cost_usd += cost
     log_row = {"request_type": row.request_type, "kind": "text", "endpoint": row.endpoint, "channel": row.channel,
                "provider": row.provider, "model": row.model, "input_tokens": input_tokens,
                "output_tokens": output_tokens, "cost_usd": cost, "latency_ms": latency, "cache_hit": False,
-               "selection_mode": BATCH_MODE}
+               "selection_mode": BATCH_MODE, "cached_input_tokens": cached_tokens,
+               "prompt_cache_saved_usd": prompt_cache["prompt_cache_saved_usd"] * factor}
     text = message.content or ""
     problem = None
     if not text:

@@ -13,7 +13,9 @@ from .store import BatchStore
 log = logging.getLogger("aivlingual.ai.batch")
 
 TRIGGER_TAG = "aivlingual/trigger"
-NON_URGENT_TRIGGERS = ("nightly",)  # the nightly catch-up; a re-run for collected answers asks at once
+# the nightly catch-up and the re-runs batch_results_sensor makes of it (a step after the one that waited may
+# batch its own new requests; what a batch did not answer is asked at once, see deferral)
+NON_URGENT_TRIGGERS = ("nightly", "batch")
 WAITING = "waiting for batch"
 
 
