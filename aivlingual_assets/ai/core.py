@@ -26,7 +26,7 @@ from . import cache_key as ck
 from . import deadline, metering
 from .audio import AudioCalls
 from .budgets import Budgets, month_start, text_cost, transcription_cost
-from .catalogue import default_catalogue
+from .catalogue import default_catalogue, prompt_cache_usage
 from .claims import claim_or_wait
 from .config import AISettings
 from .errors import (
@@ -132,17 +132,18 @@ class AICore(AudioCalls):
 
     def _store_paid(self, candidate: Candidate, call_log: dict[str, Any], memory: dict[str, Any] | None,
                     reservation: str | None, *, cost: float, latency: float, input_tokens: int = 0,
-                    output_tokens: int = 0, claimed: bool = False) -> int | None:
+                    output_tokens: int = 0, cached_input_tokens: int = 0, claimed: bool = False) -> int | None:
         """Caches and logs one answered call (releasing its reservation, and its claim when ``claimed``)."""
+        prompt_cache = prompt_cache_usage(candidate.config, cached_input_tokens)
         memory_id = self.ledger.store_success(
             memory=memory,
             log={**call_log, "input_tokens": input_tokens, "output_tokens": output_tokens, "cost_usd": cost,
-                 "latency_ms": latency, "cache_hit": False, "success": True},
+                 **prompt_cache, "latency_ms": latency, "cache_hit": False, "success": True},
             reservation_id=reservation,
             claim=(memory["cache_key"], self.owner) if claimed and memory is not None else None,
         )
         self._meter(provider=candidate.provider, model=candidate.model, cache_hit=False, input_tokens=input_tokens,
-                    output_tokens=output_tokens, cost_usd=cost, latency_ms=latency)
+                    output_tokens=output_tokens, cost_usd=cost, latency_ms=latency, **prompt_cache)
         return memory_id
 
     def _claim_or_wait(self, keys: list[str], key: str) -> MemoryRow | None:
@@ -279,7 +280,7 @@ class AICore(AudioCalls):
             except BaseException:
                 self.ledger.release_reservation(reservation)
                 raise
-            cost = text_cost(cfg, response.input_tokens, response.output_tokens)
+            cost = text_cost(cfg, response.input_tokens, response.output_tokens, response.cached_input_tokens)
             total_in += response.input_tokens
             total_out += response.output_tokens
             total_cost += cost
@@ -289,14 +290,16 @@ class AICore(AudioCalls):
             except (ValidationError, ValueError) as exc:
                 problem = _short_error(exc)
                 # what the failed attempt cost is still spent: log it, do not cache it
+                prompt_cache = prompt_cache_usage(cfg, response.cached_input_tokens)
                 self.ledger.log_failure(
                     {**call_log, "input_tokens": response.input_tokens, "output_tokens": response.output_tokens,
-                     "cost_usd": cost, "latency_ms": (time.perf_counter() - started) * 1000, "cache_hit": False,
-                     "error": f"invalid structured output: {problem}"},
+                     "cost_usd": cost, **prompt_cache, "latency_ms": (time.perf_counter() - started) * 1000,
+                     "cache_hit": False, "error": f"invalid structured output: {problem}"},
                     reservation,
                 )
                 self._meter(provider=candidate.provider, model=candidate.model, cache_hit=False,
-                            input_tokens=response.input_tokens, output_tokens=response.output_tokens, cost_usd=cost)
+                            input_tokens=response.input_tokens, output_tokens=response.output_tokens, cost_usd=cost,
+                            **prompt_cache)
                 if attempt == 1:
                     attempt_prompt = _repair_prompt(prompt, response.text, problem)
                     continue
@@ -314,6 +317,7 @@ class AICore(AudioCalls):
             }
             memory_id = self._store_paid(candidate, call_log, memory, reservation, cost=cost, latency=latency,
                                          input_tokens=response.input_tokens, output_tokens=response.output_tokens,
+                                         cached_input_tokens=response.cached_input_tokens,
                                          claimed=candidate.provider != OFFLINE)
             return TextResult(
                 request_type=request_type, text=response.text, parsed=parsed, provider=candidate.provider,

@@ -26,6 +26,8 @@ class UsageReport:
     input_tokens: int
     output_tokens: int
     training_examples_ready: int
+    cached_input_tokens: int = 0  # input tokens the providers read from their prompt caches
+    prompt_cache_saved_usd: float = 0.0  # what their discount took off the cost
     top_models: list[dict[str, Any]] = field(default_factory=list)
     top_request_types: list[dict[str, Any]] = field(default_factory=list)
     top_endpoints: list[dict[str, Any]] = field(default_factory=list)
@@ -55,6 +57,8 @@ def usage_report(ledger: Ledger, *, days: int = 30, now: float | None = None, to
                 sa.func.coalesce(sa.func.sum(u.saved_usd), 0.0),
                 sa.func.coalesce(sa.func.sum(u.input_tokens), 0),
                 sa.func.coalesce(sa.func.sum(u.output_tokens), 0),
+                sa.func.coalesce(sa.func.sum(u.cached_input_tokens), 0),
+                sa.func.coalesce(sa.func.sum(u.prompt_cache_saved_usd), 0.0),
             ).where(window)
         ).one()
 
@@ -89,7 +93,7 @@ def usage_report(ledger: Ledger, *, days: int = 30, now: float | None = None, to
                 ~ai_memory.c.id.in_(sa.select(training_data.c.memory_id)),
             )
         ).scalar_one()
-    requests, calls, hits, failures, cost, saved, tin, tout = totals
+    requests, calls, hits, failures, cost, saved, tin, tout, cached_in, prompt_cache_saved = totals
     looked_up = int(calls) + int(hits)
     return UsageReport(
         days=days,
@@ -104,6 +108,8 @@ def usage_report(ledger: Ledger, *, days: int = 30, now: float | None = None, to
         input_tokens=int(tin),
         output_tokens=int(tout),
         training_examples_ready=int(ready),
+        cached_input_tokens=int(cached_in),
+        prompt_cache_saved_usd=round(float(prompt_cache_saved), 6),
         top_models=top_models,
         top_request_types=top_request_types,
         top_endpoints=top_endpoints,
@@ -127,6 +133,8 @@ def format_report(report: UsageReport) -> str:
         f"  tokens          {report.input_tokens} in / {report.output_tokens} out",
         f"  cost            ${report.cost_usd:.4f}",
         f"  saved by cache  ${report.saved_usd:.4f}",
+        f"  saved by prompt caching  ${report.prompt_cache_saved_usd:.4f} "
+        f"({report.cached_input_tokens} of {report.input_tokens} input tokens read from the providers' prompt caches)",
         f"  training examples ready  {report.training_examples_ready}",
     ]
     for title, rows, label in (

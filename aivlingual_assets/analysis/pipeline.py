@@ -16,7 +16,7 @@ from .tasks import AssessLevels, ExtractExpressions, anchor_to_lines, chunk_line
 
 EXPRESSION_COLUMNS = [
     "recording", "recording_title", "expression", "lemma", "reading", "meaning", "category", "explanation",
-    "example", "start", "end", "url",
+    "example", "start", "end", "url", "speaker",
 ]
 LEVEL_COLUMNS = ["level", "level_score", "level_method", "level_reason"]
 LEVEL_BATCH = 40
@@ -44,7 +44,9 @@ def extract_recording_expressions(lines: Sequence[TranscriptLine], run_task: Run
 
 
 def expressions_frame(items: Sequence[Expression], *, recording: str, recording_title: str,
-                      url_for: Callable[[float], str | None]) -> pd.DataFrame:
+                      url_for: Callable[[float], str | None],
+                      speaker_at: Callable[[float], str | None] | None = None) -> pd.DataFrame:
+    """One row per expression; ``speaker`` is who said its line (``speaker_at`` its start; None when unknown)."""
     rows = [
         {
             "recording": recording,
@@ -59,10 +61,14 @@ def expressions_frame(items: Sequence[Expression], *, recording: str, recording_
             "start": float(e.start),
             "end": float(e.end),
             "url": url_for(e.start),
+            "speaker": speaker_at(e.start) if speaker_at is not None else None,
         }
         for e in items
     ]
-    return pd.DataFrame(rows, columns=EXPRESSION_COLUMNS).astype({"start": "float64", "end": "float64"})
+    frame = pd.DataFrame(rows, columns=EXPRESSION_COLUMNS).astype({"start": "float64", "end": "float64"})
+    # object keeps None as None (not NaN): "no speaker known", as in the transcript
+    frame["speaker"] = pd.Series([row["speaker"] for row in rows], dtype="object", index=frame.index)
+    return frame
 
 
 def frame_expressions(frame: pd.DataFrame) -> list[Expression]:

@@ -7,8 +7,9 @@ where the words came from.
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -79,3 +80,28 @@ def frame_to_segments(frame: pd.DataFrame) -> list[Segment]:
         )
         for start, end, text, speaker in zip(frame["start"], frame["end"], frame["text"], speakers)
     ]
+
+
+def speaker_lookup(frame: pd.DataFrame) -> Callable[[float], str | None]:
+    """Who was speaking at a time of the recording: the speaker of the latest line that starts by then and has
+    not ended (None where no line, or a line without a speaker, covers it). Expressions, anchored to lines,
+    take their speaker from it."""
+    if "speaker" not in frame.columns or frame.empty:
+        return lambda _seconds: None
+    rows = sorted(
+        (float(start), float(end), None if speaker is None or pd.isna(speaker) else str(speaker))
+        for start, end, speaker in zip(frame["start"], frame["end"], frame["speaker"])
+    )
+    starts = [row[0] for row in rows]
+
+    def speaker_at(seconds: float) -> str | None:
+        i = bisect.bisect_right(starts, float(seconds) + 1e-6)
+        while i > 0:
+            i -= 1
+            start, end, speaker = rows[i]
+            if end + 1e-6 < seconds:
+                continue  # ended before: an earlier line may still be running (overlapping speech)
+            return speaker
+        return None
+
+    return speaker_at

@@ -44,6 +44,8 @@ _FIELDS = (
     ("output_tokens", "Output tokens", "{:,}"),
     ("cost_usd", "Cost (USD)", "${:,.4f}"),
     ("saved_usd", "Saved by the cache (USD)", "${:,.4f}"),
+    ("cached_input_tokens", "Input tokens from the providers' prompt caches", "{:,}"),
+    ("prompt_cache_saved_usd", "Saved by prompt caching (USD)", "${:,.4f}"),
 )
 
 

@@ -73,6 +73,7 @@ class ClipExpression(BaseModel):
     level_score: float | None = None
     start: float
     end: float | None = None
+    speaker: str | None = None  # who said the line it was heard in (collab streams)
 
 
 class TranscriptLine(BaseModel):
@@ -147,6 +148,11 @@ class ClipPlan(BaseModel):
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+    @property
+    def speakers(self) -> list[str]:
+        """Who speaks in the clip, in order of first line."""
+        return list(dict.fromkeys(line.speaker for line in self.lines if line.speaker))
 
 
 class ClipPlanList(list[ClipPlan]):
@@ -276,10 +282,23 @@ def _clip_expressions(expressions: pd.DataFrame) -> list[ClipExpression]:
                 level_score=_opt_float(record.get("level_score")),
                 start=start,
                 end=end if end is not None and end >= start else None,
+                speaker=_opt_str(record.get("speaker")),
             )
         )
     found.sort(key=lambda item: (item.start, item.expression))
     return found
+
+
+def _with_line_speakers(expressions: list[ClipExpression], lines: list[TranscriptLine]) -> list[ClipExpression]:
+    """Expressions whose table has no speaker take the speaker of the transcript line they start in."""
+    out = []
+    for expr in expressions:
+        if expr.speaker is None:
+            line = next((ln for ln in lines if ln.start <= expr.start <= ln.end and ln.speaker), None)
+            if line is not None:
+                expr = expr.model_copy(update={"speaker": line.speaker})
+        out.append(expr)
+    return out
 
 
 def _identity(expression: ClipExpression) -> str:
@@ -438,7 +457,7 @@ def plan_clips(
         raise ClipPlanningError(f"need 0 <= n_min <= n_max and n_max >= 1, got n_min={n_min}, n_max={n_max}")
 
     lines = _transcript_lines(transcript, duration)
-    timed = _clip_expressions(expressions)
+    timed = _with_line_speakers(_clip_expressions(expressions), lines)
 
     if duration < min_len:
         return ClipPlanList(reason=f"recording is {duration:.1f} s, shorter than the {min_len:g} s minimum clip")
@@ -631,8 +650,9 @@ def clip_plans_to_frame(plans: Sequence[ClipPlan]) -> pd.DataFrame:
         row = plan.model_dump()
         for column in _FRAME_JSON_COLUMNS:
             row[column] = json.dumps(row[column], ensure_ascii=False)
+        row["speakers"] = ", ".join(plan.speakers) or None
         rows.append(row)
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=[*columns, "speakers"])
 
 
 def clip_plans_from_frame(frame: pd.DataFrame) -> list[ClipPlan]:

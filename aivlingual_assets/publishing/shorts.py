@@ -30,8 +30,12 @@ def write_copy(plans: list[ClipPlan], generate: Callable[..., object]) -> list[C
 
 
 def clip_file_name(recording: str, plan: ClipPlan) -> str:
-    """Named by what is in the clip, so an unchanged plan is never cut twice."""
-    digest = hashlib.sha256(plan.model_dump_json().encode()).hexdigest()[:12]
+    """Named by what is in the clip, so an unchanged plan is never cut twice.
+
+    An expression's speaker is not in the picture (the lines' speakers are), so it does not rename the clip.
+    """
+    digest = hashlib.sha256(plan.model_dump_json(exclude={"expressions": {"__all__": {"speaker"}}}).encode()
+                            ).hexdigest()[:12]
     return f"{recording}-{plan.index:02d}-{digest}.mp4"
 
 

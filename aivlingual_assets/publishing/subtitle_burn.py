@@ -290,9 +290,16 @@ def build_ass(plan: ClipPlan, *, font_name: str = DEFAULT_FONT_NAME, show_title:
         event(0, expr.start - plan.start - GLOSS_LEAD, spoken_end - plan.start + GLOSS_HOLD, "Gloss", "", text)
     needles = [e.expression for e in plan.expressions]
     for line in plan.lines:
-        text = render_text(line.text, max_units=usable / LINE_FONT_SIZE, highlights=needles)
+        text = render_text(speaker_label(line.speaker) + line.text, max_units=usable / LINE_FONT_SIZE,
+                           highlights=needles)
         event(1, line.start - plan.start, line.end - plan.start, "Line", line.speaker or "", text)
     return header + "\n" + "\n".join(events) + "\n"
+
+
+def speaker_label(speaker: str | None) -> str:
+    """``【Name】`` before a line, so a collab Short shows who said it; nothing for an unknown speaker."""
+    name = " ".join(str(speaker or "").split())
+    return f"【{name}】" if name else ""
 
 
 def write_ass(plan: ClipPlan, path: str | Path, *, font_name: str = DEFAULT_FONT_NAME, show_title: bool = True) -> Path:

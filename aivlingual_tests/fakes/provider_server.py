@@ -44,7 +44,8 @@ OpenAI (``/v1``):
   * ``POST /audio/transcriptions`` [``openai.transcriptions``] and ``/audio/translations``
     [``openai.translations``] - multipart; ``response_format`` json (default), verbose_json
     (segments, optional words), text, srt, vtt. verbose_json ``language`` is the full English
-    name ("japanese") like whisper-1 returns.
+    name ("japanese") like whisper-1 returns. ``diarized_json`` (speaker-labelled segments) from
+    diarising models: see :mod:`.diarisation`.
   * ``POST /audio/speech`` [``openai.speech``] - ``mp3`` (silent MPEG-1 Layer III frames,
     ``audio/mpeg``), ``wav`` (stdlib ``wave``), ``pcm`` (raw 24 kHz s16le); other formats get
     WAV bytes labelled with their content type.
@@ -67,6 +68,7 @@ Gemini (``/{v1,v1beta,v1alpha}/models/{model}:action``; google-genai 3.x uses ``
   * ``:batchEmbedContents`` (what ``client.models.embed_content`` uses) and ``:embedContent``
     [``gemini.embed``]; ``outputDimensionality`` honoured.
   * ``:countTokens`` [``gemini.count_tokens``].
+Both protocols report cached prompt tokens for a repeated prompt prefix: see :mod:`.prompt_cache`.
 Anything else is answered 404 in the protocol's error format and logged as ``openai.unknown`` /
 ``gemini.unknown`` (faults and responders never apply to those).
 
@@ -189,7 +191,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .diarisation import DiarisationMixin
 from .openai_batches import BatchesMixin, batch_routes
+from .prompt_cache import PromptCacheMixin
 
 __all__ = [
     "Fault",
@@ -792,7 +796,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # ==== the server ==================================================================================
-class ProviderServer(BatchesMixin):
+class ProviderServer(BatchesMixin, DiarisationMixin, PromptCacheMixin):
     """Fake OpenAI + Gemini server; see the module docstring for the full API."""
 
     def __init__(self, *, embedding_dim: int = 64, host: str = "127.0.0.1"):
@@ -828,6 +832,7 @@ class ProviderServer(BatchesMixin):
             self.enforce_max_tokens = True
             self.validate_strict_schemas = True
             self._init_batch_state()  # openai_batches
+            self._init_prompt_cache_state()  # prompt_cache
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def start(self) -> "ProviderServer":
@@ -1349,7 +1354,8 @@ class ProviderServer(BatchesMixin):
         if req.response_mime_type == "text/x.enum" and req.schema and req.schema.get("enum"):
             return str(req.schema["enum"][0])
         if req.schema is not None:
-            return json.dumps(example_from_schema(req.schema), ensure_ascii=False)
+            transcript = DiarisationMixin._gemini_transcript_text(req) if req.protocol == "gemini" else None
+            return transcript or json.dumps(example_from_schema(req.schema), ensure_ascii=False)
         snippet = " ".join(req.user.split())[:80] or " ".join(req.prompt.split())[:80]
         if req.json_mode:
             return json.dumps({"echo": snippet}, ensure_ascii=False)
@@ -1375,7 +1381,8 @@ class ProviderServer(BatchesMixin):
             "prompt_tokens": gen.prompt_tokens,
             "completion_tokens": gen.completion_tokens * n,
             "total_tokens": gen.prompt_tokens + gen.completion_tokens * n,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": self._cached_prompt_tokens(req, gen.prompt_tokens),
+                                      "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
                                           "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
         }
@@ -1505,7 +1512,8 @@ class ProviderServer(BatchesMixin):
             "tools": [],
             "top_p": body.get("top_p", 1.0),
             "truncation": "disabled",
-            "usage": {"input_tokens": gen.prompt_tokens, "input_tokens_details": {"cached_tokens": 0},
+            "usage": {"input_tokens": gen.prompt_tokens,
+                      "input_tokens_details": {"cached_tokens": self._cached_prompt_tokens(req, gen.prompt_tokens)},
                       "output_tokens": gen.completion_tokens, "output_tokens_details": {"reasoning_tokens": 0},
                       "total_tokens": gen.prompt_tokens + gen.completion_tokens},
             "metadata": body.get("metadata") or {},
@@ -1557,7 +1565,8 @@ class ProviderServer(BatchesMixin):
         if not req.form.get("model"):
             raise _ClientError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
         fmt = str(req.form.get("response_format") or "json")
-        if fmt not in ("json", "text", "srt", "vtt", "verbose_json"):
+        self._check_diarisation_request(req, fmt, _audio_duration(req.files["file"].data))  # diarisation
+        if fmt not in ("json", "text", "srt", "vtt", "verbose_json", "diarized_json"):
             raise _ClientError(400, f"Unsupported response_format '{fmt}' in the fake provider server.",
                                param="response_format")
         translating = req.kind == OPENAI_TRANSLATIONS
@@ -1582,6 +1591,8 @@ class ProviderServer(BatchesMixin):
             return _Response(200, _srt(segments).encode("utf-8"), content_type="text/plain; charset=utf-8")
         if fmt == "vtt":
             return _Response(200, _vtt(segments).encode("utf-8"), content_type="text/vtt; charset=utf-8")
+        if fmt == "diarized_json":
+            return _Response(200, _dumps(self._openai_diarised_payload(duration, text, segments)))
         usage = {"type": "duration", "seconds": int(math.ceil(duration))}
         if fmt == "json":
             return _Response(200, _dumps({"text": text, "usage": usage}))
@@ -1822,6 +1833,10 @@ class ProviderServer(BatchesMixin):
         usage = {"promptTokenCount": gen.prompt_tokens, "candidatesTokenCount": gen.completion_tokens * req.candidate_count,
                  "totalTokenCount": gen.prompt_tokens + gen.completion_tokens * req.candidate_count,
                  "promptTokensDetails": details}
+        cached = self._cached_prompt_tokens(req, gen.prompt_tokens)  # prompt_cache
+        if cached:
+            usage["cachedContentTokenCount"] = cached
+            usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": cached}]
         response_id = self._new_id("fake", 20)
 
         def candidates(piece: str | None, final: bool) -> list[dict]:

@@ -76,9 +76,16 @@ def test_events_are_relative_to_clip_start_and_clamped():
 
 def test_transcript_text_cannot_inject_ass_overrides():
     events = dialogues(build_ass(make_plan()))
-    first_line = strip_our_tags(next(e for e in events if e[3] == "Line")[9])
+    first_line = strip_our_tags(next(e for e in events if e[3] == "Line")[9]).replace("\\N", "")  # our wraps
     assert "{" not in first_line and "}" not in first_line and "\\" not in first_line
     assert "｛可愛い｝" in first_line
+
+
+def test_each_line_shows_who_said_it():
+    lines = [strip_our_tags(e[9]).replace("\\N", "") for e in dialogues(build_ass(make_plan())) if e[3] == "Line"]
+    assert lines[0].startswith("【Aki, main】今日も推しが")
+    assert lines[1].startswith("マジで草")  # no speaker, no label
+    assert lines[2] == "【Aki】おつかれさまでした。"
 
 
 def test_expressions_are_highlighted_and_glossed_on_top():
