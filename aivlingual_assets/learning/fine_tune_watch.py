@@ -31,7 +31,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..ai.ledger import Ledger, ai_memory
-from .fine_tune_deployments import Deployment, current_defaults, deployment_events, record_demotion
+from .fine_tune_deployments import (
+    Deployment,
+    current_defaults,
+    deployment_events,
+    record_demotion,
+)
 from .fine_tune_gate import GATE_PURPOSE
 
 __all__ = [
@@ -54,7 +59,7 @@ MARGIN_ENV = "AIVLINGUAL_FINE_TUNE_DEMOTE_MARGIN"
 MIN_REVIEWS_ENV = "AIVLINGUAL_FINE_TUNE_DEMOTE_MIN_REVIEWS"
 
 
-def _from_env(name: str, cast: type, default: float | int, what: str) -> float | int:
+def _from_env(name: str, cast: type, default: float, what: str) -> float | int:
     from .. import settings
 
     raw = settings.env(name)

@@ -1,15 +1,21 @@
-"""Helpers for the learning-loop tests: a ledger in the test's home and AI memory rows."""
+"""Helpers for the learning-loop tests: a ledger in the test's home, AI memory rows and verified outputs."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import time
 from typing import Any
 
 import pytest
 
+from aivlingual_assets import cli
+from aivlingual_assets.ai import AICore, AISettings
 from aivlingual_assets.ai.ledger import Ledger, ai_memory
+from aivlingual_assets.analysis.schemas import Expression, ExpressionList
+from aivlingual_assets.analysis.tasks import EXTRACT_SYSTEM
+from aivlingual_assets.learning.review import record_verdict
 
 
 @pytest.fixture
@@ -57,3 +63,45 @@ def expression_output(*items: tuple[str, str, str]) -> dict[str, Any]:
          "source_url": None}
         for lemma, reading, meaning in items
     ]}
+
+
+WORDS = ["ワンチャン", "ガチ", "草", "推し", "尊い", "同接", "切り抜き", "スパチャ", "初見", "歌枠", "雑談", "コラボ",
+         "ボス戦", "エンディング", "深夜テンション", "ら抜き言葉", "見れる", "来れる", "やばい", "マジで", "えぐい",
+         "神回", "乙", "おつかれ", "ありがてぇ", "ぴえん", "エモい", "バズる", "ググる", "ディスる", "チルい",
+         "沼", "推し活", "限界オタク", "てぇてぇ", "待機", "枠", "配信", "同時視聴", "実況", "耐久", "凸待ち",
+         "初配信", "周年", "新衣装", "お披露目", "メン限", "アーカイブ", "ミュート", "遅延"]
+
+
+def seed_outputs(home, ledger_url: str, n: int, *, start: int = 0) -> list[int]:
+    """``n`` distinct cached extraction outputs, produced by the AI core's offline path (no key)."""
+    core = AICore(AISettings(database_url=ledger_url, home=home))
+    ids = []
+    for i in range(start, start + n):
+        rng = random.Random(i)
+        words = rng.sample(WORDS, 6)
+        lines = [f"[{j * 3}.00-{j * 3 + 3}.00] {w}{rng.choice(['だね', 'じゃん', 'すぎる', 'かも', 'って何'])}"
+                 f"（{i}-{j}）" for j, w in enumerate(words)]
+        prompt = "Transcript lines ([start-end] text):\n" + "\n".join(lines)
+        items = ExpressionList(items=[Expression(
+            expression=w, lemma=w, reading="よみ", meaning=f"meaning of {w} #{i}", category="slang",
+            explanation=f"{w} is informal (example {i}).", example=lines[k].split("] ", 1)[1], start=k * 3.0,
+            end=k * 3.0 + 3) for k, w in enumerate(words[:2])])
+        result = core.generate_text("expressions.extract", prompt, system=EXTRACT_SYSTEM, schema=ExpressionList,
+                                    offline=lambda items=items: items)
+        assert result.provider == "offline"
+        ids.append(result.memory_id)
+    return ids
+
+
+@pytest.fixture
+def approved(ledger, aiv_home, monkeypatch):
+    """30 verified outputs: 10 approved at the CLI, 20 through record_verdict; 2 more rejected."""
+    ids = seed_outputs(aiv_home, ledger.url, 32)
+    monkeypatch.setenv("USER", "alice")
+    for memory_id in ids[:10]:
+        assert cli.main(["review", "approve", str(memory_id), "--rating", "5"]) == 0
+    for memory_id in ids[10:30]:
+        record_verdict(ledger, memory_id, "verified", "bob", rating=4)
+    for memory_id in ids[30:]:
+        assert cli.main(["review", "reject", str(memory_id), "--reason", "wrong"]) == 0
+    return ids

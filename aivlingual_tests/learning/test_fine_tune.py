@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import time
 
 import dagster as dg
@@ -15,9 +14,14 @@ from aivlingual_assets.ai import AICore, AISettings, BudgetExceededError
 from aivlingual_assets.ai.core import month_start
 from aivlingual_assets.ai.ledger import budget_reservations, training_runs, usage_log
 from aivlingual_assets.ai.usage_report import usage_report
-from aivlingual_assets.analysis.schemas import Expression, ExpressionList
+from aivlingual_assets.analysis.schemas import ExpressionList
 from aivlingual_assets.analysis.tasks import EXTRACT_SYSTEM
-from aivlingual_assets.assets.learning import ai_usage_report, fine_tune_run, fine_tune_status_sensor, training_exports
+from aivlingual_assets.assets.learning import (
+    ai_usage_report,
+    fine_tune_run,
+    fine_tune_status_sensor,
+    training_exports,
+)
 from aivlingual_assets.learning.fine_tune import (
     FINE_TUNE_PRICES,
     base_family,
@@ -28,36 +32,9 @@ from aivlingual_assets.learning.fine_tune import (
 from aivlingual_assets.learning.review import record_verdict
 from aivlingual_assets.resources import AICoreResource
 from aivlingual_tests.fakes.provider_server import Fault
+from aivlingual_tests.learning.conftest import seed_outputs
 
 REQUEST_TYPE = "expressions.extract"
-WORDS = ["ワンチャン", "ガチ", "草", "推し", "尊い", "同接", "切り抜き", "スパチャ", "初見", "歌枠", "雑談", "コラボ",
-         "ボス戦", "エンディング", "深夜テンション", "ら抜き言葉", "見れる", "来れる", "やばい", "マジで", "えぐい",
-         "神回", "乙", "おつかれ", "ありがてぇ", "ぴえん", "エモい", "バズる", "ググる", "ディスる", "チルい",
-         "沼", "推し活", "限界オタク", "てぇてぇ", "待機", "枠", "配信", "同時視聴", "実況", "耐久", "凸待ち",
-         "初配信", "周年", "新衣装", "お披露目", "メン限", "アーカイブ", "ミュート", "遅延"]
-
-
-def seed_outputs(home, ledger_url: str, n: int, *, start: int = 0) -> list[int]:
-    """``n`` distinct cached extraction outputs, produced by the AI core's offline path (no key)."""
-    core = AICore(AISettings(database_url=ledger_url, home=home))
-    ids = []
-    for i in range(start, start + n):
-        rng = random.Random(i)
-        words = rng.sample(WORDS, 6)
-        lines = [f"[{j * 3}.00-{j * 3 + 3}.00] {w}{rng.choice(['だね', 'じゃん', 'すぎる', 'かも', 'って何'])}"
-                 f"（{i}-{j}）" for j, w in enumerate(words)]
-        prompt = "Transcript lines ([start-end] text):\n" + "\n".join(lines)
-        items = ExpressionList(items=[Expression(
-            expression=w, lemma=w, reading="よみ", meaning=f"meaning of {w} #{i}", category="slang",
-            explanation=f"{w} is informal (example {i}).", example=lines[k].split("] ", 1)[1], start=k * 3.0,
-            end=k * 3.0 + 3) for k, w in enumerate(words[:2])])
-        result = core.generate_text(REQUEST_TYPE, prompt, system=EXTRACT_SYSTEM, schema=ExpressionList,
-                                    offline=lambda items=items: items)
-        assert result.provider == "offline"
-        ids.append(result.memory_id)
-    return ids
-
-
 def runs(ledger) -> list[dict]:
     with ledger.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(sa.select(training_runs).order_by(training_runs.c.id))]
@@ -90,20 +67,6 @@ def tick(instance):
 
 
 FT_CONFIG = {"ops": {"fine_tune_run": {"config": {"min_type_examples": 10}}}}
-
-
-@pytest.fixture
-def approved(ledger, aiv_home, monkeypatch):
-    """30 verified outputs: 10 approved at the CLI, 20 through record_verdict; 2 more rejected."""
-    ids = seed_outputs(aiv_home, ledger.url, 32)
-    monkeypatch.setenv("USER", "alice")
-    for memory_id in ids[:10]:
-        assert cli.main(["review", "approve", str(memory_id), "--rating", "5"]) == 0
-    for memory_id in ids[10:30]:
-        record_verdict(ledger, memory_id, "verified", "bob", rating=4)
-    for memory_id in ids[30:]:
-        assert cli.main(["review", "reject", str(memory_id), "--reason", "wrong"]) == 0
-    return ids
 
 
 def test_end_to_end_from_verdicts_to_a_deployed_default_model(ledger, aiv_home, approved, provider_server,

@@ -29,7 +29,11 @@ from aivlingual_assets.assets.learning import (
     review_queue,
     training_exports,
 )
-from aivlingual_assets.learning.fine_tune_deployments import current_defaults, deployment_events, deployments
+from aivlingual_assets.learning.fine_tune_deployments import (
+    current_defaults,
+    deployment_events,
+    deployments,
+)
 from aivlingual_assets.learning.fine_tune_gate import (
     Scores,
     at_least_as_good,
@@ -38,13 +42,13 @@ from aivlingual_assets.learning.fine_tune_gate import (
     extraction_agreement,
 )
 from aivlingual_assets.learning.fine_tune_watch import resolve_demote_settings
-from aivlingual_assets.learning.review import record_rating, record_verdict
+from aivlingual_assets.learning.review import memory_ids_by_key, pick_for_review, record_rating, record_verdict
 from aivlingual_assets.resources import AICoreResource
 from aivlingual_assets.resources.parquet_io_manager import ParquetIOManager
 from aivlingual_assets.resources.pipeline import PipelineResource
 from aivlingual_tests.fakes.provider_server import Fault
 from aivlingual_tests.learning.conftest import add_memory, expression_output
-from aivlingual_tests.learning.test_fine_tune import MIN_20, approved, metadata, runs, tick  # noqa: F401
+from aivlingual_tests.learning.test_fine_tune import MIN_20, metadata, runs, tick
 
 REQUEST_TYPE = "expressions.extract"
 GATE_ONLY = {"ops": {"fine_tune_run": {"config": {"start_new_job": False}}}}
@@ -238,6 +242,9 @@ def test_the_gate_deploys_a_fine_tune_at_least_as_good_with_both_scores_metered(
     assert (current.candidate_agreement, current.baseline_agreement, current.examples) == (1.0, 0.0, len(answers))
     assert current.deployed_at is not None
     assert [e["event"] for e in deployment_events(ledger)] == ["deployed"]
+    # the gate's answers are not the pipeline's: never in the review queue, nor matched to Notion pages
+    assert pick_for_review(ledger, limit=100) == []
+    assert set().union(*memory_ids_by_key(ledger).values()) <= set(approved)
 
 
 def deployed(ledger, provider_server) -> tuple[str, str]:
@@ -297,7 +304,7 @@ def test_reviewers_rejections_demote_a_deployed_fine_tune_after_enough_reviews(l
     assert first_choice() == replaced
     (record,) = deployments(ledger)
     assert record.status == "demoted" and "36%" in record.reason and record.ended_at is not None
-    demotion = [e for e in deployment_events(ledger) if e["event"] == "demoted"][0]
+    demotion = next(e for e in deployment_events(ledger) if e["event"] == "demoted")
     assert demotion["detail"]["rejection_rate"] == 0.36 and demotion["detail"]["replaced_rejection_rate"] == 0.15
     assert current_defaults(ledger) == []
     # a later cycle has nothing left to watch
