@@ -17,6 +17,7 @@ import dagster as dg
 
 from .ai import batching
 from .ai.batching.store import OPEN_REMOTE, PREPARING, QUEUED, UPLOADED
+from .ai.errors import BudgetExceededError
 from .ai.redaction import redact
 from .assets.partitions import recordings_partitions
 from .jobs import PER_RECORDING, recording_job
@@ -60,7 +61,11 @@ def batch_results_sensor(context: dg.SensorEvaluationContext, ai: AICoreResource
     if not store.batches([*OPEN_REMOTE, PREPARING, UPLOADED]) and not store.requests(state=QUEUED):
         return dg.SkipReason("no batch is waiting")
     try:
-        submitted = batching.submit_queued(core)
+        try:
+            submitted = batching.submit_queued(core)
+        except BudgetExceededError as exc:  # that batch is dropped, its requests left to normal calls
+            context.log.warning(f"a batch was refused before upload: {exc}")
+            submitted = []
         ended, still_open = batching.poll(core)
     except Exception as exc:  # noqa: BLE001 - the provider or network: the next tick asks again
         message = redact(f"{exc.__class__.__name__}: {exc}", core.settings.secrets())

@@ -103,7 +103,7 @@ def _non_urgent(context: dg.AssetExecutionContext):
 
 def _wait_for_batch(context: dg.AssetExecutionContext, ai: AICoreResource, pending, meter) -> None:
     """A step whose answers come with a batch writes nothing; an observation says what it waits for."""
-    waiting = {**batching.submit_waiting(ai.core, pending), **ai_metadata(meter)}
+    waiting = {**_ai_step(lambda: batching.submit_waiting(ai.core, pending)), **ai_metadata(meter)}
     context.log.info(f"{batching.WAITING}: {waiting['batch/requests']} request(s) in {waiting['batch/batches']}")
     context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
                                           metadata=waiting))

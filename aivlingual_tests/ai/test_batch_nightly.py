@@ -108,3 +108,15 @@ def test_an_expired_batch_reruns_the_recording_with_normal_calls(instance, recor
     [mat] = rerun.asset_materializations_for_node("expressions")
     assert mat.metadata["ai/api_calls"].value == server.count("openai.chat") >= 1  # asked at once, not re-batched
     assert [b["id"] for b in server.batches()][0] == batch["id"]
+
+
+@pytest.mark.slow
+def test_a_batch_the_budget_refuses_fails_the_step_with_the_budget_message_and_sends_nothing(
+        instance, recording, provider_server, monkeypatch):
+    monkeypatch.setenv("AIVLINGUAL_MONTHLY_BUDGET_USD", "0.0000001")
+    night = dg.materialize(ANALYSIS, partition_key=recording, instance=instance, resources=build_resources(),
+                           tags=NIGHTLY, raise_on_error=False)
+    assert not night.success
+    [failure] = [e for e in night.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "expressions" and "Monthly AI budget" in failure.step_failure_data.error.message
+    assert provider_server.files() == [] and provider_server.count("openai.chat") == 0

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from aivlingual_assets.ai import AICore, AISettings
 from aivlingual_assets.ai.batching import BatchPending, BatchStore, non_urgent, poll, submit_queued
-from aivlingual_assets.ai.batching.store import DONE, FALLBACK, SUBMITTED
+from aivlingual_assets.ai.batching.store import DONE, FALLBACK
 from aivlingual_assets.ai.budgets import text_cost
 from aivlingual_assets.ai.ledger import ai_memory, usage_log
 from aivlingual_tests.fakes.provider_server import Fault
@@ -198,14 +198,28 @@ def test_requests_of_other_providers_are_not_batched(provider_server, monkeypatc
     assert provider_server.batches() == [] and BatchStore(core.ledger).requests() == []
 
 
-def test_submission_refuses_a_batch_that_could_pass_the_budget(openai_only, aiv_home):
+def test_submission_refuses_a_batch_that_could_pass_the_budget_and_uploads_nothing(openai_only, aiv_home):
     from aivlingual_assets.ai import BudgetExceededError
 
     core = make_core(monthly_budget_usd=1e-9)
     key = defer(core, "草").cache_key
     with pytest.raises(BudgetExceededError):
         submit_queued(core)
-    assert openai_only.files() == [] and state(core, key) == SUBMITTED  # recorded, nothing uploaded
+    assert openai_only.files() == [] and openai_only.batches() == []
+    assert [b.status for b in BatchStore(core.ledger).batches()] == ["refused"]
+    assert state(core, key) == FALLBACK and submit_queued(core) == []  # never retried as a batch
+    with non_urgent("rec-1"), pytest.raises(BudgetExceededError):  # asked normally, the budget decides
+        core.generate_text("gloss", "草", schema=Gloss, endpoint="expressions", channel="demo")
+    assert openai_only.count("openai.chat") == 0
+
+
+def test_a_batch_the_provider_no_longer_knows_falls_back(openai_only, aiv_home):
+    core = make_core()
+    key = defer(core, "草").cache_key
+    [submitted] = submit_queued(core)
+    openai_only.forget_batch(submitted.remote_id)
+    [ended] = poll(core)[0]
+    assert ended.status == "failed" and "not_found" in ended.fell_back[key] and state(core, key) == FALLBACK
 
 
 def test_cached_prompt_tokens_of_a_batch_line_are_priced_as_cached_then_halved(openai_only, aiv_home):

@@ -17,6 +17,7 @@ moves it:
 * ``server.expire_batch(id, answered=0)`` answers the first ``answered`` lines and writes the
   rest to the error file with code ``batch_expired``, status ``expired``;
 * ``server.fail_batch(id, message)``: status ``failed``, nothing answered;
+* ``server.forget_batch(id)``: the batch is gone (``GET /v1/batches/{id}`` answers 404);
 * ``server.set_batch_progression("in_progress", "completed")`` instead advances every batch one
   status per ``batches.retrieve`` (the last may be ``completed``, ``expired`` or ``failed``).
 
@@ -82,6 +83,12 @@ class BatchesMixin:
                          errors={"object": "list", "data": [{"code": code, "message": message, "param": None,
                                                              "line": None}]})
             return json.loads(json.dumps(batch))
+
+    def forget_batch(self, batch_id: str) -> None:
+        """The provider no longer knows the batch (``batches.retrieve`` answers 404)."""
+        with self._lock:
+            self._batches.pop(batch_id)
+            self._batch_lines.pop(batch_id, None)
 
     def set_batch_progression(self, *statuses: str) -> None:
         """Advance every batch one status per ``batches.retrieve``; no arguments switches it off."""

@@ -16,8 +16,10 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
+import openai
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
@@ -54,7 +56,10 @@ def poll(core: Any) -> tuple[list[Collected], list[BatchRow]]:
         if not batch.remote_id:
             continue
         client = core.provider(batch.provider).client
-        remote = client.batches.retrieve(batch.remote_id)
+        try:
+            remote = client.batches.retrieve(batch.remote_id)
+        except openai.NotFoundError:  # deleted at the provider: nothing will come, its requests are asked normally
+            remote = _gone(batch.remote_id)
         if remote.status not in FINAL_REMOTE:
             if remote.status != batch.status:
                 store.update_batch(batch.id, status=remote.status)
@@ -73,12 +78,13 @@ def collect(core: Any, store: BatchStore, batch: BatchRow, remote: Any, client: 
     for file_id in (remote.output_file_id, remote.error_file_id):
         if file_id:
             lines.extend(read_lines(client.files.content(file_id).text))
+    config = _model_config(core, batch.provider, batch.model)
     for line in lines:
         row = pending.pop(line.custom_id, None)
         if row is None:
             continue  # settled by an earlier, interrupted collection (or not ours)
         if line.answered:
-            problem = _store_answer(core, row, line.body or {}, latency, result)
+            problem = _store_answer(core, row, config, line.body or {}, latency, result)
         else:
             problem = line.error or "no answer"
         if problem:
@@ -98,7 +104,8 @@ def collect(core: Any, store: BatchStore, batch: BatchRow, remote: Any, client: 
     return result
 
 
-def _store_answer(core: Any, row: RequestRow, body: dict[str, Any], latency: float, result: Collected) -> str | None:
+def _store_answer(core: Any, row: RequestRow, config: dict[str, Any], body: dict[str, Any], latency: float,
+                  result: Collected) -> str | None:
     """Caches and logs one answered line at the batch price; returns why it cannot be used, if so."""
     try:
         completion = ChatCompletion.model_validate(body)
@@ -109,7 +116,6 @@ def _store_answer(core: Any, row: RequestRow, body: dict[str, Any], latency: flo
     input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
     output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
     cached_tokens = int(getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", 0) or 0)
-    config = _model_config(core, row.provider, row.model)
     factor = batch_price_factor(row.provider) or 1.0  # the batch discount applies to every token price
     cost = text_cost(config, input_tokens, output_tokens, cached_tokens) * factor
     prompt_cache = prompt_cache_usage(config, cached_tokens)
@@ -164,3 +170,10 @@ def _batch_reason(remote: Any) -> str:
     errors = getattr(getattr(remote, "errors", None), "data", None) or []
     detail = "; ".join(f"{e.code}: {e.message}" for e in errors[:3])
     return f"batch {remote.status}" + (f" ({detail})" if detail else "")
+
+
+def _gone(remote_id: str) -> Any:
+    """A batch the provider no longer knows, as a failed one."""
+    error = SimpleNamespace(code="not_found", message="the provider no longer knows this batch")
+    return SimpleNamespace(id=remote_id, status="failed", output_file_id=None, error_file_id=None,
+                           errors=SimpleNamespace(data=[error]))

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import BudgetExceededError
 from ..redaction import redact
 from .deferral import PendingRequests, batch_allowed
 from .store import BatchStore
@@ -28,15 +29,18 @@ def non_urgent_run(tags: Mapping[str, str], channel: str | None = None, *,
 def submit_waiting(core: Any, pending: PendingRequests) -> dict[str, Any]:
     """Submits what a step deferred and returns the step's metadata while it waits.
 
-    A submission that fails (network, budget) leaves the requests recorded; ``batch_results_sensor``
-    submits them on its next tick, so the step still only waits.
+    A submission that fails (network, provider) leaves the requests recorded; ``batch_results_sensor``
+    submits them on its next tick, so the step still only waits. One the budget refuses raises
+    ``BudgetExceededError`` (nothing uploaded; its requests are left to normal calls).
     """
     from .submitter import submit_queued
 
     problem = None
     try:
         submit_queued(core, pending.keys)
-    except Exception as exc:  # noqa: BLE001 - any failure here is retried by the sensor, never lost
+    except BudgetExceededError:
+        raise  # nothing was sent, and a normal call would be refused too: the step fails saying so
+    except Exception as exc:  # noqa: BLE001 - any other failure is retried by the sensor, never lost
         problem = redact(f"{exc.__class__.__name__}: {exc}", core.settings.secrets())
         log.warning("batch submission failed, batch_results_sensor retries it: %s", problem)
     store = BatchStore(core.ledger)

@@ -28,9 +28,9 @@ metadata = sa.MetaData()
 # fallback (the batch failed or expired, or its line failed: the next call is a normal one)
 QUEUED, SUBMITTED, DONE, FALLBACK = "queued", "submitted", "done", "fallback"
 WAITING_STATES = (QUEUED, SUBMITTED)
-# batch states: ours (preparing, uploaded) then the provider's; "collected" once its results are stored
+# batch states: ours (preparing, uploaded, refused) then the provider's (see OPEN_REMOTE, FINAL_REMOTE)
 PREPARING, UPLOADED = "preparing", "uploaded"
-COLLECTED = "collected"
+REFUSED = "refused"  # the budget refused it before anything was uploaded
 OPEN_REMOTE = ("validating", "in_progress", "finalizing", "cancelling", "submitted")
 FINAL_REMOTE = ("completed", "expired", "failed", "cancelled")  # recorded only once the batch was collected
 

@@ -25,9 +25,10 @@ from typing import Any
 
 from ..budgets import text_cost
 from ..catalogue import batch_price_factor
+from ..errors import BudgetExceededError
 from ..ledger import owner_is_dead
 from .jsonl import batch_file
-from .store import FINAL_REMOTE, PREPARING, QUEUED, UPLOADED, BatchRow, BatchStore, RequestRow
+from .store import FALLBACK, FINAL_REMOTE, PREPARING, QUEUED, REFUSED, UPLOADED, BatchRow, BatchStore, RequestRow
 
 log = logging.getLogger("aivlingual.ai.batch")
 
@@ -80,7 +81,12 @@ def _resume(core: Any, store: BatchStore, batch: BatchRow) -> Submitted | None:
     requests = store.requests(batch_id=batch.id)
     client = core.provider(batch.provider).client
     if batch.status == PREPARING:
-        _check_budget(core, requests)
+        try:
+            _check_budget(core, requests)
+        except BudgetExceededError as exc:  # nothing sent: its requests are asked normally, where the budget decides
+            store.update_batch(batch.id, status=REFUSED, error=str(exc))
+            store.set_request_state([r.cache_key for r in requests], FALLBACK, str(exc))
+            raise
         file_id = _existing_file(client, batch.id) or client.files.create(
             file=(file_name(batch.id), batch_file(requests, ENDPOINT)), purpose="batch").id
         store.update_batch(batch.id, status=UPLOADED, input_file_id=file_id)
