@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
         sample = ROOT / "examples" / "sample_stream.mp4"
         return subprocess.call([str(BIN / "aivlingual"), "process", str(sample), *rest], env=sample_env(), cwd=ROOT)
     if command == "test":
-        setup("test,celery")  # the Celery tests run real workers (aivlingual_tests/deploy/test_celery_workers.py)
+        setup("test,celery,k8s")  # real Celery workers; the Kubernetes values checked against dagster-k8s
         return subprocess.call([str(PY), "-m", "pytest", *rest], cwd=ROOT)
     if command == "bench":
         setup()
