@@ -59,11 +59,13 @@ def _list(registry, partitions: list[str], instance, *, as_json: bool) -> int:
     from ..schedules import FINAL_PER_RECORDING
 
     done = instance.get_materialized_partitions(dg.AssetKey(FINAL_PER_RECORDING))
+    owners = registry.channels()  # the channel (tenant) each recording belongs to, in one query
     rows = []
     for key in dict.fromkeys([*registry.keys(), *partitions]):
         recording = registry.get(key)
         rows.append({"key": key, "registered": recording is not None, "partition": key in partitions,
-                     "processed": key in done, "source": recording.source if recording else None,
+                     "processed": key in done, "channel": owners.get(key),
+                     "source": recording.source if recording else None,
                      "title": recording.title if recording else None})
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -72,14 +74,15 @@ def _list(registry, partitions: list[str], instance, *, as_json: bool) -> int:
         print("No recordings yet: `aivlingual process PATH_OR_URL` adds one.")
     for row in rows:
         state = ("processed" if row["processed"] else "not processed") if row["registered"] else "NOT REGISTERED"
-        print(f"{row['key']:22s} {state:15s} {row['title'] or '(no recording: remove it)'}")
+        channel = row["channel"] or ("(no channel)" if row["registered"] else "-")
+        print(f"{row['key']:22s} {state:15s} {channel:16s} {row['title'] or '(no recording: remove it)'}")
     return 0
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("recordings", help="list recordings; remove one (registry row and partition)")
     actions = p.add_subparsers(dest="recordings_action", required=True)
-    r = actions.add_parser("list", help="every recording and partition, and whether it is processed")
+    r = actions.add_parser("list", help="every recording and partition: its channel, whether it is processed")
     r.add_argument("--json", action="store_true")
     r = actions.add_parser("remove", help="forget recordings: their registry rows and partitions (results are kept)")
     r.add_argument("keys", nargs="+", metavar="KEY", help="partition keys (yt-<videoId>, file-<hash>, ...)")

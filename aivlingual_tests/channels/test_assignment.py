@@ -90,3 +90,22 @@ def test_a_registry_made_before_channels_gets_the_column(aiv_home):
     engine.dispose()
     registry = RecordingRegistry(url)
     assert registry.channel_of("file-000000000000") is None and registry.keys() == ["file-000000000000"]
+
+
+def test_recordings_list_shows_each_recordings_channel(aiv_home, tmp_path, monkeypatch, capsys):
+    import json
+
+    from aivlingual_assets.cli import main
+    from aivlingual_assets.ingestion.recording import Recording
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    registry = RecordingRegistry(database_url())
+    registry.register(Recording(partition_key="yt-abcdefghijk", source="youtube", title="Pekora's stream"),
+                      channel="pekora")
+    registry.register(Recording(partition_key="yt-bbbbbbbbbbb", source="youtube", title="A stream of no one"))
+    assert main(["recordings", "list"]) == 0
+    listed = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert listed["yt-abcdefghijk"][3] == "pekora" and listed["yt-bbbbbbbbbbb"][3:5] == ["(no", "channel)"]
+    assert main(["recordings", "list", "--json"]) == 0
+    rows = {row["key"]: row["channel"] for row in json.loads(capsys.readouterr().out)}
+    assert rows == {"yt-abcdefghijk": "pekora", "yt-bbbbbbbbbbb": None}
