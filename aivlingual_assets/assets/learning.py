@@ -35,15 +35,21 @@ from ..learning.fine_tune import (
     start_fine_tune,
     training_runs_summary,
 )
-from ..learning.fine_tune_gate import DEFAULT_MAX_EXAMPLES, GateResult, gate_pending_runs, newest_gate
+from ..learning.fine_tune_gate import (
+    DEFAULT_MAX_EXAMPLES,
+    GateResult,
+    gate_pending_runs,
+    newest_gate,
+    pending_gate_runs,
+)
 from ..learning.fine_tune_watch import dashboard_section, watch_deployments
+from ..learning.personal_data_detector import detect_personal_data
 from ..learning.review import (
     NotionReviewSettings,
     pick_for_review,
     pull_verdicts_from_notion,
     review_counts,
 )
-from ..learning.personal_data_detector import detect_personal_data
 from ..learning.scrub import find_personal_data
 from ..learning.training_export import (
     DEFAULT_NEAR_DUPLICATE_THRESHOLD,
@@ -412,6 +418,9 @@ def fine_tune_status_sensor(context: dg.SensorEvaluationContext, ai: AICoreResou
     core = ai.core
     running = active_runs(core.ledger)
     if not running:
+        retries = _retry_gates(context, core)
+        if retries:
+            return dg.SensorResult(run_requests=retries)
         return dg.SensorResult(skip_reason="No fine-tuning job in progress.")
     if not core.settings.openai_api_key:
         return dg.SensorResult(skip_reason=f"{len(running)} fine-tuning job(s) in progress but no OpenAI key "
@@ -435,9 +444,31 @@ def fine_tune_status_sensor(context: dg.SensorEvaluationContext, ai: AICoreResou
         if update.finished:
             events.append(dg.AssetObservation(asset_key=fine_tune_run.key, metadata=update.as_metadata()))
     if not events:
+        retries = _retry_gates(context, core)
+        if retries:
+            return dg.SensorResult(run_requests=retries)
         states = ", ".join(f"{u.job_id}: {u.status}" for u in updates) or "no change"
         return dg.SensorResult(skip_reason=f"{len(running)} fine-tuning job(s) still in progress ({states}).")
     return dg.SensorResult(asset_events=events, run_requests=gates)
+
+
+_GATE_IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+                   dg.DagsterRunStatus.STARTED]
+
+
+def _retry_gates(context: dg.SensorEvaluationContext, core) -> list[dg.RunRequest]:
+    """A finished fine-tune whose gate run failed (a provider outage, the budget) is evaluated again: at most once
+    a day, and only while no gate run is queued or running."""
+    waiting = pending_gate_runs(core.ledger)
+    if not waiting or not core.settings.openai_api_key:
+        return []
+    if context.instance.get_runs(filters=dg.RunsFilter(job_name=fine_tune_gate_job.name, statuses=_GATE_IN_FLIGHT),
+                                 limit=1):
+        return []
+    ids = "-".join(str(run["id"]) for run in waiting)
+    context.log.info(f"Fine-tuned model(s) of run(s) {ids} still wait for the gate: asking for its run again.")
+    return [dg.RunRequest(run_key=f"fine-tune-gate-{ids}-retry-{time.strftime('%Y-%m-%d', time.gmtime())}",
+                          tags={"aivlingual/fine_tune_run": ids})]
 
 
 # ---- cost dashboard ----------------------------------------------------------------------------

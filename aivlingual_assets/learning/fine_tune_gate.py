@@ -300,6 +300,7 @@ class GateResult:
     run_id: int
     model: str
     decisions: list[TypeDecision] = field(default_factory=list)
+    already_decided: bool = False  # a concurrent gate run recorded its decision first: this one changed nothing
 
     @property
     def deployed_for(self) -> list[str]:
@@ -311,6 +312,8 @@ class GateResult:
 
     @property
     def status(self) -> str:
+        if self.already_decided:
+            return "decided by another gate run"
         if not self.decisions:
             return "not deployed"
         if not self.refused_for:
@@ -318,6 +321,8 @@ class GateResult:
         return "partly deployed" if self.deployed_for else "refused"
 
     def message(self) -> str:
+        if self.already_decided:
+            return f"Fine-tuned model {self.model}: another gate run decided first; nothing was changed by this one."
         parts = [f"{d.request_type}: {d.reason}" for d in self.decisions] or ["it learnt no request type"]
         return f"Fine-tuned model {self.model} {self.status}. " + "; ".join(parts)
 
@@ -358,22 +363,28 @@ def gate_run(core: Any, run: dict[str, Any], *, max_examples: int = DEFAULT_MAX_
         deployed, reason = _decide(candidate, baseline, scoring.measure)
         result.decisions.append(TypeDecision(request_type, scoring.measure, candidate, baseline, was_default,
                                              deployed, reason, left_out))
-    if result.deployed_for:
-        deploy_model(ledger, model, run["base_model"], result.deployed_for)
     when = time.time() if now is None else now
-    for d in result.decisions:
-        record_decision(ledger, request_type=d.request_type, tier=DEPLOY_TIER, provider=PROVIDER, model=model,
-                        run_id=result.run_id, deployed=d.deployed, replaced=(d.baseline.provider, d.baseline.model),
-                        replaced_was_default=d.replaced_was_default, examples=d.candidate.examples,
-                        candidate=d.candidate.pair, baseline=d.baseline.pair, reason=d.reason, now=when)
     metrics = json.loads(run["metrics"] or "{}")
     metrics["gate"] = {"status": result.status, "decided_at": when, "request_types": {
         d.request_type: {"decision": "deployed" if d.deployed else "refused", "reason": d.reason,
                          "measure": d.measure, "left_out": d.left_out, "candidate": d.candidate.as_dict(),
                          "baseline": d.baseline.as_dict()} for d in result.decisions}}
+    # the run's gate goes from pending to decided once: a second gate run evaluating the same model meanwhile
+    # (its answers come from the cache) finds it decided and changes nothing
     with ledger.begin() as conn:
-        conn.execute(training_runs.update().where(training_runs.c.id == result.run_id)
-                     .values(metrics=json.dumps(metrics, default=str)))
+        decided = conn.execute(training_runs.update().where(training_runs.c.id == result.run_id,
+                                                            training_runs.c.metrics == run["metrics"])
+                               .values(metrics=json.dumps(metrics, default=str))).rowcount
+    if not decided:
+        result.already_decided = True
+        return result
+    if result.deployed_for:
+        deploy_model(ledger, model, run["base_model"], result.deployed_for)
+    for d in result.decisions:
+        record_decision(ledger, request_type=d.request_type, tier=DEPLOY_TIER, provider=PROVIDER, model=model,
+                        run_id=result.run_id, deployed=d.deployed, replaced=(d.baseline.provider, d.baseline.model),
+                        replaced_was_default=d.replaced_was_default, examples=d.candidate.examples,
+                        candidate=d.candidate.pair, baseline=d.baseline.pair, reason=d.reason, now=when)
     core.invalidate_catalogue()
     return result
 

@@ -11,6 +11,7 @@ import json
 import dagster as dg
 import pytest
 import sqlalchemy as sa
+from dagster._core.test_utils import create_run_for_test
 
 from aivlingual_assets.ai import AICore, AISettings
 from aivlingual_assets.ai.ledger import training_data, usage_log
@@ -42,7 +43,12 @@ from aivlingual_assets.learning.fine_tune_gate import (
     extraction_agreement,
 )
 from aivlingual_assets.learning.fine_tune_watch import resolve_demote_settings
-from aivlingual_assets.learning.review import memory_ids_by_key, pick_for_review, record_rating, record_verdict
+from aivlingual_assets.learning.review import (
+    memory_ids_by_key,
+    pick_for_review,
+    record_rating,
+    record_verdict,
+)
 from aivlingual_assets.resources import AICoreResource
 from aivlingual_assets.resources.parquet_io_manager import ParquetIOManager
 from aivlingual_assets.resources.pipeline import PipelineResource
@@ -373,9 +379,34 @@ def test_a_gate_interrupted_by_a_provider_outage_deploys_nothing_and_its_rerun_p
     asked = provider_server.count_success("openai.chat", model=model)
     assert asked == len(answers)  # the fine-tune answered every example before the other model failed
 
+    # the status sensor asks for the gate's run again (once a day), unless one is queued or running
+    instance = dg.DagsterInstance.ephemeral()
+    (retry,) = tick(instance).run_requests
+    assert retry.run_key.startswith(f"fine-tune-gate-{runs(ledger)[0]['id']}-retry-")
+    create_run_for_test(instance, job_name="fine_tune_gate_job", status=dg.DagsterRunStatus.STARTED)
+    assert tick(instance).skip_reason.skip_message == "No fine-tuning job in progress."
+
     outage["on"] = False
     md, check = gate()
     assert md["gate/status"] == "deployed" and check.passed
     # its answers came from the cache: the fine-tune was not asked again
     assert provider_server.count_success("openai.chat", model=model) == asked
     assert md["ai/cache_hits"] == len(answers)
+
+
+def test_two_gate_runs_on_the_same_fine_tune_record_one_decision(ledger, aiv_home, approved, provider_server):
+    from aivlingual_assets.learning.fine_tune_gate import gate_run, pending_gate_runs
+
+    model = finished_fine_tune(ledger, provider_server)
+    answer(provider_server, held_out(ledger))
+    (waiting,) = pending_gate_runs(ledger)
+    core = AICore(AISettings.from_env())
+
+    first = gate_run(core, waiting)
+    second = gate_run(core, waiting)  # started before the first one decided: same snapshot of the run
+
+    assert first.status == "deployed" and not first.already_decided
+    assert second.already_decided and second.status == "decided by another gate run"
+    assert [d.model for d in deployments(ledger)] == [model]
+    assert [e["event"] for e in deployment_events(ledger)] == ["deployed"]
+    assert pending_gate_runs(ledger) == []
