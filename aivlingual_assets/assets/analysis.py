@@ -17,6 +17,7 @@ from ..analysis.pipeline import (
 from ..ai import batching
 from ..analysis.vocabulary_store import refresh_vocabulary
 from ..ingestion.recording import timestamp_url
+from ..ingestion.segments import speaker_lookup
 from ..resources import AICoreResource
 from ..resources.pipeline import PipelineResource
 from .ingestion import recording_from_frame
@@ -47,7 +48,7 @@ def expressions(
         _wait_for_batch(context, ai, pending, meter)
         return
     frame = expressions_frame(items, recording=recording.partition_key, recording_title=recording.title,
-                              url_for=lambda s: timestamp_url(recording, s))
+                              url_for=lambda s: timestamp_url(recording, s), speaker_at=speaker_lookup(transcripts))
     counts = frame["category"].value_counts().to_dict()
     yield dg.Output(
         frame,

@@ -14,7 +14,7 @@ from .clip_planner import ClipCopy, ClipPlan, apply_clip_copy, clip_copy_prompt,
     offline_clip_copy, plan_clips
 
 COPY_REQUEST_TYPE = "shorts.copy"
-COPY_VERSION = "1"
+COPY_VERSION = "2"  # 2: instructions and schema first, the clip last (prompt caching)
 
 
 def write_copy(plans: list[ClipPlan], generate: Callable[..., object]) -> list[ClipPlan]:

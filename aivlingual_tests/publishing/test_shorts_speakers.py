@@ -86,3 +86,21 @@ def test_an_expressions_speaker_does_not_rename_the_cut_clip():
     assert clip_file_name("file-abc", with_speaker) == clip_file_name(
         "file-abc", with_speaker.model_copy(update={"expressions": [
             e.model_copy(update={"speaker": None}) for e in with_speaker.expressions]}))
+
+
+def test_copy_prompts_of_two_clips_share_their_instructions_and_end_with_the_clip():
+    """The instructions and schema come first (the providers' prompt caches read them), the clip last."""
+    import os
+
+    from aivlingual_assets.publishing.clip_planner import clip_copy_prompt
+
+    table = _expressions_table([("草", 3.2, "Miko"), ("神回", 60.1, "Pekora")])
+    first, second = plan_clips(collab_transcript(), table, duration_seconds=90.0, n_min=2, n_max=2)
+    prompts = [clip_copy_prompt(first), clip_copy_prompt(second)]
+    shared = os.path.commonprefix(prompts)
+    schema_end = prompts[0].index("This clip:")
+    assert len(shared) >= schema_end and '"title_ja"' in shared[:schema_end]  # instructions and schema shared
+    for plan, prompt in zip((first, second), prompts):
+        assert prompt.index("<<<TRANSCRIPT") > schema_end  # the clip's own text after them
+        assert prompt.rstrip().endswith(f"category {plan.expressions[-1].category}")
+        assert len(shared) > 0.6 * len(prompt)
