@@ -175,10 +175,11 @@ def match_key(lemma: str | None, reading: str | None) -> str:
     apart (生 なま / 生 せい).  A missing reading is inferred from an all-kana lemma so
     that "かわいい" with and without a reading share one key.
     """
-    return _join_key(normalize(lemma or ""), normalize(reading or ""))
+    return join_key(normalize(lemma or ""), normalize(reading or ""))
 
 
-def _join_key(norm_lemma: str, norm_reading: str) -> str:
+def join_key(norm_lemma: str, norm_reading: str) -> str:
+    """:func:`match_key` of a lemma and reading already normalised."""
     if not norm_reading and is_kana(norm_lemma):
         norm_reading = norm_lemma
     return f"{norm_lemma}|{norm_reading}"
@@ -189,6 +190,6 @@ def match_keys(lemmas: Sequence[str], readings: Sequence[str]) -> list[str]:
     if len(lemmas) != len(readings):
         raise ValueError("lemmas and readings must have the same length")
     return [
-        _join_key(lemma, reading)
+        join_key(lemma, reading)
         for lemma, reading in zip(normalize_many(lemmas), normalize_many(readings), strict=True)
     ]

@@ -206,6 +206,44 @@ def _occurrence_json(occ: Mapping[str, Any]) -> str:
     )
 
 
+def occurrence_jsons(
+    recordings: list[str],
+    titles: list[str],
+    starts: list[Any],
+    ends: list[Any],
+    urls: list[str],
+    analyses: Mapping[str, Any],
+) -> list[str]:
+    """``dumps`` of each occurrence ``{"recording", "recording_title", "start", "end",
+    "url": url or None}`` (+ ``"analysis"`` of its recording, when ``analyses`` has it),
+    built column-wise: the same text as :func:`row_from_record` writes, with recordings,
+    titles and analyses encoded once each."""
+    rec_lit = {r: _encode_cached(r) for r in dict.fromkeys(recordings)}
+    title_lit = {t: _encode_cached(t) for t in dict.fromkeys(titles)}
+    version = {r: f',"analysis":{dumps(analyses[r])}' if r in analyses else "" for r in rec_lit}
+    return [
+        f'{{"recording":{rec_lit[r]},"recording_title":{title_lit[t]},"start":{s},'
+        f'"end":{e},"url":{encode_str(u) if u else "null"}{version[r]}}}'
+        for r, t, s, e, u in zip(recordings, titles, _json_scalars(starts), _json_scalars(ends), urls, strict=True)
+    ]
+
+
+def _json_scalars(values: list[Any]) -> list[str]:
+    """:func:`_json_scalar` of each value (finite floats, the usual case, without a call each)."""
+    return [float.__repr__(v) if type(v) is float and v - v == 0.0 else _json_scalar(v) for v in values]
+
+
+def json_lists(items: list[str], offsets: Any) -> list[str]:
+    """JSON lists of already encoded ``items``: list ``g`` is ``items[offsets[g]:offsets[g + 1]]``."""
+    bounds = np.asarray(offsets).tolist()
+    return ["[" + ",".join(items[lo:hi]) + "]" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def seen_jsons(recordings: list[str], at: str) -> list[str]:
+    """``first_seen``/``last_seen`` text of each recording seen at ``at``."""
+    return [_dumps_seen(r, at) for r in recordings]
+
+
 def row_from_record(rec: Mapping[str, Any]) -> dict[str, Any]:
     row = {"key": rec["key"]}
     for field in TEXT_FIELDS:
@@ -242,6 +280,17 @@ def text_column(frame: pd.DataFrame, name: str) -> list[str]:
     if len(col) < _SMALL_TABLE:  # one recording's table: pandas' per-call overhead would be 6x the work
         return [clean_text(value) for value in col.tolist()]
     return col.where(col.notna(), "").astype(str).str.strip().tolist()
+
+
+def text_values(frame: pd.DataFrame, name: str) -> np.ndarray | pd.Series:
+    """:func:`text_column` for column-wise work: a NumPy object array for a small table
+    (pandas' per-call overhead would dominate), else a Series with a fresh 0..n-1 index
+    whose strings stay in Arrow, so only the values taken from it become Python strings.
+    Both answer ``==``, ``take`` and ``tolist`` alike."""
+    if name not in frame.columns or len(frame) < _SMALL_TABLE:
+        return np.array(text_column(frame, name), dtype=object)
+    col = frame[name].reset_index(drop=True)
+    return col.where(col.notna(), "").astype(str).str.strip()
 
 
 def float_column(frame: pd.DataFrame, name: str) -> list[float]:

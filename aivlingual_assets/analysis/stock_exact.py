@@ -15,18 +15,23 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .kana import match_key, match_keys
+from .kana import join_key, match_key, normalize_many
 from .stock_columns import (
     TEXT_FIELDS,
+    encode_str,
     float_column,
-    frame_from_records,
+    frame_from_columns,
     iso_time,
+    json_lists,
     occurrence_id,
+    occurrence_jsons,
     seen_entry,
+    seen_jsons,
     start_column,
-    text_column,
+    text_values,
 )
 
 
@@ -80,6 +85,220 @@ def absorb(target: dict[str, Any], source: Mapping[str, Any], *, newer: bool = F
     return added
 
 
+def _first_per_group(groups: np.ndarray, rows: np.ndarray, n_groups: int, *, last: bool = False) -> np.ndarray:
+    """Index (into the table) of the first (or last) of ``rows`` in each group; -1 where none."""
+    out = np.full(n_groups, -1, dtype=np.int64)
+    if len(rows):
+        ordered = rows[::-1] if last else rows
+        found, at = np.unique(groups[ordered], return_index=True)
+        out[found] = ordered[at]
+    return out
+
+
+_SMALL = 2_000  # values below which a dict beats pandas' per-call overhead
+
+
+def _factorize(values: Any) -> tuple[np.ndarray, list[Any]]:
+    """Codes (equal values share one, None included) and the distinct values in order of
+    first appearance."""
+    if isinstance(values, pd.Series) or len(values) >= _SMALL:
+        array = values if isinstance(values, (pd.Series, np.ndarray)) else np.array(values, dtype=object)
+        codes, uniques = pd.factorize(array, use_na_sentinel=False)
+        return np.asarray(codes, dtype=np.int64), uniques.tolist()
+    index: dict[Any, int] = {}
+    items = values.tolist() if isinstance(values, np.ndarray) else values
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in items), dtype=np.int64, count=len(items))
+    return codes, list(index)
+
+
+def _first_unique(*codes: np.ndarray) -> np.ndarray:
+    """Flag of the first row of each distinct combination of ``codes`` (all of one length)."""
+    combined = codes[0]
+    for c in codes[1:]:  # pairs numbered again after each step, so the numbers stay below len(rows)**2
+        combined = _factorize(combined * (int(c.max(initial=0)) + 1) + c)[0]
+    first = np.zeros(len(combined), dtype=bool)
+    first[np.unique(combined, return_index=True)[1]] = True
+    return first
+
+
+def _grouped(groups: np.ndarray, rows: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` ordered by group (row order kept inside a group) and the offsets of each group."""
+    rows = rows[np.argsort(groups[rows], kind="stable")]
+    offsets = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(groups[rows], minlength=n_groups), out=offsets[1:])
+    return rows, offsets
+
+
+class ExactMerge:
+    """An expression table exact-merged column-wise (NumPy/pandas, no loop over rows): one
+    group per stock key, in first-appearance order, holding what :func:`expression_records`
+    puts in each record.  Records (:meth:`record`) and stock row columns (:meth:`columns`)
+    are built from it on demand; a text is turned into a Python string only where a group
+    or an occurrence uses it.
+
+    Per group: its first row gives ``expression`` (the lemma when blank) and ``lemma``
+    (the expression when blank); every other text field and ``level_score`` is the first
+    non-blank value of the group; occurrences are its rows with a (recording, start) not
+    seen before in it; variants its distinct expressions; ``first_seen``/``last_seen``
+    name the recordings of its first and last occurrence."""
+
+    def __init__(self, expressions: pd.DataFrame, at: str, analyses: Mapping[str, str] | None = None) -> None:
+        self.at = at
+        self.analyses = dict(analyses or {})
+        if len(expressions) and "recording" not in expressions.columns:
+            raise ValueError("expression table needs a 'recording' column")
+        texts = {name: text_values(expressions, name)
+                 for name in (*TEXT_FIELDS, "recording", "recording_title", "url")}  # fmt: skip
+        texts["lemma"] = _or(texts["lemma"], texts["expression"])
+        texts["expression"] = _or(texts["expression"], texts["lemma"])
+        live = np.flatnonzero(~_blank(texts["lemma"]))  # rows without any text are ignored
+        if len(live) < len(expressions):
+            texts = {name: _reindexed(values.take(live)) for name, values in texts.items()}
+        self.texts = texts
+        starts, ends = start_column(expressions, "start"), start_column(expressions, "end")
+        self.starts = [starts[i] for i in live.tolist()] if len(live) < len(starts) else starts
+        self.ends = [ends[i] for i in live.tolist()] if len(live) < len(ends) else ends
+        self.scores = np.asarray(float_column(expressions, "level_score"), dtype=np.float64)[live]
+        self._rows: dict[str, list[str]] = {}
+
+        # group = stock key; each distinct lemma and reading normalised once
+        lemma_codes, lemma_values = _factorize(texts["lemma"])
+        reading_codes, reading_values = _factorize(texts["reading"])
+        self.norm_lemma_values = np.array(normalize_many(lemma_values) + [""], dtype=object)
+        self.norm_reading_values = np.array(normalize_many(reading_values) + [""], dtype=object)
+        radix = len(reading_values) + 1
+        pair_codes, pairs = _factorize(lemma_codes * radix + reading_codes)
+        pairs = np.asarray(pairs, dtype=np.int64)
+        pair_keys = list(map(join_key, self.norm_lemma_values[pairs // radix], self.norm_reading_values[pairs % radix]))
+        pair_groups, match = _factorize(pair_keys)
+        groups = pair_groups[pair_codes] if len(pair_codes) else np.empty(0, np.int64)
+        self.groups, self.n_groups = groups, len(match)
+        self.keys = [hashlib.sha256(mk.encode("utf-8")).hexdigest()[:16] for mk in match]
+        self.lemma_codes, self.reading_codes = lemma_codes, reading_codes
+
+        n_groups, rows = self.n_groups, np.arange(len(groups), dtype=np.int64)
+        self.first_row = _first_per_group(groups, rows, n_groups)
+        self.fill_row = {"expression": self.first_row, "lemma": self.first_row}
+        for field in TEXT_FIELDS[2:]:  # reading, meaning, ...: the first non-blank of the group
+            self.fill_row[field] = _first_per_group(groups, np.flatnonzero(~_blank(texts[field])), n_groups)
+        self.fields = {field: _take_text(texts[field], at) for field, at in self.fill_row.items()}
+        first = _first_per_group(groups, np.flatnonzero(~np.isnan(self.scores)), n_groups)
+        self.level_score = np.where(first >= 0, self.scores[np.maximum(first, 0)], math.nan)
+
+        self.recording_codes, self.recordings = _factorize(texts["recording"])
+        new = _first_unique(groups, self.recording_codes, _factorize(self.starts)[0]) if len(rows) else rows
+        self.occ_rows, self.occ_offsets = _grouped(groups, np.flatnonzero(new), n_groups)
+        self.last_row = _first_per_group(groups, np.flatnonzero(new), n_groups, last=True)
+        expression_codes, self.expression_values = _factorize(texts["expression"])
+        distinct = _first_unique(groups, expression_codes) if len(rows) else rows
+        self.variant_rows, self.variant_offsets = _grouped(groups, np.flatnonzero(distinct), n_groups)
+        self.expression_codes = expression_codes
+
+    def __len__(self) -> int:
+        return self.n_groups
+
+    def normalised(self) -> tuple[list[str], list[str]]:
+        """Normalised lemma and reading of every group (as :func:`kana.normalize_many` gives them)."""
+        lemma = self.norm_lemma_values[self.lemma_codes[self.first_row]] if self.n_groups else []
+        at = self.fill_row["reading"]
+        reading = np.where(at >= 0, self.norm_reading_values[self.reading_codes[np.maximum(at, 0)]], "")
+        return list(lemma), reading.tolist()
+
+    def _row_texts(self, name: str) -> list[str]:
+        if name not in self._rows:
+            self._rows[name] = self.texts[name].tolist()
+        return self._rows[name]
+
+    def _occurrence(self, row: int) -> dict[str, Any]:
+        recording = self.recordings[self.recording_codes[row]]
+        occ = {
+            "recording": recording,
+            "recording_title": self._row_texts("recording_title")[row],
+            "start": self.starts[row],
+            "end": self.ends[row],
+            "url": self._row_texts("url")[row] or None,
+        }
+        if recording in self.analyses:
+            occ["analysis"] = self.analyses[recording]
+        return occ
+
+    def _recording_of(self, rows: np.ndarray) -> list[str]:
+        return [self.recordings[c] for c in self.recording_codes[rows].tolist()]
+
+    def record(self, group: int) -> dict[str, Any]:
+        """The merged record of one group (fresh objects: the caller may change them)."""
+        rec: dict[str, Any] = {"key": self.keys[group]}
+        for field in TEXT_FIELDS:
+            rec[field] = self.fields[field][group]
+        rec["level_score"] = float(self.level_score[group])
+        rec["theme"] = ""
+        lo, hi = self.occ_offsets[group], self.occ_offsets[group + 1]
+        rec["occurrences"] = [self._occurrence(row) for row in self.occ_rows[lo:hi].tolist()]
+        lo, hi = self.variant_offsets[group], self.variant_offsets[group + 1]
+        rec["variants"] = [self.expression_values[c] for c in self.expression_codes[self.variant_rows[lo:hi]].tolist()]
+        rec["alias_keys"] = []
+        rec["first_seen"] = seen_entry(self.recordings[self.recording_codes[self.first_row[group]]], self.at)
+        rec["last_seen"] = seen_entry(self.recordings[self.recording_codes[self.last_row[group]]], self.at)
+        return rec
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        return {self.keys[g]: self.record(g) for g in range(self.n_groups)}
+
+    def columns(self) -> dict[str, list[Any]]:
+        """Every group as stock row columns (JSON columns encoded column-wise)."""
+        occ = self.occ_rows
+        cols: dict[str, list[Any]] = {"key": list(self.keys)}
+        cols.update(self.fields)
+        cols["level_score"] = self.level_score.tolist()
+        occ_list = occ.tolist()
+        cols["occurrences"] = json_lists(
+            occurrence_jsons(
+                self._recording_of(occ), _take_text(self.texts["recording_title"], occ),
+                [self.starts[i] for i in occ_list], [self.ends[i] for i in occ_list],
+                _take_text(self.texts["url"], occ), self.analyses,
+            ),
+            self.occ_offsets,
+        )  # fmt: skip
+        cols["count"] = np.diff(self.occ_offsets).tolist()
+        cols["first_seen"] = seen_jsons(self._recording_of(self.first_row), self.at)
+        cols["last_seen"] = seen_jsons(self._recording_of(self.last_row), self.at)
+        variant_text = [encode_str(v) for v in self.expression_values]
+        cols["variants"] = json_lists([variant_text[c] for c in self.expression_codes[self.variant_rows].tolist()],
+                                      self.variant_offsets)  # fmt: skip
+        cols["alias_keys"] = ["[]"] * self.n_groups
+        cols["theme"] = [""] * self.n_groups
+        return cols
+
+
+Texts = np.ndarray | pd.Series  # what :func:`text_values` gives
+
+
+def _blank(values: Texts) -> np.ndarray:
+    return np.asarray(values == "", dtype=bool)
+
+
+def _or(values: Texts, fallback: Texts) -> Texts:
+    """``values``, with ``fallback`` where a value is blank."""
+    blank = _blank(values)
+    if isinstance(values, pd.Series):
+        return values.where(~blank, fallback)
+    return np.where(blank, fallback, values)
+
+
+def _reindexed(values: Texts) -> Texts:
+    return values.reset_index(drop=True) if isinstance(values, pd.Series) else values
+
+
+def _take_text(values: Texts, rows: np.ndarray) -> list[str]:
+    """``values`` at ``rows`` as Python strings ("" where a row is -1)."""
+    found = rows >= 0
+    if found.all():
+        return values.take(rows).tolist()
+    out = np.full(len(rows), "", dtype=object)
+    out[found] = np.asarray(values.take(rows[found]), dtype=object)
+    return out.tolist()
+
+
 def expression_records(
     expressions: pd.DataFrame, at: str, analyses: Mapping[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -87,78 +306,12 @@ def expression_records(
     first-appearance order.  Rows without any expression/lemma text are ignored.
 
     ``analyses``: the version of each recording's analysis, kept in its occurrences."""
-    analyses = analyses or {}
-    n = len(expressions)
-    if n and "recording" not in expressions.columns:
-        raise ValueError("expression table needs a 'recording' column")
-    cols = {
-        name: text_column(expressions, name)
-        for name in (*TEXT_FIELDS, "recording", "recording_title", "url")
-    }
-    starts, ends = start_column(expressions, "start"), start_column(expressions, "end")
-    scores = float_column(expressions, "level_score")
-    lemmas = [lem or expr for lem, expr in zip(cols["lemma"], cols["expression"], strict=True)]
-    keys = [
-        hashlib.sha256(mk.encode("utf-8")).hexdigest()[:16]
-        for mk in match_keys(lemmas, cols["reading"])
-    ]
-    fill = TEXT_FIELDS[2:]  # reading, meaning, ...: coalesced from later rows when blank
-    fill_cols = [cols[f] for f in fill]
-    seen_cache: dict[str, dict[str, str]] = {}
-    records: dict[str, dict[str, Any]] = {}
-    ids: dict[str, set[tuple[str, Any]]] = {}
-    rows = zip(
-        range(n), keys, lemmas, cols["expression"], cols["recording"],
-        cols["recording_title"], starts, ends, cols["url"], scores,
-    )  # fmt: skip
-    for i, key, lemma, expression, recording, title, start, end, url, score in rows:
-        if not lemma:
-            continue
-        seen = seen_cache.get(recording)
-        if seen is None:
-            seen = seen_cache[recording] = seen_entry(recording, at)
-        expression = expression or lemma
-        occ = {
-            "recording": recording,
-            "recording_title": title,
-            "start": start,
-            "end": end,
-            "url": url or None,
-        }
-        if recording in analyses:
-            occ["analysis"] = analyses[recording]
-        rec = records.get(key)
-        if rec is None:
-            rec = {"key": key, "expression": expression, "lemma": lemma}
-            for field, values in zip(fill, fill_cols, strict=True):
-                rec[field] = values[i]
-            rec["level_score"] = score
-            rec["theme"] = ""
-            rec["occurrences"] = [occ]
-            rec["variants"] = [expression]
-            rec["alias_keys"] = []
-            rec["first_seen"] = rec["last_seen"] = seen
-            records[key] = rec
-            ids[key] = {(recording, start)}
-            continue
-        known = ids[key]
-        if (recording, start) not in known:
-            known.add((recording, start))
-            rec["occurrences"].append(occ)
-            rec["last_seen"] = seen
-        if expression not in rec["variants"]:
-            rec["variants"].append(expression)
-        for field, values in zip(fill, fill_cols, strict=True):
-            if not rec[field]:
-                rec[field] = values[i]
-        if score == score and rec["level_score"] != rec["level_score"]:  # NaN-safe fill
-            rec["level_score"] = score
-    return records
+    return ExactMerge(expressions, at, analyses).records()
 
 
 def aggregate_expressions(
     expressions: pd.DataFrame, *, seen_at: datetime | str | None = None
 ) -> pd.DataFrame:
     """Exact-merge an expression table (one or many recordings) into stock rows."""
-    return frame_from_records(expression_records(expressions, iso_time(seen_at)).values())
+    return frame_from_columns(ExactMerge(expressions, iso_time(seen_at)).columns())
 

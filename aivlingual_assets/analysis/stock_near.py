@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from itertools import compress
 
 import faiss
 import numpy as np
 import pandas as pd
 
 from .kana import normalize_many
-from .stock_columns import embedding_text, frame_from_records, iso_time
-from .stock_exact import absorb, expression_records
+from .stock_columns import embedding_text, frame_from_columns, iso_time, row_from_record
+from .stock_exact import ExactMerge, absorb
 from .stock_index import unit_vectors
 from .stock_rule import meanings_compatible, rule_on_normalised
 from .stock_table import StockTable
@@ -121,17 +122,20 @@ def near_duplicate_roots(
     meanings: list[str],
     threshold: float,
     k: int = DEFAULT_K,
+    *,
+    normalised: tuple[list[str], list[str]] | None = None,
 ) -> np.ndarray:
     """Root (smallest member index) of each row's near-duplicate group.
 
     Pairs are unioned strongest first; a union also requires the two groups' meanings
     (first non-blank in each) to be compatible, so a blank-meaning row cannot chain two
-    different words together.
+    different words together.  ``normalised``: the lemmas and readings already normalised
+    (:func:`kana.normalize_many`), when the caller has them.
     """
     n = len(lemmas)
     if n < 2:
         return np.arange(n, dtype=np.int64)
-    norm_lemmas, norm_readings = normalize_many(lemmas), normalize_many(readings)
+    norm_lemmas, norm_readings = normalised or (normalize_many(lemmas), normalize_many(readings))
     lo, hi, scores = _candidate_pairs(vectors, norm_lemmas, norm_readings, threshold, k)
     parent = list(range(n))
     if len(lo) == 0:
@@ -179,15 +183,23 @@ def merge_near_duplicates(
     exact-merged with :func:`aggregate_expressions`.  Each group keeps its earliest row
     (its key, position and fields); the others are absorbed into it.
     """
-    if "occurrences" not in frame.columns:  # expression table: merge records in memory
-        records = list(expression_records(frame, iso_time(seen_at)).values())
-        lemmas = [r["lemma"] for r in records]
-        readings = [r["reading"] for r in records]
-        meanings = [r["meaning"] for r in records]
-        roots = _merge_roots(embed, lemmas, readings, meanings, threshold, k)
-        for pos in np.flatnonzero(roots != np.arange(len(records))).tolist():
-            absorb(records[int(roots[pos])], records[pos])
-        return frame_from_records(r for pos, r in enumerate(records) if roots[pos] == pos)
+    if "occurrences" not in frame.columns:  # expression table: exact-merged column-wise
+        merged = ExactMerge(frame, iso_time(seen_at))
+        fields = merged.fields
+        roots = _merge_roots(embed, fields["lemma"], fields["reading"], fields["meaning"], threshold, k,
+                             normalised=merged.normalised())  # fmt: skip
+        columns = merged.columns()
+        absorbed: dict[int, dict] = {}  # only groups that take in near-duplicates become records
+        for pos in np.flatnonzero(roots != np.arange(len(merged))).tolist():
+            root = int(roots[pos])
+            if root not in absorbed:
+                absorbed[root] = merged.record(root)
+            absorb(absorbed[root], merged.record(pos))
+        for root, rec in absorbed.items():
+            for name, value in row_from_record(rec).items():
+                columns[name][root] = value
+        keep = (roots == np.arange(len(merged))).tolist()
+        return frame_from_columns({name: list(compress(values, keep)) for name, values in columns.items()})
 
     table = StockTable(frame.reset_index(drop=True))
     lemmas = table.lemmas()
@@ -207,9 +219,11 @@ def _merge_roots(
     meanings: list[str],
     threshold: float,
     k: int,
+    *,
+    normalised: tuple[list[str], list[str]] | None = None,
 ) -> np.ndarray:
     if len(lemmas) < 2:
         return np.arange(len(lemmas), dtype=np.int64)
     texts = [embedding_text(lem, rd) for lem, rd in zip(lemmas, readings, strict=True)]
     vectors = embed_rows(embed, texts)
-    return near_duplicate_roots(vectors, lemmas, readings, meanings, threshold, k)
+    return near_duplicate_roots(vectors, lemmas, readings, meanings, threshold, k, normalised=normalised)
