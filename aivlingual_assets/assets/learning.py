@@ -194,14 +194,22 @@ class TrainingExportConfig(dg.Config):
 def training_exports(
     context: dg.AssetExecutionContext, config: TrainingExportConfig, ai: AICoreResource
 ) -> dg.MaterializeResult:
+    from ..channels.ai_outputs import OutputsSwitch
+
     core = ai.core
+    switch = OutputsSwitch(core.ledger, "training_export")  # answers only switched-off channels were served wait
     result = export_training_batch(
         core.ledger, core.settings.home, validation_fraction=config.validation_fraction,
         near_duplicate_threshold=config.near_duplicate_threshold, base_model=config.base_model,
-        n_epochs=config.n_epochs,
+        n_epochs=config.n_epochs, exclude=switch,
     )
+    if not switch.decision.run:  # every waiting output is of channels with training export off: skipped, not failed
+        context.log.info(switch.decision.reason)
+        return dg.MaterializeResult(metadata={"examples": 0, "left_out_switched_off": result.left_out,
+                                              **switch.decision.metadata()})
     context.log.info(result.message)
     metadata: dict = {
+        "left_out_switched_off": result.left_out,
         "examples": result.examples,
         "train_examples": result.train_examples,
         "validation_examples": result.validation_examples,

@@ -70,13 +70,25 @@ def stock_rows_for_output(rows: Iterable[Any], output: str, channel_of: Callable
     A row is published when at least one recording it was said in belongs to a channel (or to no
     channel) with the output on. The decision is to skip when rows exist and none is published.
     """
+    return rows_for_output(([channel_of(r) for r in recordings_of_row(occurrences)] for occurrences in rows),
+                           output, env=env, what="row of the stock", source="recordings")
+
+
+def rows_for_output(row_channels: Iterable[Iterable[Channel | None]], output: str, *,
+                    env: Mapping[str, str] | None = None, what: str = "row",
+                    source: str = "recordings") -> tuple[list[bool], Decision]:
+    """Per row (the channels it came from; None: no channel), whether ``output`` takes it, and its decision.
+
+    A row is taken when at least one channel it came from (or no channel) has the output on; a row that
+    came from nowhere known is taken. The decision is to skip when rows exist and none is taken.
+    """
     decisions: dict[str | None, Decision] = {}
     off: set[str] = set()
     keep: list[bool] = []
-    for occurrences in rows:
-        published = False
-        for recording in recordings_of_row(occurrences):
-            channel = channel_of(recording)
+    for channels in row_channels:
+        published, seen = False, False
+        for channel in channels:
+            seen = True
             name = channel.name if channel else None
             if name not in decisions:
                 decisions[name] = output_decision(output, channel, env=env)
@@ -84,11 +96,17 @@ def stock_rows_for_output(rows: Iterable[Any], output: str, channel_of: Callable
                 published = True
                 break
             off.add(_label(channel))
-        keep.append(published)
+        keep.append(published or not seen and _runs_without_channel(output, decisions, env))
     if not keep or any(keep):
         dropped = keep.count(False)
-        return keep, Decision(True, f"{output} publishes {keep.count(True)} row(s)"
+        return keep, Decision(True, f"{output} takes {keep.count(True)} {what}(s)"
                                     + (f"; {dropped} only from switched-off channels left out" if dropped else ""))
     reasons = sorted({d.reason for d in decisions.values() if not d.run})
-    return keep, Decision(False, f"every row of the stock comes from recordings whose {output} output is switched "
+    return keep, Decision(False, f"every {what} comes from {source} whose {output} output is switched "
                                  f"off ({', '.join(sorted(off))}): " + "; ".join(reasons))
+
+
+def _runs_without_channel(output: str, decisions: dict[str | None, Decision], env: Mapping[str, str] | None) -> bool:
+    if None not in decisions:
+        decisions[None] = output_decision(output, None, env=env)
+    return decisions[None].run

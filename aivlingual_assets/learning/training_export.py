@@ -53,7 +53,7 @@ import unicodedata
 import uuid
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +127,7 @@ class ExportResult:
     base_model: str = DEFAULT_BASE_MODEL
     n_epochs: int = DEFAULT_EPOCHS
     candidates: int = 0
+    left_out: int = 0  # verified outputs the ``exclude`` callback kept out of this export (switched-off channels)
     dropped_exact_duplicates: int = 0
     dropped_near_duplicates: int = 0
     dropped_invalid: int = 0
@@ -384,13 +385,22 @@ def export_training_batch(
     n_epochs: int = DEFAULT_EPOCHS,
     request_types: Sequence[str] | None = None,
     now: float | None = None,
+    exclude: Callable[[Sequence[int]], Collection[int]] | None = None,
 ) -> ExportResult:
-    """Exports every verified output not exported before as one batch (nothing when none is new)."""
+    """Exports every verified output not exported before as one batch (nothing when none is new).
+
+    ``exclude`` gets the ids of the verified outputs waiting and returns those to leave out of this export
+    (not recorded: they wait, and are exported once ``exclude`` lets them through).
+    """
     now = now if now is not None else time.time()
     result = ExportResult(batch_id=None, path=None, base_model=base_model, n_epochs=n_epochs)
     with ledger.connect() as conn:
         rows = _ready_rows(conn, request_types)
         previous = conn.execute(sa.select(training_data.c.example_hash, training_data.c.messages)).all()
+    if exclude is not None and rows:
+        left_out = set(exclude([int(row.id) for row in rows]))
+        rows = [row for row in rows if int(row.id) not in left_out]
+        result.left_out = len(left_out)
     result.candidates = len(rows)
     counts: Counter = Counter()
     examples: list[TrainingExample] = []
