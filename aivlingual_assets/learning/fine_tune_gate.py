@@ -169,8 +169,7 @@ class Scores:
     examples: int = 0
     valid: int = 0
     agreement_sum: float = 0.0
-    cost_usd: float = 0.0
-    cache_hits: int = 0
+    cache_hits: int = 0  # answers the AI core had cached (an earlier, interrupted gate run paid for them)
 
     @property
     def schema_validity(self) -> float:
@@ -187,7 +186,7 @@ class Scores:
     def as_dict(self) -> dict[str, Any]:
         return {"model": f"{self.provider}/{self.model}", "examples": self.examples,
                 "schema_validity": self.schema_validity, "agreement": self.agreement,
-                "cost_usd": round(self.cost_usd, 6), "cache_hits": self.cache_hits}
+                "cache_hits": self.cache_hits}
 
 
 def at_least_as_good(candidate: Scores, baseline: Scores) -> bool:
@@ -251,7 +250,6 @@ def evaluate(core: Any, provider: str, model: str, scoring: TaskScoring, example
             except ValueError:
                 continue
         scores.valid += 1
-        scores.cost_usd += result.cost_usd
         scores.cache_hits += int(result.cache_hit)
         scores.agreement_sum += scoring.agreement(parsed, example.verified)
     return scores
