@@ -30,7 +30,8 @@ def cmd_providers(args: argparse.Namespace) -> int:
             other = (f"{r['per_minute']}/min" if r["per_minute"] else f"{r['per_1m_chars']}/1Mch" if r["per_1m_chars"]
                      else f"{r['cached_input_per_1m']}/1M cached" if r.get("cached_input_per_1m") is not None else "")
             flags = [f for f, on in (("active", r["active"]), ("default", r["is_default"]),
-                                     ("configured", r["provider"] in configured)) if on]
+                                     ("configured", r["provider"] in configured),
+                                     ("diarises", "speakers" in r["capabilities"])) if on]
             if r["default_for"]:
                 flags.append("default for " + ",".join(r["default_for"]))
             print(f"{r['provider']:8s} {r['model']:28s} {r['kind']:13s} {r['tier']:8s} {r['input_per_1m']:7.3f} "

@@ -151,4 +151,7 @@ def test_set_price_sets_the_cached_input_price(aiv_home, capsys):
             provider_configs.c.model == "gpt-4o-mini", provider_configs.c.kind == "text")).scalar_one()
     assert price == 0.05
     assert main(["providers", "list"]) == 0
-    assert "0.05/1M cached" in capsys.readouterr().out
+    listing = capsys.readouterr().out
+    assert "0.05/1M cached" in listing
+    diarising = [line for line in listing.splitlines() if "diarises" in line]
+    assert {line.split()[1] for line in diarising} == {"gpt-4o-transcribe-diarize", "gemini-2.5-flash-lite"}
