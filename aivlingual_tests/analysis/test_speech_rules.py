@@ -278,3 +278,19 @@ def test_an_adverb_or_pronoun_sudachi_splits_is_one_word_with_its_own_meaning(sa
 )
 def test_beginner_combinations_and_inflected_lookalikes_are_not_split_words(said, not_word):
     assert not_word not in _lemmas(said)
+
+
+@pytest.mark.parametrize("said, word", [("違う考え方を見る", "考え方"), ("この漢字の読み方がわからない", "読み方")])
+def test_a_common_compound_noun_is_the_word_not_the_pattern_inside_it(said, word):
+    items = {e.lemma: e for e in _items(said)}
+    assert word in items and "〜方" not in items, list(items)
+    assert "how to" not in items[word].meaning
+
+
+def test_a_rarer_compound_still_teaches_the_pattern():
+    assert "〜方" in _lemmas("このボスの倒し方がわからない")
+
+
+def test_a_kana_verb_takes_the_homograph_of_the_kanji_sudachi_relates_it_to():
+    items = {e.lemma: e for e in _items("これは普通にいける")}
+    assert "good" in items["いける"].meaning and "flowers" not in items["いける"].meaning

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
+from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.extraction.line import Found, Line, expand, make, reading_of_span
 from aivlingual_assets.analysis.lexicon import grammar_matchers, token_index
 from aivlingual_assets.analysis.schemas import Category, Level
@@ -37,10 +38,25 @@ def _grammar_matches(tokens: tuple[Token, ...], folded: str) -> tuple[tuple[int,
 BELOW_OFFERED = frozenset({Level.N5})
 
 
-def _inside_a_noun(pl: Line, own: int, end: int) -> bool:
-    """The pattern matched the inside of one noun (〜つもり in 見積もり, 〜まみれ in 泥まみれ): the
-    noun is the word said, and it is offered as vocabulary instead."""
-    return any(t.pos1 == "名詞" and t.begin < own and end <= t.end for t in pl.tokens)
+def _inside_a_word(pl: Line, own: int, end: int, pattern: str) -> bool:
+    """The pattern matched inside one noun (〜つもり in 見積もり, 〜まみれ in 泥まみれ), or the
+    noun is a common word of its own in the dictionary (考え方 "way of thinking", 見方
+    "viewpoint", not 〜方 "how to"): the noun is the word said, and it is offered as
+    vocabulary instead. A rarer compound (倒し方, 焼きたて) still teaches the pattern."""
+    core = pattern.strip("〜")
+    for t in pl.tokens:
+        if t.pos1 != "名詞" or not (t.begin <= own < t.end):
+            continue
+        if t.begin < own and end <= t.end:
+            return True
+        if len(t.surface) > len(core) and core not in (t.dictionary_form, t.surface) and _common_word(t.dictionary_form):
+            return True
+    return False
+
+
+@lru_cache(maxsize=8192)
+def _common_word(form: str) -> bool:
+    return any(e.is_common and (form in e.kanji_forms or form in e.kana_forms) for e in dictionary.lookup_all(form))
 
 
 def grammar_items(pl: Line, covered: list[bool], raw, blocked: Sequence[tuple[int, int]] = ()) -> list[Found]:
@@ -50,7 +66,7 @@ def grammar_items(pl: Line, covered: list[bool], raw, blocked: Sequence[tuple[in
     a separate point.  The reading is the expression's as said (聞こえてる → きこえてる)."""
     found: list[Found] = []
     for s, e, own, p in raw:
-        if any(bs <= own and e <= be for bs, be in blocked) or _inside_a_noun(pl, own, e):
+        if any(bs <= own and e <= be for bs, be in blocked) or _inside_a_word(pl, own, e, p.pattern):
             continue
         for t in pl.tokens:
             if t.end > own and t.begin < e:

@@ -80,6 +80,9 @@ def _lookup_token(tok: Token) -> tuple[str, DictEntry] | None:
         said = katakana_to_hiragana(tok.dictionary_form)
         if spelled is not None and (said in map(katakana_to_hiragana, spelled.kana_forms) or casual_form_note(tok)):
             forms = (tok.normalized_form, tok.dictionary_form)
+    kin = _same_kanji_entry(tok) if forms[0] == tok.dictionary_form else None
+    if kin is not None:
+        return tok.dictionary_form, kin
     for form in dict.fromkeys(forms):
         entry = dictionary.lookup(form, tok.lemma_reading or None, pos=tok.pos1)
         if entry is None:
@@ -88,6 +91,20 @@ def _lookup_token(tok: Token) -> tuple[str, DictEntry] | None:
         said_in_kana = form != tok.dictionary_form and is_kana(tok.dictionary_form)
         return (tok.dictionary_form if said_in_kana and not casual_form_note(tok) else form), entry
     return None
+
+
+def _same_kanji_entry(tok: Token) -> DictEntry | None:
+    """A kana word Sudachi relates to a word of other kanji (いける → 行く) is not the homograph
+    JMdict lists first (生ける "to arrange flowers"): take the homograph written with that
+    kanji, else the one JMdict writes in kana only (いける "to be good")."""
+    if not is_kana(tok.dictionary_form) or not has_kanji(tok.normalized_form):
+        return None
+    head = next(ch for ch in tok.normalized_form if has_kanji(ch))
+    entries = dictionary.lookup_all(tok.dictionary_form, pos=tok.pos1)
+    if len(entries) < 2 or not entries[0].kanji_forms or any(head in form for form in entries[0].kanji_forms):
+        return None
+    same = [e for e in entries if any(form.startswith(head) for form in e.kanji_forms)]
+    return (same or [e for e in entries if not e.kanji_forms] or [None])[0]
 
 
 def _pos_label(entry: DictEntry) -> str:
