@@ -101,6 +101,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("max_cost_per_recording_usd", parse_amount, "AIVLINGUAL_MAX_COST_PER_RECORDING_USD", None,
             "a recording that has cost this much gets no further paid AI calls"),
     Setting("youtube_feed", parse_text, None, None, "YouTube channel id or feed URL whose uploads belong to it"),
+    Setting("batch", parse_bool, "AIVLINGUAL_BATCH", False, "whether the nightly catch-up of its recordings may wait "
+            "up to a day for half-price OpenAI batches (on/off; see ai/batching)"),
     _switch("shorts", "Shorts (plans and clips)"),
     _switch("notion", "Notion pages of its expressions"),
     _switch("anki", "Anki notes of its expressions"),

@@ -22,18 +22,27 @@ from .. import cache_key as ck
 from ..catalogue import batch_price_factor
 from .store import WAITING_STATES, BatchStore
 
-BATCH_ENV = "AIVLINGUAL_BATCH"
-_TRUE = ("1", "true", "yes", "on")
+BATCH_ENV = "AIVLINGUAL_BATCH"  # the service default of the channels' ``batch`` setting
 
 
-def batch_allowed(channel: str | None = None, *, channel_setting: bool | None = None) -> bool:
-    """Whether non-urgent work may wait for a Batch API: the channel's own setting when it has one, else
-    ``AIVLINGUAL_BATCH`` (off by default). ``channel`` names whose setting ``channel_setting`` is."""
+def batch_allowed(channel: str | None = None, *, channel_setting: bool | None = None,
+                  database_url: str | None = None) -> bool:
+    """Whether non-urgent work may wait for a Batch API: the cascade of the ``batch`` setting, i.e. the channel's
+    own setting (``aivlingual channels set NAME batch on``), else ``AIVLINGUAL_BATCH``, else off.
+
+    ``channel_setting`` decides instead when given; ``database_url`` is where the channel registry lives
+    (default: the service's ledger database)."""
     if channel_setting is not None:
         return channel_setting
-    from ... import settings
+    from ...channels.cascade import resolve
 
-    return (settings.env(BATCH_ENV) or "").strip().lower() in _TRUE
+    found = None
+    if channel:
+        from ... import settings
+        from ...channels.store import channel_store
+
+        found = channel_store(database_url or settings.database_url()).get(channel)
+    return bool(resolve("batch", found).value)
 
 
 class BatchPending(Exception):

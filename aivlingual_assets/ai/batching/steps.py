@@ -20,10 +20,12 @@ NON_URGENT_TRIGGERS = ("nightly", "batch")
 WAITING = "waiting for batch"
 
 
-def non_urgent_run(tags: Mapping[str, str], channel: str | None = None, *,
-                   channel_setting: bool | None = None) -> bool:
-    """A run whose AI requests may wait up to a day for half-price answers: the nightly catch-up, when allowed."""
-    return tags.get(TRIGGER_TAG) in NON_URGENT_TRIGGERS and batch_allowed(channel, channel_setting=channel_setting)
+def non_urgent_run(tags: Mapping[str, str], channel: str | None = None, *, channel_setting: bool | None = None,
+                   database_url: str | None = None) -> bool:
+    """A run whose AI requests may wait up to a day for half-price answers: the nightly catch-up, when the
+    recording's channel (or the service) allows it (``batch_allowed``)."""
+    return tags.get(TRIGGER_TAG) in NON_URGENT_TRIGGERS and batch_allowed(
+        channel, channel_setting=channel_setting, database_url=database_url)
 
 
 def submit_waiting(core: Any, pending: PendingRequests) -> dict[str, Any]:
