@@ -94,6 +94,15 @@ def test_no_spelling_belongs_to_two_entries():
         ("しゃーない", "仕方がない", "しゃーない"),
         ("天井まで回した", "天井", "天井"),
         ("ホロ民集合", "民", "民"),
+        ("ちなワイは阪神ファン", "ちな", "ちな"),
+        ("気の許せる相手欲しいンゴねぇ", "ンゴ", "ンゴねぇ"),
+        ("そんなに奪ってたんか サンガツ", "サンガツ", "サンガツ"),
+        ("データ入力とはダンチ", "ダンチ", "ダンチ"),
+        ("見とけってVの者おるか？", "Vの者", "vの者"),
+        ("実況スレ200人超えとったな", "実況スレ", "実況スレ"),
+        ("変な話、コード理論詳しくなくても作れる", "変な話", "変な話"),
+        ("仲間外れにされてハブられた", "ハブる", "ハブられた"),
+        ("コメ欄荒れてる", "荒れる", "荒れてる"),
     ],
 )
 def test_an_entry_is_found_as_said_in_its_everyday_sense(line, expression, said):
@@ -126,6 +135,12 @@ def test_an_entry_is_found_as_said_in_its_everyday_sense(line, expression, said)
         ("卒業式に出た", "卒業"),
         ("スマホいじってた", "イジる"),  # fiddling with, not teasing
         ("くじを引く", "引くわ"),
+        ("ちなみに明日休み", "ちな"),  # ちなみに is the whole word
+        ("ファッションが好き", "ファッ"),
+        ("変な話をした", "変な話"),  # a story that was strange
+        ("天才かもしれない", "天才か"),  # a guess, not the retort 天才か！
+        ("真面目かどうか", "真面目か"),
+        ("肌が荒れてる", "荒れる"),  # rough skin, not a flame war
     ],
 )
 def test_an_entry_does_not_fire_inside_another_word_or_sense(line, expression):
@@ -148,10 +163,14 @@ def test_grammar_patterns_documented_and_levelled():
 @pytest.mark.parametrize(
     "name",
     ["〜た上で", "〜ない限り", "〜っていうより", "〜まである", "〜たまま", "〜ずに", "〜様様", "〜っちゃ〜", "〜なら〜でいい",
-     "〜てらっしゃる", "〜ん (negative)", "〜ねえ (negative)", "〜ええ (vowel-merged adjective)", "〜つって", "〜っけ",
+     "〜てらっしゃる", "〜ん", "〜ねえ", "〜ええ (vowel-merged adjective)", "〜つって", "〜っけ",
      "〜わけがない", "〜ばかり", "〜はず", "〜がち", "〜ておく", "〜てくる", "〜ていく", "〜ばいい", "〜たらいい", "〜しかない",
-     "〜にとって", "〜について", "〜によって", "〜わりに", "〜くせに", "〜おかげで", "〜せいで", "〜ものの", "〜ものだ",
-     "〜ことはない", "〜に違いない", "〜ざるを得ない", "〜とは限らない", "〜に越したことはない", "〜つつある", "〜ばかりか"],
+     "〜にとって", "〜について", "〜によって", "〜わりに", "〜くせに", "〜おかげ", "〜せいで", "〜ものの", "〜ものだ",
+     "〜ことはない", "〜に違いない", "〜ざるを得ない", "〜とは限らない", "〜に越したことはない", "〜つつある", "〜ばかりか",
+     "〜による", "〜とともに", "〜とはいえ", "〜かと思うと", "〜じゃないか", "〜に伴って", "〜に沿って", "〜ようで", "〜んない",
+     "〜みたく", "〜並み", "〜ず", "〜につき", "〜につきましては", "〜とされる", "〜と言えば", "〜と言えば〜", "〜にかかっている",
+     "〜と言いますか", "〜かっていうと", "〜からには", "〜ないことには", "〜一方だ", "〜一方で", "〜づらい", "〜放題", "〜三昧",
+     "〜を問わず", "〜にわたって", "〜てまう", "〜りゃ", "〜という〜", "たとえ〜ても", "〜通り"],
 )
 def test_the_grammar_of_casual_speech_a_teacher_picks_is_covered(name):
     assert find_grammar_pattern(name) is not None, name
@@ -176,6 +195,23 @@ def test_no_grammar_pattern_fires_on_its_counter_examples(pattern):
     for line in pattern.counter_examples:
         raw = grammar_raw_matches(prepare(TranscriptLine(start=0, end=1, text=line)))
         assert not any(p is pattern for *_, p in raw), (line, raw)
+
+
+@pytest.mark.parametrize(
+    "line, pattern, not_pattern",
+    [
+        ("人によるで", "〜による", "〜によって"),  # the plain form is its own point: "it depends"
+        ("人によって違う", "〜によって", "〜による"),
+        ("悪くなる一方やな", "〜一方だ", "〜一方で"),  # "keeps getting worse", not "on the other hand"
+        ("人気がある一方で批判も多い", "〜一方で", "〜一方だ"),
+        ("日本みたく四季がある国", "〜みたく", "〜みたい"),
+        ("この球は打ちづらい", "〜づらい", "〜やすい/〜にくい"),
+        ("当たり前と言えば当たり前なんですけど", "〜と言えば〜", "〜っちゃ〜"),
+    ],
+)
+def test_a_form_with_its_own_meaning_is_its_own_grammar_point(line, pattern, not_pattern):
+    lemmas = {i.lemma for i in extract_expressions([TranscriptLine(start=0, end=1, text=line)]) if i.category == Category.grammar}
+    assert pattern in lemmas and not_pattern not in lemmas, lemmas
 
 
 def test_grammar_patterns_say_where_they_were_checked():
