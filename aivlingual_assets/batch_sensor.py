@@ -60,17 +60,21 @@ def batch_results_sensor(context: dg.SensorEvaluationContext, ai: AICoreResource
     store = batching.BatchStore(core.ledger)
     if not store.batches([*OPEN_REMOTE, PREPARING, UPLOADED]) and not store.requests(state=QUEUED):
         return dg.SkipReason("no batch is waiting")
+    problems: list[str] = []
     try:
-        try:
-            submitted = batching.submit_queued(core)
-        except BudgetExceededError as exc:  # that batch is dropped, its requests left to normal calls
-            context.log.warning(f"a batch was refused before upload: {exc}")
-            submitted = []
-        ended, still_open = batching.poll(core)
-    except Exception as exc:  # noqa: BLE001 - the provider or network: the next tick asks again
-        message = redact(f"{exc.__class__.__name__}: {exc}", core.settings.secrets())
-        context.log.warning(f"batches not followed this tick: {message}")
-        return dg.SkipReason(f"batch provider unavailable this tick: {message}")
+        submitted = batching.submit_queued(core)
+    except BudgetExceededError as exc:  # that batch is dropped, its requests left to normal calls
+        context.log.warning(f"a batch was refused before upload: {exc}")
+        submitted = []
+    except Exception as exc:  # noqa: BLE001 - the provider or network: the next tick submits it
+        problems.append(f"submission: {exc.__class__.__name__}: {exc}")
+        submitted = []
+    ended, still_open = batching.poll(core, problems=problems)  # a batch that cannot be asked now stays open
+    if problems:
+        message = redact("; ".join(problems), core.settings.secrets())
+        context.log.warning(f"not followed this tick, asked again next tick: {message}")
+        if not ended:
+            return dg.SkipReason(f"batch provider unavailable this tick: {message}")
     for s in submitted:
         context.log.info(f"submitted batch {s.remote_id} ({s.requests} request(s))")
     for e in ended:

@@ -59,3 +59,18 @@ def test_requests_left_queued_by_a_failed_submission_are_sent_by_the_next_tick(i
     server.complete_batch(batch["id"])
     [run] = tick(instance).run_requests
     assert run.run_key == f"batch-{batch['id']}-rec-1"
+
+
+def test_a_batch_that_cannot_be_read_this_tick_does_not_hold_up_the_others(instance, openai_only):
+    server = openai_only
+    instance.add_dynamic_partitions("recordings", ["first", "second"])
+    core = make_core()
+    defer(core, "草", waiter="first")
+    [one] = submit_queued(core)
+    defer(core, "尊い", waiter="second")
+    [two] = submit_queued(core)
+    server.complete_batch(one.remote_id)
+    server.complete_batch(two.remote_id)
+    server.inject("openai.files", Fault.status(500))  # the first batch's output file, this tick only
+    assert [r.partition_key for r in tick(instance).run_requests] == ["second"]
+    assert [r.partition_key for r in tick(instance).run_requests] == ["first"]

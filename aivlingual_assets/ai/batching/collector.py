@@ -47,26 +47,44 @@ class Collected:
     waiters: list[str] = field(default_factory=list)
 
 
-def poll(core: Any) -> tuple[list[Collected], list[BatchRow]]:
-    """Asks the provider about every open batch; collects those that ended. Returns (ended, still open)."""
+def poll(core: Any, *, problems: list[str] | None = None) -> tuple[list[Collected], list[BatchRow]]:
+    """Asks the provider about every open batch; collects those that ended. Returns (ended, still open).
+
+    With a ``problems`` list, a batch the provider cannot be asked about now (network, 5xx) is noted there and
+    stays open for the next poll while the others are collected; without one, the error is raised.
+    """
     store = BatchStore(core.ledger)
     ended: list[Collected] = []
     still_open: list[BatchRow] = []
     for batch in store.batches(OPEN_REMOTE):
         if not batch.remote_id:
             continue
-        client = core.provider(batch.provider).client
         try:
-            remote = client.batches.retrieve(batch.remote_id)
-        except openai.NotFoundError:  # deleted at the provider: nothing will come, its requests are asked normally
-            remote = _gone(batch.remote_id)
-        if remote.status not in FINAL_REMOTE:
-            if remote.status != batch.status:
-                store.update_batch(batch.id, status=remote.status)
+            outcome = _poll_one(core, store, batch)
+        except openai.OpenAIError as exc:
+            if problems is None:
+                raise
+            problems.append(f"batch {batch.remote_id}: {exc.__class__.__name__}: {exc}")
+            outcome = None
+        if isinstance(outcome, Collected):
+            ended.append(outcome)
+        else:
             still_open.append(store.batch(batch.id))
-            continue
-        ended.append(collect(core, store, batch, remote, client))
     return ended, still_open
+
+
+def _poll_one(core: Any, store: BatchStore, batch: BatchRow) -> Collected | None:
+    """The batch's collection once it ended (None while it runs)."""
+    client = core.provider(batch.provider).client
+    try:
+        remote = client.batches.retrieve(batch.remote_id)
+    except openai.NotFoundError:  # deleted at the provider: nothing will come, its requests are asked normally
+        remote = _gone(batch.remote_id)
+    if remote.status not in FINAL_REMOTE:
+        if remote.status != batch.status:
+            store.update_batch(batch.id, status=remote.status)
+        return None
+    return collect(core, store, batch, remote, client)
 
 
 def collect(core: Any, store: BatchStore, batch: BatchRow, remote: Any, client: Any) -> Collected:
