@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,15 @@ class AudioCalls:
     def transcribe(self, audio: str | Path, *, language: str | None = None, provider: str | None = None,
                    model: str | None = None, request_type: str = "transcribe", endpoint: str | None = None,
                    channel: str | None = None, duration_seconds: float | None = None,
-                   force_refresh: bool = False, speakers: bool = False) -> TranscriptionResult:
+                   force_refresh: bool = False, speakers: bool = False,
+                   known_speakers: Mapping[str, str | Path] | None = None) -> TranscriptionResult:
         """Timed segments for an audio file, cached by the audio's content hash.
 
         ``speakers`` asks for who said each segment (``speaker`` in each segment): the models of the
         catalogue that diarise (capability ``speakers``) go first, the others follow as fallbacks whose
-        segments have no speaker. A diarised transcript is cached under its own key.
+        segments have no speaker. A diarised transcript is cached under its own key. ``known_speakers``
+        (name -> a 2-10 s sample of that voice; OpenAI takes 4) asks a diarising model to label those
+        voices with those names; the samples' content enters the key.
         """
         from ..ingestion.media import file_sha256
 
@@ -42,9 +46,11 @@ class AudioCalls:
 
             raise OfflineUnsupportedError(request_type, kind="transcription")
         audio_hash = file_sha256(audio)
+        known = {str(name): Path(sample) for name, sample in (known_speakers or {}).items()} if speakers else {}
+        voices = tuple(f"{name}={file_sha256(sample)}" for name, sample in known.items())
         candidates = self._transcription_candidates(request_type, provider, model, speakers)
         keys = [ck.parts_key("transcribe", c.provider, c.model, language or "", audio_hash,
-                             *((SPEAKERS,) if _diarises(c, speakers) else ())) for c in candidates]
+                             *((SPEAKERS, *voices) if _diarises(c, speakers) else ())) for c in candidates]
         base_log = {"request_type": request_type, "kind": "transcription", "endpoint": endpoint, "channel": channel,
                     "selection_mode": "auto"}
         # asked for speakers, a cached transcript without them answers only once every diarising model failed
@@ -68,7 +74,7 @@ class AudioCalls:
                         candidate, call_log, minutes * cfg["per_minute"] + cfg["per_request"], channel,
                         lambda impl, c=candidate: impl.transcribe(
                             c.model, audio, language=language,
-                            **({"speakers": True} if _diarises(c, speakers) else {})))
+                            **({"speakers": True, "known_speakers": known} if _diarises(c, speakers) else {})))
                 except CallFailure as exc:
                     failures.append(self._redact(f"{candidate.provider}/{candidate.model}: {exc}"))
                     if deadline.expired():
@@ -82,7 +88,9 @@ class AudioCalls:
                     candidate, call_log,
                     {"cache_key": key, "request_type": request_type, "kind": "transcription",
                      "prompt_hash": audio_hash, "prompt": f"audio sha256:{audio_hash}", "system": None,
-                     "options": json.dumps({"language": language, "speakers": _diarises(candidate, speakers)}),
+                     "options": json.dumps({"language": language, "speakers": _diarises(candidate, speakers),
+                                            "known_speakers": list(known) if _diarises(candidate, speakers) else []},
+                                           ensure_ascii=False),
                      "output_text": output, "audio_path": None,
                      "provider": candidate.provider, "model": candidate.model,
                      "input_tokens": response.input_tokens, "output_tokens": response.output_tokens,

@@ -84,11 +84,14 @@ def extract_audio(
     *,
     sample_rate: int = 16000,
     bitrate: str = DEFAULT_MP3_BITRATE,
+    start: float | None = None,
+    seconds: float | None = None,
 ) -> Path:
     """Write the first audio stream as mono ``sample_rate`` Hz .mp3 / .flac / .wav.
 
-    The output is written to a temporary name and renamed, so a crash never
-    leaves a half-written file that looks finished.
+    ``start``/``seconds`` cut a piece (e.g. a voice sample), written bit-exactly so the same piece
+    is the same bytes every time. The output is written to a temporary name and renamed, so a crash
+    never leaves a half-written file that looks finished.
     """
     media_path = _existing_media(media_path)
     out_path = Path(out_path)
@@ -101,10 +104,13 @@ def extract_audio(
              ".wav": ["-c:a", "pcm_s16le"]}[suffix]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     partial = out_path.with_name(f".{out_path.name}.partial{suffix}")
+    piece = ([] if start is None else ["-ss", f"{max(0.0, start):.3f}"]) + (
+        [] if seconds is None else ["-t", f"{seconds:.3f}"])
+    exact = ["-fflags", "+bitexact", "-flags:a", "+bitexact"] if piece else []
     command = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-v", "error",
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-v", "error", *piece,
         "-i", str(media_path), "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1",
-        "-ac", "1", "-ar", str(sample_rate), *codec, str(partial),
+        "-ac", "1", "-ar", str(sample_rate), *codec, *exact, str(partial),
     ]
     result = _run(command)
     if result.returncode != 0 or not partial.is_file() or partial.stat().st_size == 0:

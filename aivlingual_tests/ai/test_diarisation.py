@@ -124,3 +124,28 @@ def test_the_diarising_model_named_by_hand_answers_in_its_only_timed_format(prov
                                model="gpt-4o-transcribe-diarize")
     assert provider_server.last("openai.transcriptions").form["response_format"] == "diarized_json"
     assert result.segments and all(s["speaker"] in ("A", "B") for s in result.segments)
+
+
+@pytest.mark.parametrize("only", ["openai", "gemini"])
+def test_known_speakers_are_sent_with_their_voice_samples_and_key_the_cache(provider_server, monkeypatch, tmp_path,
+                                                                             only):
+    monkeypatch.delenv("GEMINI_API_KEY" if only == "openai" else "OPENAI_API_KEY")
+    audio = silent_wav(tmp_path / "chunk2.wav", 20.0)
+    pekora, miko = silent_wav(tmp_path / "pekora.wav", 3.0), silent_wav(tmp_path / "miko.wav", 4.0)
+    ai = core()
+    result = ai.transcribe(audio, language="ja", speakers=True, known_speakers={"Pekora": pekora, "Miko": miko})
+    if only == "openai":
+        sent = provider_server.last("openai.transcriptions").form
+        assert sent["known_speaker_names[]"] == ["Pekora", "Miko"]
+        assert all(ref.startswith("data:audio/") for ref in sent["known_speaker_references[]"])
+        assert {s["speaker"] for s in result.segments} == {"Pekora", "Miko"}
+    else:
+        request = provider_server.last("gemini.generate")
+        assert len([p for p in request.inline_data if p.mime_type.startswith("audio/")]) == 3
+        assert "Sample of the voice of Pekora:" in request.prompt and "(Pekora, Miko)" in request.prompt
+    kind = "openai.transcriptions" if only == "openai" else "gemini.generate"
+    assert ai.transcribe(audio, language="ja", speakers=True,
+                         known_speakers={"Pekora": pekora, "Miko": miko}).cache_hit
+    other = silent_wav(tmp_path / "other.wav", 5.0)
+    assert not ai.transcribe(audio, language="ja", speakers=True, known_speakers={"Pekora": other}).cache_hit
+    assert provider_server.count(kind) == 2

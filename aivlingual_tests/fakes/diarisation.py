@@ -13,9 +13,11 @@ Gemini: a ``generateContent`` request with inline audio and a JSON response sche
 segments over the audio's duration, each with a ``speaker`` when the schema has one, instead of
 the schema's minimal example.
 
-Default speakers alternate ``A``/``B`` segment by segment (the labels the OpenAI model uses when
-no known speakers are given). A responder (``openai.transcriptions`` or ``gemini.generate``) may
-return segments with their own ``speaker``.
+Known speakers (OpenAI ``known_speaker_names[]`` with ``known_speaker_references[]``, up to 4,
+each reference a ``data:`` URL of 2-10 s of audio) are checked like the real API does and become
+the default labels. Default speakers otherwise alternate ``A``/``B`` segment by segment (the labels
+the OpenAI model uses when no known speakers are given). A responder (``openai.transcriptions`` or
+``gemini.generate``) may return segments with their own ``speaker``.
 """
 
 from __future__ import annotations
@@ -25,10 +27,16 @@ from typing import Any
 
 DEFAULT_SPEAKERS = ("A", "B")
 _DIARISED_FORMATS = ("json", "text", "diarized_json")
+MAX_KNOWN_SPEAKERS = 4
 
 
-def speaker_for(index: int) -> str:
-    return DEFAULT_SPEAKERS[index % len(DEFAULT_SPEAKERS)]
+def speaker_for(index: int, labels: tuple[str, ...] | list[str] = DEFAULT_SPEAKERS) -> str:
+    return labels[index % len(labels)]
+
+
+def _form_list(req: Any, name: str) -> list[str]:
+    value = req.form.get(f"{name}[]", req.form.get(name))
+    return [] if value is None else [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 class DiarisationMixin:
@@ -51,15 +59,28 @@ class DiarisationMixin:
             if name in req.form:
                 raise _ClientError(400, f"'{name.rstrip('[]')}' is not supported with model '{req.form['model']}'.",
                                    param=name.rstrip("[]"))
+        names, references = _form_list(req, "known_speaker_names"), _form_list(req, "known_speaker_references")
+        if len(names) != len(references):
+            raise _ClientError(400, "known_speaker_names and known_speaker_references must have the same length.",
+                               param="known_speaker_names")
+        if len(names) > MAX_KNOWN_SPEAKERS:
+            raise _ClientError(400, f"At most {MAX_KNOWN_SPEAKERS} known speakers are supported.",
+                               param="known_speaker_names")
+        for reference in references:
+            if not (reference.startswith("data:") and ";base64," in reference):
+                raise _ClientError(400, "known_speaker_references must be data URLs (data:audio/...;base64,...).",
+                                   param="known_speaker_references")
         chunking = any(k == "chunking_strategy" or k.startswith("chunking_strategy[") for k in req.form)
         if duration > 30.0 and not chunking:
             raise _ClientError(400, "chunking_strategy is required for diarization models when the input audio is "
                                     "longer than 30 seconds.", param="chunking_strategy")
 
     @staticmethod
-    def _openai_diarised_payload(duration: float, text: str, segments: list[dict]) -> dict[str, Any]:
+    def _openai_diarised_payload(req: Any, duration: float, text: str, segments: list[dict]) -> dict[str, Any]:
+        labels = _form_list(req, "known_speaker_names") or DEFAULT_SPEAKERS
         out = [{"type": "transcript.text.segment", "id": f"seg_{i:03d}", "start": float(s["start"]),
-                "end": float(s["end"]), "text": str(s["text"]), "speaker": str(s.get("speaker") or speaker_for(i))}
+                "end": float(s["end"]), "text": str(s["text"]),
+                "speaker": str(s.get("speaker") or speaker_for(i, labels))}
                for i, s in enumerate(segments)]
         audio_tokens = int(math.ceil(duration * 10))
         output_tokens = max(1, len(text.encode("utf-8")) // 3)

@@ -1592,7 +1592,7 @@ class ProviderServer(BatchesMixin, DiarisationMixin, PromptCacheMixin):
         if fmt == "vtt":
             return _Response(200, _vtt(segments).encode("utf-8"), content_type="text/vtt; charset=utf-8")
         if fmt == "diarized_json":
-            return _Response(200, _dumps(self._openai_diarised_payload(duration, text, segments)))
+            return _Response(200, _dumps(self._openai_diarised_payload(req, duration, text, segments)))
         usage = {"type": "duration", "seconds": int(math.ceil(duration))}
         if fmt == "json":
             return _Response(200, _dumps({"text": text, "usage": usage}))

@@ -58,3 +58,43 @@ def test_subtitle_voices_fill_the_speaker_column(tmp_path):
     assert [(s.text, s.speaker) for s in segments] == [
         ("こんぺこ！", "Pekora"), ("にゃっはろ〜", "Miko"), ("二人でコラボです", None)]
     assert segments_to_frame(segments)["speaker"].tolist() == ["Pekora", "Miko", None]
+
+
+def test_voices_keep_their_names_across_chunks(provider_server, monkeypatch, tmp_path):
+    """Chunk 1's anonymous A/B become Speaker 1/2; later chunks get their voice samples as known speakers."""
+    from aivlingual_assets.ingestion import transcript_source
+
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.setattr(transcript_source, "CHUNK_SECONDS", 6.0)
+    media = make_media(tmp_path / "long-collab.m4a", seconds=11.0, video=False)  # two chunks
+    # two turns per chunk; the fake labels them A/B, or with the known speakers' names when it is given some
+    provider_server.set_responder("openai.transcriptions", lambda req: [
+        {"start": 0.0, "end": 2.5, "text": "一つ目の話"}, {"start": 2.5, "end": 5.0, "text": "二つ目の話"}])
+    ai = core()
+    segments, info = transcribe_media(media, transcriber=ai, language="ja", work_dir=tmp_path)
+    assert [s.speaker for s in segments] == ["Speaker 1", "Speaker 2"] * 2
+    first, second = provider_server.find("openai.transcriptions")
+    assert "known_speaker_names[]" not in first.form
+    assert second.form["known_speaker_names[]"] == ["Speaker 1", "Speaker 2"]
+    assert all(r.startswith("data:audio/") for r in second.form["known_speaker_references[]"])
+    assert info["speakers"] == "Speaker 1, Speaker 2"
+
+    with ai.meter() as rerun:  # the same samples are the same bytes: every chunk is a cache hit
+        again, _ = transcribe_media(media, transcriber=ai, language="ja", work_dir=tmp_path)
+    assert again == segments and (rerun.api_calls, rerun.cache_hits) == (0, 2)
+
+
+def test_voice_names_heard_are_kept_and_new_voices_numbered(tmp_path):
+    from aivlingual_assets.ingestion.transcript_source import Voices
+
+    audio = make_media(tmp_path / "a.wav", seconds=12.0, video=False)
+    voices = Voices(tmp_path / "voices")
+    names = voices.learn([{"start": 0, "end": 3, "speaker": "Pekora"}, {"start": 3, "end": 4, "speaker": "A"},
+                          {"start": 4, "end": 8, "speaker": "B"}, {"start": 8, "end": 9, "speaker": "Pekora"}], audio)
+    assert names == {"Pekora": "Pekora", "A": "Speaker 1", "B": "Speaker 2"}
+    # a voice heard for less than 2 s has no sample to send; a sample is at most 10 s
+    assert list(voices.samples()) == ["Pekora", "Speaker 2"]
+    assert all(p.is_file() and p.stat().st_size > 0 for p in voices.samples().values())
+    later = voices.learn([{"start": 0, "end": 3, "speaker": "Speaker 2"}, {"start": 3, "end": 6, "speaker": "A"}],
+                         audio)
+    assert later == {"Speaker 2": "Speaker 2", "A": "Speaker 3"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,8 +69,8 @@ class Provider(Protocol):
 
     def embed(self, model: str, texts: list[str]) -> EmbeddingResponse: ...
 
-    def transcribe(self, model: str, audio: Path, *, language: str | None,
-                   speakers: bool = False) -> TranscriptionResponse: ...
+    def transcribe(self, model: str, audio: Path, *, language: str | None, speakers: bool = False,
+                   known_speakers: "Mapping[str, Path] | None" = None) -> TranscriptionResponse: ...
 
     def speak(self, model: str, text: str, *, voice: str | None, language: str) -> SpeechResponse: ...
 

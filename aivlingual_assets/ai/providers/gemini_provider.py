@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,10 @@ _TRANSCRIBE_PROMPT = (
     "sentence or pause boundaries and give each segment's start and end time in seconds from "
     "the beginning of the audio. Do not translate or summarise."
 )
+_KNOWN_SPEAKERS_PROMPT = (
+    " Samples of known voices follow the audio, each after its name ({names}): label those voices with "
+    "exactly these names, and any other voice with a new label."
+)
 _SPEAKERS_PROMPT = (
     " Several people may speak (a collaboration stream): start a new segment whenever the speaker "
     "changes and label every segment with its speaker."
@@ -124,17 +129,27 @@ class GeminiProvider:
         # the embeddings API reports no token count; UTF-8 bytes / 3 is a conservative estimate
         return EmbeddingResponse(vectors=vectors, input_tokens=sum(len(t.encode()) // 3 + 1 for t in texts))
 
-    def transcribe(self, model: str, audio: Path, *, language: str | None,
-                   speakers: bool = False) -> TranscriptionResponse:
-        """Timed segments by prompt and response schema; ``speakers`` adds a speaker label to each."""
+    def transcribe(self, model: str, audio: Path, *, language: str | None, speakers: bool = False,
+                   known_speakers: Mapping[str, Path] | None = None) -> TranscriptionResponse:
+        """Timed segments by prompt and response schema; ``speakers`` adds a speaker label to each.
+
+        ``known_speakers`` (name -> a short sample of the voice) follow the audio, each after its name, so
+        the model labels those voices by name.
+        """
         data = Path(audio).read_bytes()
         schema = _DiarisedTranscript if speakers else _Transcript
+        known = dict(known_speakers or {}) if speakers else {}
         prompt = (_TRANSCRIBE_PROMPT + (_SPEAKERS_PROMPT if speakers else "")
+                  + (_KNOWN_SPEAKERS_PROMPT.format(names=", ".join(known)) if known else "")
                   + (f" The language is '{language}'." if language else ""))
+        samples: list[Any] = []
+        for name, sample in known.items():
+            samples += [f"Sample of the voice of {name}:",
+                        types.Part.from_bytes(data=Path(sample).read_bytes(), mime_type=guess_mime(Path(sample)))]
         response = self._call(
             lambda: self.client.models.generate_content(
                 model=model,
-                contents=[types.Part.from_bytes(data=data, mime_type=guess_mime(Path(audio))), prompt],
+                contents=[types.Part.from_bytes(data=data, mime_type=guess_mime(Path(audio))), prompt, *samples],
                 config=types.GenerateContentConfig(
                     response_mime_type="application/json", response_json_schema=_json_schema(schema),
                     http_options=self._http_options(),

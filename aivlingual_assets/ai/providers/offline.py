@@ -41,8 +41,8 @@ class OfflineProvider:
         dim = int(model.rsplit("-", 1)[-1]) if model.rsplit("-", 1)[-1].isdigit() else 256
         return EmbeddingResponse(vectors=ngram_vectors(texts, dim=dim).tolist(), input_tokens=0)
 
-    def transcribe(self, model: str, audio: Path, *, language: str | None,
-                   speakers: bool = False) -> TranscriptionResponse:
+    def transcribe(self, model: str, audio: Path, *, language: str | None, speakers: bool = False,
+                   known_speakers=None) -> TranscriptionResponse:
         raise OfflineUnsupportedError("transcribe", kind="transcription")
 
     def speak(self, model: str, text: str, *, voice: str | None, language: str) -> SpeechResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from .base import (
     parse_retry_after,
 )
 
+MAX_KNOWN_SPEAKERS = 4  # what the diarising model takes
 _PASSED_OPTIONS = ("temperature", "top_p", "seed")
 
 
@@ -63,13 +65,15 @@ class OpenAIProvider:
         return EmbeddingResponse(vectors=[list(d.embedding) for d in data], input_tokens=tokens)
 
     # ---- audio ----------------------------------------------------------------------------
-    def transcribe(self, model: str, audio: Path, *, language: str | None,
-                   speakers: bool = False) -> TranscriptionResponse:
+    def transcribe(self, model: str, audio: Path, *, language: str | None, speakers: bool = False,
+                   known_speakers: Mapping[str, Path] | None = None) -> TranscriptionResponse:
         """Timed segments; ``speakers`` asks a diarising model for ``diarized_json`` (segments with a speaker).
 
         A diarising model gives timed segments only as ``diarized_json``, so it is always asked for them.
+        ``known_speakers`` (name -> 2-10 s sample of the voice, at most 4) makes it label those voices by name.
         """
         speakers = speakers or "diarize" in model
+        known = dict(list((known_speakers or {}).items())[:MAX_KNOWN_SPEAKERS]) if speakers else {}
 
         def call():
             with open(audio, "rb") as fh:
@@ -77,6 +81,9 @@ class OpenAIProvider:
                 if speakers:
                     # the diarising model takes no timestamp_granularities and needs chunking past 30 s of audio
                     kwargs.update(response_format="diarized_json", chunking_strategy="auto")
+                    if known:
+                        kwargs.update(known_speaker_names=list(known),
+                                      known_speaker_references=[data_url(p) for p in known.values()])
                 else:
                     kwargs.update(response_format="verbose_json", timestamp_granularities=["segment"])
                 if language:
@@ -166,6 +173,13 @@ def _get(obj: Any, name: str) -> Any:
 def _short(text: str, limit: int = 300) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def data_url(path: Path) -> str:
+    """A file as a ``data:`` URL (the form OpenAI takes known speakers' voice samples in)."""
+    import base64
+
+    return f"data:{guess_mime(Path(path))};base64,{base64.b64encode(Path(path).read_bytes()).decode()}"
 
 
 def guess_mime(path: Path) -> str:
