@@ -58,6 +58,7 @@ class DictEntry:
     senses: tuple[tuple[str, ...], ...] = ()  # glosses of every applicable sense, most plausible first
     sense_pos: tuple[tuple[str, ...], ...] = ()  # parts of speech of each sense (same order)
     sense_misc: tuple[tuple[str, ...], ...] = ()  # usage notes of each sense (same order)
+    sense_fields: tuple[tuple[str, ...], ...] = ()  # special field of each sense (histology, baseball ...)
     kanji_forms: tuple[str, ...] = ()
     kana_forms: tuple[str, ...] = ()
 
@@ -382,6 +383,7 @@ def _resolve(entry: _Entry, text: str, reading: str | None, pos: str | None = No
         senses=tuple(s.glosses for s in senses),
         sense_pos=tuple(s.pos for s in senses),
         sense_misc=tuple(s.misc for s in senses),
+        sense_fields=tuple(s.field for s in senses),
         kanji_forms=tuple(k.text for k in entry.kanji),
         kana_forms=tuple(k.text for k in entry.kana),
     )

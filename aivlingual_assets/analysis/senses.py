@@ -80,10 +80,12 @@ def ranked_senses(entry: DictEntry, *forms: str, adverbial: bool = False) -> tup
     same_role = [i for i in usable if not entry.sense_pos or set(entry.sense_pos[i]) & first_pos] or usable
     taught = _words(listed_meanings(*forms, entry.written, *entry.kanji_forms))
     if taught:
-        overlap = {i: len(_words(entry.senses[i]) & taught) for i in same_role}
+        # a special field's sense (固定 "fixation (histology)") is not what a list means by its word
+        everyday = [i for i in same_role if not (i < len(entry.sense_fields) and entry.sense_fields[i])] or same_role
+        overlap = {i: len(_words(entry.senses[i]) & taught) for i in everyday}
         best = max(overlap.values())
         if best:
-            winners = [i for i in same_role if overlap[i] == best]
+            winners = [i for i in everyday if overlap[i] == best]
             ordered = winners + [i for i in usable if i not in winners]
             # clear only when every meaning the list teaches is that sense's (すんなり's list
             # meanings span "slim" and "without objection": two senses, so not clear)

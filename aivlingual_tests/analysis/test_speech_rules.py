@@ -294,3 +294,8 @@ def test_a_rarer_compound_still_teaches_the_pattern():
 def test_a_kana_verb_takes_the_homograph_of_the_kanji_sudachi_relates_it_to():
     items = {e.lemma: e for e in _items("これは普通にいける")}
     assert "good" in items["いける"].meaning and "flowers" not in items["いける"].meaning
+
+
+def test_a_special_fields_sense_does_not_win_because_a_word_list_shares_its_word():
+    meaning = _items("固定の人")[0].meaning
+    assert "histology" not in meaning and "fix" in meaning
