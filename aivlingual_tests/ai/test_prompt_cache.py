@@ -115,8 +115,9 @@ def test_prompts_put_the_shared_part_first_and_the_recording_last(provider_serve
     assert first.endswith(own[0]) and second.endswith(own[1])
 
 
-def test_an_older_ledger_gets_the_prompt_cache_columns_and_the_catalogue_prices(aiv_home):
-    url = f"sqlite:///{aiv_home / 'v1.db'}"
+def test_an_older_ledger_gets_the_prompt_cache_columns_and_the_catalogue_prices(database_url):
+    """On SQLite and PostgreSQL."""
+    url = database_url
     ai = AICore(AISettings.from_env(database_url=url))
     ledger = ai.ledger
     ledger.update_model("openai", "gpt-4.1", "text", input_per_1m=1.5)  # a price the user set
@@ -127,7 +128,7 @@ def test_an_older_ledger_gets_the_prompt_cache_columns_and_the_catalogue_prices(
         conn.execute(sa.text("UPDATE aiv_schema_info SET version = 1"))
         conn.execute(sa.text("INSERT INTO aiv_usage_log (ts, request_type, kind, input_tokens, output_tokens, "
                              "cost_usd, saved_usd, latency_ms, cache_hit, selection_mode, success) "
-                             "VALUES (1, 'old', 'text', 10, 5, 0.1, 0, 1, 0, 'auto', 1)"))
+                             "VALUES (1, 'old', 'text', 10, 5, 0.1, 0, 1, false, 'auto', true)"))
     upgraded = AICore(AISettings.from_env(database_url=url)).ledger
     assert upgraded.schema_version() == 2
     prices = {(m["provider"], m["model"], m["kind"]): m["cached_input_per_1m"] for m in upgraded.models()}
