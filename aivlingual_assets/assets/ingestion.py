@@ -146,6 +146,7 @@ def transcripts(
             "characters": int(frame["text"].str.len().sum()),
             "language": str(info.get("language") or recording.language),
             "transcript_source": str(info.get("source")),
+            "speakers": ", ".join(sorted(set(frame["speaker"].dropna()))) or "none",  # voices, diarisation
             **({"encoding": str(info["encoding"])} if info.get("encoding") else {}),
             **ai_metadata(meter),
             "preview": dg.MetadataValue.md(frame.head(8).to_markdown(index=False)),

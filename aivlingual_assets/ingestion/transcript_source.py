@@ -84,9 +84,7 @@ def transcribe_media(media: Path, *, transcriber: Any, language: str, work_dir: 
                 end = max(start, offset + float(seg["end"]))
                 speaker = names.get(str(seg.get("speaker") or "").strip())
                 segments.append(Segment(start=start, end=end, text=text, speaker=speaker))
-    speakers = sorted({s.speaker for s in segments if s.speaker})
-    return segments, {"source": "speech-to-text", "language": language, "models": ", ".join(sorted(models)),
-                      "speakers": ", ".join(speakers) or "none"}
+    return segments, {"source": "speech-to-text", "language": language, "models": ", ".join(sorted(models))}
 
 
 _ANONYMOUS = re.compile(r"[A-Z]|(?:speaker|spk)[ _-]?\d+", re.IGNORECASE)

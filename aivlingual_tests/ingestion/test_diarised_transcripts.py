@@ -34,7 +34,6 @@ def test_transcribed_collab_stream_has_speakers_cached_and_metered(provider_serv
     assert frame["speaker"].tolist() == ["Pekora", "Miko", "Pekora"]
     assert frame["text"].tolist() == ["こんぺこ！", "にゃっはろ〜", "コラボです"]
     assert [s.speaker for s in frame_to_segments(frame)] == frame["speaker"].tolist()
-    assert info["speakers"] == "Miko, Pekora"
     expected_model = {"openai": "gpt-4o-transcribe-diarize", "gemini": "gemini-2.5-flash-lite"}[provider]
     assert info["models"] == f"{provider}/{expected_model}"
     assert meter.api_calls == 1 and meter.cost_usd > 0
@@ -77,7 +76,6 @@ def test_voices_keep_their_names_across_chunks(provider_server, monkeypatch, tmp
     assert "known_speaker_names[]" not in first.form
     assert second.form["known_speaker_names[]"] == ["Speaker 1", "Speaker 2"]
     assert all(r.startswith("data:audio/") for r in second.form["known_speaker_references[]"])
-    assert info["speakers"] == "Speaker 1, Speaker 2"
 
     with ai.meter() as rerun:  # the same samples are the same bytes: every chunk is a cache hit
         again, _ = transcribe_media(media, transcriber=ai, language="ja", work_dir=tmp_path)

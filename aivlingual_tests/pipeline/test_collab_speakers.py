@@ -48,6 +48,8 @@ def test_speakers_reach_expressions_and_shorts(instance, aiv_home, tmp_path):
     store = FrameStore(aiv_home / "storage")
     transcript = store.read("transcripts", key)
     assert set(transcript["speaker"]) == set(VOICES)
+    metadata = result.asset_materializations_for_node("transcripts")[0].metadata
+    assert metadata["speakers"].value == "Coco, Pekora"
 
     expressions = store.read("expressions", key)
     assert len(expressions) and set(expressions["speaker"]) <= set(VOICES)
