@@ -123,3 +123,38 @@ def test_a_second_submitter_finds_nothing_left_to_send(openai_only, aiv_home):
     taken = submit_queued(first) + submit_queued(second)
     assert [t.requests for t in taken] == [3]
     assert sorted(sum(batch_inputs(server), [])) == sorted(keys)
+
+
+def test_a_collection_interrupted_half_way_never_logs_an_answer_twice(openai_only, aiv_home, monkeypatch):
+    import sqlalchemy as sa
+
+    from aivlingual_assets.ai.batching import collector, poll
+    from aivlingual_assets.ai.ledger import usage_log
+
+    server = openai_only
+    core = make_core()
+    first = defer(core, "草").cache_key
+    defer(core, "尊い")
+    [submitted] = submit_queued(core)
+    server.complete_batch(submitted.remote_id)
+    write = collector._write_answer
+    written = []
+
+    def dies_after_the_first(core_, row, answer):
+        if written:
+            raise Crash()
+        written.append(row.cache_key)
+        write(core_, row, answer)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(collector, "_write_answer", dies_after_the_first)
+        with pytest.raises(Crash):
+            poll(core)
+    [ended] = poll(make_core())[0]  # the next tick collects what is left: nothing of the two is logged again
+    assert ended.answered == [] and ended.fell_back == {}
+    with core.ledger.connect() as conn:
+        logged = conn.execute(sa.select(sa.func.count()).select_from(usage_log)).scalar_one()
+    assert written == [first] and logged == 1
+    assert make_core().generate_text("gloss", "草", schema=Gloss).cache_hit
+    assert not make_core().generate_text("gloss", "尊い", schema=Gloss).cache_hit  # lost with the crash: asked again
+    assert server.count("openai.chat") == 1

@@ -101,20 +101,23 @@ def collect(core: Any, store: BatchStore, batch: BatchRow, remote: Any, client: 
         row = pending.pop(line.custom_id, None)
         if row is None:
             continue  # settled by an earlier, interrupted collection (or not ours)
-        if line.answered:
-            problem = _store_answer(core, row, config, line.body or {}, latency, result)
-        else:
-            problem = line.error or "no answer"
+        answer = _read_answer(row, config, line.body or {}, latency) if line.answered else None
+        problem = answer.problem if answer is not None else (line.error or "no answer")
+        # the request is settled before its ledger rows are written: a collection interrupted in between is
+        # never paid twice in the ledger (at worst that one answer is asked again by a normal call)
+        if not store.settle(row.cache_key, FALLBACK if problem else DONE, problem):
+            continue  # another collector settled it
+        if answer is not None:
+            result.cost_usd += answer.cost
+            _write_answer(core, row, answer)
         if problem:
             result.fell_back[row.cache_key] = problem
-            store.set_request_state([row.cache_key], FALLBACK, problem)
         else:
             result.answered.append(row.cache_key)
-            store.set_request_state([row.cache_key], DONE)
     reason = _batch_reason(remote)
     for key in pending:  # no line at all: the batch failed, expired or was cancelled before reaching it
-        result.fell_back[key] = reason
-    store.set_request_state(list(pending), FALLBACK, reason)
+        if store.settle(key, FALLBACK, reason):
+            result.fell_back[key] = reason
     store.update_batch(batch.id, status=remote.status, error=reason if remote.status != "completed" else None)
     result.waiters = store.waiters(waiting_for)
     log.info("batch %s %s: %d answered, %d fall back to normal calls, $%.6f", remote.id, remote.status,
@@ -122,14 +125,22 @@ def collect(core: Any, store: BatchStore, batch: BatchRow, remote: Any, client: 
     return result
 
 
-def _store_answer(core: Any, row: RequestRow, config: dict[str, Any], body: dict[str, Any], latency: float,
-                  result: Collected) -> str | None:
-    """Caches and logs one answered line at the batch price; returns why it cannot be used, if so."""
+@dataclass
+class _Answer:
+    """One answered line, read and priced: what the ledger gets (``problem``: why the cache does not)."""
+
+    text: str
+    cost: float
+    log_row: dict[str, Any]
+    problem: str | None
+
+
+def _read_answer(row: RequestRow, config: dict[str, Any], body: dict[str, Any], latency: float) -> _Answer:
     try:
         completion = ChatCompletion.model_validate(body)
         message = completion.choices[0].message
     except (ValidationError, IndexError) as exc:
-        return f"unreadable answer: {exc.__class__.__name__}"
+        return _Answer("", 0.0, {}, f"unreadable answer: {exc.__class__.__name__}")
     usage = completion.usage
     input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
     output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
@@ -137,29 +148,34 @@ def _store_answer(core: Any, row: RequestRow, config: dict[str, Any], body: dict
     factor = batch_price_factor(row.provider) or 1.0  # the batch discount applies to every token price
     cost = text_cost(config, input_tokens, output_tokens, cached_tokens) * factor
     prompt_cache = prompt_cache_usage(config, cached_tokens)
-    result.cost_usd += cost
     log_row = {"request_type": row.request_type, "kind": "text", "endpoint": row.endpoint, "channel": row.channel,
                "provider": row.provider, "model": row.model, "input_tokens": input_tokens,
                "output_tokens": output_tokens, "cost_usd": cost, "latency_ms": latency, "cache_hit": False,
                "selection_mode": BATCH_MODE, "cached_input_tokens": cached_tokens,
                "prompt_cache_saved_usd": prompt_cache["prompt_cache_saved_usd"] * factor}
     text = message.content or ""
-    problem = None
     if not text:
         problem = f"refused: {message.refusal}" if message.refusal else "empty answer"
     elif completion.choices[0].finish_reason == "length":
         problem = "answer cut at max tokens"
     else:
         problem = _invalid(text, row.schema_ref)
-    if problem:  # paid for all the same: logged, never cached
-        core.ledger.log_failure({**log_row, "error": f"batch answer not used: {problem}"})
-        return problem
+    return _Answer(text, cost, log_row, problem)
+
+
+def _write_answer(core: Any, row: RequestRow, answer: _Answer) -> None:
+    """Caches a usable answer and logs it at the batch price; an unusable one is logged (it was paid), not cached."""
+    if answer.problem:
+        if answer.log_row:
+            core.ledger.log_failure({**answer.log_row, "error": f"batch answer not used: {answer.problem}"})
+        return
     memory = None
     if core.ledger.find_memory([row.cache_key]) is None:  # a normal call may have answered it meanwhile
-        memory = {**row.memory, "output_text": text, "input_tokens": input_tokens, "output_tokens": output_tokens,
-                  "cost_usd": cost, "latency_ms": latency}
-    core.ledger.store_success(memory=memory, log={**log_row, "success": True}, reservation_id=None)
-    return None
+        log_row = answer.log_row
+        memory = {**row.memory, "output_text": answer.text, "input_tokens": log_row["input_tokens"],
+                  "output_tokens": log_row["output_tokens"], "cost_usd": answer.cost,
+                  "latency_ms": log_row["latency_ms"]}
+    core.ledger.store_success(memory=memory, log={**answer.log_row, "success": True}, reservation_id=None)
 
 
 def _invalid(text: str, schema_ref: str) -> str | None:

@@ -177,6 +177,15 @@ class BatchStore:
             conn.execute(batch_requests.update().where(batch_requests.c.cache_key.in_(keys))
                          .values(state=state, error=error, updated_at=time.time()))
 
+    def settle(self, cache_key: str, state: str, error: str | None = None) -> bool:
+        """Moves a submitted request to its final ``state``; False when it was not submitted any more (settled)."""
+        with self.engine.begin() as conn:
+            return bool(conn.execute(
+                batch_requests.update()
+                .where(batch_requests.c.cache_key == cache_key, batch_requests.c.state == SUBMITTED)
+                .values(state=state, error=error, updated_at=time.time())
+            ).rowcount)
+
     def waiters(self, keys: Iterable[str]) -> list[str]:
         keys = list(keys)
         if not keys:
