@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import calendar
+import contextvars
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -42,6 +45,22 @@ def blended_price(config: dict[str, Any]) -> float:
         + config["per_minute"] * 1000 + config["per_1m_chars"]
 
 
+# limits a caller puts around its calls on top of the monthly budgets (a channel's per-recording cost)
+_guards: contextvars.ContextVar[tuple[Callable[[float], None], ...]] = contextvars.ContextVar(
+    "aiv_budget_guards", default=())
+
+
+@contextmanager
+def guarded_by(guard: Callable[[float], None]) -> Iterator[None]:
+    """Every paid call made inside first passes ``guard(estimate)``, which reserves the call's worst case against
+    the caller's own limit or raises ``BudgetExceededError`` (nothing is then sent)."""
+    token = _guards.set(_guards.get() + (guard,))
+    try:
+        yield
+    finally:
+        _guards.reset(token)
+
+
 class Budgets:
     """The monthly budgets of the settings, reserved in the ledger under this process's owner id."""
 
@@ -65,6 +84,8 @@ class Budgets:
 
     def reserve(self, estimate: float, channel: str | None) -> str | None:
         """A reservation id (None when no budget applies); raises ``BudgetExceededError``."""
+        for guard in _guards.get():
+            guard(estimate)
         limits = self.limits(channel)
         if not limits:
             return None

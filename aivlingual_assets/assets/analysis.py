@@ -42,8 +42,9 @@ def expressions(
 ) -> Iterator[dg.Output[pd.DataFrame]]:
     recording = recording_from_frame(recordings)
     lines = transcript_lines(transcripts)
-    with ai.meter() as meter, _non_urgent(context) as pending:
-        items = _ai_step(lambda: extract_recording_expressions(lines, pending.tolerant(ai.run_task)))
+    channel_ai = ai.for_recording(recording.partition_key)  # its channel's keys, models, budget and limits
+    with ai.meter() as meter, _non_urgent(context, channel_ai) as pending:
+        items = _ai_step(lambda: extract_recording_expressions(lines, pending.tolerant(channel_ai.run_task)))
     if pending:  # some answers come with a batch: nothing is written until they are all in
         _wait_for_batch(context, ai, pending, meter)
         return
@@ -78,8 +79,10 @@ def difficulty(
 ) -> Iterator[dg.Output[pd.DataFrame]]:
     from ..analysis.readability import transcript_readability
 
-    with ai.meter() as meter, _non_urgent(context) as pending:
-        levels = _ai_step(lambda: assess_levels(frame_expressions(expressions), pending.tolerant(ai.run_task)))
+    channel_ai = ai.for_recording(context.partition_key)  # its channel's keys, models, budget and limits
+    with ai.meter() as meter, _non_urgent(context, channel_ai) as pending:
+        levels = _ai_step(lambda: assess_levels(frame_expressions(expressions),
+                                                pending.tolerant(channel_ai.run_task)))
     if pending:
         _wait_for_batch(context, ai, pending, meter)
         return
@@ -97,9 +100,11 @@ def difficulty(
     yield dg.Output(frame, metadata=metadata)
 
 
-def _non_urgent(context: dg.AssetExecutionContext):
-    """The step's AI requests may wait for a half-price batch in the nightly catch-up (``ai/batching``)."""
-    return batching.non_urgent(context.partition_key, enabled=batching.non_urgent_run(context.run.tags))
+def _non_urgent(context: dg.AssetExecutionContext, channel_ai):
+    """The step's AI requests may wait for a half-price batch in the nightly catch-up (``ai/batching``). Not for
+    a channel with its own OpenAI key: batches are submitted and collected with the service's key."""
+    allowed = batching.non_urgent_run(context.run.tags, channel_ai.name) and not channel_ai.has_own_key("openai")
+    return batching.non_urgent(context.partition_key, enabled=allowed)
 
 
 def _wait_for_batch(context: dg.AssetExecutionContext, ai: AICoreResource, pending, meter) -> None:

@@ -77,9 +77,10 @@ def upload_metadata(
         expressions=expressions_from_frame(levelled), transcript_lines=[str(t) for t in transcripts["text"]],
         duration=duration, url_for=lambda s: timestamp_url(recording, s),
     )
+    channel_ai = ai.for_recording(recording.partition_key)  # its channel's keys, models, budget and limits
     with ai.meter() as meter:
         packages = _ai_step(lambda: build_upload_metadata(
-            subjects, ai.run_task, duration=duration, timestamp_link=lambda s: timestamp_url(recording, s)))
+            subjects, channel_ai.run_task, duration=duration, timestamp_link=lambda s: timestamp_url(recording, s)))
     frame = packages_to_frame(packages, cleared=clearance.cleared)
     whole = next(p for p in packages if p.kind == "recording")
     copy_file = write_packages(packages, pipeline.data_dir("uploads") / f"{recording.partition_key}.json",

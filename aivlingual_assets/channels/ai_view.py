@@ -10,7 +10,8 @@ which has the AI core's call API (``generate_text``, ``run_task``, ``embed``, ``
   (``request.<type>``, ``tier.<tier>``), the transcription provider, the TTS voice;
 - the channel's own OpenAI/Gemini keys: its calls go through an AI core whose settings hold them
   (one per process and key set, sharing the ledger; provider clients are built once per key);
-- the recording's cost limit (``max_cost_per_recording_usd``), checked before each call.
+- the recording's cost limit (``max_cost_per_recording_usd``): each paid attempt reserves its worst case against
+  it first and is refused when it would cross it (``recording_costs``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..ai import AICore, AISettings, UsageMeter
+from ..ai import AICore, AISettings, UsageMeter, metering
+from ..ai.budgets import guarded_by
 from .cascade import ModelChoice, resolve
-from .recording_costs import RecordingCostLimitError, RecordingCosts
+from .recording_costs import RecordingCosts
 from .store import Channel, channel_store
 from .vault import KeyVault
 
@@ -67,24 +69,35 @@ class ChannelAI:
     def name(self) -> str | None:
         return self.channel.name if self.channel else None
 
+    def has_own_key(self, provider: str) -> bool:
+        """Whether the channel brings its own key for ``provider`` (its calls then use it, not the service's)."""
+        return self.channel is not None and provider in self.channel.key_providers
+
     def setting(self, name: str) -> Any:
         return resolve(name, self.channel, env=self.env).value
 
     # ---- limits -------------------------------------------------------------------------
-    def _check_recording_cost(self) -> None:
+    def _paid(self, call: Callable[[], Any]) -> Any:
+        """Runs one call of the AI core for the recording: every paid attempt inside first reserves its worst case
+        against ``max_cost_per_recording_usd`` (refused when it would cross it); afterwards what the call cost
+        (failed attempts included) is added to the recording and its reservations dropped."""
         if self.recording is None:
-            return
-        limit = resolve("max_cost_per_recording_usd", self.channel, env=self.env)
-        if limit.value is None:
-            return
-        spent = _recording_costs(self.base).spent(self.recording)
-        if spent >= limit.value:
-            raise RecordingCostLimitError(self.recording, self.name or "(none)", limit.value, spent, limit.origin)
+            return call()
+        costs, limit = _recording_costs(self.base), resolve("max_cost_per_recording_usd", self.channel, env=self.env)
+        held: list[str] = []
 
-    def _spent(self, result: Any) -> Any:
-        if self.recording is not None:
-            _recording_costs(self.base).add(self.recording, float(getattr(result, "cost_usd", 0.0) or 0.0))
-        return result
+        def reserve(estimate: float) -> None:
+            if limit.value is not None and estimate > 0:
+                held.append(costs.reserve(self.recording, estimate, limit.value, owner=self.base.owner,
+                                          lease_seconds=self.base.settings.lease_seconds,
+                                          channel=self.name or "(none)", origin=limit.origin))
+
+        usage = None
+        try:
+            with metering.meter() as usage, guarded_by(reserve):
+                return call()
+        finally:
+            costs.settle(self.recording, usage.cost_usd if usage is not None else 0.0, held)
 
     def _model_for(self, request_type: str, options: dict[str, Any] | None, tier: str | None,
                    provider: str | None, model: str | None, selection_mode: str) -> tuple[str | None, str | None]:
@@ -102,36 +115,31 @@ class ChannelAI:
     def generate_text(self, request_type: str, prompt: str, *, options: dict[str, Any] | None = None,
                       tier: str | None = None, provider: str | None = None, model: str | None = None,
                       selection_mode: str = "auto", **kwargs: Any):
-        self._check_recording_cost()
         provider, model = self._model_for(request_type, options, tier, provider, model, selection_mode)
-        return self._spent(self.core.generate_text(
+        return self._paid(lambda: self.core.generate_text(
             request_type, prompt, options=options, tier=tier, provider=provider, model=model,
             selection_mode=selection_mode, **{**kwargs, "channel": self.name}))
 
     def run_task(self, task: Any, task_input: Any, *, tier: str | None = None, provider: str | None = None,
                  model: str | None = None, selection_mode: str = "auto", **kwargs: Any):
-        self._check_recording_cost()
         provider, model = self._model_for(task.request_type, kwargs.get("options"), tier, provider, model,
                                           selection_mode)
-        return self._spent(self.core.run_task(
+        return self._paid(lambda: self.core.run_task(
             task, task_input, tier=tier, provider=provider, model=model, selection_mode=selection_mode,
             **{**kwargs, "channel": self.name}))
 
     def embed(self, texts: list[str], **kwargs: Any):
-        self._check_recording_cost()
-        return self._spent(self.core.embed(texts, **{**kwargs, "channel": self.name}))
+        return self._paid(lambda: self.core.embed(texts, **{**kwargs, "channel": self.name}))
 
     def transcribe(self, audio: str | Path, *, language: str | None = None, provider: str | None = None,
                    **kwargs: Any):
-        self._check_recording_cost()
         if provider is None and not kwargs.get("model"):
             provider = self.setting("transcription_provider")
-        return self._spent(self.core.transcribe(audio, language=language, provider=provider,
+        return self._paid(lambda: self.core.transcribe(audio, language=language, provider=provider,
                                                 **{**kwargs, "channel": self.name}))
 
     def generate_audio(self, text: str, *, language: str, voice: str | None = None, **kwargs: Any):
-        self._check_recording_cost()
-        return self._spent(self.core.generate_audio(text, language=language,
+        return self._paid(lambda: self.core.generate_audio(text, language=language,
                                                     voice=voice or self.setting("tts_voice"),
                                                     **{**kwargs, "channel": self.name}))
 

@@ -86,23 +86,71 @@ def test_the_service_default_model_applies_to_channels_that_set_none(provider_se
     assert resource.for_channel("marine").generate_text("gloss", "草", schema=Gloss).provider == "gemini"
 
 
-def test_a_recording_over_its_cost_limit_gets_no_further_paid_call(provider_server, database_url, monkeypatch):
-    from aivlingual_assets.channels.recording_costs import RecordingCostLimitError
+def _recording_of(database_url: str, channel: str, key: str = "yt-abcdefghijk") -> str:
     from aivlingual_assets.ingestion.recording import Recording
     from aivlingual_assets.storage.recording_registry import RecordingRegistry
 
+    RecordingRegistry(database_url).register(Recording(partition_key=key, source="youtube", title="t"),
+                                             channel=channel)
+    return key
+
+
+def test_a_call_that_would_cross_the_recordings_cost_limit_is_not_sent(provider_server, database_url, monkeypatch):
+    from aivlingual_assets.channels.recording_costs import RecordingCostLimitError
+
     monkeypatch.delenv("GEMINI_API_KEY")
     resource = AICoreResource(database_url=database_url, retry_base_seconds=0.01)
-    store = _channels(resource, database_url)
-    store.add("pekora", {"max_cost_per_recording_usd": 1e-9})
-    RecordingRegistry(database_url).register(Recording(partition_key="yt-abcdefghijk", source="youtube",
-                                                       title="t"), channel="pekora")
-    view = resource.for_recording("yt-abcdefghijk")
+    _channels(resource, database_url).add("pekora", {"max_cost_per_recording_usd": 1e-9})
+    resource.generate_text("gloss", "草", schema=Gloss)  # the service's answer, cached
+    view = resource.for_recording(_recording_of(database_url, "pekora"))
     assert view.name == "pekora"
-    view.generate_text("gloss", "草", schema=Gloss)  # the first call spends more than the limit
-    with pytest.raises(RecordingCostLimitError, match="max_cost_per_recording_usd"):
-        view.generate_text("gloss", "ぺこ", schema=Gloss)
-    assert provider_server.count("openai.chat") == 1
+    with pytest.raises(RecordingCostLimitError) as refused:
+        view.generate_text("gloss", "ぺこ", schema=Gloss)  # its worst case alone is over the limit
+    assert "max_cost_per_recording_usd=$0.0000 of channel pekora" in str(refused.value)
+    assert "was not sent" in str(refused.value)
+    assert provider_server.count("openai.chat") == 1  # only the service's call
+    assert view.generate_text("gloss", "草", schema=Gloss).cache_hit  # an answer from the cache costs nothing
+
+
+def test_concurrent_calls_of_a_recording_cannot_cross_its_cost_limit(provider_server, database_url, monkeypatch):
+    """Four calls for one recording at once, with room for two worst cases: two are sent, two are refused before
+    anything is sent, and the recording is charged what the two cost."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from aivlingual_assets.channels.recording_costs import RecordingCostLimitError, RecordingCosts
+
+    monkeypatch.delenv("GEMINI_API_KEY")
+    arrived, release = threading.Semaphore(0), threading.Event()
+    provider_server.set_responder("openai.chat", lambda req: (arrived.release(), release.wait(60), None)[2])
+    resource = AICoreResource(database_url=database_url, retry_base_seconds=0.01)
+    probe = resource.core
+    cheapest = probe.candidates(kind="text", request_type="gloss", tier="cheap", provider=None, model=None,
+                                selection_mode="auto")[0]
+    per_call = probe._estimate(cheapest.config, "recording prompt number 0", None, Gloss, {"max_tokens": 100})
+    _channels(resource, database_url).add("pekora", {"max_cost_per_recording_usd": per_call * 2.5})
+    key = _recording_of(database_url, "pekora")
+    costs = RecordingCosts(probe.ledger.engine)
+
+    def call(i: int):
+        try:
+            return resource.for_recording(key).generate_text("gloss", f"recording prompt number {i}", schema=Gloss,
+                                                             options={"max_tokens": 100})
+        except RecordingCostLimitError as exc:
+            return exc
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(call, i) for i in range(4)]
+        first_two = [f.result() for _, f in zip(range(2), as_completed(futures, timeout=60))]
+        assert all(arrived.acquire(timeout=60) for _ in range(2))  # the other two are at the provider
+        assert costs.held(key) == pytest.approx(per_call * 2)
+        release.set()
+        results = [f.result(timeout=60) for f in futures]
+    assert all(isinstance(r, RecordingCostLimitError) for r in first_two)
+    refused = [r for r in results if isinstance(r, RecordingCostLimitError)]
+    answered = [r for r in results if not isinstance(r, RecordingCostLimitError)]
+    assert len(refused) == 2 and len(answered) == 2 and provider_server.count("openai.chat") == 2
+    assert all("of channel pekora" in str(r) and "calls in flight hold" in str(r) for r in refused)
+    assert costs.held(key) == 0 and costs.spent(key) == pytest.approx(sum(r.cost_usd for r in answered))
 
 
 @pytest.mark.slow
