@@ -19,6 +19,8 @@ from aivlingual_assets.ai.ledger import Ledger, provider_configs, usage_log
 from aivlingual_assets.ai.usage_report import format_report, usage_report
 from aivlingual_assets.analysis.schemas import Category, Expression, TranscriptLine
 from aivlingual_assets.analysis.tasks import AssessLevels, ExtractExpressions
+from aivlingual_assets.publishing.clip_planner import ClipExpression
+from aivlingual_assets.publishing.upload_metadata import UploadSubject, WriteUploadCopy
 
 # a shared instruction block long enough for the providers' prompt caches (1,024 tokens and more)
 GLOSSARY = "You explain Japanese stream slang to learners. Glossary of the channel:\n" + "\n".join(
@@ -98,6 +100,10 @@ def _request_text(body: dict) -> str:
     (AssessLevels(), tuple(
         [Expression(expression=w, lemma=w, reading="くさ", meaning="lol", category=Category.slang, explanation="-",
                     example=w, start=0.0, end=1.0)] for w in ("草", "てぇてぇ"))),
+    (WriteUploadCopy(), tuple(
+        UploadSubject(kind="short", index=i, recording="file-abc", title="コラボ配信", channel="ch", url=None, link=None,
+                      start=10.0 * i, end=10.0 * i + 30, expressions=[ClipExpression(expression=w, start=10.0 * i)],
+                      lines=[f"{w}って言った"]) for i, w in ((1, "草"), (2, "てぇてぇ")))),
 ])
 def test_prompts_put_the_shared_part_first_and_the_recording_last(provider_server, monkeypatch, task, inputs):
     """Two requests of a task share everything up to the recording's own text, which comes last."""
