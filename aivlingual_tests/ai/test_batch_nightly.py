@@ -14,7 +14,6 @@ from aivlingual_assets.ingestion.recording import recording_from_path
 from aivlingual_assets.resources import AICoreResource
 from aivlingual_assets.resources.pipeline import PipelineResource
 from aivlingual_tests.fakes.llm_responders import pipeline_model
-from aivlingual_tests.pipeline.conftest import instance  # noqa: F401 (fixture)
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample_stream.ja.srt"
 ANALYSIS = [ingestion.recordings, ingestion.transcripts, analysis.expressions, analysis.difficulty]
@@ -107,7 +106,7 @@ def test_an_expired_batch_reruns_the_recording_with_normal_calls(instance, recor
     rerun = run(instance, recording, request.tags)
     [mat] = rerun.asset_materializations_for_node("expressions")
     assert mat.metadata["ai/api_calls"].value == server.count("openai.chat") >= 1  # asked at once, not re-batched
-    assert [b["id"] for b in server.batches()][0] == batch["id"]
+    assert server.batches()[0]["id"] == batch["id"]
 
 
 @pytest.mark.slow

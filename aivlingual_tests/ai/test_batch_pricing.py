@@ -6,39 +6,15 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from pydantic import BaseModel
 
-from aivlingual_assets.ai import AICore, AISettings
-from aivlingual_assets.ai.batching import BatchPending, BatchStore, non_urgent, poll, submit_queued
+from aivlingual_assets.ai import AICore
+from aivlingual_assets.ai.batching import BatchStore, non_urgent, poll, submit_queued
 from aivlingual_assets.ai.batching.store import DONE, FALLBACK
 from aivlingual_assets.ai.budgets import text_cost
 from aivlingual_assets.ai.ledger import ai_memory, usage_log
 from aivlingual_tests.fakes.provider_server import Fault
 
-
-class Gloss(BaseModel):
-    word: str
-    meaning: str
-
-
-def make_core(**overrides) -> AICore:
-    overrides.setdefault("retry_base_seconds", 0.01)
-    overrides.setdefault("retry_max_seconds", 0.2)
-    return AICore(AISettings.from_env(**overrides))
-
-
-@pytest.fixture
-def openai_only(provider_server, monkeypatch):
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    provider_server.set_responder("openai.chat",
-                                  lambda req: {"word": req.user[:4], "meaning": "meaning of " + req.user})
-    return provider_server
-
-
-def defer(core: AICore, prompt: str, waiter: str = "rec-1") -> BatchPending:
-    with non_urgent(waiter), pytest.raises(BatchPending) as raised:
-        core.generate_text("gloss", prompt, schema=Gloss, endpoint="expressions", channel="demo")
-    return raised.value
+from .batch_helpers import Gloss, defer, make_core
 
 
 def usage_rows(core: AICore) -> list[dict]:

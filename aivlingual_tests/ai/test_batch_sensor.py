@@ -9,9 +9,8 @@ from aivlingual_assets.ai.batching import submit_queued
 from aivlingual_assets.batch_sensor import batch_results_sensor
 from aivlingual_assets.resources import AICoreResource
 from aivlingual_tests.fakes.provider_server import Fault
-from aivlingual_tests.pipeline.conftest import instance  # noqa: F401 (fixture)
 
-from .test_batch_pricing import defer, make_core, openai_only  # noqa: F401 (fixture)
+from .batch_helpers import defer, make_core
 
 
 def tick(instance):

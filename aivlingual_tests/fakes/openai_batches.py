@@ -140,7 +140,12 @@ class BatchesMixin:
 
     def _answer_batch_line(self, line: dict) -> tuple[int, dict]:
         """What ``POST /v1/chat/completions`` answers to the line's body (responders and line faults apply)."""
-        from .provider_server import OPENAI_CHAT, ProviderRequest, _ClientError, _parse_openai
+        from .provider_server import (
+            OPENAI_CHAT,
+            ProviderRequest,
+            _ClientError,
+            _parse_openai,
+        )
 
         raw = json.dumps(line["body"]).encode()
         with self._lock:

@@ -27,9 +27,23 @@ _LAZY = {"BATCH_MODE": "collector", "Collected": "collector", "poll": "collector
          "submit_queued": "submitter"}
 
 __all__ = [
-    "BATCH_ENV", "BATCH_MODE", "BatchPending", "BatchStore", "Collected", "PENDING_RESULT", "PendingRequests",
-    "Submitted", "WAITING", "batch_allowed", "current", "defer", "non_urgent", "non_urgent_run", "poll",
-    "submit_queued", "submit_waiting",
+    "BATCH_ENV",
+    "BATCH_MODE",
+    "PENDING_RESULT",
+    "WAITING",
+    "BatchPending",
+    "BatchStore",
+    "Collected",
+    "PendingRequests",
+    "Submitted",
+    "batch_allowed",
+    "current",
+    "defer",
+    "non_urgent",
+    "non_urgent_run",
+    "poll",
+    "submit_queued",
+    "submit_waiting",
 ]
 
 

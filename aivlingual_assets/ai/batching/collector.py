@@ -23,11 +23,19 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
-from ..budgets import text_cost
-from ..catalogue import batch_price_factor, prompt_cache_usage
+from ..catalogue import prompt_cache_usage
 from .jsonl import LineResult, read_lines
-from .store import DONE, FALLBACK, FINAL_REMOTE, OPEN_REMOTE, SUBMITTED, BatchRow, BatchStore, RequestRow
-from .submitter import _model_config
+from .pricing import batch_cost, batch_share, model_config
+from .store import (
+    DONE,
+    FALLBACK,
+    FINAL_REMOTE,
+    OPEN_REMOTE,
+    SUBMITTED,
+    BatchRow,
+    BatchStore,
+    RequestRow,
+)
 
 log = logging.getLogger("aivlingual.ai.batch")
 
@@ -96,7 +104,7 @@ def collect(core: Any, store: BatchStore, batch: BatchRow, remote: Any, client: 
     for file_id in (remote.output_file_id, remote.error_file_id):
         if file_id:
             lines.extend(read_lines(client.files.content(file_id).text))
-    config = _model_config(core, batch.provider, batch.model)
+    config = model_config(core, batch.provider, batch.model)
     for line in lines:
         row = pending.pop(line.custom_id, None)
         if row is None:
@@ -145,8 +153,8 @@ def _read_answer(row: RequestRow, config: dict[str, Any], body: dict[str, Any], 
     input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
     output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
     cached_tokens = int(getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", 0) or 0)
-    factor = batch_price_factor(row.provider) or 1.0  # the batch discount applies to every token price
-    cost = text_cost(config, input_tokens, output_tokens, cached_tokens) * factor
+    factor = batch_share(row.provider)  # the batch discount applies to every token price
+    cost = batch_cost(config, row.provider, input_tokens, output_tokens, cached_tokens)
     prompt_cache = prompt_cache_usage(config, cached_tokens)
     log_row = {"request_type": row.request_type, "kind": "text", "endpoint": row.endpoint, "channel": row.channel,
                "provider": row.provider, "model": row.model, "input_tokens": input_tokens,

@@ -86,7 +86,9 @@ class PendingRequests:
 class _NoItems:
     """The parsed answer of a pending request: no items (what a step reads before its output is dropped)."""
 
-    items: list[Any] = []
+    @property
+    def items(self) -> list[Any]:
+        return []
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"a request waiting for its batch has no answer yet ({name})")

@@ -23,12 +23,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..budgets import text_cost
-from ..catalogue import batch_price_factor
 from ..errors import BudgetExceededError
 from ..ledger import owner_is_dead
 from .jsonl import batch_file
-from .store import FALLBACK, FINAL_REMOTE, PREPARING, QUEUED, REFUSED, UPLOADED, BatchRow, BatchStore, RequestRow
+from .pricing import batch_cost, model_config
+from .store import (
+    FALLBACK,
+    FINAL_REMOTE,
+    PREPARING,
+    QUEUED,
+    REFUSED,
+    UPLOADED,
+    BatchRow,
+    BatchStore,
+    RequestRow,
+)
 
 log = logging.getLogger("aivlingual.ai.batch")
 
@@ -123,17 +132,11 @@ def _check_budget(core: Any, requests: list[RequestRow]) -> None:
     its real cost is written to the ledger when the results are collected."""
     by_channel: dict[str | None, float] = {}
     for row in requests:
-        config = _model_config(core, row.provider, row.model)
+        config = model_config(core, row.provider, row.model)
+        # UTF-8 bytes bound the token count of byte-level BPE tokenizers from above (as the AI core estimates)
         prompt_bytes = len(json.dumps(row.body.get("messages"), ensure_ascii=False).encode()) + 64
         max_out = int(row.body.get("max_completion_tokens") or row.body.get("max_tokens") or config["max_tokens"])
-        factor = batch_price_factor(row.provider) or 1.0
-        by_channel[row.channel] = by_channel.get(row.channel, 0.0) + text_cost(config, prompt_bytes, max_out) * factor
+        by_channel[row.channel] = by_channel.get(row.channel, 0.0) + batch_cost(config, row.provider, prompt_bytes,
+                                                                                max_out)
     for channel, estimate in by_channel.items():
         core.ledger.release_reservation(core.budgets.reserve(estimate, channel))
-
-
-def _model_config(core: Any, provider: str, model: str) -> dict[str, Any]:
-    for config in core.ledger.models(kind="text"):
-        if config["provider"] == provider and config["model"] == model:
-            return config
-    return {"input_per_1m": 0.0, "output_per_1m": 0.0, "per_request": 0.0, "max_tokens": 4096}
