@@ -28,13 +28,16 @@ def dagster_home() -> Path:
 def get_instance():
     import dagster as dg
     import sqlalchemy as sa
+    from dagster._core.instance.ref import InstanceRef
 
+    from ..storage.dagster_sqlite import with_kept_connections
     from ..storage.schema import file_lock
 
     home = dagster_home()
     # two commands started together on a fresh home: one creates the storage and the pools, then the other
     with file_lock(home / "instance"):
-        instance = dg.DagsterInstance.get()
+        # Dagster's own SQLite storage, its connections kept for the command (storage/dagster_sqlite.py)
+        instance = dg.DagsterInstance.from_ref(with_kept_connections(InstanceRef.from_dir(str(home))))
         storage = instance.event_log_storage
         known = storage.get_concurrency_keys()
         for pool, limit in POOL_LIMITS.items():

@@ -1,0 +1,172 @@
+"""Dagster's SQLite instance storage, with its connections kept open for the life of a command.
+
+Dagster's SQLite storages build a new SQLAlchemy engine and open a new connection for every
+read and every event written: connect, insert, commit (an fsync), close.  Closing the last
+connection of a WAL database checkpoints it (more fsyncs) and deletes its WAL file, and every
+new engine compiles its statements afresh.  For `aivlingual process`, whose runs write some
+700 events per recording, that bookkeeping was most of the command's time.
+
+:class:`KeptConnectionSqliteStorage` is the same storage on the same files (same schema, same
+directories, readable by `dagster dev` and every other process at the same time), except that:
+
+* one engine per database file is kept, with a small pool of open connections, so statements
+  compile once and a write is one transaction in the WAL;
+* connections run with ``PRAGMA synchronous=NORMAL`` (SQLite's recommended setting in WAL
+  mode: a commit is not fsynced by itself, the WAL is at checkpoints).  A crash of the process
+  loses nothing committed; a power cut may lose the last commits, never corrupts the file;
+* the run's own event database is checkpointed when a step or the run ends (and closed when
+  the run ends), because the UI follows a run that is in progress by watching that file: it
+  shows the run's events step by step, as they were before, instead of only at the end.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from dagster._core.events import DagsterEventType
+from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.sqlite_storage import (
+    DagsterSqliteStorage,
+    _event_logs_directory,
+    _runs_directory,
+    _schedule_directory,
+)
+from dagster._serdes import ConfigurableClassData
+from dagster._utils import mkdir_p
+
+# Events after which a UI watching the run should see it: the run's database is checkpointed.
+STEP_ENDS = frozenset({DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE,
+                       DagsterEventType.STEP_SKIPPED, DagsterEventType.STEP_UP_FOR_RETRY,
+                       DagsterEventType.RUN_START})  # fmt: skip
+RUN_ENDS = frozenset({DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE, DagsterEventType.RUN_CANCELED})
+
+
+class KeptEngines:
+    """One engine per SQLite file, its connections kept open and set to ``synchronous=NORMAL``."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, sa.Engine] = {}
+        self._lock = threading.Lock()
+
+    def get(self, conn_string: str) -> sa.Engine:
+        with self._lock:
+            engine = self._engines.get(conn_string)
+            if engine is None:
+                engine = sa.create_engine(conn_string, poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=8,
+                                          connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})  # fmt: skip
+                sa.event.listen(engine, "connect", _synchronous_normal)
+                self._engines[conn_string] = engine
+            return engine
+
+    def checkpoint(self, conn_string: str) -> None:
+        """Copy the WAL into the database file (what a UI watching the file reacts to)."""
+        engine = self._engines.get(conn_string)
+        if engine is not None:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def close(self, conn_string: str) -> None:
+        with self._lock:
+            engine = self._engines.pop(conn_string, None)
+        if engine is not None:
+            engine.dispose()  # the last connection checkpoints the WAL into the file
+
+    def close_all(self) -> None:
+        with self._lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.dispose()
+
+
+def _synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class KeptConnectionRunStorage(SqliteRunStorage):
+    """Dagster's SQLite run storage (runs.db) on one kept engine."""
+
+    def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None) -> None:
+        super().__init__(conn_string, inst_data)
+        self._engines = KeptEngines()
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        with self._engines.get(self._conn_string).connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._engines.close_all()
+
+
+class KeptConnectionEventLogStorage(SqliteEventLogStorage):
+    """Dagster's run-sharded SQLite event log on kept engines (one per run database and the index)."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self._engines = KeptEngines()
+        super().__init__(base_dir, inst_data)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[sa.Connection]:
+        with self._db_lock:
+            engine = self._engines.get(self.conn_string_for_shard(shard))
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn:
+                with conn.begin():
+                    yield conn
+
+    def store_event(self, event: Any) -> None:
+        super().store_event(event)
+        event_type = event.dagster_event_type if event.is_dagster_event else None
+        if event_type in RUN_ENDS:
+            with self._db_lock:
+                self._engines.close(self.conn_string_for_shard(event.run_id))
+        elif event_type in STEP_ENDS:
+            with self._db_lock:
+                self._engines.checkpoint(self.conn_string_for_shard(event.run_id))
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._engines.close_all()
+
+
+class KeptConnectionSqliteStorage(DagsterSqliteStorage):
+    """:class:`DagsterSqliteStorage` (runs, event log, schedules under one base folder) whose
+    run and event log storages keep their connections (see the module doc)."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self.base_dir = base_dir
+        self._run_storage = KeptConnectionRunStorage.from_local(_runs_directory(base_dir))
+        self._event_log_storage = KeptConnectionEventLogStorage(_event_logs_directory(base_dir))
+        self._schedule_storage = SqliteScheduleStorage.from_local(_schedule_directory(base_dir))
+        self._inst_data = inst_data
+        DagsterStorage.__init__(self)
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData, config_value: Any) -> KeptConnectionSqliteStorage:
+        mkdir_p(config_value["base_dir"])
+        return cls(config_value["base_dir"], inst_data=inst_data)
+
+
+def with_kept_connections(ref: Any) -> Any:
+    """``ref`` (a Dagster ``InstanceRef``) on :class:`KeptConnectionSqliteStorage` when it uses
+    Dagster's default SQLite storage; any other storage (PostgreSQL, custom) is left alone."""
+    data = ref.storage_data
+    if data is None or (data.module_name, data.class_name) != ("dagster._core.storage.sqlite_storage",
+                                                               "DagsterSqliteStorage"):  # fmt: skip
+        return ref
+    kept = ConfigurableClassData(__name__, KeptConnectionSqliteStorage.__name__, data.config_yaml)
+    return ref._replace(storage_data=kept)

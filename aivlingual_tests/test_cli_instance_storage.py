@@ -1,0 +1,113 @@
+"""The commands' Dagster instance keeps its SQLite connections (storage/dagster_sqlite.py): a run's
+events cost one transaction each instead of a connection each, while every other process (the UI,
+the daemon, Dagster's own storage classes) reads the same files as before, and a UI following a
+run sees it step by step."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+
+import dagster as dg
+import pytest
+from dagster._core.events import DagsterEvent, DagsterEventType, StepSuccessData
+from dagster._core.events.log import EventLogEntry
+from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+from aivlingual_assets import cli
+from aivlingual_assets.storage.dagster_sqlite import KeptConnectionEventLogStorage, with_kept_connections
+
+
+def log_entry(run_id: str, message: str = "working") -> EventLogEntry:
+    return EventLogEntry(error_info=None, level="debug", user_message=message, run_id=run_id,
+                         timestamp=time.time(), step_key="step", job_name="job", dagster_event=None)  # fmt: skip
+
+
+def step_success(run_id: str) -> EventLogEntry:
+    event = DagsterEvent(DagsterEventType.STEP_SUCCESS.value, "job", step_key="step",
+                         event_specific_data=StepSuccessData(duration_ms=1.0))  # fmt: skip
+    return EventLogEntry(error_info=None, level="debug", user_message="", run_id=run_id, timestamp=time.time(),
+                         step_key="step", job_name="job", dagster_event=event)  # fmt: skip
+
+
+@pytest.fixture
+def connections(monkeypatch):
+    """Counts SQLite connections opened."""
+    opened = []
+    real = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        opened.append(args[0] if args else kwargs.get("database"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    return opened
+
+
+@pytest.mark.parametrize("storage_class, most", [(KeptConnectionEventLogStorage, 2), (SqliteEventLogStorage, 40)])
+def test_storing_a_runs_events_opens_a_connection_once_not_per_event(tmp_path, connections, storage_class, most):
+    storage = storage_class(str(tmp_path / "runs"))
+    run_id = str(uuid.uuid4())
+    storage.store_event(log_entry(run_id))  # creates the run's database
+    connections.clear()
+    for i in range(40):
+        storage.store_event(log_entry(run_id, f"line {i}"))
+    assert sum(1 for path in connections if run_id in str(path)) <= most
+    assert len(storage.get_records_for_run(run_id).records) == 41
+    storage.dispose()
+
+
+def test_a_watcher_of_the_run_file_like_the_ui_sees_the_events_when_a_step_ends(tmp_path):
+    kept = KeptConnectionEventLogStorage(str(tmp_path / "runs"))
+    run_id = str(uuid.uuid4())
+    kept.store_event(log_entry(run_id, "started"))
+    ui = SqliteEventLogStorage(str(tmp_path / "runs"))  # Dagster's own class, as `dagster dev` has it
+    seen: list[str] = []
+    step_ended = threading.Event()
+
+    def callback(entry, _cursor):
+        seen.append(entry.user_message)
+        if entry.is_dagster_event and entry.dagster_event_type == DagsterEventType.STEP_SUCCESS:
+            step_ended.set()
+
+    ui.watch(run_id, None, callback)
+    try:
+        kept.store_event(log_entry(run_id, "half-way"))
+        kept.store_event(step_success(run_id))
+        assert step_ended.wait(20), f"the UI's watcher saw {seen}"
+        assert "half-way" in seen
+    finally:
+        ui.end_watch(run_id, callback)
+        ui.dispose()
+        kept.dispose()
+
+
+def test_only_dagsters_default_sqlite_storage_is_replaced(tmp_path):
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    ref = with_kept_connections(InstanceRef.from_dir(str(tmp_path)))
+    assert ref.storage_data.class_name == "KeptConnectionSqliteStorage"
+    postgres = tmp_path / "pg"
+    postgres.mkdir()
+    (postgres / "dagster.yaml").write_text(
+        "storage:\n  postgres:\n    postgres_url: postgresql://u:p@localhost:1/d\n", encoding="utf-8")
+    ref = InstanceRef.from_dir(str(postgres))
+    assert with_kept_connections(ref) is ref
+
+
+def test_a_cli_run_is_read_back_by_dagsters_own_storage_with_its_run_file_closed(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "dagster_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    (tmp_path / "s.ja.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nこんにちは、今日も配信です\n\n",
+                                       encoding="utf-8")
+    assert cli.main(["process", str(tmp_path / "s.ja.srt"), "--skip-stock"]) == 0
+    assert "Summary: 1 recording(s) processed, 0 failed" in capsys.readouterr().out
+    with dg.DagsterInstance.get() as instance:  # the UI's instance: Dagster's stock SQLite storage
+        (run,) = instance.get_runs(filters=dg.RunsFilter(job_name="recording_job"))
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        materialised = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+        assert {r.event_log_entry.dagster_event.asset_key.path[0] for r in materialised.records} >= {
+            "recordings", "transcripts", "expressions", "difficulty"}
+    assert not (home / "history" / "runs" / f"{run.run_id}.db-wal").exists()  # closed, so checkpointed, at run end
