@@ -103,6 +103,9 @@ def test_no_spelling_belongs_to_two_entries():
         ("変な話、コード理論詳しくなくても作れる", "変な話", "変な話"),
         ("仲間外れにされてハブられた", "ハブる", "ハブられた"),
         ("コメ欄荒れてる", "荒れる", "荒れてる"),
+        ("あっ…(察し)", "察し", "あっ...(察し)"),
+        ("強すぎて草", "〜で草", "すぎて草"),
+        ("ゆっくり実況見てた", "ゆっくり実況", "ゆっくり実況"),
     ],
 )
 def test_an_entry_is_found_as_said_in_its_everyday_sense(line, expression, said):
@@ -141,6 +144,10 @@ def test_an_entry_is_found_as_said_in_its_everyday_sense(line, expression, said)
         ("天才かもしれない", "天才か"),  # a guess, not the retort 天才か！
         ("真面目かどうか", "真面目か"),
         ("肌が荒れてる", "荒れる"),  # rough skin, not a flame war
+        ("彼は察しがいい", "察し"),  # perceptive
+        ("ここで草むしり", "〜で草"),
+        ("良き日になりますように", "良き"),  # the classical attributive before a noun
+        ("屈伸運動をする", "屈伸"),  # knee bends, not the taunt
     ],
 )
 def test_an_entry_does_not_fire_inside_another_word_or_sense(line, expression):
