@@ -1,10 +1,21 @@
 """Publishing: Shorts per recording, the Anki deck and the Notion database from the stock."""
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 
 from ..ingestion.recording import timestamp_url
-from ..publishing.anki_export import TTS_REQUEST_TYPE, ExampleSpeaker, example_audio_finder, export_deck, tts_available
+from ..publishing.anki_deck import DeckReport
+from ..publishing.anki_export import (
+    TTS_REQUEST_TYPE,
+    DeckPlan,
+    ExampleSpeaker,
+    deck_plans,
+    example_audio_finder,
+    export_deck,
+    tts_available,
+)
 from ..publishing.content_source import PublishingRights
 from ..channels import channel_store, output_decision, stock_rows_for_output
 from ..publishing.clip_planner import clip_plans_to_frame
@@ -96,16 +107,6 @@ def shorts_playable(shorts: pd.DataFrame, recordings: pd.DataFrame) -> dg.AssetC
                                                               "clips_checked": len(shorts)})
 
 
-def _published_rows(vocabulary: pd.DataFrame, output: str, pipeline: PipelineResource):
-    """The stock rows ``output`` publishes (per the switches of their recordings' channels) and its decision."""
-    registry = pipeline.registry()
-    store = channel_store(registry.engine)
-    owners = registry.channels()
-    keep, decision = stock_rows_for_output(vocabulary.get("occurrences", pd.Series([], dtype="object")), output,
-                                           lambda key: store.get(owners.get(key)))
-    return (vocabulary[keep] if len(vocabulary) else vocabulary), decision
-
-
 class AnkiConfig(dg.Config):
     with_audio: bool = True  # the example line cut from local media (or TTS when the AI core has a speech model)
 
@@ -122,8 +123,17 @@ def anki_deck(
     context: dg.AssetExecutionContext, config: AnkiConfig, vocabulary: pd.DataFrame, ai: AICoreResource,
     pipeline: PipelineResource,
 ) -> dg.MaterializeResult:
+    from ..channels import resolve
+    from ..channels.destinations import stock_destinations
+
     registry = pipeline.registry()
-    vocabulary, switch = _published_rows(vocabulary, "anki", pipeline)
+    store, owners = channel_store(registry.engine), registry.channels()
+
+    def channel_of(key: str):
+        return store.get(owners.get(key))
+
+    destinations, switch = stock_destinations(  # each channel's own deck, the rest in the service's
+        vocabulary.get("occurrences", pd.Series([], dtype="object")), "anki", "anki_deck_name", channel_of)
     if not switch.run:  # every row comes from channels with Anki switched off: skipped, not failed
         context.log.info(switch.reason)
         return dg.MaterializeResult(metadata={"notes": 0, **switch.metadata()})
@@ -132,37 +142,51 @@ def anki_deck(
         rec = registry.get(key)
         return rec.path if rec is not None and rec.source == "file" else None
 
-    speaker, tts = None, "off: with_audio is false"
-    tts_switch = _published_rows(vocabulary, "tts", pipeline)[1]
-    if config.with_audio and not tts_switch.run:
-        tts = f"off: {tts_switch.reason}"
-    elif config.with_audio:
-        tts = "off: no speech model among the configured providers"
-        if tts_available(ai.core):
-            tts = "on"
-            speaker = ExampleSpeaker(
-                lambda text: ai.generate_audio(text, language="ja", request_type=TTS_REQUEST_TYPE,
-                                               endpoint="anki").path,
-                logger=context.log, redact=ai.core._redact)
-
-    audio_for = example_audio_finder(media_for, pipeline.data_dir("anki_audio"), speaker) if config.with_audio else None
-    out = pipeline.data_dir("exports") / "aivlingual.apkg"
+    decks: list[tuple[DeckPlan, DeckReport, str, ExampleSpeaker | None]] = []
     with ai.meter() as meter:
-        report = export_deck(vocabulary, out, audio_for)
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(report.path),
-            "notes": report.notes,
-            "media_files": report.media_files,
-            "skipped": len(report.skipped),
-            "missing_audio": len(report.missing_audio),
-            "retired_notes": report.retired,  # rows that left the stock: suspended, tagged aivlingual::removed
-            "deck_id": str(report.deck_id),
-            "tts": tts,
-            **(speaker.metadata() if speaker is not None else {}),
-            **ai_metadata(meter),
-        }
-    )
+        for plan in deck_plans(vocabulary, destinations, resolve("anki_deck_name", None).value):
+            speaker, tts = _deck_speaker(context, config, plan, ai, channel_of)
+            audio_for = (example_audio_finder(media_for, pipeline.data_dir("anki_audio"), speaker)
+                         if config.with_audio else None)
+            report = export_deck(plan.stock, pipeline.data_dir("exports") / plan.file_name, audio_for,
+                                 deck_name=plan.name)
+            decks.append((plan, report, tts, speaker))
+    _, first, tts, speaker = decks[0]  # the service's deck comes first
+    metadata = {
+        "path": dg.MetadataValue.path(first.path),
+        "notes": sum(r.notes for _, r, _, _ in decks),
+        "media_files": sum(r.media_files for _, r, _, _ in decks),
+        "skipped": sum(len(r.skipped) for _, r, _, _ in decks),
+        "missing_audio": sum(len(r.missing_audio) for _, r, _, _ in decks),
+        "retired_notes": sum(r.retired for _, r, _, _ in decks),  # rows that left a deck: suspended, tagged
+        "deck_id": str(first.deck_id),
+        "tts": tts,
+        **(speaker.metadata() if speaker is not None else {}),
+        **ai_metadata(meter),
+    }
+    if len(decks) > 1:
+        metadata["decks"] = dg.MetadataValue.md("\n".join(
+            ["| deck | for | file | notes | tts |", "|---|---|---|---|---|"]
+            + [f"| {p.name} | {p.label} | {Path(r.path).name} | {r.notes} | {t} |" for p, r, t, _ in decks]))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _deck_speaker(context: dg.AssetExecutionContext, config: AnkiConfig, plan: DeckPlan, ai: AICoreResource,
+                  channel_of) -> tuple[ExampleSpeaker | None, str]:
+    """TTS for a deck's examples (as its channel when the deck is a channel's own) and what the metadata says."""
+    if not config.with_audio:
+        return None, "off: with_audio is false"
+    tts_switch = stock_rows_for_output(plan.stock.get("occurrences", pd.Series([], dtype="object")), "tts",
+                                       channel_of)[1]
+    if not tts_switch.run:
+        return None, f"off: {tts_switch.reason}"
+    speaking = ai.for_channel(plan.owner) if plan.owner else ai  # a channel's deck: its key, voice and budget
+    core = speaking.core
+    if not tts_available(core):
+        return None, "off: no speech model among the configured providers"
+    return ExampleSpeaker(
+        lambda text: speaking.generate_audio(text, language="ja", request_type=TTS_REQUEST_TYPE, endpoint="anki").path,
+        logger=context.log, redact=core._redact), "on"
 
 
 @dg.asset(
@@ -177,40 +201,54 @@ def anki_deck(
 def notion_entries(
     context: dg.AssetExecutionContext, vocabulary: pd.DataFrame, notion: NotionResource, pipeline: PipelineResource
 ) -> dg.Output[pd.DataFrame]:
-    from notion_client.errors import HTTPResponseError
-
-    from ..publishing.notion_api import describe_error
-    from ..publishing.notion_schema import NotionAccessError, NotionSchemaError, resolve_data_source_id
-    from ..publishing.notion_sync import preview_rows, sync_vocabulary
+    from ..channels import ChannelError, KeyVault
+    from ..channels.destinations import Destination, stock_destinations
+    from ..publishing.notion_sync import preview_rows
+    from ..publishing.notion_sync_targets import notion_targets, sync_targets
     from ..publishing.sync_store import SyncStore
 
-    vocabulary, switch = _published_rows(vocabulary, "notion", pipeline)
+    registry = pipeline.registry()
+    store, owners = channel_store(registry.engine), registry.channels()
+    destinations, switch = stock_destinations(  # each channel's own database, the rest to the service's
+        vocabulary.get("occurrences", pd.Series([], dtype="object")), "notion", "notion_database",
+        lambda key: store.get(owners.get(key)))
     if not switch.run:  # every row comes from channels with Notion switched off: skipped, not failed
         context.log.info(switch.reason)
-        return dg.Output(preview_rows(vocabulary), metadata={"sent": False, "rows": 0, **switch.metadata()})
-    preview = preview_rows(vocabulary)
-    if not notion.configured():
+        return dg.Output(preview_rows(vocabulary.iloc[0:0]), metadata={"sent": False, "rows": 0, **switch.metadata()})
+    published = sorted({row for destination in destinations.values() for row in destination.rows})
+    preview = preview_rows(vocabulary.iloc[published] if len(vocabulary) else vocabulary)
+    vault = KeyVault(store)
+    try:
+        targets = notion_targets(vocabulary, destinations or {None: Destination(None)},  # an empty stock: the service's
+                                 service_database=notion.target_database(),
+                                 service_data_source=notion.target_data_source(),
+                                 service_token=notion.resolved_token(),
+                                 key_for=lambda channel: vault.get_key(channel, "notion"))
+    except ChannelError as exc:  # a channel's stored key that cannot be opened (no or another master key)
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    if not any(target.configured() for target in targets):
         return dg.Output(preview, metadata={
             "sent": False,
             "note": "Nothing was sent: set NOTION_TOKEN and NOTION_DATABASE_ID (or NOTION_DATA_SOURCE_ID) to publish. "
                     "This is the preview of what would be sent.",
             "rows": len(preview),
         })
-    client = notion.client()
-    try:
-        data_source = resolve_data_source_id(client, database_id=notion.target_database(),
-                                             data_source_id=notion.target_data_source())
-        report = sync_vocabulary(vocabulary, client=client, data_source_id=data_source,
-                                 store=SyncStore(pipeline.registry().engine), log=context.log)
-    except (NotionAccessError, NotionSchemaError) as exc:  # 401/403/404 and schema: the user must act
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    except HTTPResponseError as exc:  # still failing after the rate limiter's retries (the client redacted it)
-        raise dg.Failure(description=f"Notion failed: {describe_error(exc)}. Pages already written are recorded; "
-                                     "the next run goes on from there.") from exc
-    metadata = {k: v for k, v in report.as_metadata().items() if isinstance(v, (int, float, str)) and v is not None}
-    metadata["sent"] = True
-    if report.database_url:
-        metadata["database"] = dg.MetadataValue.url(report.database_url)
-    if report.failed:
-        context.log.warning(f"{report.failed} row(s) failed to sync; they are retried on the next run")
+    report = sync_targets(targets, client_for=notion.client_for, store=SyncStore(registry.engine), log=context.log)
+    if report.errors:
+        message = report.error_text()
+        if not report.must_act():  # still failing after the rate limiter's retries (the client redacted it)
+            message = (f"Notion failed: {message}. Pages already written are recorded; the next run goes on from "
+                       "there.")
+        raise dg.Failure(description=message, allow_retries=not report.must_act())
+    metadata: dict = {**report.totals(), "sent": True, "rows": len(preview),
+                      "databases": dg.MetadataValue.md(report.table())}
+    if len(report.synced) == 1:
+        (target, synced), = report.synced
+        metadata.update({k: v for k, v in synced.as_metadata().items()
+                         if isinstance(v, (int, float, str)) and v is not None})
+        if synced.database_url:
+            metadata["database"] = dg.MetadataValue.url(synced.database_url)
+    if report.not_configured:
+        metadata["note"] = ("Not sent (no Notion token or database): "
+                            + ", ".join(f"{t.label} ({len(t.stock)} rows)" for t in report.not_configured))
     return dg.Output(preview, metadata=metadata)

@@ -3,7 +3,9 @@
 One concept per module: ``store`` (the registry of channels and their own settings), ``cascade``
 (channel setting -> service default -> provider default), ``vault`` (encrypted per-channel API keys),
 ``switches`` (which outputs run, limits), ``assignment`` (which channel a recording belongs to),
-``recording_costs`` (the per-recording cost limit), ``ai_view`` (the AI core as a channel sees it).
+``recording_costs`` (the per-recording cost limit and its reservations), ``ai_view`` (the AI core as a channel
+sees it), ``destinations`` (a stock row's Notion database / Anki deck: the channel's own or the service's),
+``ai_outputs`` (which channels an AI answer served, for training exports).
 """
 
 from .cascade import OUTPUTS, SETTINGS, ModelChoice, Resolved, resolve

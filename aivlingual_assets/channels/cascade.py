@@ -23,6 +23,7 @@ Source = Literal["channel", "service", "default"]
 PROVIDERS = ("openai", "gemini", "local", "offline")
 TIERS = ("cheap", "normal", "premium")
 OUTPUTS = ("shorts", "notion", "anki", "tts", "training_export")
+ANKI_DECK_NAME = "AIVlingual — Japanese from streams"  # publishing.anki_deck.DEFAULT_DECK_NAME: the deck's id stays
 
 
 def parse_bool(text: str) -> bool:
@@ -93,7 +94,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("tts_voice", parse_text, "AIVLINGUAL_TTS_VOICE", None, "voice of text-to-speech (default: the "
             "provider's)"),
     Setting("notion_database", parse_text, "NOTION_DATABASE_ID", None, "Notion vocabulary database id or URL"),
-    Setting("anki_deck_name", parse_text, "AIVLINGUAL_ANKI_DECK_NAME", "AIVlingual", "name of the Anki deck"),
+    Setting("anki_deck_name", parse_text, "AIVLINGUAL_ANKI_DECK_NAME", ANKI_DECK_NAME, "name of the Anki deck"),
     Setting("monthly_budget_usd", parse_amount, "AIVLINGUAL_CHANNEL_BUDGETS", None,
             "the channel's monthly AI budget in USD (service default: its entry in AIVLINGUAL_CHANNEL_BUDGETS)"),
     Setting("max_recording_minutes", parse_amount, "AIVLINGUAL_MAX_RECORDING_MINUTES", None,

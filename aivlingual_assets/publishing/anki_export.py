@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..ai.errors import AIError
-from .anki_deck import DeckManifest, DeckReport, build_deck, cut_example_audio, parse_occurrences
+from ..channels.destinations import Destination
+from .anki_deck import DEFAULT_DECK_NAME, DeckManifest, DeckReport, build_deck, cut_example_audio, parse_occurrences
 
 TTS_REQUEST_TYPE = "anki.tts"
 MAX_CONSECUTIVE_TTS_FAILURES = 5  # then the provider is down for this deck: stop asking for every card
@@ -95,13 +98,51 @@ def example_audio_finder(media_for: Callable[[str], str | None], audio_dir: Path
     return audio_for
 
 
-def export_deck(stock: pd.DataFrame, out_path: Path, audio_for) -> DeckReport:
+def export_deck(stock: pd.DataFrame, out_path: Path, audio_for, *, deck_name: str = DEFAULT_DECK_NAME) -> DeckReport:
     """The deck at ``out_path``; keys exported before and gone from the stock now ship as retired notes."""
     manifest = DeckManifest.load(out_path)
     current: dict[str, str] = {}
     if {"key", "expression"} <= set(stock.columns):  # else build_deck says what is missing
         current = {str(k): str(e) for k, e in zip(stock["key"], stock["expression"])}
     retired = manifest.retired_after(current)
-    report = build_deck(stock, out_path=out_path, audio_for=audio_for, retired=retired)
+    report = build_deck(stock, out_path=out_path, deck_name=deck_name, audio_for=audio_for, retired=retired)
     DeckManifest(exported=current, retired=retired).save(out_path)  # only once the deck is written
     return report
+
+
+SERVICE_DECK_FILE = "aivlingual.apkg"
+
+
+@dataclass
+class DeckPlan:
+    """One package to write: the deck's name, its file, its rows and the channel whose AI speaks its audio."""
+
+    name: str
+    file_name: str
+    stock: pd.DataFrame
+    owner: str | None  # a channel that named this deck itself (its TTS key, voice, budget); None: the service
+    label: str
+
+
+def deck_file_name(name: str, service_name: str) -> str:
+    """``aivlingual.apkg`` for the service's deck (as always), ``aivlingual-<name>-<hash>.apkg`` for the others."""
+    if name == service_name:
+        return SERVICE_DECK_FILE
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()[:40] or "deck"
+    return f"aivlingual-{slug}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}.apkg"
+
+
+def deck_plans(stock: pd.DataFrame, destinations: Mapping[str | None, Destination], service_name: str) -> list[DeckPlan]:
+    """A package per deck name: each channel's own deck (``anki_deck_name``), the rest in the service's deck; a
+    channel that names the service's deck shares it. An empty stock still writes the service's deck."""
+    by_name: dict[str, tuple[list[int], Destination]] = {}
+    for value, destination in (destinations or {None: Destination(None)}).items():
+        name = value if value is not None else service_name
+        rows, _ = by_name.setdefault(name, ([], destination))
+        rows.extend(destination.rows)
+    plans = []
+    for name, (rows, destination) in by_name.items():
+        owner = destination.owner if name != service_name else None
+        plans.append(DeckPlan(name, deck_file_name(name, service_name), stock.iloc[sorted(set(rows))], owner,
+                              destination.label() if owner else "service default"))
+    return sorted(plans, key=lambda plan: (plan.owner is not None, plan.name))

@@ -27,6 +27,10 @@ class NotionResource(dg.ConfigurableResource):
         return self.data_source_id or os.environ.get("NOTION_DATA_SOURCE_ID") or None
 
     def client(self):
+        return self.client_for(self.resolved_token() or "")
+
+    def client_for(self, token: str):
+        """A client with ``token`` (a channel's own Notion key, or the service's) on this resource's base URL."""
         from ..publishing.notion_api import make_client
 
-        return make_client(self.resolved_token() or "", base_url=self.base_url or os.environ.get("NOTION_BASE_URL"))
+        return make_client(token, base_url=self.base_url or os.environ.get("NOTION_BASE_URL"))

@@ -17,7 +17,9 @@ def test_each_level_of_the_cascade_and_its_origin(store, monkeypatch):
     assert (service.value, service.source, service.origin) == ("alloy", "service", "environment AIVLINGUAL_TTS_VOICE")
     monkeypatch.delenv("AIVLINGUAL_TTS_VOICE")
     assert resolve("tts_voice", other).source == "default" and resolve("tts_voice", other).value is None
-    assert resolve("anki_deck_name", other).value == "AIVlingual"
+    from aivlingual_assets.publishing.anki_deck import DEFAULT_DECK_NAME
+
+    assert resolve("anki_deck_name", other).value == DEFAULT_DECK_NAME  # the deck learners have: its id is kept
     assert resolve("outputs.shorts", None).value is True
 
 

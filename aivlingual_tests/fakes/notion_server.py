@@ -157,17 +157,38 @@ class FakeNotionServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
+        self._caller = threading.local()  # the token of the request being handled
+        self.seen: Counter[tuple[str, str]] = Counter()  # (database id, token) of every request that reached it
+        self._new_database(self.database_id, self.data_source_id, database_title, properties, token=None)
+
+    def add_database(self, title: str = "Channel vocabulary", *, token: str | None = None,
+                     properties: Mapping[str, str | Mapping[str, Any]] | None = None) -> tuple[str, str]:
+        """Another database (and its data source), shared only with the integration of ``token`` (None: the
+        server's ``token``); returns (database id, data source id). Other tokens get Notion's 404 for it."""
+        database_id, data_source_id = str(uuid.uuid4()), str(uuid.uuid4())
+        with self._lock:
+            self._new_database(database_id, data_source_id, title, properties, token=token)
+        return database_id, data_source_id
+
+    def tokens_seen(self, database_id: str | None = None) -> set[str]:
+        """The tokens of the requests that reached a database (its data source and pages included)."""
+        with self._lock:
+            return {token for (db, token) in self.seen if db == (database_id or self.database_id)}
+
+    def _new_database(self, database_id: str, data_source_id: str, title: str,
+                      properties: Mapping[str, str | Mapping[str, Any]] | None, *, token: str | None) -> None:
         schema = properties if properties is not None else {"Name": "title"}
-        self._databases[self.database_id] = {
-            "id": self.database_id,
-            "title": database_title,
-            "data_sources": [self.data_source_id],
+        self._databases[database_id] = {
+            "id": database_id,
+            "title": title,
+            "data_sources": [data_source_id],
             "created_time": self._now(),
+            "token": token,
         }
-        self._data_sources[self.data_source_id] = {
-            "id": self.data_source_id,
-            "database_id": self.database_id,
-            "title": database_title,
+        self._data_sources[data_source_id] = {
+            "id": data_source_id,
+            "database_id": database_id,
+            "title": title,
             "properties": {},
             "created_time": self._now(),
             "last_edited_time": self._now(),
@@ -175,7 +196,17 @@ class FakeNotionServer:
         for name, spec in schema.items():
             if isinstance(spec, str):
                 spec = {spec: {}}
-            self._add_property(self._data_sources[self.data_source_id], name, dict(spec))
+            self._add_property(self._data_sources[data_source_id], name, dict(spec))
+
+    def _shared_with_caller(self, database_id: str) -> bool:
+        """Whether the request's token may see the database (as Notion: only if shared with its integration)."""
+        database = self._databases[database_id]
+        token = getattr(self._caller, "token", None)
+        if token != (database["token"] or self.token):
+            return False
+        with self._lock:
+            self.seen[(database_id, token)] += 1
+        return True
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -398,8 +429,10 @@ class FakeNotionServer:
         if version != self.notion_version:
             raise _validation(f"Notion-Version header failed validation: expected `{self.notion_version}`, instead was `{version}`.")
         auth = headers.get("authorization") or ""
-        if auth != f"Bearer {self.token}":
+        known = {self.token} | {d["token"] for d in self._databases.values() if d["token"]}
+        if auth not in {f"Bearer {token}" for token in known}:
             raise NotionFault(401, "unauthorized", "API token is invalid.")
+        self._caller.token = auth.removeprefix("Bearer ")
 
     def _maybe_fault(self, route: str) -> None:
         with self._lock:
@@ -443,13 +476,13 @@ class FakeNotionServer:
     def _source(self, raw_id: str) -> dict[str, Any]:
         source_id = self._norm_id(raw_id, "data_source")
         source = self._data_sources.get(source_id)
-        if source is None:
+        if source is None or not self._shared_with_caller(source["database_id"]):
             raise _not_found("data_source", source_id)
         return source
 
     def _database_object(self, database_id: str) -> dict[str, Any]:
         database = self._databases.get(database_id)
-        if database is None:
+        if database is None or not self._shared_with_caller(database_id):
             raise _not_found("database", database_id)
         return {
             "object": "database",
@@ -659,7 +692,7 @@ class FakeNotionServer:
     def _page_or_404(self, raw_id: str) -> dict[str, Any]:
         page_id = self._norm_id(raw_id, "page")
         page = self._pages.get(page_id)
-        if page is None:
+        if page is None or not self._shared_with_caller(page["parent"]["database_id"]):
             raise _not_found("page", page_id)
         return page
 
@@ -672,7 +705,7 @@ class FakeNotionServer:
         elif "database_id" in parent:
             database_id = self._norm_id(str(parent["database_id"]), "database")
             database = self._databases.get(database_id)
-            if database is None:
+            if database is None or not self._shared_with_caller(database_id):
                 raise _not_found("database", database_id)
             if len(database["data_sources"]) != 1:
                 raise _validation("Databases with multiple data sources need a data_source_id parent.")
