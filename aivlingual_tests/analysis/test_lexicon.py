@@ -148,6 +148,10 @@ def test_an_entry_is_found_as_said_in_its_everyday_sense(line, expression, said)
         ("ここで草むしり", "〜で草"),
         ("良き日になりますように", "良き"),  # the classical attributive before a noun
         ("屈伸運動をする", "屈伸"),  # knee bends, not the taunt
+        ("ポストシーズン次第やな", "ツイート"),  # the post-season, not a post on X
+        ("食欲もそんなにわかず", "にわか"),  # そんなに + 湧かず, not a bandwagon fan
+        ("それ以上くわしく聞いても無駄", "kwsk"),  # the everyday adverb, not the net request
+        ("情報をリアルタイムで手に入れる", "リアタイ"),  # the loanword, not watching a stream live
     ],
 )
 def test_an_entry_does_not_fire_inside_another_word_or_sense(line, expression):
