@@ -85,19 +85,27 @@ class ChannelAI:
             return call()
         costs, limit = _recording_costs(self.base), resolve("max_cost_per_recording_usd", self.channel, env=self.env)
         held: list[str] = []
+        settled = 0.0  # of what the meter has seen, what is already charged to the recording
 
         def reserve(estimate: float) -> None:
-            if limit.value is not None and estimate > 0:
-                held.append(costs.reserve(self.recording, estimate, limit.value, owner=self.base.owner,
-                                          lease_seconds=self.base.settings.lease_seconds,
-                                          channel=self.name or "(none)", origin=limit.origin))
+            nonlocal settled
+            if limit.value is None or estimate <= 0:
+                return
+            # the call's earlier attempts are over (they run one after another): charge what they really cost
+            # and drop their worst cases in the same transaction as this attempt's reservation
+            spent = usage.cost_usd
+            reservation = costs.reserve(self.recording, estimate, limit.value, owner=self.base.owner,
+                                        lease_seconds=self.base.settings.lease_seconds, channel=self.name or "(none)",
+                                        origin=limit.origin, settle_cost=spent - settled, settle=list(held))
+            settled = spent
+            held[:] = [reservation]
 
         usage = None
         try:
             with metering.meter() as usage, guarded_by(reserve):
                 return call()
         finally:
-            costs.settle(self.recording, usage.cost_usd if usage is not None else 0.0, held)
+            costs.settle(self.recording, (usage.cost_usd - settled) if usage is not None else 0.0, held)
 
     def _model_for(self, request_type: str, options: dict[str, Any] | None, tier: str | None,
                    provider: str | None, model: str | None, selection_mode: str) -> tuple[str | None, str | None]:

@@ -5,8 +5,9 @@ The usage log knows channels, not recordings, so the channel's AI view keeps a r
 ``ai.budgets.guarded_by``) the call's worst-case cost is reserved against the limit, as the monthly
 budgets are: the recording's row is locked, what it has cost and what its calls in flight hold are
 added up, and a call that would take the total over the limit is refused before it is sent. Once the
-AI view's call is over, what it really cost is added and its reservations are dropped in one
-transaction. Reservations of processes that died, or older than their lease, are freed.
+AI view's call is over (or its next attempt reserves: attempts of one call are sequential), what it
+really cost is added and its reservations are dropped in one transaction. Reservations of processes
+that died, or older than their lease, are freed.
 """
 
 from __future__ import annotations
@@ -78,12 +79,20 @@ class RecordingCosts:
                                       .where(recording_reservations_table.c.partition_key == recording)).scalar_one())
 
     def reserve(self, recording: str, amount: float, limit: float, *, owner: str, lease_seconds: float,
-                channel: str, origin: str) -> str:
-        """Reserves ``amount`` against ``limit`` under the recording's row lock; raises RecordingCostLimitError."""
+                channel: str, origin: str, settle_cost: float = 0.0, settle: Sequence[str] = ()) -> str:
+        """Reserves ``amount`` against ``limit`` under the recording's row lock; raises RecordingCostLimitError.
+
+        ``settle_cost`` / ``settle``: what earlier attempts of the same call cost and their reservations, charged
+        and dropped in the same transaction (undone with it when this reservation is refused).
+        """
         now = time.time()
         reservation = uuid.uuid4().hex
         with self.engine.begin() as conn:
-            self._add(conn, recording, 0.0, now)  # writes first: the row lock serialises this recording's reservers
+            # writes first: the row lock serialises this recording's reservers
+            self._add(conn, recording, max(settle_cost, 0.0), now)
+            if settle:
+                conn.execute(recording_reservations_table.delete()
+                             .where(recording_reservations_table.c.id.in_(list(settle))))
             self._free_stale(conn, recording, now)
             spent = float(conn.execute(sa.select(recording_costs_table.c.cost_usd)
                                        .where(recording_costs_table.c.partition_key == recording)).scalar_one())

@@ -153,6 +153,39 @@ def test_concurrent_calls_of_a_recording_cannot_cross_its_cost_limit(provider_se
     assert costs.held(key) == 0 and costs.spent(key) == pytest.approx(sum(r.cost_usd for r in answered))
 
 
+def test_a_repair_attempt_is_held_to_what_the_first_attempt_really_cost(provider_server, aiv_home, monkeypatch):
+    """Attempts of one call run one after another: when the repair attempt reserves, the broken first answer is
+    charged at what it cost, not at its worst case, so the repair fits where both worst cases would not."""
+    from aivlingual_assets.channels.recording_costs import RecordingCosts
+    from aivlingual_tests.fakes.provider_server import Fault
+
+    monkeypatch.delenv("GEMINI_API_KEY")
+    url = f"sqlite:///{aiv_home / 'ledger.sqlite3'}"
+    resource = AICoreResource(database_url=url, retry_base_seconds=0.01)
+    store = _channels(resource, url)
+    store.add("pekora", {"max_cost_per_recording_usd": 1.0})
+    reserved: list[float] = []
+    real_reserve = RecordingCosts.reserve
+    monkeypatch.setattr(RecordingCosts, "reserve", lambda self, recording, amount, *a, **k: (
+        reserved.append(amount), real_reserve(self, recording, amount, *a, **k))[1])
+
+    def broken_then_repaired(key: str, prompt: str):
+        provider_server.inject("openai.chat", Fault.invalid_content('{"word": "cut off'))
+        return resource.for_recording(_recording_of(url, "pekora", key)).generate_text(
+            "gloss", prompt, schema=Gloss, options={"max_tokens": 100})
+
+    first = broken_then_repaired("yt-aaaaaaaaaaa", "ぺこらの質問その一")  # measures both attempts' worst cases
+    first_attempt, repair = reserved
+    costs = RecordingCosts(resource.core.ledger.engine)
+    assert costs.spent("yt-aaaaaaaaaaa") == pytest.approx(first.cost_usd) and costs.held("yt-aaaaaaaaaaa") == 0
+    limit = repair + first_attempt / 2  # room for the repair's worst case and half the first attempt's
+    store.update_settings("pekora", {"max_cost_per_recording_usd": limit})
+    second = broken_then_repaired("yt-bbbbbbbbbbb", "ぺこらの質問その二")  # same sizes, so the same worst cases
+    assert second.parsed is not None and reserved[2:] == pytest.approx([first_attempt, repair])
+    assert costs.spent("yt-bbbbbbbbbbb") == pytest.approx(second.cost_usd) and costs.held("yt-bbbbbbbbbbb") == 0
+    assert limit < first_attempt + repair  # holding the first attempt's worst case would have refused the repair
+
+
 @pytest.mark.slow
 def test_concurrent_calls_of_a_channel_cannot_overshoot_its_budget(provider_server, database_url, aiv_home,
                                                                   master_key, monkeypatch, tmp_path):
