@@ -5,6 +5,7 @@
     python -m bench --only cache_sqlite,3   # by name or number (1-7); "partitions" = sensor,stock_update
     python -m bench --set cache_sqlite.entries=50000 --json /tmp/results.json
     python -m bench --list
+    python -m bench --only nightly_pg --tiny  # the nightly on PostgreSQL (only when named): 1,000 / 12 / 1 recordings
 
 Every figure is compared with a baseline measured in the same run (ratio = figure / baseline).
 The JSON goes to ``$AIVLINGUAL_HOME/bench/results.json`` when AIVLINGUAL_HOME is set, else to
@@ -40,6 +41,8 @@ BENCHMARKS = [
     ("faiss_merge", "bench.faiss_merge"),
     ("quality", "bench.quality"),
 ]
+# run only when named with --only: the whole nightly through the daemon takes minutes even at its smallest size
+ON_REQUEST = [("nightly_pg", "bench.nightly_pg"), ("process", "bench.process_runs")]
 ALIASES = {
     "1": ["cache_sqlite"], "2": ["router"], "3": ["cache_pg"], "4": ["pipeline"], "5": ["sensor", "stock_update"],
     "partitions": ["sensor", "stock_update"], "6": ["faiss_merge"], "7": ["quality"],
@@ -50,6 +53,7 @@ def _select(only: str | None) -> list[str]:
     names = [n for n, _ in BENCHMARKS]
     if not only:
         return names
+    names += [n for n, _ in ON_REQUEST]
     wanted: list[str] = []
     for part in (p.strip() for p in only.split(",")):
         if not part:
@@ -177,9 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     size_mode = "quick" if args.quick else "tiny" if args.tiny else "full"
     overrides = _parse_sets(args.set)
     selected = _select(args.only)
-    modules = {name: importlib.import_module(path) for name, path in BENCHMARKS if name in selected or args.list}
+    modules = {name: importlib.import_module(path) for name, path in [*BENCHMARKS, *ON_REQUEST]
+               if name in selected or args.list}
     if args.list:
-        for name, _ in BENCHMARKS:
+        for name, _ in [*BENCHMARKS, *ON_REQUEST]:
             m = modules[name]
             print(f"{name:<13} {m.TITLE}")
             for mode_name in ("full", "quick", "tiny"):
