@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from ..channels import channel_store, output_decision, stock_rows_for_output
 from ..ingestion.recording import timestamp_url
 from ..publishing.anki_deck import DeckReport
 from ..publishing.anki_export import (
@@ -16,16 +17,15 @@ from ..publishing.anki_export import (
     export_deck,
     tts_available,
 )
-from ..publishing.content_source import PublishingRights
-from ..channels import channel_store, output_decision, stock_rows_for_output
 from ..publishing.clip_planner import clip_plans_to_frame
+from ..publishing.content_source import PublishingRights
 from ..publishing.shorts import build_shorts, plan_summary
 from ..resources import AICoreResource
 from ..resources.notion import NotionResource
 from ..resources.pipeline import PipelineResource
 from .analysis import _ai_step, difficulty, vocabulary
-from .ingestion import recording_from_frame
 from .catalogue import ai_metadata
+from .ingestion import recording_from_frame
 from .partitions import recordings_partitions
 
 MIN_CLIP_SECONDS, MAX_CLIP_SECONDS = 15.0, 60.0
@@ -243,7 +243,7 @@ def notion_entries(
     metadata: dict = {**report.totals(), "sent": True, "rows": len(preview),
                       "databases": dg.MetadataValue.md(report.table())}
     if len(report.synced) == 1:
-        (target, synced), = report.synced
+        ((_, synced),) = report.synced
         metadata.update({k: v for k, v in synced.as_metadata().items()
                          if isinstance(v, (int, float, str)) and v is not None})
         if synced.database_url:

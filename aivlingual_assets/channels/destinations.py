@@ -15,7 +15,12 @@ from typing import Any
 
 from .cascade import resolve
 from .store import Channel
-from .switches import Decision, output_decision, recordings_of_row, stock_rows_for_output
+from .switches import (
+    Decision,
+    output_decision,
+    recordings_of_row,
+    stock_rows_for_output,
+)
 
 
 @dataclass

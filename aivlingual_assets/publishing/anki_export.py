@@ -14,7 +14,14 @@ import pandas as pd
 
 from ..ai.errors import AIError
 from ..channels.destinations import Destination
-from .anki_deck import DEFAULT_DECK_NAME, DeckManifest, DeckReport, build_deck, cut_example_audio, parse_occurrences
+from .anki_deck import (
+    DEFAULT_DECK_NAME,
+    DeckManifest,
+    DeckReport,
+    build_deck,
+    cut_example_audio,
+    parse_occurrences,
+)
 
 TTS_REQUEST_TYPE = "anki.tts"
 MAX_CONSECUTIVE_TTS_FAILURES = 5  # then the provider is down for this deck: stop asking for every card

@@ -117,7 +117,10 @@ def test_concurrent_calls_of_a_recording_cannot_cross_its_cost_limit(provider_se
     anything is sent, and the recording is charged what the two cost."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from aivlingual_assets.channels.recording_costs import RecordingCostLimitError, RecordingCosts
+    from aivlingual_assets.channels.recording_costs import (
+        RecordingCostLimitError,
+        RecordingCosts,
+    )
 
     monkeypatch.delenv("GEMINI_API_KEY")
     arrived, release = threading.Semaphore(0), threading.Event()
