@@ -41,7 +41,7 @@ from aivlingual_assets.analysis.tokenizer import Token, raw_morphemes
 
 __all__ = ["Phrase", "PhraseMatch", "phrase_index", "find_phrases", "token_key", "INDEX_VERSION"]
 
-INDEX_VERSION = "7"
+INDEX_VERSION = "10"
 
 # Parts of speech whose words carry the meaning; the rest only glue an expression together.
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "感動詞", "連体詞", "接頭辞"})
@@ -116,7 +116,8 @@ _MULTI_TOKEN_WORD_POS = (
     "pre-noun adjectival (rentaishi)",
 )
 # A split word must begin like one (いつ|に|なく, もし|や): not with an inflected verb or adjective,
-# whose kana would collide with ordinary speech (い|た "ouch" in 忘れていた, あっ|たら in あったか).
+# whose kana would collide with ordinary speech (い|た "ouch" in 忘れていた, あっ|たら in あったか,
+# 知ら|ない).
 _WORD_CANNOT_START = frozenset({"動詞", "形容詞", "助動詞"})
 _EXPRESSION_SQL = """
 SELECT DISTINCT s.idseq FROM Sense s
@@ -258,8 +259,8 @@ def _find_cached(tokens: tuple[Token, ...], min_content: int) -> tuple[PhraseMat
         j = i + 1
         while j < len(tokens) - 1 and keys[j] in _POLITE:
             j += 1  # 欠かせ|ませ|ん: the phrase's second word comes after the polite ending
-        for first in {keys[i], tokens[i].surface}:
-            for second in {keys[i + 1], tokens[i + 1].surface, keys[j]}:
+        for first in dict.fromkeys((keys[i], tokens[i].surface)):  # ordered: the same result in every process
+            for second in dict.fromkeys((keys[i + 1], tokens[i + 1].surface, keys[j])):
                 for ph in index.get(_pair(first, second), ()):
                     if ph.content < min_content or id(ph) in seen:
                         continue
@@ -272,7 +273,11 @@ def _find_cached(tokens: tuple[Token, ...], min_content: int) -> tuple[PhraseMat
         last = m.last - 1 if m.phrase.particles[-1] else m.last  # あっという間(に): the particle adds nothing
         return tokens[last].end - tokens[m.first].begin
 
-    cands.sort(key=lambda m: (-span(m), m.first, len(m.phrase.keys)))
+    def said_alike(m: PhraseMatch) -> int:
+        return sum(1 for k, t in zip(m.phrase.surfaces, tokens[m.first : m.last + 1]) if k == t.surface)
+
+    # ties go to the spelling closest to what was said (すまん over すまない for すま|ん), then by spelling
+    cands.sort(key=lambda m: (-span(m), m.first, len(m.phrase.keys), -said_alike(m), m.phrase.written))
     taken = [False] * len(tokens)
     chosen: list[PhraseMatch] = []
     for m in cands:

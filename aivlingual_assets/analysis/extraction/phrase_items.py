@@ -72,7 +72,10 @@ def _said_as_written(m: PhraseMatch, pl: Line, s: int, e: int, entry: DictEntry)
     heard = reading_of_span(pl, s, e)
     if not heard or not entry.reading:
         return True
-    return SequenceMatcher(None, katakana_to_hiragana(entry.reading), heard).ratio() >= _READING_LIKENESS
+    written = katakana_to_hiragana(entry.reading)
+    # the ん-negative is the same word (すまん is すまない)
+    heard_forms = {heard, re.sub("ん$", "ない", heard)}
+    return max(SequenceMatcher(None, written, h).ratio() for h in heard_forms) >= _READING_LIKENESS
 
 
 def _phrase_entry(written: str, idseq: int) -> DictEntry | None:
