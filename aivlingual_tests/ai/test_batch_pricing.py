@@ -218,3 +218,16 @@ def test_cached_prompt_tokens_of_a_batch_line_are_priced_as_cached_then_halved(o
     expected = (952 * 0.05 + 2048 * 0.005 + 100 * 0.40) / 1e6 / 2
     assert row["cost_usd"] == pytest.approx(expected) and row["cached_input_tokens"] == 2048
     assert row["prompt_cache_saved_usd"] == pytest.approx(2048 * (0.05 - 0.005) / 1e6 / 2)
+
+
+def test_a_request_two_recordings_ask_is_sent_once_and_both_are_rerun(openai_only, aiv_home):
+    server = openai_only
+    core = make_core()
+    key = defer(core, "おつぺこ", waiter="rec-1").cache_key
+    [submitted] = submit_queued(core)
+    assert defer(core, "おつぺこ", waiter="rec-2").cache_key == key  # the same line said in another stream
+    assert submit_queued(core) == []
+    server.complete_batch(submitted.remote_id)
+    [ended] = poll(core)[0]
+    assert ended.answered == [key] and ended.waiters == ["rec-1", "rec-2"]
+    assert server.batch_lines_answered == 1
