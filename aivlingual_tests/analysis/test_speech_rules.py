@@ -305,3 +305,9 @@ def test_between_spellings_of_one_phrase_the_one_said_wins_in_every_process():
     # すま|ん matches both すまん and すまない; the choice used to follow the process's hash seed
     (match,) = find_phrases(tokenize("すまんな"))
     assert match.phrase.written == "すまん"
+
+
+def test_a_noun_made_from_a_verb_is_not_given_the_verbs_meaning():
+    # お気に入り "a favourite" is not 気に入る "to take a liking to"
+    assert all(e.lemma != "気に入る" for e in _items("お気に入りの店です"))
+    assert "気に入る" in _lemmas("これ気に入った")
