@@ -223,7 +223,9 @@ def notion_entries(
                                  service_database=notion.target_database(),
                                  service_data_source=notion.target_data_source(),
                                  service_token=notion.resolved_token(),
-                                 key_for=lambda channel: vault.get_key(channel, "notion"))
+                                 key_for=lambda channel: vault.get_key(channel, "notion"),
+                                 own_databases={c.name: str(c.settings["notion_database"]).strip()
+                                                for c in store.all().values() if c.settings.get("notion_database")})
     except ChannelError as exc:  # a channel's stored key that cannot be opened (no or another master key)
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     if not any(target.configured() for target in targets):

@@ -327,6 +327,7 @@ def sync_vocabulary(
     add_missing_properties: bool = True,
     progress_every: int = 100,
     remove_missing: bool = True,
+    empty_on_purpose: bool = False,
 ) -> SyncReport:
     """Make the Notion data source show the stock: one page per key, only changed pages written.
 
@@ -334,7 +335,8 @@ def sync_vocabulary(
     source not found / not shared) raise NotionAccessError / NotionAuthError, and a
     schema that cannot be fixed raises NotionSchemaError — before any page is written.
     With ``remove_missing``, pages recorded for keys no longer in the stock are trashed
-    (see the module docstring).
+    (see the module docstring); an empty stock trashes nothing unless ``empty_on_purpose`` (a
+    channel's own database none of whose rows is published any more).
     """
     check_columns(stock)
     log = log or _log
@@ -391,7 +393,7 @@ def sync_vocabulary(
                 report.failed,
             )
     if remove_missing:
-        _archive_removed(syncer, stock, records, secret)
+        _archive_removed(syncer, stock, records, secret, empty_on_purpose=empty_on_purpose)
     log.info(
         "Notion sync done: %d created, %d updated, %d unchanged, %d failed (%d adopted, %d archived, %d restored)",
         report.created,
@@ -405,9 +407,10 @@ def sync_vocabulary(
     return report
 
 
-def _archive_removed(syncer: _Syncer, stock: pd.DataFrame, records: dict[str, Any], secret: str | None) -> None:
-    """Trash the recorded pages whose keys left the stock (nothing when the stock is empty)."""
-    if stock.empty:
+def _archive_removed(syncer: _Syncer, stock: pd.DataFrame, records: dict[str, Any], secret: str | None, *,
+                     empty_on_purpose: bool = False) -> None:
+    """Trash the recorded pages whose keys left the stock (nothing when the stock is empty, unless on purpose)."""
+    if stock.empty and not empty_on_purpose:
         if records:
             syncer.log.warning("The vocabulary stock is empty: no Notion page is archived (%d recorded)", len(records))
         return

@@ -5,7 +5,9 @@ stored one (else the service's ``NOTION_TOKEN``); every other row goes to the se
 (see ``channels.destinations``). Each database is synced on its own by :func:`sync_vocabulary`, so
 the sync store's idempotency (key -> page, per data source) holds per database: a rerun writes
 nothing, a row that moves to another database is archived in the old one and created in the new one.
-Targets that resolve to the same data source are synced once, with their rows together.
+Targets that resolve to the same data source are synced once, with their rows together. A channel's
+own database none of whose rows is published any more (its Notion output switched off, its recordings
+gone) is synced empty on purpose, so its pages are archived as they would be in a shared database.
 
 A target that cannot be reached (access, schema, Notion failing) does not stop the others; the
 errors are reported together after every other target was synced.
@@ -22,7 +24,7 @@ import pandas as pd
 from ..channels.destinations import Destination
 from .notion_api import describe_error
 from .notion_schema import NotionAccessError, NotionSchemaError, resolve_data_source_id
-from .notion_sync import SyncReport, sync_vocabulary
+from .notion_sync import ARCHIVED, SyncReport, sync_vocabulary
 from .rate_limit import LogLike
 from .sync_store import SyncStore
 
@@ -38,6 +40,7 @@ class NotionTarget:
     data_source_id: str | None
     token: str | None = field(repr=False)
     stock: pd.DataFrame = field(repr=False)
+    emptied: bool = False  # a channel's own database that gets no row now: its recorded pages are archived
 
     def configured(self) -> bool:
         return bool(self.token and (self.database_id or self.data_source_id))
@@ -45,8 +48,10 @@ class NotionTarget:
 
 def notion_targets(stock: pd.DataFrame, destinations: Mapping[str | None, Destination], *,
                    service_database: str | None, service_data_source: str | None, service_token: str | None,
-                   key_for: Callable[[str], str | None]) -> list[NotionTarget]:
-    """A target per destination: a channel's own database (its own key, else the service's), or the service's."""
+                   key_for: Callable[[str], str | None],
+                   own_databases: Mapping[str, str] | None = None) -> list[NotionTarget]:
+    """A target per destination: a channel's own database (its own key, else the service's), or the service's;
+    then, emptied, the channels' own databases (``own_databases``: channel -> database) that get no row."""
     targets = []
     for value, destination in destinations.items():
         rows = stock.iloc[destination.rows]
@@ -56,6 +61,10 @@ def notion_targets(stock: pd.DataFrame, destinations: Mapping[str | None, Destin
         owner = destination.owner
         token = (key_for(owner) if owner else None) or service_token
         targets.append(NotionTarget(destination.label(), value, None, token, rows))
+    for channel, database in sorted((own_databases or {}).items()):
+        if database not in destinations:
+            targets.append(NotionTarget(f"channel {channel}", database, None, key_for(channel) or service_token,
+                                        stock.iloc[0:0], emptied=True))
     return targets
 
 
@@ -91,6 +100,10 @@ class TargetsReport:
         return "\n".join(lines)
 
 
+def _live_pages(store: SyncStore, data_source: str) -> bool:
+    return any(record.content_hash != ARCHIVED for record in store.load(data_source).values())
+
+
 def _message(exc: Exception) -> str:
     return str(exc) if isinstance(exc, (NotionAccessError, NotionSchemaError)) else describe_error(exc)
 
@@ -102,15 +115,22 @@ def sync_targets(targets: list[NotionTarget], *, client_for: Callable[[str], Any
     resolved: dict[str, tuple[NotionTarget, Any]] = {}
     for target in targets:
         if not target.configured():
-            report.not_configured.append(target)
+            if not target.emptied:
+                report.not_configured.append(target)
             continue
         client = client_for(str(target.token))
         try:
             data_source = resolve_data_source_id(client, database_id=target.database_id,
                                                  data_source_id=target.data_source_id)
         except Exception as exc:  # noqa: BLE001 - reported with the target, the others still go out
-            report.errors.append((target, exc))
+            if target.emptied:  # nothing to publish there: a database it cannot reach is only worth a warning
+                log.warning(f"{target.label}: its Notion database could not be reached to archive its pages: "
+                            f"{_message(exc)}")
+            else:
+                report.errors.append((target, exc))
             continue
+        if target.emptied and (data_source in resolved or not _live_pages(store, data_source)):
+            continue  # another target syncs it, or nothing recorded there is left to archive
         if data_source in resolved:  # a channel's own database that is also the service's: one sync
             first, first_client = resolved[data_source]
             merged = pd.concat([first.stock, target.stock]).drop_duplicates(subset="key", keep="first")
@@ -120,7 +140,8 @@ def sync_targets(targets: list[NotionTarget], *, client_for: Callable[[str], Any
             resolved[data_source] = (target, client)
     for data_source, (target, client) in resolved.items():
         try:
-            synced = sync_vocabulary(target.stock, client=client, data_source_id=data_source, store=store, log=log)
+            synced = sync_vocabulary(target.stock, client=client, data_source_id=data_source, store=store, log=log,
+                                     empty_on_purpose=target.emptied)
         except Exception as exc:  # noqa: BLE001 - as above
             report.errors.append((target, exc))
             continue

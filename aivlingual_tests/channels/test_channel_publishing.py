@@ -71,6 +71,12 @@ def test_a_channels_rows_go_to_its_own_notion_database_with_its_own_key(aiv_home
         md = {k: v.value for k, v in _publish(server).metadata.items()}  # idempotent per database
         assert server.page_writes() == 0 and md["unchanged"] == 4 and md["created"] == 0
 
+        # pekora switches Notion off: its database gets no row, so its pages are archived there
+        channel_store(database_url()).update_settings("pekora", {"outputs.notion": False})
+        md = {k: v.value for k, v in _publish(server).metadata.items()}
+        assert _keys(server, data_source) == [] and md["archived"] == 2
+        assert _keys(server, server.data_source_id) == ["k-both", "k-marine"]
+
 
 PEKORA_OPENAI_KEY = "sk-pekora-OWN-TTS-0a1b2c3d4e5f"
 
