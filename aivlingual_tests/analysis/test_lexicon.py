@@ -106,6 +106,10 @@ def test_no_spelling_belongs_to_two_entries():
         ("あっ…(察し)", "察し", "あっ...(察し)"),
         ("強すぎて草", "〜で草", "すぎて草"),
         ("ゆっくり実況見てた", "ゆっくり実況", "ゆっくり実況"),
+        ("なんていうか、すごく心惹かれて", "なんていうか", "なんていうか"),
+        ("正直に言うと、お金かかります", "正直に言うと", "正直に言うと"),
+        ("明日もこの調子でお願いします", "この調子", "この調子で"),
+        ("というわけで、今日はここまで", "というわけで", "というわけで"),
     ],
 )
 def test_an_entry_is_found_as_said_in_its_everyday_sense(line, expression, said):
@@ -152,6 +156,9 @@ def test_an_entry_is_found_as_said_in_its_everyday_sense(line, expression, said)
         ("食欲もそんなにわかず", "にわか"),  # そんなに + 湧かず, not a bandwagon fan
         ("それ以上くわしく聞いても無駄", "kwsk"),  # the everyday adverb, not the net request
         ("情報をリアルタイムで手に入れる", "リアタイ"),  # the loanword, not watching a stream live
+        ("大袈裟すぎるという訳です", "というわけで"),  # "that's the reason", not the discourse "so"
+        ("それは好きというわけではない", "というわけで"),
+        ("この調子が悪いパソコン", "この調子"),  # この + 調子が悪い
     ],
 )
 def test_an_entry_does_not_fire_inside_another_word_or_sense(line, expression):
