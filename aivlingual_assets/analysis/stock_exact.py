@@ -87,11 +87,14 @@ def absorb(target: dict[str, Any], source: Mapping[str, Any], *, newer: bool = F
 
 def _first_per_group(groups: np.ndarray, rows: np.ndarray, n_groups: int, *, last: bool = False) -> np.ndarray:
     """Index (into the table) of the first (or last) of ``rows`` in each group; -1 where none."""
-    out = np.full(n_groups, -1, dtype=np.int64)
-    if len(rows):
-        ordered = rows[::-1] if last else rows
-        found, at = np.unique(groups[ordered], return_index=True)
-        out[found] = ordered[at]
+    if last:
+        out = np.full(n_groups, -1, dtype=np.int64)
+        np.maximum.at(out, groups[rows], rows)
+        return out
+    none = np.iinfo(np.int64).max
+    out = np.full(n_groups, none, dtype=np.int64)
+    np.minimum.at(out, groups[rows], rows)
+    out[out == none] = -1
     return out
 
 
@@ -116,8 +119,9 @@ def _first_unique(*codes: np.ndarray) -> np.ndarray:
     combined = codes[0]
     for c in codes[1:]:  # pairs numbered again after each step, so the numbers stay below len(rows)**2
         combined = _factorize(combined * (int(c.max(initial=0)) + 1) + c)[0]
+    rows = np.arange(len(combined), dtype=np.int64)
     first = np.zeros(len(combined), dtype=bool)
-    first[np.unique(combined, return_index=True)[1]] = True
+    first[_first_per_group(combined, rows, int(combined.max(initial=-1)) + 1)] = True
     return first
 
 
