@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from aivlingual_assets.analysis import dictionary
+from aivlingual_assets.analysis.extraction.domains import recording_domains
 from aivlingual_assets.analysis.extraction.grammar_items import grammar_items, grammar_raw_matches
 from aivlingual_assets.analysis.extraction.lexicon_items import lexicon_items, stream_context
 from aivlingual_assets.analysis.extraction.line import KANJI_RUN_RE, Found, mask_noise, prepare
@@ -56,6 +57,9 @@ def extract_with_counts(
         words.update(text for *_, text in split_word_candidates(pl.tokens))
     dictionary.prefetch(words)  # one batched query instead of thousands of small ones
     stream = stream_context(prepared)
+    domains = recording_domains(prepared)
+    for pl in prepared:
+        pl.domains = domains
 
     first: dict[str, Expression] = {}
     counts: dict[str, int] = {}

@@ -63,15 +63,22 @@ def _words(glosses: tuple[str, ...] | list[str]) -> set[str]:
     return out
 
 
-def ranked_senses(entry: DictEntry, *forms: str, adverbial: bool = False) -> tuple[list[int], bool]:
+def ranked_senses(
+    entry: DictEntry, *forms: str, adverbial: bool = False, domains: frozenset[str] = frozenset()
+) -> tuple[list[int], bool]:
     """Indices of the entry's usable senses, most likely first, and whether the first is clearly right.
 
     ``adverbial``: the word was used as an adverb (a noun Sudachi marks 副詞可能 with no
-    particle after it: 結局 "after all", not "conclusion"), so adverb senses come first."""
+    particle after it: 結局 "after all", not "conclusion"), so adverb senses come first.
+    ``domains``: the recording's subject fields (extraction/domains.py); a sense of one of
+    them is the sense used (中継ぎ in a baseball thread: "middle relief pitcher")."""
     usable = [
         i for i, g in enumerate(entry.senses)
         if g and not any(m in LOW_VALUE_MISC for m in (entry.sense_misc[i] if i < len(entry.sense_misc) else ()))
     ] or [i for i, g in enumerate(entry.senses) if g]
+    in_domain = [i for i in usable if domains and i < len(entry.sense_fields) and set(entry.sense_fields[i]) & domains]
+    if in_domain:
+        return in_domain + [i for i in usable if i not in in_domain], len(in_domain) == 1
     if adverbial and entry.sense_pos:
         usable.sort(key=lambda i: not any("adverb" in p for p in entry.sense_pos[i]))
     if len(usable) <= 1:
@@ -97,9 +104,11 @@ def ranked_senses(entry: DictEntry, *forms: str, adverbial: bool = False) -> tup
     return same_role + [i for i in usable if i not in same_role], False
 
 
-def meaning_in_context(entry: DictEntry, *forms: str, adverbial: bool = False) -> str:
+def meaning_in_context(
+    entry: DictEntry, *forms: str, adverbial: bool = False, domains: frozenset[str] = frozenset()
+) -> str:
     """A short English meaning: the likely sense, a colloquial sense if the word has one, or the two likeliest."""
-    order, clear = ranked_senses(entry, *forms, adverbial=adverbial)
+    order, clear = ranked_senses(entry, *forms, adverbial=adverbial, domains=domains)
     if not order:
         return entry.meaning
     shown = [order[0]]

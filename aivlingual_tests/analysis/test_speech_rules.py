@@ -311,3 +311,19 @@ def test_a_noun_made_from_a_verb_is_not_given_the_verbs_meaning():
     # お気に入り "a favourite" is not 気に入る "to take a liking to"
     assert all(e.lemma != "気に入る" for e in _items("お気に入りの店です"))
     assert "気に入る" in _lemmas("これ気に入った")
+
+
+_BASEBALL_THREAD = [
+    "今日の打線はひどかった", "捕手のリードも微妙", "野手の守備がザル", "ブルペンが崩壊してる",
+    "ホームラン打たれて終わり", "中継ぎがまた打たれた",
+]
+
+
+def test_a_recording_about_one_field_gives_its_words_that_fields_sense():
+    items = {e.lemma: e for e in _items(*_BASEBALL_THREAD)}
+    assert "pitcher" in items["中継ぎ"].meaning, items["中継ぎ"].meaning
+
+
+def test_one_stray_field_word_does_not_change_the_everyday_sense():
+    meaning = {e.lemma: e for e in _items("中継ぎがまた打たれた", "今日はいい天気だね")}["中継ぎ"].meaning
+    assert "pitcher" not in meaning.split(" / ")[0]

@@ -43,6 +43,7 @@ class Line:
     tokens: list[Token]
     boundaries: set[int] = field(default_factory=set)
     names: list[bool] = field(default_factory=list)  # per folded char: part of a viewer/streamer name
+    domains: frozenset[str] = frozenset()  # the recording's subject fields (extraction/domains.py)
     honorific_names: list[bool] = field(default_factory=list)
     name_spans: list[tuple[int, int]] = field(default_factory=list)  # words right before an honorific
     phrases: list[PhraseMatch] = field(default_factory=list)  # JMdict expressions in the line

@@ -129,7 +129,7 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
         category = next((c for k, c in SLANG_MISC.items() if k in entry.misc), Category.vocabulary)
         expr = make(
             pl, s2, e2, lemma=_phrase_lemma(entry, m.phrase.written, pl.folded[s:e]), reading=entry.reading,
-            meaning=meaning_in_context(entry), category=category,
+            meaning=meaning_in_context(entry, domains=pl.domains), category=category,
             explanation=f"Set phrase, learnt as one unit ({_phrase_kind(entry)}), about {level.value}.{note}",
         )
         if expr is not None:

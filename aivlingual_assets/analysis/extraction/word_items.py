@@ -212,7 +212,7 @@ def _vocab_from_token(pl: Line, tok: Token) -> Found | None:
         tok.end,
         lemma=form,
         reading=entry.reading,
-        meaning=meaning_in_context(entry, form, tok.normalized_form, adverbial=_adverbial_use(pl, tok)),
+        meaning=meaning_in_context(entry, form, tok.normalized_form, adverbial=_adverbial_use(pl, tok), domains=pl.domains),
         category=category,
         explanation=f"{casual} {explanation}" if casual else explanation,
     )
@@ -248,7 +248,7 @@ def _kanji_compounds(pl: Line, covered: list[bool]) -> list[Found]:
         if _likely_misheard(entry, run):
             continue
         expr = make(
-            pl, s, e, lemma=run, reading=entry.reading, meaning=meaning_in_context(entry, run),
+            pl, s, e, lemma=run, reading=entry.reading, meaning=meaning_in_context(entry, run, domains=pl.domains),
             category=Category.vocabulary, explanation=_vocab_explanation(entry, level),
         )
         if expr is not None:
@@ -292,7 +292,7 @@ def _split_words(pl: Line, covered: list[bool]) -> list[Found]:
         if is_basic_word(text) or _too_basic(level, text, entry) or _fragment(text, entry):
             continue
         category = next((c for m, c in SLANG_MISC.items() if m in entry.misc), Category.vocabulary)
-        expr = make(pl, s, e, lemma=text, reading=entry.reading, meaning=meaning_in_context(entry, text),
+        expr = make(pl, s, e, lemma=text, reading=entry.reading, meaning=meaning_in_context(entry, text, domains=pl.domains),
                     category=category, explanation=_vocab_explanation(entry, level))
         if expr is not None:
             found.append(Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
@@ -333,7 +333,7 @@ def _adverbs_with_particle(pl: Line, covered: list[bool]) -> list[Found]:
         level, _, _ = vocabulary_level(entry, text)
         if level == Level.N5:
             continue
-        expr = make(pl, s, e, lemma=text, reading=entry.reading, meaning=meaning_in_context(entry, text),
+        expr = make(pl, s, e, lemma=text, reading=entry.reading, meaning=meaning_in_context(entry, text, domains=pl.domains),
                      category=Category.vocabulary, explanation=_vocab_explanation(entry, level))
         if expr is not None:
             found.append(Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
