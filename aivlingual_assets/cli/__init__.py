@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from .instance import POOL_LIMITS, dagster_home, get_instance
-from . import channels, ledger, recordings
+from . import batches, channels, ledger, recordings
 from .process import cmd_process, resolve_recording
 from .providers import cmd_providers, cmd_usage
 from .review import cmd_review
@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     recordings.add_parser(sub)
     channels.add_parser(sub)
     ledger.add_parser(sub)
+    batches.add_parser(sub)
 
     p = sub.add_parser("ui", help="start the Dagster UI on this project and instance")
     p.add_argument("--port", type=port_number, default=3000)

@@ -3,10 +3,13 @@ only recordings that still exist."""
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
-from aivlingual_assets.ai.batching import submit_queued
+from aivlingual_assets.ai.batching import poll, submit_queued
 from aivlingual_assets.batch_sensor import batch_results_sensor
+from aivlingual_assets.cli import main
 from aivlingual_assets.resources import AICoreResource
 from aivlingual_tests.fakes.provider_server import Fault
 
@@ -73,3 +76,20 @@ def test_a_batch_that_cannot_be_read_this_tick_does_not_hold_up_the_others(insta
     server.inject("openai.files", Fault.status(500))  # the first batch's output file, this tick only
     assert [r.partition_key for r in tick(instance).run_requests] == ["second"]
     assert [r.partition_key for r in tick(instance).run_requests] == ["first"]
+
+
+def test_aivlingual_batches_says_what_was_sent_and_who_waits(openai_only, capsys):
+    core = make_core()
+    assert main(["batches"]) == 0 and "No batch sent yet" in capsys.readouterr().out
+    defer(core, "草", waiter="rec-1")
+    [submitted] = submit_queued(core)
+    defer(core, "尊い", waiter="rec-2")  # queued, not yet in a batch
+    assert main(["batches"]) == 0
+    out = capsys.readouterr().out
+    assert "1 request(s) queued" in out and "rec-2" in out
+    assert submitted.remote_id in out and "validating" in out and "1 submitted" in out and "waiting: rec-1" in out
+    openai_only.complete_batch(submitted.remote_id)
+    poll(core)
+    assert main(["batches", "--json"]) == 0
+    [batch] = json.loads(capsys.readouterr().out)["batches"]
+    assert (batch["status"], batch["states"], batch["waiting"]) == ("completed", {"done": 1}, ["rec-1"])

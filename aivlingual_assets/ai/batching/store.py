@@ -231,6 +231,28 @@ class BatchStore:
         with self.engine.begin() as conn:
             conn.execute(batches.update().where(batches.c.id == batch_id).values(**values, updated_at=time.time()))
 
+    def overview(self) -> dict[str, Any]:
+        """What is waiting and what was sent, newest batch first: for ``aivlingual batches``."""
+        with self.engine.connect() as conn:
+            counts: dict[str | None, dict[str, int]] = {}
+            for batch_id, state, n in conn.execute(
+                    sa.select(batch_requests.c.batch_id, batch_requests.c.state, sa.func.count())
+                    .group_by(batch_requests.c.batch_id, batch_requests.c.state)):
+                counts.setdefault(batch_id, {})[state] = n
+            waiters: dict[str | None, set[str]] = {}
+            for batch_id, waiter in conn.execute(
+                    sa.select(batch_requests.c.batch_id, batch_waiters.c.waiter)
+                    .join(batch_waiters, batch_waiters.c.cache_key == batch_requests.c.cache_key)):
+                waiters.setdefault(batch_id, set()).add(waiter)
+        rows = []
+        for batch in reversed(self.batches()):
+            rows.append({"id": batch.id, "remote_id": batch.remote_id, "provider": batch.provider,
+                         "model": batch.model, "status": batch.status, "requests": batch.requests,
+                         "states": counts.get(batch.id, {}), "waiting": sorted(waiters.get(batch.id, set())),
+                         "created_at": batch.created_at, "error": batch.error})
+        return {"queued": counts.get(None, {}).get(QUEUED, 0), "queued_for": sorted(waiters.get(None, set())),
+                "batches": rows}
+
     def take_over(self, batch_id: str, old_owner: str, new_owner: str) -> bool:
         """Makes ``new_owner`` the batch's owner if ``old_owner`` still is (one resumer wins)."""
         with self.engine.begin() as conn:
