@@ -2,7 +2,8 @@
 
 The profile is tested as shipped: the instance is deploy/celery/dagster.yaml (Dagster's storage and the AI
 ledger in the session's PostgreSQL cluster), the code location deploy/celery/definitions.py, the workers
-start with `dagster-celery worker start -y deploy/celery/celery.yaml`. Only the redelivery delay of the
+start with `dagster-celery worker start -y deploy/celery/celery.yaml`; each run is orchestrated in the test
+process (as a run worker would), which only submits steps to the broker. Only the redelivery delay of the
 kill test is shortened (a copy of celery.yaml with a 20 s visibility timeout, read by both sides).
 Results are compared with the same recording processed in-process by `aivlingual process`.
 """
@@ -21,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.definitions.reconstruct import ReconstructableRepository
 import pandas as pd
 import pytest
 import yaml
+from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from aivlingual_assets.ingestion.recording import recording_from_path
 from aivlingual_assets.storage.recording_registry import RecordingRegistry
