@@ -231,3 +231,19 @@ def test_a_request_two_recordings_ask_is_sent_once_and_both_are_rerun(openai_onl
     [ended] = poll(core)[0]
     assert ended.answered == [key] and ended.waiters == ["rec-1", "rec-2"]
     assert server.batch_lines_answered == 1
+
+
+def test_what_a_batch_answer_cost_counts_towards_the_recordings_that_asked_it(openai_only, aiv_home):
+    from aivlingual_assets.channels.recording_costs import RecordingCosts
+
+    core = make_core()
+    defer(core, "草", waiter="rec-1")
+    defer(core, "尊い", waiter="rec-1")
+    defer(core, "尊い", waiter="rec-2")  # said in both recordings: its cost is shared
+    [submitted] = submit_queued(core)
+    openai_only.complete_batch(submitted.remote_id)
+    [ended] = poll(core)[0]
+    costs = RecordingCosts(core.ledger.engine)
+    assert ended.cost_usd > 0
+    assert costs.spent("rec-1") + costs.spent("rec-2") == pytest.approx(ended.cost_usd)
+    assert costs.spent("rec-1") > costs.spent("rec-2") > 0  # its own request and half of the shared one

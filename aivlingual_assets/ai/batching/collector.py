@@ -118,6 +118,7 @@ def collect(core: Any, store: BatchStore, batch: BatchRow, remote: Any, client: 
         if answer is not None:
             result.cost_usd += answer.cost
             _write_answer(core, row, answer)
+            _charge_recordings(core, store.waiters([row.cache_key]), answer.cost)
         if problem:
             result.fell_back[row.cache_key] = problem
         else:
@@ -184,6 +185,18 @@ def _write_answer(core: Any, row: RequestRow, answer: _Answer) -> None:
                   "output_tokens": log_row["output_tokens"], "cost_usd": answer.cost,
                   "latency_ms": log_row["latency_ms"]}
     core.ledger.store_success(memory=memory, log={**answer.log_row, "success": True}, reservation_id=None)
+
+
+def _charge_recordings(core: Any, waiters: list[str], cost: float) -> None:
+    """Adds a batch answer's cost to what its recordings have cost (split between them when several asked it), so
+    their channels' ``max_cost_per_recording_usd`` counts it for the calls that follow."""
+    if cost <= 0 or not waiters:
+        return
+    from ...channels.recording_costs import RecordingCosts
+
+    costs = RecordingCosts(core.ledger.engine)
+    for waiter in waiters:
+        costs.settle(waiter, cost / len(waiters))
 
 
 def _invalid(text: str, schema_ref: str) -> str | None:
