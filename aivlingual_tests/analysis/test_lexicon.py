@@ -159,6 +159,8 @@ def test_an_entry_is_found_as_said_in_its_everyday_sense(line, expression, said)
         ("大袈裟すぎるという訳です", "というわけで"),  # "that's the reason", not the discourse "so"
         ("それは好きというわけではない", "というわけで"),
         ("この調子が悪いパソコン", "この調子"),  # この + 調子が悪い
+        ("それなんですよ、飽きますから", "それな"),  # それ + なんです, not "so true"
+        ("それならいいよ", "それな"),
     ],
 )
 def test_an_entry_does_not_fire_inside_another_word_or_sense(line, expression):
