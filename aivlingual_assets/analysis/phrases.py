@@ -41,7 +41,7 @@ from aivlingual_assets.analysis.tokenizer import Token, raw_morphemes
 
 __all__ = ["Phrase", "PhraseMatch", "phrase_index", "find_phrases", "token_key", "INDEX_VERSION"]
 
-INDEX_VERSION = "10"
+INDEX_VERSION = "11"
 
 # Parts of speech whose words carry the meaning; the rest only glue an expression together.
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "感動詞", "連体詞", "接頭辞"})
@@ -117,7 +117,7 @@ _MULTI_TOKEN_WORD_POS = (
 )
 # A split word must begin like one (いつ|に|なく, もし|や): not with an inflected verb or adjective,
 # whose kana would collide with ordinary speech (い|た "ouch" in 忘れていた, あっ|たら in あったか,
-# 知ら|ない).
+# 知ら|ない), unless it ends in the classical negative ず (思わ|ず "involuntarily").
 _WORD_CANNOT_START = frozenset({"動詞", "形容詞", "助動詞"})
 _EXPRESSION_SQL = """
 SELECT DISTINCT s.idseq FROM Sense s
@@ -157,7 +157,8 @@ def _build(db: str) -> dict[str, tuple[tuple, ...]]:
         morphemes = raw_morphemes(written)
         if len(morphemes) < 2:
             continue  # one token: the ordinary word look-up handles it
-        if is_word and (morphemes[0][2] in _WORD_CANNOT_START or len(written) < 3):
+        classical_negative = morphemes[-1][0] == "ず"  # 思わ|ず "involuntarily", 残ら|ず: no look-alike in speech
+        if is_word and ((morphemes[0][2] in _WORD_CANNOT_START and not classical_negative) or len(written) < 3):
             continue
         keys = tuple(_key(s, n, p) for s, n, p in morphemes)
         if (idseq, keys) in seen:

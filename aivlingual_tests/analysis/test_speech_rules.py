@@ -327,3 +327,8 @@ def test_a_recording_about_one_field_gives_its_words_that_fields_sense():
 def test_one_stray_field_word_does_not_change_the_everyday_sense():
     meaning = {e.lemma: e for e in _items("中継ぎがまた打たれた", "今日はいい天気だね")}["中継ぎ"].meaning
     assert "pitcher" not in meaning.split(" / ")[0]
+
+
+def test_an_adverb_of_a_verb_and_the_classical_negative_is_one_word():
+    items = {e.lemma: e for e in _items("思わず笑った")}
+    assert "思わず" in items and "involuntar" in items["思わず"].meaning, list(items)
