@@ -63,3 +63,17 @@ def test_only_and_size_overrides_are_validated():
         _select("nope")
     with pytest.raises(SystemExit):
         main(["--tiny", "--only", "quality", "--set", "quality.bogus=1"])
+
+
+@pytest.mark.slow
+def test_the_process_benchmark_times_the_command_against_the_baseline_commit_in_the_same_run(tmp_path):
+    """`--only process` (on request: it runs `aivlingual process` several times, twice the code)."""
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, "-m", "bench", "--tiny", "--only", "process", "--json", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=1_500)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = json.loads(out.read_text(encoding="utf-8"))["results"]
+    assert [r["figure"].split(" ")[1] for r in rows] == ["2", "one"]  # 2 recordings, one stream
+    for r in rows:
+        assert r["skipped"] is None and _finite(r["value"]) and _finite(r["baseline_value"]), r
+        assert r["baseline"].startswith("same command at ") and r["details"]["times_s"], r
