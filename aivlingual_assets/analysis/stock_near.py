@@ -222,8 +222,25 @@ def _merge_roots(
     *,
     normalised: tuple[list[str], list[str]] | None = None,
 ) -> np.ndarray:
-    if len(lemmas) < 2:
-        return np.arange(len(lemmas), dtype=np.int64)
-    texts = [embedding_text(lem, rd) for lem, rd in zip(lemmas, readings, strict=True)]
-    vectors = embed_rows(embed, texts)
+    """:func:`near_duplicate_roots` of rows embedded only where they can pair: a row whose
+    normalised lemma and reading are both blank or shared with no other row is in no
+    candidate pair (see :func:`_candidate_pairs`), so it is not embedded (a zero row)."""
+    n = len(lemmas)
+    if n < 2:
+        return np.arange(n, dtype=np.int64)
+    normalised = normalised or (normalize_many(lemmas), normalize_many(readings))
+    paired = np.flatnonzero(_shared(normalised[0]) | _shared(normalised[1]))
+    if len(paired) == 0:
+        return np.arange(n, dtype=np.int64)
+    rows = paired.tolist()
+    embedded = embed_rows(embed, [embedding_text(lemmas[i], readings[i]) for i in rows])
+    vectors = np.zeros((n, embedded.shape[1]), dtype=embedded.dtype)
+    vectors[paired] = embedded
     return near_duplicate_roots(vectors, lemmas, readings, meanings, threshold, k, normalised=normalised)
+
+
+def _shared(labels: list[str]) -> np.ndarray:
+    """Which labels are non-blank and held by at least one other row."""
+    codes, _ = pd.factorize(pd.Series(labels, dtype=object))
+    shared = np.bincount(codes, minlength=1)[codes] >= 2
+    return shared & np.array([bool(label) for label in labels], dtype=bool)

@@ -128,3 +128,23 @@ def test_near_merge_of_a_table_equals_near_merge_of_its_exact_stock(case: tuple[
     pd.testing.assert_frame_equal(
         merge_near_duplicates(table, ngram_vectors, seen_at=AT), merge_near_duplicates(stock, ngram_vectors)
     )
+
+
+def test_the_near_merge_embeds_only_rows_that_share_a_lemma_or_reading_with_another():
+    """Only such rows can be merged (the rule needs a shared normalised lemma or reading), so
+    only they are worth an embedding: with an AI provider, fewer texts paid for."""
+    asked: list[str] = []
+
+    def embed(texts: list[str]):
+        asked.extend(texts)
+        return ngram_vectors(texts)
+
+    table = pd.DataFrame({
+        "recording": ["r1"] * 5,
+        "expression": ["可愛い", "かわいい", "橋", "草", "尊い"],
+        "reading": ["かわいい", "かわいい", "はし", "くさ", "とうとい"],
+        "meaning": ["cute", "cute", "bridge", "lol", "precious"],
+    })  # fmt: skip
+    merged = merge_near_duplicates(table, embed, seen_at=AT)
+    assert sorted(asked) == sorted(["可愛い かわいい", "かわいい かわいい"])
+    assert merged["expression"].tolist() == ["可愛い", "橋", "草", "尊い"]  # the kana spelling merged in
