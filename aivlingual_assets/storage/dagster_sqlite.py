@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from dagster._core.events import DagsterEventType
 from dagster._core.storage.base_storage import DagsterStorage
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
@@ -115,7 +115,17 @@ class KeptConnectionEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines = KeptEngines()
+        self._tables: set[str] = set()  # tables known to exist in the index (Dagster never drops one)
         super().__init__(base_dir, inst_data)
+
+    def has_table(self, table_name: str) -> bool:
+        """Asked before every dynamic-partition look-up; Dagster's answer builds an engine each time."""
+        if table_name not in self._tables:
+            engine = self._engines.get(self.conn_string_for_shard(INDEX_SHARD_NAME))
+            with engine.connect() as conn:
+                if engine.dialect.has_table(conn, table_name):
+                    self._tables.add(table_name)
+        return table_name in self._tables
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[sa.Connection]:
