@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 
@@ -24,6 +25,21 @@ def aiv_home(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("AIVLINGUAL_HOME", str(home))
     return home
+
+
+# A test session stops its worker processes with SIGTERM (multiprocessing pools, servers). Started
+# from a background shell or a nohup-like tool, the session may inherit it ignored; and Dagster's
+# in-process execution sets SIGTERM to whatever SIGINT does when it restores its interrupt handlers
+# (dagster._utils.interrupts), so after the first materialisation a background session ignores
+# SIGTERM too and every forked pool worker becomes unkillable. Each test starts from the defaults.
+_STOP_SIGNALS = (signal.SIGTERM,)
+
+
+@pytest.fixture(autouse=True)
+def default_stop_signals():
+    for s in _STOP_SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
+    yield
 
 
 @pytest.fixture(scope="session")
