@@ -17,13 +17,43 @@ def grammar_raw_matches(pl: Line) -> list[tuple[int, int, int, object]]:
     return list(_grammar_matches(tuple(pl.tokens), pl.folded))
 
 
+@lru_cache(maxsize=1)
+def _prefilter() -> tuple[tuple, list[int], dict[tuple[str, str], list[int]], dict[str, list[int]]]:
+    """The patterns' needs (``PatternMatcher.needs``) inverted: which patterns a token key or a
+    character of a line lets through, so a line meets only those instead of asking all ~400."""
+    matchers = grammar_matchers()
+    always: list[int] = []
+    by_key: dict[tuple[str, str], list[int]] = {}
+    by_char: dict[str, list[int]] = {}
+    for i, m in enumerate(matchers):
+        if m.needs is None:
+            always.append(i)
+            continue
+        keys, chars = m.needs
+        for k in keys:
+            by_key.setdefault(k, []).append(i)
+        for ch in chars:
+            by_char.setdefault(ch, []).append(i)
+    return matchers, always, by_key, by_char
+
+
+def _candidates(index: dict[tuple[str, str], list[int]], folded: str) -> list[int]:
+    matchers, always, by_key, by_char = _prefilter()
+    chosen = set(always)
+    for k in index.keys() & by_key.keys():
+        chosen.update(by_key[k])
+    for ch in set(folded) & by_char.keys():
+        chosen.update(by_char[ch])
+    return sorted(chosen)  # the file's order, as before
+
+
 @lru_cache(maxsize=32768)
 def _grammar_matches(tokens: tuple[Token, ...], folded: str) -> tuple[tuple[int, int, int, object], ...]:
     index = token_index(tokens)
+    matchers = _prefilter()[0]
     raw: list[tuple[int, int, int, object]] = []
-    for matcher in grammar_matchers():
-        if not matcher.may_match(index, folded):
-            continue
+    for i in _candidates(index, folded):
+        matcher = matchers[i]
         for s, e, own in matcher.find(tokens, folded, index):
             raw.append((s, e, own, matcher.pattern))
 
