@@ -332,3 +332,15 @@ def test_one_stray_field_word_does_not_change_the_everyday_sense():
 def test_an_adverb_of_a_verb_and_the_classical_negative_is_one_word():
     items = {e.lemma: e for e in _items("思わず笑った")}
     assert "思わず" in items and "involuntar" in items["思わず"].meaning, list(items)
+
+
+@pytest.mark.parametrize("said, scrap", [("仲良いとこを優遇する", "とこ"), ("ちくぺんは仕事選ばないわね", "ちく"),
+                                         ("まゆゆ推しだった", "まゆ")])
+def test_a_short_kana_scrap_is_not_read_as_a_noun_written_in_kanji(said, scrap):
+    """とこ is ところ said casually, not 床 "bed"; people write such nouns in kanji, so a short
+    hiragana piece that looks like one is nearly always part of something else."""
+    assert scrap not in _lemmas(said)
+
+
+def test_a_word_said_in_kana_that_conjugates_is_still_offered():
+    assert "おしい" in _lemmas("おしいところまで行った")

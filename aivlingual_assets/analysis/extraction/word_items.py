@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from aivlingual_assets.analysis import dictionary
-from aivlingual_assets.analysis.dictionary import DictEntry
+from aivlingual_assets.analysis.dictionary import _USUALLY_KANA, DictEntry
 from aivlingual_assets.analysis.extraction.line import JAPANESE_RE, KANJI_RUN_RE, SLANG_MISC, Found, Line, make
 from aivlingual_assets.analysis.jlpt_list import listed_level
 from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, vocabulary_level
@@ -159,10 +159,23 @@ def _fragment(form: str, entry: DictEntry) -> bool:
     (私たち, 子供達, 人々)."""
     if is_kana(form) and len(form) <= 2 and not entry.is_common and listed_level(form) is None:
         return True
+    if _kana_spelling_of_a_kanji_word(form, entry):
+        return True
     if len(form) == 1 and has_kanji(form):
         listed = listed_level(form)
         return listed is None or listed[0] not in (Level.N2, Level.N1)
     return any(form.endswith(suffix) and is_basic_word(form[: -len(suffix)]) for suffix in _PLURAL_SUFFIXES)
+
+
+def _kana_spelling_of_a_kanji_word(form: str, entry: DictEntry) -> bool:
+    """A short hiragana scrap read as a noun JMdict writes in kanji (とこ as 床 "bed", ちく as 地区,
+    あんま as 按摩, わき as 脇): people write such words in kanji, so in a transcript the kana is
+    nearly always a piece of something else (ところ, あんまり, a mis-cut casual line)."""
+    if len(form) > 3 or not is_kana(form) or katakana_to_hiragana(form) != form or not entry.kanji_forms:
+        return False
+    if any(word in p for p in entry.pos for word in ("verb", "adjective", "adverb")):
+        return False  # おしい, ふやす: a conjugating word said in kana is still that word
+    return not any(_USUALLY_KANA in m for ms in (entry.misc, *entry.sense_misc) for m in ms)
 
 
 def _too_basic(level: Level, form: str, entry: DictEntry) -> bool:
