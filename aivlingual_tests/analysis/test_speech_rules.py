@@ -344,3 +344,11 @@ def test_a_short_kana_scrap_is_not_read_as_a_noun_written_in_kanji(said, scrap):
 
 def test_a_word_said_in_kana_that_conjugates_is_still_offered():
     assert "おしい" in _lemmas("おしいところまで行った")
+
+
+@pytest.mark.parametrize("said, word", [("もうドキドキしちゃった", "ドキドキ"), ("ワクワクするね", "ワクワク"),
+                                        ("ニヤニヤが止まらない", "ニヤニヤ")])
+def test_a_japanese_word_written_in_katakana_is_not_taken_for_a_loanword(said, word):
+    """Mimetic words are written in katakana for effect; JMdict also lists their hiragana spelling,
+    which tells them from English loanwords (ゲーム), which teach an English speaker nothing."""
+    assert word in _lemmas(said)

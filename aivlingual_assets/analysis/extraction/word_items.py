@@ -138,12 +138,18 @@ _LOANWORD_NOTES = ("slang", "colloquialism", "abbreviation", "Internet slang", "
 
 
 def _teachable_katakana(entry: DictEntry) -> bool:
-    """A katakana word worth a card: a native word written in katakana (クマ for 熊, オタク),
+    """A katakana word worth a card: a native word written in katakana (クマ for 熊, オタク, ドキドキ),
     or a loanword used in a Japanese way (slang, clipped: アンチ "hater", ギブ "I give up").
     A plain English loanword (ゲーム "game", ドア "door") teaches an English speaker nothing."""
-    if entry.kanji_forms:
+    if entry.kanji_forms or _native_word(entry):
         return True
     return any(m in _LOANWORD_NOTES for ms in entry.sense_misc for m in ms) or len(entry.senses) > 2
+
+
+def _native_word(entry: DictEntry) -> bool:
+    """A Japanese word written in katakana for effect (ドキドキ, ワクワク, ニヤニヤ): JMdict also
+    lists its hiragana spelling, which a loanword never has."""
+    return any(form and katakana_to_hiragana(form) == form for form in entry.kana_forms)
 
 
 _BELOW_INTERMEDIATE = (Level.N5, Level.N4)
