@@ -30,14 +30,14 @@ def get_instance():
     import sqlalchemy as sa
     from dagster._core.instance.ref import InstanceRef
 
-    from ..storage.dagster_sqlite import with_kept_connections
     from ..storage.schema import file_lock
 
     home = dagster_home()
     # two commands started together on a fresh home: one creates the storage and the pools, then the other
     with file_lock(home / "instance"):
-        # Dagster's own SQLite storage, its connections kept for the command (storage/dagster_sqlite.py)
-        instance = dg.DagsterInstance.from_ref(with_kept_connections(InstanceRef.from_dir(str(home))))
+        # Dagster's own SQLite storage, its connections kept for the command (storage/dagster_sqlite.py);
+        # dagster-postgres's storage on a pool of kept connections (storage/dagster_postgres.py)
+        instance = dg.DagsterInstance.from_ref(_with_kept_connections(InstanceRef.from_dir(str(home))))
         storage = instance.event_log_storage
         known = storage.get_concurrency_keys()
         for pool, limit in POOL_LIMITS.items():
@@ -48,3 +48,15 @@ def get_instance():
                     if pool not in storage.get_concurrency_keys():
                         raise
     return instance
+
+
+def _with_kept_connections(ref):
+    """``ref`` on the project's kept-connection storage: SQLite (the default) or dagster-postgres's."""
+    from ..storage.dagster_sqlite import with_kept_connections
+
+    data = ref.storage_data
+    if data is not None and data.module_name == "dagster_postgres":  # imported only when used
+        from ..storage.dagster_postgres import with_pooled_connections
+
+        return with_pooled_connections(ref)
+    return with_kept_connections(ref)

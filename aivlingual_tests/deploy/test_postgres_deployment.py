@@ -58,7 +58,7 @@ def test_sample_pipeline_runs_with_storage_and_ledger_in_postgres(postgres_profi
     assert stock.returncode == 0, stock.stdout[-3000:] + stock.stderr[-3000:]
 
     with dg.DagsterInstance.get() as instance:
-        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.run_storage).__name__ == "PooledPostgresRunStorage"  # deploy/postgres names the pooled storage
         runs = instance.get_runs()
         assert {r.job_name for r in runs} == {"recording_job", "stock_job"}
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)

@@ -1,0 +1,229 @@
+"""Dagster's PostgreSQL storage on kept, pooled connections (storage/dagster_postgres.py), on a real server.
+
+Connections are counted at the server: ``pg_stat_activity`` (open now, sampled during a run) and
+``pg_stat_database.sessions`` (every connection ever opened to the database).
+"""
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+from dagster._core.instance.ref import InstanceRef
+
+from aivlingual_assets.storage import dagster_postgres as pooled
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def pg_home(tmp_path, postgres_cluster, monkeypatch):
+    """DAGSTER_HOME with the shipped deploy/postgres/dagster.yaml on a fresh database; (home, psycopg2 URL)."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
+    url = postgres_cluster.create_database("dagster").replace("postgresql://", "postgresql+psycopg2://")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_PG_URL", url)
+    return home, url
+
+
+def _instance(home: Path) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+
+
+class ServerCounter:
+    """Connections to one database, as the server sees them (from a connection of its own)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.StaticPool)
+        self.db = url.rsplit("/", 1)[1]
+
+    def open_now(self) -> int:  # other than the counter's own
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d "
+                                        "AND pid <> pg_backend_pid()"), {"d": self.db}).scalar_one()  # fmt: skip
+
+    def sessions(self) -> int:
+        """Connections ever opened to the database; waits until the server's statistics settle."""
+        last, stable_since = None, time.monotonic()
+        while True:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SET stats_fetch_consistency = none")
+                value = conn.execute(sa.text("SELECT sessions FROM pg_stat_database WHERE datname = :d"),
+                                     {"d": self.db}).scalar_one()  # fmt: skip
+            if value != last:
+                last, stable_since = value, time.monotonic()
+            elif time.monotonic() - stable_since > 1.5:
+                return value
+            time.sleep(0.2)
+
+    def sample_max_during(self, fn):
+        """Runs ``fn``, sampling the open connections every 20 ms; (fn's result, the most seen at once)."""
+        seen, stop = [0], threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                seen[0] = max(seen[0], self.open_now())
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            return fn(), seen[0]
+        finally:
+            stop.set()
+            sampler.join()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@pytest.fixture
+def server(pg_home):
+    counter = ServerCounter(pg_home[1])
+    yield counter
+    counter.close()
+
+
+recordings = dg.DynamicPartitionsDefinition(name="recordings")
+
+
+@dg.asset(partitions_def=recordings)
+def transcript(context: dg.AssetExecutionContext) -> str:
+    for i in range(20):  # events of its own, as the pipeline's steps log
+        context.log.info(f"line {i}")
+    return context.partition_key
+
+
+@dg.asset(partitions_def=recordings, pool="openai")
+def expressions(context: dg.AssetExecutionContext, transcript: str) -> int:
+    return len(transcript)
+
+
+@dg.asset_check(asset=expressions)
+def expressions_counted() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+def _materialize(instance: dg.DagsterInstance, key: str) -> dg.ExecuteInProcessResult:
+    return dg.materialize([transcript, expressions, expressions_counted], instance=instance, partition_key=key)
+
+
+def test_the_shipped_profile_names_the_pooled_storage_and_its_storages_share_one_pool(pg_home):
+    with _instance(pg_home[0]) as instance:
+        assert isinstance(instance.run_storage, pooled.PooledPostgresRunStorage)
+        assert isinstance(instance.event_log_storage, pooled.PooledPostgresEventLogStorage)
+        assert isinstance(instance.schedule_storage, pooled.PooledPostgresScheduleStorage)
+        engines = {id(s._engine) for s in (instance.run_storage, instance.event_log_storage, instance.schedule_storage)}
+        assert len(engines) == 1
+        pool = instance.run_storage._engine.pool
+        assert isinstance(pool, sa.pool.QueuePool) and pool.size() == pooled.POOL_SIZE
+
+
+def test_the_commands_pool_dagster_postgres_own_storage_config(pg_home):
+    """`storage: postgres` (dagster-postgres by its short name) is pooled for aivlingual's commands too."""
+    from aivlingual_assets.cli.instance import get_instance
+
+    home, _ = pg_home
+    home.joinpath("dagster.yaml").write_text("storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n")
+    assert InstanceRef.from_dir(str(home)).storage_data.module_name == "dagster_postgres"
+    with get_instance() as instance:
+        assert isinstance(instance.run_storage, pooled.PooledPostgresRunStorage)
+        assert instance.event_log_storage.get_concurrency_info("openai").slot_count == 4  # pool limits set
+
+
+def test_a_run_opens_a_bounded_number_of_connections_where_dagster_postgres_opens_one_per_statement(pg_home, server):
+    home, _ = pg_home
+    limit = pooled.POOL_SIZE + pooled.MAX_OVERFLOW
+    with _instance(home) as instance:
+        instance.add_dynamic_partitions("recordings", ["r1", "r2"])
+        before = server.sessions()
+        result, most_at_once = server.sample_max_during(lambda: _materialize(instance, "r1"))
+        assert result.success
+        opened = server.sessions() - before
+        events = len(instance.get_records_for_run(result.run_id).records)
+        assert events > 40
+        assert opened <= limit, f"{opened} connections opened for {events} events"
+        assert most_at_once <= limit
+        assert server.open_now() <= pooled.POOL_SIZE  # kept between runs: the pool's size, no more
+    assert server.open_now() == 0  # closed with the instance
+
+    stock = home.parent / "stock_home"
+    stock.mkdir()
+    stock.joinpath("dagster.yaml").write_text("storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n")
+    with _instance(stock) as instance:  # Dagster's own: a new connection per statement (the baseline)
+        before = server.sessions()
+        assert _materialize(instance, "r2").success
+        assert server.sessions() - before > 5 * limit
+
+
+def test_it_is_dagsters_storage_runs_events_partitions_and_pools_read_back_by_dagster_postgres(pg_home):
+    home, _ = pg_home
+    with _instance(home) as instance:
+        instance.add_dynamic_partitions("recordings", ["r1", "r2", "r3"])
+        instance.delete_dynamic_partition("recordings", "r3")
+        instance.event_log_storage.set_concurrency_slots("openai", 1)
+        result = _materialize(instance, "r1")
+        assert result.success
+        run_id = result.run_id
+        storage = instance.event_log_storage
+        assert storage.claim_concurrency_slot("openai", "other-run", "step").is_claimed
+        assert not storage.claim_concurrency_slot("openai", "third-run", "step").is_claimed  # limit 1 holds
+        storage.free_concurrency_slots_for_run("other-run")
+        storage.free_concurrency_slots_for_run("third-run")
+
+    stock = home.parent / "stock_home"
+    stock.mkdir()
+    stock.joinpath("dagster.yaml").write_text("storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n")
+    with _instance(stock) as instance:  # dagster-postgres itself reads what the pooled storage wrote
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        run = instance.get_run_by_id(run_id)
+        assert run.status == dg.DagsterRunStatus.SUCCESS and run.tags["dagster/partition"] == "r1"
+        kinds = [r.event_log_entry.dagster_event_type for r in instance.get_records_for_run(run_id).records]
+        assert kinds.count(dg.DagsterEventType.STEP_SUCCESS) == 3  # two assets and the check
+        assert kinds[-1] == dg.DagsterEventType.RUN_SUCCESS
+        assert instance.get_dynamic_partitions("recordings") == ["r1", "r2"]
+        materialized = instance.get_materialized_partitions(dg.AssetKey("expressions"))
+        assert materialized == {"r1"}
+        info = instance.event_log_storage.get_concurrency_info("openai")
+        assert info.slot_count == 1 and info.claimed_slots == []  # the run's slot was freed
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_forked_child_opens_its_own_connections_and_leaves_the_parents_alone(pg_home):
+    home, _ = pg_home
+    with _instance(home) as instance:
+        instance.add_dynamic_partitions("recordings", ["before"])  # the pool holds a connection now
+        engine = instance.run_storage._engine
+        with engine.connect() as conn:  # the pool's kept connection
+            parent_backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        pid = os.fork()
+        if pid == 0:  # the child: uses the storage (its own connection), then exits without cleanup
+            code = 1
+            try:
+                with engine.connect() as conn:
+                    child_backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+                instance.add_dynamic_partitions("recordings", ["from-child"])
+                code = 3 if child_backend == parent_backend else 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        # the parent's kept connection was not used nor closed by the child: it still answers
+        for _ in range(5):
+            assert set(instance.get_dynamic_partitions("recordings")) == {"before", "from-child"}
+
+
+def test_the_webserver_keeps_dagsters_own_engine_with_a_statement_timeout(pg_home):
+    with _instance(pg_home[0]) as instance:
+        shared = instance.run_storage._engine
+        instance.optimize_for_webserver(statement_timeout=5000, pool_recycle=3600, max_overflow=2)
+        assert instance.run_storage._engine is not shared
+        with instance.run_storage.connect() as conn:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "5s"
+        assert instance.get_runs() == []
