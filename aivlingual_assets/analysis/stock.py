@@ -4,8 +4,9 @@ Each recording yields an expression table; the stock folds them together so a le
 sees "てぇてぇ — seen 14 times in 9 streams" instead of 14 separate cards.  This module is
 the stock's public face; each concept lives in its own module:
 
-* :mod:`.stock_columns` — the stock's columns, how rows are stored (list/dict columns as
-  JSON strings, so the stock round-trips through Parquet unchanged) and decoded.
+* :mod:`.stock_columns` — the stock's columns and how rows are stored: occurrences,
+  variants, aliases and sightings as native lists and dicts (Parquet list/struct
+  columns); a stock stored with them as JSON text still reads.
 * :mod:`.stock_exact` — **exact** merge: rows with the same :func:`kana.match_key` are
   the same expression; the stable ``key`` is derived from it (:func:`stock_key`).
 * :mod:`.stock_rule` — the **near-duplicate rule**: same normalised lemma or reading, and
@@ -25,7 +26,7 @@ the stock's public face; each concept lives in its own module:
 
 from __future__ import annotations
 
-from .stock_columns import STOCK_COLUMNS, embedding_text, empty_stock, stock_texts
+from .stock_columns import STOCK_COLUMNS, embedding_text, empty_stock, native_stock, stock_texts
 from .stock_exact import aggregate_expressions, stock_key
 from .stock_incremental import StockEditor, StockUpdate, replace_recording, update_stock
 from .stock_near import merge_near_duplicates
@@ -43,6 +44,7 @@ __all__ = [
     "empty_stock",
     "meanings_compatible",
     "merge_near_duplicates",
+    "native_stock",
     "near_duplicate_compatible",
     "recording_analyses",
     "recordings_held",

@@ -1,24 +1,31 @@
 """The stock's columns and how its values are stored.
 
-A stock row is held in two shapes: the *row* (what the Parquet file holds: list/dict
-columns as compact JSON strings, so the stock round-trips through Parquet unchanged) and
-the *record* (the same row with its JSON columns decoded, for merging).  This module
-converts between them, reads columns of expression tables, and builds frames with the
-canonical columns and dtypes.
+A stock row is held in two shapes: the *row* (a frame's row, what the Parquet file
+holds) and the *record* (the same row as plain Python values, owned by whoever merges
+into it).  The nested columns (:data:`NESTED_FIELDS`) are native: ``occurrences`` a list
+of dicts, ``variants`` and ``alias_keys`` lists of strings, ``first_seen``/``last_seen``
+a dict ``{"recording", "at"}`` (None when unknown), in object columns that pyarrow writes
+to Parquet as list<struct>, list<string> and struct.  Read back, a list comes as a NumPy
+array; a stock written before the columns were native holds them as JSON text.  Both are
+read by :func:`nested` (and its typed forms :func:`occurrence_list`, :func:`string_list`,
+:func:`seen_dict`).  This module converts between rows and records, reads columns of
+expression tables, and builds frames with the canonical columns and dtypes.
 
 An occurrence is ``{"recording", "recording_title", "start", "end", "url"}`` plus, when
 the caller knows it, ``"analysis"``: the version of the recording's analysis it came
 from (so a re-analysed recording is recognised, see :mod:`.stock_removal`).  It is
-identified by (recording, start).
+identified by (recording, start).  ``start``/``end`` are seconds (rounded to ms) or None,
+so a Parquet column of occurrences has one type.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -34,7 +41,7 @@ TEXT_FIELDS = (
     "explanation",
     "example",
 )
-JSON_FIELDS = ("occurrences", "variants", "alias_keys", "first_seen", "last_seen")
+NESTED_FIELDS = ("occurrences", "variants", "alias_keys", "first_seen", "last_seen")
 STOCK_COLUMNS = (
     "key",
     "expression",
@@ -76,8 +83,10 @@ def to_score(value: Any) -> float:
     return out
 
 
-def to_start(value: Any) -> float | str | None:
-    """Occurrence start as seconds (rounded to ms) when numeric, else its text."""
+def to_start(value: Any) -> float | None:
+    """Occurrence start as seconds (rounded to ms); None when blank or not a number (the
+    pipeline's tables hold seconds; a text such as "0:01" has no place in a Parquet
+    column of seconds)."""
     if isinstance(value, timedelta):  # includes pd.Timedelta
         return round(value.total_seconds(), 3)
     if isinstance(value, (bool, np.bool_)):
@@ -90,29 +99,83 @@ def to_start(value: Any) -> float | str | None:
     try:
         number = float(text)
     except ValueError:
-        return text
+        return None
     return None if math.isnan(number) else round(number, 3)
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 DECODER = json.JSONDecoder()
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON, readable Japanese (one shared encoder: 3x faster than json.dumps)."""
-    return _ENCODER.encode(value)
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a stock's nested values are built.
+
+    A 100k-expression stock is ~200k small lists and dicts, none of them cyclic garbage;
+    with the collector on, every 700 allocations start a collection and the older
+    generations, which hold all of them, are scanned again and again (a third of the
+    merge's time).  It is switched back on (if it was) when the block ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
-@lru_cache(maxsize=4_096)
-def _dumps_seen(recording: str, at: str) -> str:
-    return _ENCODER.encode({"recording": recording, "at": at})
-
-
-def loads(value: Any, default: Any) -> Any:
-    text = clean_text(value)
-    if not text:
+def nested(value: Any, default: Any) -> Any:
+    """A stored nested value as it is held (a list, a NumPy array from Parquet, a dict),
+    JSON text (a stock written before the columns were native) decoded; ``default`` when
+    blank (None, NaN, "")."""
+    if isinstance(value, str):
+        text = value.strip()
+        return DECODER.decode(text) if text else default
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return default
-    return DECODER.decode(text)
+    return value
+
+
+def occurrence_list(value: Any) -> list[dict[str, Any]]:
+    """Fresh occurrence dicts of a stored ``occurrences`` value (see :func:`nested`); an
+    ``analysis`` that Parquet filled in with None (the column's other occurrences have
+    one) is left out, as in an occurrence merged without one."""
+    out = []
+    for item in nested(value, ()):
+        occ = dict(item)
+        if "analysis" in occ and occ["analysis"] is None:
+            del occ["analysis"]
+        out.append(occ)
+    return out
+
+
+def string_list(value: Any) -> list[str]:
+    """A stored ``variants``/``alias_keys`` value as a fresh list (see :func:`nested`)."""
+    return list(nested(value, ()))
+
+
+def seen_dict(value: Any) -> dict[str, str]:
+    """A stored ``first_seen``/``last_seen`` as a fresh dict, {} when unknown (see :func:`nested`)."""
+    seen = nested(value, None)
+    return {} if not seen else {k: v for k, v in seen.items() if v is not None}
+
+
+def native(name: str, value: Any) -> Any:
+    """A stored value of nested column ``name`` in the form a frame holds (see the module doc):
+    JSON text decoded, a NumPy array as a list, a blank as the column's empty value."""
+    if name in ("first_seen", "last_seen"):
+        return seen_dict(value) or None
+    items = nested(value, None)
+    if items is None:
+        return []
+    return items.tolist() if isinstance(items, np.ndarray) else items
+
+
+def nested_column(frame: pd.DataFrame, name: str) -> list[Any]:
+    """Nested column ``name`` of a stored stock as :func:`native` values (old JSON text
+    converted); the column's empty values when the frame lacks it."""
+    if name not in frame.columns:
+        return [native(name, None) for _ in range(len(frame))]
+    return [native(name, value) for value in frame[name].tolist()]
 
 
 def iso_time(seen_at: datetime | str | None) -> str:
@@ -142,8 +205,19 @@ def stock_texts(stock: pd.DataFrame) -> list[str]:
     ]
 
 
+@gc_paused()
+def native_stock(stock: pd.DataFrame) -> pd.DataFrame:
+    """``stock`` (as read from Parquet, old JSON text or native) with its nested columns
+    in the form :func:`frame_from_columns` gives them: lists, and dicts or None."""
+    out = stock.copy()
+    for name in NESTED_FIELDS:
+        if name in out.columns:
+            out[name] = pd.Series(nested_column(out, name), index=out.index, dtype=object)
+    return out
+
+
 # ---------------------------------------------------------------------------------------
-# records: a stock row with its JSON columns decoded
+# records: a stock row as plain Python values
 # ---------------------------------------------------------------------------------------
 def seen_entry(recording: str, at: str) -> dict[str, str]:
     return {"recording": recording, "at": at}
@@ -155,114 +229,62 @@ def record_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
         rec[field] = clean_text(row.get(field))
     rec["level_score"] = to_score(row.get("level_score"))
     rec["theme"] = clean_text(row.get("theme"))
-    rec["occurrences"] = loads(row.get("occurrences"), [])
-    rec["variants"] = loads(row.get("variants"), [])
-    rec["alias_keys"] = loads(row.get("alias_keys"), [])
-    rec["first_seen"] = loads(row.get("first_seen"), {})
-    rec["last_seen"] = loads(row.get("last_seen"), {})
+    rec["occurrences"] = occurrence_list(row.get("occurrences"))
+    rec["variants"] = string_list(row.get("variants"))
+    rec["alias_keys"] = string_list(row.get("alias_keys"))
+    rec["first_seen"] = seen_dict(row.get("first_seen"))
+    rec["last_seen"] = seen_dict(row.get("last_seen"))
     return rec
 
 
-_OCCURRENCE_FIELDS = frozenset({"recording", "recording_title", "start", "end", "url"})
-_VERSIONED_OCCURRENCE_FIELDS = _OCCURRENCE_FIELDS | {"analysis"}
-encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
-if json.encoder.c_encode_basestring is not None:  # type: ignore[attr-defined]
-    encode_str = json.encoder.c_encode_basestring  # type: ignore[attr-defined]
-
-
-@lru_cache(maxsize=8_192)
-def _encode_cached(text: str) -> str:
-    """JSON string literal of a value that repeats a lot (recording keys and titles)."""
-    return encode_str(text)
-
-
-def _json_scalar(value: Any) -> str:
-    if value is None:
-        return "null"
-    if type(value) is float and math.isfinite(value):
-        return float.__repr__(value)  # what json.dumps writes for a float
-    return dumps(value)
-
-
-def _occurrence_json(occ: Mapping[str, Any]) -> str:
-    """Same text as ``dumps(occ)`` for the usual occurrence (5 fields, or 6 with its
-    ``analysis`` version last), ~4x faster."""
-    rec, title, url = occ.get("recording"), occ.get("recording_title"), occ.get("url")
-    analysis = occ.get("analysis")
-    if (
-        len(occ) not in (5, 6)
-        or occ.keys() != (_OCCURRENCE_FIELDS if len(occ) == 5 else _VERSIONED_OCCURRENCE_FIELDS)
-        or type(rec) is not str
-        or type(title) is not str
-        or not (url is None or type(url) is str)
-        or not (analysis is None or type(analysis) is str)
-    ):
-        return dumps(occ)
-    version = "" if len(occ) == 5 else f',"analysis":{"null" if analysis is None else _encode_cached(analysis)}'
-    return (
-        f'{{"recording":{_encode_cached(rec)},"recording_title":{_encode_cached(title)},'
-        f'"start":{_json_scalar(occ["start"])},"end":{_json_scalar(occ["end"])},'
-        f'"url":{"null" if url is None else encode_str(url)}{version}}}'
-    )
-
-
-def occurrence_jsons(
+def occurrence_rows(
     recordings: list[str],
     titles: list[str],
     starts: list[Any],
     ends: list[Any],
     urls: list[str],
     analyses: Mapping[str, Any],
-) -> list[str]:
-    """``dumps`` of each occurrence ``{"recording", "recording_title", "start", "end",
-    "url": url or None}`` (+ ``"analysis"`` of its recording, when ``analyses`` has it),
-    built column-wise: the same text as :func:`row_from_record` writes, with recordings,
-    titles and analyses encoded once each."""
-    rec_lit = {r: _encode_cached(r) for r in dict.fromkeys(recordings)}
-    title_lit = {t: _encode_cached(t) for t in dict.fromkeys(titles)}
-    version = {r: f',"analysis":{dumps(analyses[r])}' if r in analyses else "" for r in rec_lit}
-    return [
-        f'{{"recording":{rec_lit[r]},"recording_title":{title_lit[t]},"start":{s},'
-        f'"end":{e},"url":{encode_str(u) if u else "null"}{version[r]}}}'
-        for r, t, s, e, u in zip(recordings, titles, _json_scalars(starts), _json_scalars(ends), urls, strict=True)
+) -> list[dict[str, Any]]:
+    """Each occurrence ``{"recording", "recording_title", "start", "end", "url": url or
+    None}`` (+ ``"analysis"`` of its recording, when ``analyses`` has it), built
+    column-wise: what :func:`row_from_record` writes for a record's occurrences."""
+    out = [
+        {"recording": r, "recording_title": t, "start": s, "end": e, "url": u or None}
+        for r, t, s, e, u in zip(recordings, titles, starts, ends, urls, strict=True)
     ]
+    if analyses:
+        for occ in out:
+            if (version := analyses.get(occ["recording"])) is not None:
+                occ["analysis"] = version
+    return out
 
 
-def _json_scalars(values: list[Any]) -> list[str]:
-    """:func:`_json_scalar` of each value (finite floats, the usual case, without a call each)."""
-    return [float.__repr__(v) if type(v) is float and v - v == 0.0 else _json_scalar(v) for v in values]
-
-
-def json_lists(items: list[str], offsets: Any) -> list[str]:
-    """JSON lists of already encoded ``items``: list ``g`` is ``items[offsets[g]:offsets[g + 1]]``."""
+def grouped(items: list[Any], offsets: Any) -> list[list[Any]]:
+    """``items`` cut into lists: list ``g`` is ``items[offsets[g]:offsets[g + 1]]``."""
     bounds = np.asarray(offsets).tolist()
-    return ["[" + ",".join(items[lo:hi]) + "]" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [items[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def seen_jsons(recordings: list[str], at: str) -> list[str]:
-    """``first_seen``/``last_seen`` text of each recording seen at ``at``."""
-    return [_dumps_seen(r, at) for r in recordings]
+def seen_rows(recordings: list[str], at: str) -> list[dict[str, str]]:
+    """``first_seen``/``last_seen`` of each recording seen at ``at``."""
+    return [{"recording": r, "at": at} for r in recordings]
 
 
 def row_from_record(rec: Mapping[str, Any]) -> dict[str, Any]:
+    """The stock row of a record: its nested columns as fresh lists and dicts (the
+    record stays the caller's to change), an empty sighting as None."""
     row = {"key": rec["key"]}
     for field in TEXT_FIELDS:
         row[field] = rec[field]
     row["level_score"] = rec["level_score"]
-    row["occurrences"] = "[" + ",".join(map(_occurrence_json, rec["occurrences"])) + "]"
+    row["occurrences"] = [dict(occ) for occ in rec["occurrences"]]
     row["count"] = len(rec["occurrences"])
-    row["first_seen"] = _dumps_json_seen(rec["first_seen"])
-    row["last_seen"] = _dumps_json_seen(rec["last_seen"])
-    row["variants"] = "[" + ",".join(map(encode_str, rec["variants"])) + "]"
-    row["alias_keys"] = dumps(rec["alias_keys"]) if rec["alias_keys"] else "[]"
+    row["first_seen"] = dict(rec["first_seen"]) or None
+    row["last_seen"] = dict(rec["last_seen"]) or None
+    row["variants"] = list(rec["variants"])
+    row["alias_keys"] = list(rec["alias_keys"])
     row["theme"] = rec["theme"]
     return row
-
-
-def _dumps_json_seen(seen: Mapping[str, str]) -> str:
-    if set(seen) == {"recording", "at"}:
-        return _dumps_seen(seen["recording"], seen["at"])
-    return dumps(seen)
 
 
 def occurrence_id(occ: Mapping[str, Any]) -> tuple[str, Any]:
@@ -299,7 +321,7 @@ def float_column(frame: pd.DataFrame, name: str) -> list[float]:
     return pd.to_numeric(frame[name], errors="coerce").astype("float64").tolist()
 
 
-def start_column(frame: pd.DataFrame, name: str) -> list[float | str | None]:
+def start_column(frame: pd.DataFrame, name: str) -> list[float | None]:
     if name not in frame.columns:
         return [None] * len(frame)
     col = frame[name]
@@ -309,16 +331,8 @@ def start_column(frame: pd.DataFrame, name: str) -> list[float | str | None]:
     return [to_start(v) for v in col.tolist()]
 
 
-DEFAULTS: dict[str, Any] = {name: "" for name in STOCK_COLUMNS}
-DEFAULTS.update(
-    level_score=math.nan,
-    count=0,
-    occurrences="[]",
-    variants="[]",
-    alias_keys="[]",
-    first_seen="{}",
-    last_seen="{}",
-)
+DEFAULTS: dict[str, Any] = {name: "" for name in STOCK_COLUMNS if name not in NESTED_FIELDS}
+DEFAULTS.update(level_score=math.nan, count=0)
 
 
 def empty_stock() -> pd.DataFrame:
@@ -334,6 +348,8 @@ def frame_from_columns(columns: Mapping[str, list[Any]]) -> pd.DataFrame:
             data[name] = pd.Series(values, dtype="int64")
         elif name == "level_score":
             data[name] = pd.Series(values, dtype="float64")
+        elif name in NESTED_FIELDS:  # lists and dicts (see the module doc)
+            data[name] = pd.Series(values, dtype=object)
         else:  # callers pass cleaned str values ("" for blanks, never NaN)
             data[name] = pd.Series(values, dtype="str")
     return pd.DataFrame(data)

@@ -21,15 +21,15 @@ import pandas as pd
 from .kana import join_key, match_key, normalize_many
 from .stock_columns import (
     TEXT_FIELDS,
-    encode_str,
     float_column,
     frame_from_columns,
+    gc_paused,
+    grouped,
     iso_time,
-    json_lists,
     occurrence_id,
-    occurrence_jsons,
+    occurrence_rows,
     seen_entry,
-    seen_jsons,
+    seen_rows,
     start_column,
     text_values,
 )
@@ -249,14 +249,14 @@ class ExactMerge:
         return {self.keys[g]: self.record(g) for g in range(self.n_groups)}
 
     def columns(self) -> dict[str, list[Any]]:
-        """Every group as stock row columns (JSON columns encoded column-wise)."""
+        """Every group as stock row columns (nested columns built column-wise)."""
         occ = self.occ_rows
         cols: dict[str, list[Any]] = {"key": list(self.keys)}
         cols.update(self.fields)
         cols["level_score"] = self.level_score.tolist()
         occ_list = occ.tolist()
-        cols["occurrences"] = json_lists(
-            occurrence_jsons(
+        cols["occurrences"] = grouped(
+            occurrence_rows(
                 self._recording_of(occ), _take_text(self.texts["recording_title"], occ),
                 [self.starts[i] for i in occ_list], [self.ends[i] for i in occ_list],
                 _take_text(self.texts["url"], occ), self.analyses,
@@ -264,12 +264,12 @@ class ExactMerge:
             self.occ_offsets,
         )  # fmt: skip
         cols["count"] = np.diff(self.occ_offsets).tolist()
-        cols["first_seen"] = seen_jsons(self._recording_of(self.first_row), self.at)
-        cols["last_seen"] = seen_jsons(self._recording_of(self.last_row), self.at)
-        variant_text = [encode_str(v) for v in self.expression_values]
-        cols["variants"] = json_lists([variant_text[c] for c in self.expression_codes[self.variant_rows].tolist()],
-                                      self.variant_offsets)  # fmt: skip
-        cols["alias_keys"] = ["[]"] * self.n_groups
+        cols["first_seen"] = seen_rows(self._recording_of(self.first_row), self.at)
+        cols["last_seen"] = seen_rows(self._recording_of(self.last_row), self.at)
+        values = self.expression_values
+        cols["variants"] = grouped([values[c] for c in self.expression_codes[self.variant_rows].tolist()],
+                                   self.variant_offsets)  # fmt: skip
+        cols["alias_keys"] = [[] for _ in range(self.n_groups)]
         cols["theme"] = [""] * self.n_groups
         return cols
 
@@ -303,6 +303,7 @@ def _take_text(values: Texts, rows: np.ndarray) -> list[str]:
     return out.tolist()
 
 
+@gc_paused()
 def expression_records(
     expressions: pd.DataFrame, at: str, analyses: Mapping[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -313,6 +314,7 @@ def expression_records(
     return ExactMerge(expressions, at, analyses).records()
 
 
+@gc_paused()
 def aggregate_expressions(
     expressions: pd.DataFrame, *, seen_at: datetime | str | None = None
 ) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .kana import normalize_many
-from .stock_columns import embedding_text, frame_from_columns, iso_time, row_from_record
+from .stock_columns import embedding_text, frame_from_columns, gc_paused, iso_time, row_from_record
 from .stock_exact import ExactMerge, absorb
 from .stock_index import unit_vectors
 from .stock_rule import meanings_compatible, rule_on_normalised
@@ -166,6 +166,7 @@ def near_duplicate_roots(
     return np.fromiter((find(x) for x in range(n)), dtype=np.int64, count=n)
 
 
+@gc_paused()
 def merge_near_duplicates(
     frame: pd.DataFrame,
     embed: Embed,

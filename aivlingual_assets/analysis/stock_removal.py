@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from .stock_columns import empty_stock, loads, seen_entry
+from .stock_columns import empty_stock, nested, seen_dict, seen_entry
 from .stock_index import StockIndex
 from .stock_table import StockTable
 
@@ -55,7 +55,7 @@ def recordings_held(stock: pd.DataFrame | None) -> dict[str, HeldRecording]:
     titles: dict[str, set[str]] = {}
     if stock is not None and len(stock):
         for raw in stock["occurrences"].tolist():
-            for occ in loads(raw, []):
+            for occ in nested(raw, ()):
                 recording = occ.get("recording", "")
                 versions.setdefault(recording, set()).add(occ.get("analysis"))
                 titles.setdefault(recording, set()).add(occ.get("recording_title") or "")
@@ -75,12 +75,24 @@ def seen_times(stock: pd.DataFrame | None) -> dict[str, str]:
     for column in ("first_seen", "last_seen"):
         if column not in stock.columns:
             continue
-        for raw in pd.unique(stock[column].dropna()):  # a few distinct sightings per recording: decode those
-            seen = loads(raw, {})
-            recording, at = seen.get("recording"), seen.get("at")
+        for recording, at in _distinct_sightings(stock[column].tolist()):
             if recording and at and (recording not in times or at < times[recording]):
                 times[recording] = at
     return times
+
+
+def _distinct_sightings(values: list[Any]) -> set[tuple[Any, Any]]:
+    """(recording, at) of each distinct sighting (a few per recording)."""
+    out: set[tuple[Any, Any]] = set()
+    texts: set[str] = set()
+    for raw in values:
+        if isinstance(raw, dict):  # the native form, the usual case
+            out.add((raw.get("recording"), raw.get("at")))
+        elif isinstance(raw, str) and raw not in texts:  # a stock stored with JSON text: each text decoded once
+            texts.add(raw)
+            seen = seen_dict(raw)
+            out.add((seen.get("recording"), seen.get("at")))
+    return out
 
 
 def remove_recordings(

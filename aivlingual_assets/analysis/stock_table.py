@@ -1,8 +1,7 @@
-"""The stock as mutable columns (cheap at 100k rows: only touched rows are decoded)."""
+"""The stock as mutable columns (cheap at 100k rows: only touched rows become records)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -10,14 +9,15 @@ import pandas as pd
 
 from .kana import normalize_many
 from .stock_columns import (
-    DECODER,
     DEFAULTS,
-    JSON_FIELDS,
+    NESTED_FIELDS,
     STOCK_COLUMNS,
     embedding_text,
     empty_stock,
     float_column,
     frame_from_columns,
+    gc_paused,
+    nested_column,
     record_from_row,
     row_from_record,
     text_column,
@@ -27,12 +27,14 @@ from .stock_exact import absorb
 
 class StockTable:
     """The stock as column lists: lookups by key/alias and in-place merges touch only
-    the affected rows (decoded to records on demand), so a per-recording update of a
-    100k-row stock costs little more than copying its columns.
+    the affected rows (made records on demand), so a per-recording update of a 100k-row
+    stock costs little more than copying its columns.  Nested columns are read in their
+    native form (:func:`.stock_columns.native`: a stock stored with JSON text is converted).
 
     Rows are addressed by position; a dropped row keeps its position (it is left out of
     look-ups and of :meth:`to_frame`), an appended row takes the next one."""
 
+    @gc_paused()
     def __init__(self, stock: pd.DataFrame | None) -> None:
         if stock is None or len(stock) == 0:
             stock = empty_stock()
@@ -41,7 +43,9 @@ class StockTable:
         n = len(stock)
         self.cols: dict[str, list[Any]] = {}
         for name in STOCK_COLUMNS:
-            if name not in stock.columns:
+            if name in NESTED_FIELDS:
+                self.cols[name] = nested_column(stock, name)
+            elif name not in stock.columns:
                 self.cols[name] = [DEFAULTS[name]] * n
             elif name == "level_score":
                 self.cols[name] = float_column(stock, name)
@@ -49,10 +53,7 @@ class StockTable:
                 counts = pd.to_numeric(stock[name], errors="coerce").fillna(0)
                 self.cols[name] = counts.astype("int64").tolist()
             else:
-                values = text_column(stock, name)
-                if name in JSON_FIELDS:
-                    values = [v or DEFAULTS[name] for v in values]
-                self.cols[name] = values
+                self.cols[name] = text_column(stock, name)
         self.pos_of_key: dict[str, int] = {}
         for pos, key in enumerate(self.cols["key"]):
             if not key:
@@ -62,9 +63,8 @@ class StockTable:
             self.pos_of_key[key] = pos
         self.pos_of_alias: dict[str, int] = {}
         for pos, aliases in enumerate(self.cols["alias_keys"]):
-            if aliases != "[]":
-                for alias in DECODER.decode(aliases):
-                    self.pos_of_alias.setdefault(alias, pos)
+            for alias in aliases:
+                self.pos_of_alias.setdefault(alias, pos)
         self.touched: dict[int, dict[str, Any]] = {}
         self.dropped: set[int] = set()
         self._by_reading: dict[str, list[int]] | None = None
@@ -85,23 +85,22 @@ class StockTable:
     def positions_mentioning(self, recordings: Iterable[str]) -> list[int]:
         """Rows with an occurrence of one of ``recordings`` (dropped rows left out), in order.
 
-        The first call filters untouched rows on their JSON text, so only candidates are
-        decoded; later calls use a recording → rows look-up built then (one decode of every
-        row) and kept a superset as rows are merged into, so taking many recordings out of a
-        large stock costs their rows, not a pass over the stock each."""
+        The first call scans the untouched rows' occurrences, so only candidates become
+        records; later calls use a recording → rows look-up built then (one more pass) and
+        kept a superset as rows are merged into, so taking many recordings out of a large
+        stock costs their rows, not a pass over the stock each."""
         wanted = set(recordings)
         if self._by_recording is None and not self._scanned:
             self._scanned = True
-            needles = {json.dumps(r, ensure_ascii=ascii) for r in wanted for ascii in (False, True)}
+            column = self.cols["occurrences"]
             candidates = [pos for pos in range(len(self)) if pos in self.touched
-                          or any(needle in self.cols["occurrences"][pos] for needle in needles)]  # fmt: skip
+                          or any(occ.get("recording") in wanted for occ in column[pos])]  # fmt: skip
         else:
             if self._by_recording is None:
                 self._by_recording = {}
                 for pos in range(len(self)):
                     rec = self.touched.get(pos)
-                    occurrences = DECODER.decode(self.cols["occurrences"][pos]) if rec is None else rec["occurrences"]
-                    self._note_recordings(pos, occurrences)
+                    self._note_recordings(pos, self.cols["occurrences"][pos] if rec is None else rec["occurrences"])
             candidates = sorted(set().union(*(self._by_recording.get(r, ()) for r in wanted)))
         return [pos for pos in candidates if pos not in self.dropped
                 and any(occ.get("recording") in wanted for occ in self.record(pos)["occurrences"])]  # fmt: skip
@@ -129,7 +128,7 @@ class StockTable:
         return rec
 
     def peek(self, pos: int) -> dict[str, str]:
-        """Fields the near-duplicate rule needs, without decoding JSON."""
+        """Fields the near-duplicate rule needs, without making a record."""
         rec = self.touched.get(pos)
         if rec is not None:
             return rec
@@ -198,6 +197,7 @@ class StockTable:
         if self._by_reading is not None and pos in (bucket := self._by_reading.get(self._reading_of(pos), [])):
             bucket.remove(pos)  # (a reading filled in since the look-up was built has no bucket)
 
+    @gc_paused()
     def to_frame(self) -> pd.DataFrame:
         """The table as a stock frame (dropped rows left out)."""
         for pos, rec in self.touched.items():

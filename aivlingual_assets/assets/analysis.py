@@ -1,6 +1,5 @@
 """Analysis: what a learner wants from each stream, how hard it is, and the stock across streams."""
 
-import json
 from collections.abc import Iterator
 
 import dagster as dg
@@ -15,6 +14,7 @@ from ..analysis.pipeline import (
     with_levels,
 )
 from ..ai import batching
+from ..analysis.stock_columns import nested
 from ..analysis.vocabulary_store import refresh_vocabulary
 from ..ingestion.recording import timestamp_url
 from ..ingestion.segments import speaker_lookup
@@ -187,7 +187,7 @@ def vocabulary(
 def vocabulary_rows_complete(vocabulary: pd.DataFrame) -> dg.AssetCheckResult:
     no_reading = vocabulary["reading"].fillna("").str.strip() == ""
     no_meaning = vocabulary["meaning"].fillna("").str.strip() == ""
-    no_occurrence = vocabulary["occurrences"].map(lambda s: len(json.loads(s or "[]")) == 0)
+    no_occurrence = vocabulary["occurrences"].map(lambda s: len(nested(s, ())) == 0)  # native, or JSON text
     bad = vocabulary.loc[no_reading | no_meaning | no_occurrence, "expression"].tolist()
     return dg.AssetCheckResult(passed=not bad, metadata={"incomplete_rows": len(bad),
                                                          "examples": ", ".join(map(str, bad[:10])) or "none"})

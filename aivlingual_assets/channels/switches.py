@@ -57,10 +57,12 @@ def recording_length_decision(duration_seconds: float | None, channel: Channel |
 
 
 def recordings_of_row(occurrences: Any) -> list[str]:
-    """The recordings a stock row was said in (its ``occurrences`` column, JSON text or a list)."""
+    """The recordings a stock row was said in (its ``occurrences`` column: a list, an array as
+    Parquet gives it, or JSON text)."""
     if isinstance(occurrences, str):
         occurrences = json.loads(occurrences or "[]")
-    return [o["recording"] for o in occurrences or [] if isinstance(o, dict) and o.get("recording")]
+    return [o["recording"] for o in (() if occurrences is None else occurrences)
+            if isinstance(o, dict) and o.get("recording")]
 
 
 def stock_rows_for_output(rows: Iterable[Any], output: str, channel_of: Callable[[str], Channel | None], *,

@@ -94,7 +94,7 @@ def aliases_from_stock(stock: Any) -> dict[str, str]:
         return aliases
     for key, raw in zip(stock["key"], stock["alias_keys"]):
         try:
-            values = json.loads(raw) if isinstance(raw, str) else list(raw or [])
+            values = json.loads(raw) if isinstance(raw, str) else list(() if raw is None else raw)
         except (TypeError, ValueError):
             continue
         for alias in values:

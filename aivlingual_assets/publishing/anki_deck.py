@@ -214,12 +214,15 @@ def level_label(level: str) -> str:
 
 
 def parse_occurrences(value: Any) -> list[dict[str, Any]]:
-    """The stock's ``occurrences`` (JSON string or list); malformed data gives []."""
+    """The stock's ``occurrences`` (a list, an array as Parquet gives it, or the JSON text of
+    a stock stored before); malformed data gives []."""
     if isinstance(value, str):
         try:
             value = json.loads(value) if value.strip() else []
         except json.JSONDecodeError:
             return []
+    elif hasattr(value, "tolist"):  # a NumPy array read from Parquet
+        value = value.tolist()
     if not isinstance(value, list):
         return []
     return [item for item in value if isinstance(item, Mapping)]

@@ -109,12 +109,12 @@ def example_lines(frame: pd.DataFrame) -> dict[str, str]:
 
 def stock_expressions(rows: pd.DataFrame) -> tuple[list[ClipExpression], dict[str, str], list[str]]:
     """Stock rows as expressions (timed at their first occurrence), their example lines, and the recordings."""
-    import json
+    from ..analysis.stock_columns import nested
 
     found: list[ClipExpression] = []
     recordings: list[str] = []
     for record in rows.to_dict("records"):
-        occurrences = json.loads(record.get("occurrences") or "[]")
+        occurrences = list(nested(record.get("occurrences"), ()))  # native, or JSON text
         if not occurrences or _text(record.get("expression")) is None:
             continue
         first = occurrences[0]

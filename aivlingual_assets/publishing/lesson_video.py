@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
@@ -110,12 +111,16 @@ def frames(seconds: float) -> float:
 
 
 def _json(value: object, default: object) -> object:
+    """A stock's nested value: native (a list or dict; an array as Parquet gives it) or the
+    JSON text of a stock stored before."""
     if isinstance(value, str) and value:
         try:
             return json.loads(value)
         except ValueError:
             return default
-    return default
+    if isinstance(value, np.ndarray):  # a list read from Parquet
+        return value.tolist()
+    return value if isinstance(value, (list, dict)) else default
 
 
 def new_in_week(stock: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:

@@ -3,7 +3,6 @@ in the vocabulary stock, the other recording's rows stay as they were; a title l
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import dagster as dg
@@ -48,7 +47,7 @@ def rows_of(stock, recording: str) -> dict[str, set]:
     """Stock key -> occurrences (recording, start) of ``recording``, for the rows it occurs in."""
     out = {}
     for key, raw in zip(stock["key"], stock["occurrences"], strict=True):
-        mine = {(o["recording"], o["start"]) for o in json.loads(raw) if o["recording"] == recording}
+        mine = {(o["recording"], o["start"]) for o in raw if o["recording"] == recording}
         if mine:
             out[key] = mine
     return out
@@ -120,4 +119,4 @@ def test_a_title_the_registry_learns_after_the_analysis_reaches_the_stock(tmp_pa
 
 
 def titles_in(stock) -> set[str]:
-    return {o["recording_title"] for raw in stock["occurrences"] for o in json.loads(raw)}
+    return {o["recording_title"] for raw in stock["occurrences"] for o in raw}

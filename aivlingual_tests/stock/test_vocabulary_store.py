@@ -3,7 +3,6 @@ replace their rows, unchanged ones are not merged again."""
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 import pandas as pd
@@ -133,7 +132,7 @@ def test_a_title_learnt_after_the_first_merge_reaches_the_stock():
     frames.write(rows.assign(recording_title="【雑談】Real title"), "difficulty", A)
     retitled = refresh(frames, [A], embed)
     assert retitled.replaced_recordings == [A] and retitled.removed_keys == []
-    titles = {o["recording_title"] for raw in retitled.stock["occurrences"] for o in json.loads(raw)}
+    titles = {o["recording_title"] for raw in retitled.stock["occurrences"] for o in raw}
     assert titles == {"【雑談】Real title"}
     assert list(retitled.stock["key"]) == list(first.stock["key"])
     assert list(retitled.stock["first_seen"]) == list(first.stock["first_seen"])
@@ -166,7 +165,7 @@ def test_the_registry_title_wins_over_the_one_an_analysis_was_made_with():
     first = refresh_vocabulary(frames=frames, index_dir=settings.data_dir("vocabulary_index"), partitions=[A, B],
                                embed=embed, titles=titles)
     assert first.retitled_recordings == [A]
-    shown = {o["recording"]: o["recording_title"] for raw in first.stock["occurrences"] for o in json.loads(raw)}
+    shown = {o["recording"]: o["recording_title"] for raw in first.stock["occurrences"] for o in raw}
     assert shown == {A: "Real title", B: f"Stream {B}"}
     frames.write(first.stock, "vocabulary")
     embed.texts.clear()
