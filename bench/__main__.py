@@ -42,7 +42,8 @@ BENCHMARKS = [
     ("quality", "bench.quality"),
 ]
 # run only when named with --only: the whole nightly through the daemon takes minutes even at its smallest size
-ON_REQUEST = [("nightly_pg", "bench.nightly_pg"), ("process", "bench.process_runs")]
+ON_REQUEST = [("nightly_pg", "bench.nightly_pg"), ("process", "bench.process_runs"),
+              ("dagster_storage", "bench.dagster_storage")]
 ALIASES = {
     "1": ["cache_sqlite"], "2": ["router"], "3": ["cache_pg"], "4": ["pipeline"], "5": ["sensor", "stock_update"],
     "partitions": ["sensor", "stock_update"], "6": ["faiss_merge"], "7": ["quality"],

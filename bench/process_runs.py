@@ -64,10 +64,14 @@ def baseline_tree(commit: str, into: Path) -> Path | None:
     return into
 
 
-def process_seconds(code_root: Path, home: Path, files: list[Path], cache_dir: Path) -> float:
-    """Wall time of one `aivlingual process FILES --skip-stock` with the package found under ``code_root``."""
+def process_seconds(code_root: Path, home: Path, files: list[Path], cache_dir: Path,
+                    dagster_env: dict[str, str] | None = None) -> float:
+    """Wall time of one `aivlingual process FILES --skip-stock` with the package found under ``code_root``
+    (Dagster's instance under ``home``, or as ``dagster_env`` says: DAGSTER_HOME, DAGSTER_PG_URL)."""
     env = {**os.environ, "AIVLINGUAL_HOME": str(home), "AIVLINGUAL_CACHE_DIR": str(cache_dir)}
     env.pop("DAGSTER_HOME", None)
+    env.pop("DAGSTER_PG_URL", None)
+    env.update(dagster_env or {})
     cmd = [sys.executable, "-c", RUNNER, str(code_root), "process", *map(str, files), "--skip-stock"]
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=code_root, env=env, capture_output=True, text=True, timeout=7_200)

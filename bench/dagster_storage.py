@@ -1,0 +1,134 @@
+"""Benchmark: the same `aivlingual process` work on Dagster's SQLite and PostgreSQL storages.
+
+One command, ``aivlingual process FILE... --skip-stock`` over ``recordings`` small synthetic recordings
+(``lines_each`` lines, :func:`bench.process_runs.write_srt`; the offline engine, the ledger in SQLite
+every time), is timed on three Dagster instance storages in the same run, in turn, ``rounds`` times:
+
+* ``sqlite``: the default home (the commands' kept-connection SQLite storage, storage/dagster_sqlite.py);
+* ``pg_pooled``: ``deploy/postgres/dagster.yaml`` as shipped (storage/dagster_postgres.py, a pool of kept
+  connections per process), on a throwaway PostgreSQL cluster;
+* ``pg_stock``: dagster-postgres's own ``DagsterPostgresStorage`` on the same server (a new connection per
+  statement), named through :class:`StockPostgresStorage` so the commands do not swap it for the pooled one.
+
+Reported: each storage's wall time (best of the rounds) and the ratios PostgreSQL / SQLite, pooled /
+stock; and, on the same server, one statement through a pool checkout with and without ``pool_pre_ping``
+and through a new connection (why the pool does not pre-ping).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from dagster_postgres import DagsterPostgresStorage
+
+from .cache_pg import postgres_missing
+from .common import REPO_ROOT, Row, isolated_home, row, skipped, summary_ms
+from .process_runs import process_seconds, write_srt
+
+NAME = "dagster_storage"
+TITLE = "aivlingual process: Dagster storage on SQLite vs PostgreSQL (pooled, stock)"
+SIZES = {
+    "full": {"recordings": 20, "lines_each": 6, "rounds": 1, "statements": 2_000},
+    "quick": {"recordings": 6, "lines_each": 6, "rounds": 1, "statements": 500},
+    "tiny": {"recordings": 1, "lines_each": 3, "rounds": 1, "statements": 50},
+}
+STORAGES = ("sqlite", "pg_pooled", "pg_stock")
+
+
+class StockPostgresStorage(DagsterPostgresStorage):
+    """dagster-postgres's storage unchanged, under a name the commands do not replace with the pooled one."""
+
+
+STOCK_YAML = f"""storage:
+  custom:
+    module: {__name__}
+    class: {StockPostgresStorage.__name__}
+    config:
+      postgres_url:
+        env: DAGSTER_PG_URL
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_home(kind: str, root: Path) -> Path | None:
+    """The DAGSTER_HOME of one storage (None: the command's default, SQLite under AIVLINGUAL_HOME)."""
+    if kind == "sqlite":
+        return None
+    home = root / f"dagster-{kind}"
+    home.mkdir(parents=True)
+    if kind == "pg_pooled":
+        shutil.copy(REPO_ROOT / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
+    else:
+        home.joinpath("dagster.yaml").write_text(STOCK_YAML)
+    return home
+
+
+def statement_ms(url: str, n: int) -> dict[str, dict[str, float]]:
+    """One ``SELECT 1`` per checkout: pooled without / with pre-ping, and a new connection each time."""
+    import sqlalchemy as sa
+
+    out = {}
+    for label, kwargs in (("pooled", {"pool_size": 2}), ("pooled_pre_ping", {"pool_size": 2, "pool_pre_ping": True}),
+                          ("new_connection", {"poolclass": sa.pool.NullPool})):  # fmt: skip
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1").scalar()
+            times.append(time.perf_counter() - start)
+        engine.dispose()
+        out[label] = summary_ms(times[min(10, n // 10):])  # the first checkouts open the pool's connections
+    return out
+
+
+def run(sizes: dict[str, Any]) -> list[Row]:
+    reason = postgres_missing()
+    if reason:
+        return [skipped(NAME, reason)]
+    from aivlingual_tests.postgres_cluster import PostgresCluster
+
+    n, each, rounds = int(sizes["recordings"]), int(sizes["lines_each"]), int(sizes["rounds"])
+    with isolated_home(NAME) as home:
+        cluster = PostgresCluster().start()
+        try:
+            return _run(home, cluster, n, each, rounds, int(sizes["statements"]))
+        finally:
+            cluster.stop()
+
+
+def _run(home: Path, cluster, n: int, each: int, rounds: int, statements: int) -> list[Row]:
+    inputs = home / "inputs"
+    inputs.mkdir()
+    files = [write_srt(inputs / f"rec{i:03d}.ja.srt", each, seed=2_000 + i) for i in range(n)]
+    warm = [write_srt(inputs / "warm.ja.srt", 3, seed=1)]
+    cache = home / "cache"
+    process_seconds(REPO_ROOT, home / "warm", warm, cache)  # the offline engine's derived data, not timed
+    times: dict[str, list[float]] = {kind: [] for kind in STORAGES}
+    for r in range(rounds):
+        for kind in STORAGES:  # each round on fresh homes and a fresh database: the same work every time
+            root = home / f"round{r}-{kind}"
+            dagster = dagster_home(kind, root)
+            env = None if dagster is None else {"DAGSTER_HOME": str(dagster), "DAGSTER_PG_URL": cluster.create_database(
+                "dagster").replace("postgresql://", "postgresql+psycopg2://")}
+            times[kind].append(process_seconds(REPO_ROOT, root, files, cache, env))
+    best = {kind: min(values) for kind, values in times.items()}
+    checkout = statement_ms(cluster.url.replace("postgresql://", "postgresql+psycopg2://"), statements)
+    details = {"times_s": times, "recordings": n, "lines_each": each, "rounds": rounds, "statement_ms": checkout}
+    per = ", ".join(f"{k} {v / n:.2f} s" for k, v in best.items())
+    return [
+        row(NAME, f"process {n} recordings, Dagster on PostgreSQL pooled", best["pg_pooled"], "s",
+            "same on SQLite (kept connections)", best["sqlite"], details=details, note=f"per recording: {per}"),
+        row(NAME, f"process {n} recordings, Dagster on PostgreSQL stock dagster-postgres", best["pg_stock"], "s",
+            "same on SQLite (kept connections)", best["sqlite"]),
+        row(NAME, "pooled PostgreSQL against stock dagster-postgres", best["pg_pooled"], "s",
+            "stock dagster-postgres", best["pg_stock"]),
+        row(NAME, "SELECT 1 through a pool checkout, p50", checkout["pooled"]["p50_ms"], "ms",
+            "a new connection each time", checkout["new_connection"]["p50_ms"]),
+        row(NAME, "SELECT 1 through a pool checkout with pre-ping, p50", checkout["pooled_pre_ping"]["p50_ms"], "ms",
+            "without pre-ping", checkout["pooled"]["p50_ms"]),
+    ]
