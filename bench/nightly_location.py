@@ -1,4 +1,5 @@
-"""The code location of ``bench.nightly_pg``: the project's definitions plus ``nightly_now``.
+"""The code location of ``bench.nightly_pg``: the PostgreSQL profile's definitions
+(``deploy/postgres/definitions.py``: the project's, each run's steps in the run's process) plus ``nightly_now``.
 
 ``nightly_now`` asks, once, for exactly what ``nightly_schedule`` asks for at 03:00 (the same
 :func:`aivlingual_assets.schedules.nightly_plan` on the same job), so the benchmark measures the nightly
@@ -14,6 +15,7 @@ from aivlingual_assets import definitions as project
 from aivlingual_assets.jobs import STOCK
 from aivlingual_assets.resources.pipeline import PipelineResource
 from aivlingual_assets.schedules import nightly_plan
+from deploy.postgres.definitions import defs as profile_defs  # REPO_ROOT is the location's working directory
 
 NIGHTLY_JOB = next(s for s in project.defs.schedules if s.name == "nightly_schedule").job
 CURSOR = "asked"
@@ -29,4 +31,4 @@ def nightly_now(context: dg.SensorEvaluationContext, pipeline: PipelineResource)
     return plan.requests
 
 
-defs = dg.Definitions.merge(project.defs, dg.Definitions(sensors=[nightly_now]))
+defs = dg.Definitions.merge(profile_defs, dg.Definitions(sensors=[nightly_now]))

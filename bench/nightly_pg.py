@@ -3,18 +3,18 @@
 A throwaway PostgreSQL cluster holds Dagster's storage (``deploy/postgres/dagster.yaml``: queued run
 coordinator, 8 runs at once, 4 recordings, pools) and the AI ledger and recording registry. N distinct
 subtitle files (``lines`` lines each, :func:`bench.synthetic.stream_transcript`) are registered and added
-as dynamic partitions; then ``dagster-daemon run`` serves :mod:`bench.nightly_location`, whose
-``nightly_now`` sensor asks once for what ``nightly_schedule`` asks at 03:00. The daemon queues one run
-per recording, launches them (the default run launcher: a process per run, the multiprocess executor:
-a process per step) and, once they have finished, ``stock_refresh_sensor`` refreshes the stock. The
-offline engine answers (no provider).
+as dynamic partitions; then ``dagster-daemon run`` serves :mod:`bench.nightly_location` (the profile's code
+location, ``deploy/postgres/definitions.py``, plus a ``nightly_now`` sensor that asks once for what
+``nightly_schedule`` asks at 03:00). The daemon queues one run per recording, launches them (the default run
+launcher: a process per run, whose steps run one after another in it) and, once they have finished,
+``stock_refresh_sensor`` refreshes the stock. The offline engine answers (no provider).
 
 Reported: recording runs per minute; wall time per recording against the step time per recording (the
 work itself, summed from the event log; the ratio is what the deployment adds); and where a run's time
 goes: waiting in the queue (created to RUN_STARTING, when the coordinator launches it), launching
 (RUN_STARTING to RUN_START: a process starting and loading the code), executing (RUN_START to its
-end) and, of that, inside steps (the rest is mostly a process started per step); then the stock
-refresh after the last recording and the sensor tick.
+end) and, of that, inside steps (the rest: the executor between steps; with the multiprocess executor, a
+process started per step); then the stock refresh after the last recording and the sensor tick.
 
 ``python -m bench --only nightly_pg --tiny`` (1 recording), ``--quick`` (12) or full (1,000; hours on
 2 cores); ``--set nightly_pg.recordings=N``. ``AIVLINGUAL_BENCH_KEEP=1`` keeps the home and daemon.log.

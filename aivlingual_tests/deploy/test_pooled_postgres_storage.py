@@ -227,3 +227,21 @@ def test_the_webserver_keeps_dagsters_own_engine_with_a_statement_timeout(pg_hom
         with instance.run_storage.connect() as conn:
             assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "5s"
         assert instance.get_runs() == []
+
+
+def test_the_postgres_profiles_code_location_runs_each_runs_steps_in_its_own_process():
+    """deploy/postgres/workspace.yaml loads deploy/postgres/definitions.py: the project's jobs, in-process."""
+    import yaml
+    from dagster._core.code_pointer import load_python_file
+
+    workspace = yaml.safe_load((ROOT / "deploy" / "postgres" / "workspace.yaml").read_text())
+    (entry,) = workspace["load_from"]
+    folder = ROOT / "deploy" / "postgres"
+    assert (folder / entry["python_file"]["working_directory"]).resolve() == ROOT
+    module = load_python_file(str(folder / entry["python_file"]["relative_path"]), str(ROOT))
+    from aivlingual_assets.definitions import defs as project_defs
+
+    repo = module.defs.get_repository_def()
+    assert {j.name for j in repo.get_all_jobs()} >= {"recording_job", "stock_job", "nightly_job"}
+    assert repo.get_job("recording_job").executor_def.name == dg.in_process_executor.name
+    assert project_defs.get_repository_def().get_job("recording_job").executor_def.name == "multi_or_in_process_executor"
