@@ -41,7 +41,7 @@ from aivlingual_assets.analysis.tokenizer import Token, raw_morphemes
 
 __all__ = ["Phrase", "PhraseMatch", "phrase_index", "find_phrases", "token_key", "INDEX_VERSION"]
 
-INDEX_VERSION = "11"
+INDEX_VERSION = "12"
 
 # Parts of speech whose words carry the meaning; the rest only glue an expression together.
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "感動詞", "連体詞", "接頭辞"})
@@ -89,6 +89,7 @@ class Phrase:
     surfaces: tuple[str, ...]  # the spelling's words as written (ある of ある程度, read by Sudachi as 或る)
     content: int  # keys that are content words (nouns, verbs, adjectives, adverbs, ...)
     heavy: int  # content words outside LIGHT_WORDS
+    mood: str = ""  # 命令形 / 意志推量形 when the spelling ends in a command or "let's" (しっかりしろ, どうしよう)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,23 +161,31 @@ def _build(db: str) -> dict[str, tuple[tuple, ...]]:
         classical_negative = morphemes[-1][0] == "ず"  # 思わ|ず "involuntarily", 残ら|ず: no look-alike in speech
         if is_word and ((morphemes[0][2] in _WORD_CANNOT_START and not classical_negative) or len(written) < 3):
             continue
-        keys = tuple(_key(s, n, p) for s, n, p in morphemes)
+        keys = tuple(_key(s, n, p) for s, n, p, _ in morphemes)
         if (idseq, keys) in seen:
             continue
         seen.add((idseq, keys))
         if morphemes[0][2] in _GLUE_POS:
             continue  # ていい, にせよ: grammar glue, never a phrase of its own
-        particles = tuple(p in _PARTICLE_POS for _, _, p in morphemes)
-        content = sum(1 for _, _, p in morphemes if p in _CONTENT_POS)
-        heavy = sum(1 for s, n, p in morphemes if p in _CONTENT_POS and n not in LIGHT_WORDS and s not in LIGHT_WORDS)
-        surfaces = tuple(s for s, _, _ in morphemes)
-        row = (idseq, written, keys, particles, surfaces, content, heavy)
+        particles = tuple(p in _PARTICLE_POS for _, _, p, _ in morphemes)
+        content = sum(1 for _, _, p, _ in morphemes if p in _CONTENT_POS)
+        heavy = sum(1 for s, n, p, _ in morphemes if p in _CONTENT_POS and n not in LIGHT_WORDS and s not in LIGHT_WORDS)
+        surfaces = tuple(s for s, _, _, _ in morphemes)
+        row = (idseq, written, keys, particles, surfaces, content, heavy, _mood(morphemes[-1][3]))
         pairs = {_pair(keys[0], keys[1]), _pair(surfaces[0], surfaces[1])}
         if particles[1] and len(keys) > 2 and heavy >= 2:  # the particle may be dropped in speech
             pairs.add(_pair(keys[0], keys[2]))
         for pair in pairs:
             index[pair].append(row)
     return {k: tuple(sorted(v, key=lambda ph: -len(ph[2]))) for k, v in index.items()}
+
+
+_MOODS = ("命令形", "意志推量形")
+
+
+def _mood(conjugation_form: str) -> str:
+    """The mood an expression is said in when it ends in one: a command or a "let's"."""
+    return next((m for m in _MOODS if conjugation_form.startswith(m)), "")
 
 
 def _drift(key: str) -> str:
@@ -242,6 +251,8 @@ def _match(ph: Phrase, tokens: Sequence[Token], keys: Sequence[str], i: int) -> 
             p, dropped = p + 1, dropped + 1
             continue
         return None
+    if ph.mood and not tokens[q - 1].conjugation_form.startswith(ph.mood):
+        return None  # しっかりしろ "pull yourself together" is not しっかりしてる, どうしよう not どうして
     return q - 1
 
 

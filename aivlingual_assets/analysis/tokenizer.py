@@ -198,12 +198,13 @@ def _tokenize_long(text: str) -> list[Token]:
             for m in tokenizer.tokenize(piece)]
 
 
-def raw_morphemes(text: str) -> list[tuple[str, str, str]]:
-    """(surface, normalised form, first-level part of speech) per mode-C morpheme: the cheap
-    view used to index dictionary phrases (no readings, no sub-word splits)."""
+def raw_morphemes(text: str) -> list[tuple[str, str, str, str]]:
+    """(surface, normalised form, first-level part of speech, conjugation form) per mode-C
+    morpheme: the cheap view used to index dictionary phrases (no readings, no sub-word splits)."""
     if not text:
         return []
-    return [(m.surface(), m.normalized_form(), m.part_of_speech()[0]) for m in _tokenizer().tokenize(text)]
+    return [(m.surface(), m.normalized_form(), (pos := m.part_of_speech())[0], pos[5])
+            for m in _tokenizer().tokenize(text)]
 
 
 def split_token(token: Token, text: str) -> list[Token]:

@@ -23,12 +23,14 @@ REAL = Path(__file__).parent / "data" / "real"
 SOURCES = REAL / "SOURCES.md"
 FILES = sorted(REAL.glob("*.yaml"))
 
-# subset -> figure -> floor, a little below the engine's figures when set (2026-12-07 ~07:05 UTC:
-# tuning recall .867 precision .760 sense .912 reading .974; held out recall .694 precision .653
-# sense .883 reading .964).  Precision counts ``acceptable`` items as right.
+# subset -> figure -> floor, a little below the engine's figures when set (2026-12-07 ~13:30 UTC, after the
+# sets grew by the ReazonSpeech/Whisper ASR pair and two fresh tuning excerpts, whose thinner acceptable
+# lists lower pooled precision: tuning recall .792 precision .665 sense .899 reading .972; held out recall
+# .709 precision .581 sense .885 reading .967; the files of the earlier sets score as before).  Precision
+# counts ``acceptable`` items as right.
 FLOORS = {
-    "tuning": {"recall": 0.84, "precision": 0.74, "sense_accuracy": 0.90, "reading_accuracy": 0.96},
-    "heldout": {"recall": 0.67, "precision": 0.63, "sense_accuracy": 0.87, "reading_accuracy": 0.95},
+    "tuning": {"recall": 0.77, "precision": 0.64, "sense_accuracy": 0.88, "reading_accuracy": 0.96},
+    "heldout": {"recall": 0.69, "precision": 0.56, "sense_accuracy": 0.87, "reading_accuracy": 0.95},
 }
 
 

@@ -352,3 +352,16 @@ def test_a_japanese_word_written_in_katakana_is_not_taken_for_a_loanword(said, w
     """Mimetic words are written in katakana for effect; JMdict also lists their hiragana spelling,
     which tells them from English loanwords (ゲーム), which teach an English speaker nothing."""
     assert word in _lemmas(said)
+
+
+@pytest.mark.parametrize("said, command", [("あの子はしっかりしてるね", "しっかりしろ"), ("全然覚えてないわ", "覚えてろ"),
+                                           ("どうしてそうなるの", "どうしよう")])
+def test_an_expression_said_as_a_command_or_lets_matches_only_that_mood(said, command):
+    """しっかりしろ "pull yourself together" is a command: しっかりしてる ("is reliable") is the
+    ordinary verb, not the expression in another inflection."""
+    assert command not in [m.phrase.written for m in find_phrases(tokenize(said))]
+    assert command not in _lemmas(said)
+
+
+def test_the_command_itself_is_still_the_expression():
+    assert "しっかりしろ" in _lemmas("おい、しっかりしろよ")
