@@ -161,13 +161,25 @@ def seen_dict(value: Any) -> dict[str, str]:
 
 def native(name: str, value: Any) -> Any:
     """A stored value of nested column ``name`` in the form a frame holds (see the module doc):
-    JSON text decoded, a NumPy array as a list, a blank as the column's empty value."""
+    JSON text decoded, a NumPy array as a list (occurrences without the ``"analysis": None``
+    Parquet fills in), a blank as the column's empty value."""
     if name in ("first_seen", "last_seen"):
         return seen_dict(value) or None
+    if type(value) is list:  # already native
+        return value
     items = nested(value, None)
     if items is None:
         return []
-    return items.tolist() if isinstance(items, np.ndarray) else items
+    items = items.tolist() if isinstance(items, np.ndarray) else list(items)
+    if name == "occurrences":  # as Parquet gives them back: without the null analysis it filled in
+        items = [_without_null_analysis(occ) for occ in items]
+    return items
+
+
+def _without_null_analysis(occ: Mapping[str, Any]) -> Mapping[str, Any]:
+    if occ.get("analysis", "") is None:
+        return {k: v for k, v in occ.items() if k != "analysis"}
+    return occ
 
 
 def nested_column(frame: pd.DataFrame, name: str) -> list[Any]:
