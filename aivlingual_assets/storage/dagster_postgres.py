@@ -152,6 +152,16 @@ class PooledPostgresRunStorage(_Pooled, PostgresRunStorage):
 class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
     """dagster-postgres's event log storage on the shared pool (its watcher polls through it)."""
 
+    _tables: set[str]
+
+    def has_table(self, table_name: str) -> bool:
+        """Asked before every dynamic-partition look-up (~135 times a recording), one catalogue query each;
+        a table, once there, is remembered (Dagster never drops one), as the kept SQLite storage does."""
+        known = self.__dict__.setdefault("_tables", set())
+        if table_name not in known and super().has_table(table_name):
+            known.add(table_name)
+        return table_name in known
+
 
 class PooledPostgresScheduleStorage(_Pooled, PostgresScheduleStorage):
     """dagster-postgres's schedule storage on the shared pool."""
