@@ -333,14 +333,19 @@ def float_column(frame: pd.DataFrame, name: str) -> list[float]:
     return pd.to_numeric(frame[name], errors="coerce").astype("float64").tolist()
 
 
-def start_column(frame: pd.DataFrame, name: str) -> list[float | None]:
+def start_column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Occurrence times of a column (:func:`to_start` of each value) as an object array."""
     if name not in frame.columns:
-        return [None] * len(frame)
+        return np.full(len(frame), None, dtype=object)
     col = frame[name]
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        rounded = col.astype("float64").round(3)
-        return [None if math.isnan(v) else v for v in rounded.tolist()]
-    return [to_start(v) for v in col.tolist()]
+        rounded = col.to_numpy(dtype="float64", na_value=np.nan).round(3)
+        out = rounded.astype(object)
+        out[np.isnan(rounded)] = None
+        return out
+    out = np.empty(len(col), dtype=object)
+    out[:] = [to_start(v) for v in col.tolist()]
+    return out
 
 
 DEFAULTS: dict[str, Any] = {name: "" for name in STOCK_COLUMNS if name not in NESTED_FIELDS}

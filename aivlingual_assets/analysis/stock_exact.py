@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .kana import join_key, match_key, normalize_many
+from .kana import is_kana, match_key, normalize_many
 from .stock_columns import (
     TEXT_FIELDS,
     float_column,
@@ -160,10 +160,11 @@ class ExactMerge:
             texts = {name: _reindexed(values.take(live)) for name, values in texts.items()}
         self.texts = texts
         starts, ends = start_column(expressions, "start"), start_column(expressions, "end")
-        self.starts = [starts[i] for i in live.tolist()] if len(live) < len(starts) else starts
-        self.ends = [ends[i] for i in live.tolist()] if len(live) < len(ends) else ends
+        self.starts = starts[live] if len(live) < len(starts) else starts
+        self.ends = ends[live] if len(live) < len(ends) else ends
         self.scores = np.asarray(float_column(expressions, "level_score"), dtype=np.float64)[live]
         self._rows: dict[str, list[str]] = {}
+        self._recording_values: np.ndarray | None = None
 
         # group = stock key; each distinct lemma and reading normalised once
         lemma_codes, lemma_values = _factorize(texts["lemma"])
@@ -173,8 +174,8 @@ class ExactMerge:
         radix = len(reading_values) + 1
         pair_codes, pairs = _factorize(lemma_codes * radix + reading_codes)
         pairs = np.asarray(pairs, dtype=np.int64)
-        pair_keys = list(map(join_key, self.norm_lemma_values[pairs // radix], self.norm_reading_values[pairs % radix]))
-        pair_groups, match = _factorize(pair_keys)
+        pair_groups, match = _factorize(_join_keys(self.norm_lemma_values[pairs // radix],
+                                                  self.norm_reading_values[pairs % radix]))  # fmt: skip
         groups = pair_groups[pair_codes] if len(pair_codes) else np.empty(0, np.int64)
         self.groups, self.n_groups = groups, len(match)
         self.keys = [hashlib.sha256(mk.encode("utf-8")).hexdigest()[:16] for mk in match]
@@ -218,7 +219,7 @@ class ExactMerge:
         occ = {
             "recording": recording,
             "recording_title": self._row_texts("recording_title")[row],
-            "start": self.starts[row],
+            "start": self.starts[row],  # (a Python float or None: the arrays hold objects)
             "end": self.ends[row],
             "url": self._row_texts("url")[row] or None,
         }
@@ -227,7 +228,9 @@ class ExactMerge:
         return occ
 
     def _recording_of(self, rows: np.ndarray) -> list[str]:
-        return [self.recordings[c] for c in self.recording_codes[rows].tolist()]
+        if self._recording_values is None:
+            self._recording_values = np.array(self.recordings, dtype=object)
+        return self._recording_values[self.recording_codes[rows]].tolist()
 
     def record(self, group: int) -> dict[str, Any]:
         """The merged record of one group (fresh objects: the caller may change them)."""
@@ -254,11 +257,10 @@ class ExactMerge:
         cols: dict[str, list[Any]] = {"key": list(self.keys)}
         cols.update(self.fields)
         cols["level_score"] = self.level_score.tolist()
-        occ_list = occ.tolist()
         cols["occurrences"] = grouped(
             occurrence_rows(
                 self._recording_of(occ), _take_text(self.texts["recording_title"], occ),
-                [self.starts[i] for i in occ_list], [self.ends[i] for i in occ_list],
+                self.starts[occ].tolist(), self.ends[occ].tolist(),
                 _take_text(self.texts["url"], occ), self.analyses,
             ),
             self.occ_offsets,
@@ -272,6 +274,15 @@ class ExactMerge:
         cols["alias_keys"] = [[] for _ in range(self.n_groups)]
         cols["theme"] = [""] * self.n_groups
         return cols
+
+
+def _join_keys(norm_lemmas: np.ndarray, norm_readings: np.ndarray) -> np.ndarray:
+    """:func:`kana.join_key` of aligned object arrays (elementwise, not a call per pair):
+    a blank reading is the lemma's when the lemma is all kana."""
+    readings = norm_readings.copy()
+    for i in np.flatnonzero(readings == "").tolist():  # few: a reading is rarely blank
+        readings[i] = norm_lemmas[i] if is_kana(norm_lemmas[i]) else ""
+    return norm_lemmas + "|" + readings
 
 
 Texts = np.ndarray | pd.Series  # what :func:`text_values` gives

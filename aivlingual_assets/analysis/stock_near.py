@@ -44,7 +44,7 @@ def _block_pairs(labels: list[str], vectors: np.ndarray, k: int) -> np.ndarray:
     cost stays linear in the block size times ``k`` instead of quadratic in pairs.
     """
     codes, _ = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=True)
-    codes = np.where(np.array([not lab for lab in labels], dtype=bool), -1, codes)
+    codes = np.where(_texts(labels) == "", -1, codes)
     order = np.argsort(codes, kind="stable")  # members of a block stay in row order
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
@@ -110,9 +110,16 @@ def _candidate_pairs(
 def _kana_spelling_pairs(norm_lemmas: list[str], norm_readings: list[str], lo: np.ndarray, hi: np.ndarray
                          ) -> np.ndarray:
     """Which pairs are a word and its kana spelling: same reading, and one side's lemma is that reading."""
-    readings = np.array(norm_readings, dtype=object)
-    spelled_in_kana = np.array([bool(r) and lem == r for lem, r in zip(norm_lemmas, norm_readings, strict=True)])
+    readings = _texts(norm_readings)
+    spelled_in_kana = (readings != "") & (_texts(norm_lemmas) == readings)
     return (readings[lo] == readings[hi]) & (spelled_in_kana[lo] | spelled_in_kana[hi])
+
+
+def _texts(values: list[str]) -> np.ndarray:
+    """Strings as a 1-d object array (elementwise ``==`` without a Python loop)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def near_duplicate_roots(
@@ -163,7 +170,12 @@ def near_duplicate_roots(
         root, child = (ra, rb) if ra < rb else (rb, ra)
         parent[child] = root
         group_meaning[root] = group_meaning[root] or group_meaning[child]
-    return np.fromiter((find(x) for x in range(n)), dtype=np.int64, count=n)
+    roots = np.asarray(parent, dtype=np.int64)
+    while True:  # pointer jumping: every row reaches its root in O(log depth) vectorised steps
+        jumped = roots[roots]
+        if np.array_equal(jumped, roots):
+            return roots
+        roots = jumped
 
 
 @gc_paused()
@@ -244,4 +256,4 @@ def _shared(labels: list[str]) -> np.ndarray:
     """Which labels are non-blank and held by at least one other row."""
     codes, _ = pd.factorize(pd.Series(labels, dtype=object))
     shared = np.bincount(codes, minlength=1)[codes] >= 2
-    return shared & np.array([bool(label) for label in labels], dtype=bool)
+    return shared & (_texts(labels) != "")
