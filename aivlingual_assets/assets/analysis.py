@@ -22,6 +22,7 @@ from ..resources import AICoreResource
 from ..resources.pipeline import PipelineResource
 from .ingestion import recording_from_frame
 from .catalogue import ai_metadata
+from .checks import recording_check
 from .partitions import recordings_partitions
 
 
@@ -36,10 +37,13 @@ from .partitions import recordings_partitions
     "AIVLINGUAL_BATCH=1, uncached LLM requests go to OpenAI's Batch API (half price): the step then waits "
     "(no materialisation, an observation saying so) and batch_results_sensor re-runs it when the answers are in.",
     output_required=False,  # waiting for a batch is not a failure
+    check_specs=[recording_check("expressions_complete", "expressions",  # evaluated in this step (assets/checks.py)
+                                 "Every expression has reading, meaning and a valid timestamp.",
+                                 also_reads=("transcripts",))],
 )
 def expressions(
     context: dg.AssetExecutionContext, transcripts: pd.DataFrame, recordings: pd.DataFrame, ai: AICoreResource
-) -> Iterator[dg.Output[pd.DataFrame]]:
+) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
     recording = recording_from_frame(recordings)
     lines = transcript_lines(transcripts)
     channel_ai = ai.for_recording(recording.partition_key)  # its channel's keys, models, budget and limits
@@ -62,6 +66,7 @@ def expressions(
             ),
         },
     )
+    yield expressions_complete(frame, transcripts)
 
 
 @dg.asset(
@@ -199,9 +204,6 @@ def vocabulary_keys_unique(vocabulary: pd.DataFrame) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not duplicated, metadata={"duplicate_keys": len(duplicated)})
 
 
-@dg.asset_check(asset=expressions, partitions_def=recordings_partitions,
-                description="Every expression has reading, meaning and a valid timestamp.",
-                additional_ins={"transcripts": dg.AssetIn("transcripts")})
 def expressions_complete(expressions: pd.DataFrame, transcripts: pd.DataFrame) -> dg.AssetCheckResult:
     end = float(transcripts["end"].max()) if len(transcripts) else 0.0
     bad = expressions[
@@ -210,4 +212,5 @@ def expressions_complete(expressions: pd.DataFrame, transcripts: pd.DataFrame) -
         | (expressions["start"] < 0)
         | (expressions["start"] > end + 1)
     ]
-    return dg.AssetCheckResult(passed=bad.empty, metadata={"invalid_rows": len(bad), "expressions": len(expressions)})
+    return dg.AssetCheckResult(check_name="expressions_complete", passed=bad.empty,
+                               metadata={"invalid_rows": len(bad), "expressions": len(expressions)})

@@ -5,6 +5,7 @@ clear for publishing gets plans only (text, tables), never a published clip, ima
 """
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from ..publishing.worksheet_pdf import plan_worksheet, render_worksheet, workshe
 from ..resources import AICoreResource
 from ..resources.pipeline import PipelineResource
 from .analysis import _ai_step
+from .checks import recording_check
 from .ingestion import recording_from_frame
 from .partitions import recordings_partitions
 
@@ -58,6 +60,9 @@ from .partitions import recordings_partitions
     description="Upload-ready text per Short and per recording: YouTube title, description (expressions, "
     "original-stream timestamps, credit), tags and chapters; an X post and an Instagram caption. Written on the "
     "cheap tier (offline: templates); every platform limit is met.",
+    check_specs=[recording_check(  # evaluated in this step (assets/checks.py)
+        "upload_metadata_within_limits", "upload_metadata", "Every title, description, tag list, chapter list, X post "
+        "(weighted count) and Instagram caption is within its platform's limit and credits the original channel.")],
 )
 def upload_metadata(
     context: dg.AssetExecutionContext,
@@ -68,7 +73,7 @@ def upload_metadata(
     ai: AICoreResource,
     rights: PublishingRights,
     pipeline: PipelineResource,
-) -> dg.Output[pd.DataFrame]:
+) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
     recording = recording_from_frame(recordings)
     clearance = rights.clearance(recording)
     duration = float(recording.duration_seconds or (transcripts["end"].max() if len(transcripts) else 0.0))
@@ -85,7 +90,7 @@ def upload_metadata(
     whole = next(p for p in packages if p.kind == "recording")
     copy_file = write_packages(packages, pipeline.data_dir("uploads") / f"{recording.partition_key}.json",
                                cleared=clearance.cleared)
-    return dg.Output(frame, metadata={
+    yield dg.Output(frame, metadata={
         "json": dg.MetadataValue.path(str(copy_file)),
         "preview": dg.MetadataValue.md(upload_preview(packages)),
         "uploads": len(frame),
@@ -96,17 +101,19 @@ def upload_metadata(
         **clearance.metadata(),
         **meter.metadata(),
     })
+    yield upload_metadata_within_limits(frame)
 
 
-@dg.asset_check(asset=upload_metadata, partitions_def=recordings_partitions,
-                description="Every title, description, tag list, chapter list, X post (weighted count) and "
-                "Instagram caption is within its platform's limit and credits the original channel.")
 def upload_metadata_within_limits(upload_metadata: pd.DataFrame) -> dg.AssetCheckResult:
     problems = [p for package in packages_from_frame(upload_metadata) for p in limit_problems(package)]
-    return dg.AssetCheckResult(passed=not problems, metadata={
+    return dg.AssetCheckResult(check_name="upload_metadata_within_limits", passed=not problems, metadata={
         "problems": "\n".join(problems) or "none", "uploads_checked": len(upload_metadata),
         "x_weighted_lengths": json.dumps([int(n) for n in upload_metadata["x_weighted_length"]]),
     })
+
+
+WORKSHEET_CHECK = ("The worksheet PDF opens, has the pages it was rendered with (answer key last, on a page of its "
+                   "own), and its extracted text holds every expression and the channel's name.")
 
 
 def recording_date(recording: Recording) -> str:
@@ -125,11 +132,12 @@ def recording_date(recording: Recording) -> str:
     description="A printable A4 worksheet (PDF) per recording: title, channel, link and date; the expressions with "
     "furigana over kanji, meanings and levels; cloze, meaning-matching and reading exercises from the stream's own "
     "lines; the answer key on its own page.",
+    check_specs=[recording_check("worksheet_complete", "worksheets", WORKSHEET_CHECK)],  # in this step (assets/checks.py)
 )
 def worksheets(
     context: dg.AssetExecutionContext, levelled: pd.DataFrame, recordings: pd.DataFrame, rights: PublishingRights,
     pipeline: PipelineResource,
-) -> dg.Output[pd.DataFrame]:
+) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
     recording = recording_from_frame(recordings)
     clearance = rights.clearance(recording)
     content = plan_worksheet(
@@ -138,10 +146,11 @@ def worksheets(
     )
     report = render_worksheet(content, pipeline.data_dir("worksheets") / f"{recording.partition_key}.pdf")
     frame = _worksheet_row(recording.partition_key, report, content, clearance.cleared)
-    return dg.Output(frame, metadata={
+    yield dg.Output(frame, metadata={
         "pdf": dg.MetadataValue.path(str(report.path)), "pages": report.pages, "expressions": report.expressions,
         "exercises": report.cloze + report.match + report.reading, **clearance.metadata(),
     })
+    yield worksheet_complete(frame)
 
 
 def _worksheets_checked(frame: pd.DataFrame) -> dg.AssetCheckResult:
@@ -153,13 +162,8 @@ def _worksheets_checked(frame: pd.DataFrame) -> dg.AssetCheckResult:
                                                               "worksheets_checked": len(frame)})
 
 
-WORKSHEET_CHECK = ("The worksheet PDF opens, has the pages it was rendered with (answer key last, on a page of its "
-                   "own), and its extracted text holds every expression and the channel's name.")
-
-
-@dg.asset_check(asset=worksheets, partitions_def=recordings_partitions, description=WORKSHEET_CHECK)
 def worksheet_complete(worksheets: pd.DataFrame) -> dg.AssetCheckResult:
-    return _worksheets_checked(worksheets)
+    return _worksheets_checked(worksheets)._replace(check_name="worksheet_complete")
 
 
 def _worksheet_row(key: str, report, content, cleared: bool) -> pd.DataFrame:
@@ -181,11 +185,14 @@ def _worksheet_row(key: str, report, content, cleared: bool) -> pd.DataFrame:
     description="Per Short, a 1080x1920 cover and a 1280x720 thumbnail: the sharpest still while the key expression "
     "is said, the expression overlaid large with its reading, meaning and the channel, inside the safe area. "
     "Recordings not cleared for publishing (or without local media) get the plan only.",
+    check_specs=[recording_check(  # evaluated in this step (assets/checks.py)
+        "thumbnails_fit", "thumbnails", "Covers are 1080x1920 and thumbnails 1280x720 (under 2 MB), and the text's "
+        "ink, measured from the pixels, lies inside each format's safe area.")],
 )
 def thumbnails(
     context: dg.AssetExecutionContext, shorts: pd.DataFrame, recordings: pd.DataFrame, rights: PublishingRights,
     pipeline: PipelineResource,
-) -> dg.Output[pd.DataFrame]:
+) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
     recording = recording_from_frame(recordings)
     clearance = rights.clearance(recording)
     media = recording.path if recording.source == "file" and recording.path else None
@@ -200,19 +207,17 @@ def thumbnails(
         metadata["folder"] = dg.MetadataValue.path(str(out_dir))
     else:
         metadata["note"] = clearance.reason if not clearance.cleared else "no local media: plans only"
-    return dg.Output(frame, metadata=metadata)
+    yield dg.Output(frame, metadata=metadata)
+    yield thumbnails_fit(frame)
 
 
-@dg.asset_check(asset=thumbnails, partitions_def=recordings_partitions,
-                description="Covers are 1080x1920 and thumbnails 1280x720 (under 2 MB), and the text's ink, "
-                "measured from the pixels, lies inside each format's safe area.")
 def thumbnails_fit(thumbnails: pd.DataFrame) -> dg.AssetCheckResult:
     rows = [ThumbnailPlan(**{k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()})
             for r in thumbnails.to_dict("records")]
     problems = [p for row in rows for p in thumbnail_problems(row)]
-    return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none",
-                                                              "images_checked": sum(bool(r.cover_path) + bool(
-                                                                  r.thumbnail_path) for r in rows)})
+    return dg.AssetCheckResult(check_name="thumbnails_fit", passed=not problems, metadata={
+        "problems": "\n".join(problems) or "none",
+        "images_checked": sum(bool(r.cover_path) + bool(r.thumbnail_path) for r in rows)})
 
 
 lesson_weeks = dg.WeeklyPartitionsDefinition(start_date="2025-01-06", day_offset=1, end_offset=1)  # Mondays; the current week too

@@ -1,5 +1,6 @@
 """Ingestion: what each recording is, and its timed transcript."""
 
+from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
@@ -14,6 +15,7 @@ from ..ingestion.youtube import with_video_details
 from ..resources import AICoreResource
 from ..resources.pipeline import PipelineResource, YouTubeResource
 from .catalogue import ai_metadata
+from .checks import recording_check
 from .partitions import recordings_partitions
 
 _RECORDING_COLUMNS = list(Recording.model_fields)
@@ -93,6 +95,14 @@ def recordings(
     io_manager_key="parquet_io_manager",
     pool="openai",
     description="Timed segments (start, end, text, speaker) from subtitles, YouTube captions or speech-to-text.",
+    check_specs=[  # evaluated in this step (assets/checks.py)
+        recording_check("transcript_not_empty", "transcripts", "A transcript with no segments teaches nothing.",
+                        blocking=True),
+        recording_check("transcript_times_valid", "transcripts",
+                        "Segment times increase and stay within the recording.", also_reads=("recordings",)),
+        recording_check("transcript_mostly_japanese", "transcripts",
+                        "Mostly Japanese text (warns otherwise: wrong track or language)."),
+    ],
 )
 def transcripts(
     context: dg.AssetExecutionContext,
@@ -100,7 +110,7 @@ def transcripts(
     ai: AICoreResource,
     youtube: YouTubeResource,
     pipeline: PipelineResource,
-) -> dg.Output[pd.DataFrame]:
+) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
     recording = recording_from_frame(recordings)
     with ai.meter() as meter:
         try:
@@ -135,7 +145,7 @@ def transcripts(
         context.log.warning(late)
     if duration is None:
         duration, duration_source = transcript_end(frame), "transcript (recording's length unknown)"
-    return dg.Output(
+    yield dg.Output(
         frame,
         metadata={
             **({"warning": late} if late else {}),
@@ -152,17 +162,16 @@ def transcripts(
             "preview": dg.MetadataValue.md(frame.head(8).to_markdown(index=False)),
         },
     )
+    yield transcript_not_empty(frame)
+    yield transcript_times_valid(frame, recordings, pipeline)
+    yield transcript_mostly_japanese(frame)
 
 
-@dg.asset_check(asset=transcripts, partitions_def=recordings_partitions,
-                description="A transcript with no segments teaches nothing.", blocking=True)
 def transcript_not_empty(transcripts: pd.DataFrame) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=len(transcripts) > 0, metadata={"segments": len(transcripts)})
+    return dg.AssetCheckResult(check_name="transcript_not_empty", passed=len(transcripts) > 0,
+                               metadata={"segments": len(transcripts)})
 
 
-@dg.asset_check(asset=transcripts, partitions_def=recordings_partitions,
-                description="Segment times increase and stay within the recording.",
-                additional_ins={"recordings": dg.AssetIn("recordings")})
 def transcript_times_valid(
     transcripts: pd.DataFrame, recordings: pd.DataFrame, pipeline: PipelineResource
 ) -> dg.AssetCheckResult:
@@ -177,6 +186,7 @@ def transcript_times_valid(
     within = (f"ends checked against the recording's {duration:.2f}s" if duration is not None
               else "the recording's duration is unknown: only the order of times was checked, not the end")
     return dg.AssetCheckResult(
+        check_name="transcript_times_valid",
         passed=not problems,
         description=within,
         metadata={"problems": len(problems), "first_problems": "\n".join(problems[:5]) or "none",
@@ -184,17 +194,16 @@ def transcript_times_valid(
     )
 
 
-@dg.asset_check(asset=transcripts, partitions_def=recordings_partitions,
-                description="Mostly Japanese text (warns otherwise: wrong track or language).")
 def transcript_mostly_japanese(transcripts: pd.DataFrame) -> dg.AssetCheckResult:
     from ..ingestion.quality import MOSTLY_JAPANESE, has_letters, japanese_ratio
 
     texts = transcripts["text"].tolist()
     if not has_letters(texts):  # empty, or only ♪ and digits: transcript_not_empty owns that failure
-        return dg.AssetCheckResult(passed=True, description="no words to measure the language of",
+        return dg.AssetCheckResult(check_name="transcript_mostly_japanese", passed=True,
+                                   description="no words to measure the language of",
                                    metadata={"japanese_ratio": 0.0})
     ratio = japanese_ratio(texts)
     return dg.AssetCheckResult(
-        passed=ratio >= MOSTLY_JAPANESE, severity=dg.AssetCheckSeverity.WARN,
+        check_name="transcript_mostly_japanese", passed=ratio >= MOSTLY_JAPANESE, severity=dg.AssetCheckSeverity.WARN,
         metadata={"japanese_ratio": round(ratio, 3)},
     )

@@ -1,5 +1,6 @@
 """Publishing: Shorts per recording, the Anki deck and the Notion database from the stock."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -25,6 +26,7 @@ from ..resources.notion import NotionResource
 from ..resources.pipeline import PipelineResource
 from .analysis import _ai_step, difficulty, vocabulary
 from .catalogue import ai_metadata
+from .checks import recording_check
 from .ingestion import recording_from_frame
 from .partitions import recordings_partitions
 
@@ -44,6 +46,9 @@ class ShortsConfig(dg.Config):
     pool="openai",
     description="3-5 Shorts of 15-60 s per recording chosen by expression density, level variety and sentence "
     "boundaries, with Japanese/English copy; local media is cut into vertical 1080x1920 clips with subtitles.",
+    check_specs=[recording_check("shorts_playable", "shorts",  # evaluated in this step (assets/checks.py)
+                                 "Clips lie within the recording, last 15-60 s, and cut files play back at 1080x1920 "
+                                 "with the expected duration.", also_reads=("recordings",))],
 )
 def shorts(
     context: dg.AssetExecutionContext,
@@ -54,7 +59,7 @@ def shorts(
     ai: AICoreResource,
     pipeline: PipelineResource,
     rights: PublishingRights,
-) -> dg.Output[pd.DataFrame]:
+) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
     recording = recording_from_frame(recordings)
     channel_ai = ai.for_recording(recording.partition_key)  # its channel's keys, models, budget and limits
     switch = output_decision("shorts", channel_ai.channel)
@@ -62,7 +67,9 @@ def shorts(
         context.log.info(switch.reason)
         none = clip_plans_to_frame([]).assign(clip_path=pd.Series([], dtype="object"),
                                               recording=pd.Series([], dtype="object"))
-        return dg.Output(none, metadata={"clips": 0, **switch.metadata()})
+        yield dg.Output(none, metadata={"clips": 0, **switch.metadata()})
+        yield shorts_playable(none, recordings)
+        return
     clearance = rights.clearance(recording)  # not cleared for publishing: plans only, no clip is cut
     duration = float(recording.duration_seconds or (transcripts["end"].max() if len(transcripts) else 0.0))
     media = recording.path if recording.source == "file" else None
@@ -84,12 +91,10 @@ def shorts(
         metadata["note"] = reason
     if len(frame):
         metadata["plans"] = dg.MetadataValue.md(plan_summary(frame))
-    return dg.Output(frame, metadata=metadata)
+    yield dg.Output(frame, metadata=metadata)
+    yield shorts_playable(frame, recordings)
 
 
-@dg.asset_check(asset=shorts, partitions_def=recordings_partitions,
-                description="Clips lie within the recording, last 15-60 s, and cut files play "
-                "back at 1080x1920 with the expected duration.", additional_ins={"recordings": dg.AssetIn("recordings")})
 def shorts_playable(shorts: pd.DataFrame, recordings: pd.DataFrame) -> dg.AssetCheckResult:
     from ..publishing.media_check import verify_clip
 
@@ -103,8 +108,8 @@ def shorts_playable(shorts: pd.DataFrame, recordings: pd.DataFrame) -> dg.AssetC
             problems.append(f"clip {row.index} lasts {length:.1f}s")
         if isinstance(row.clip_path, str):
             problems += [f"clip {row.index}: {p}" for p in verify_clip(row.clip_path, length, decode=False)]
-    return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none",
-                                                              "clips_checked": len(shorts)})
+    return dg.AssetCheckResult(check_name="shorts_playable", passed=not problems,
+                               metadata={"problems": "\n".join(problems) or "none", "clips_checked": len(shorts)})
 
 
 class AnkiConfig(dg.Config):

@@ -18,9 +18,9 @@ from aivlingual_tests.fakes.llm_responders import pipeline_model
 from aivlingual_tests.fakes.provider_server import Fault
 
 PER_RECORDING = [ingestion.recordings, ingestion.transcripts, analysis.expressions, analysis.difficulty,
-                 publishing.shorts]
-CHECKS = [ingestion.transcript_not_empty, ingestion.transcript_times_valid, ingestion.transcript_mostly_japanese,
-          analysis.expressions_complete, publishing.shorts_playable]
+                 publishing.shorts]  # with their checks, evaluated in their steps
+CHECKS = {"transcript_not_empty", "transcript_times_valid", "transcript_mostly_japanese", "expressions_complete",
+          "shorts_playable"}
 
 
 def register(instance, path) -> str:
@@ -32,7 +32,7 @@ def register(instance, path) -> str:
 
 def run_recording(instance, key, cut=True):
     return dg.materialize(
-        PER_RECORDING + CHECKS, partition_key=key, instance=instance, resources=build_resources(),
+        PER_RECORDING, partition_key=key, instance=instance, resources=build_resources(),
         run_config={"ops": {"shorts": {"config": {"cut_clips": cut}}}},
     )
 
@@ -62,7 +62,8 @@ def test_sample_stream_becomes_expressions_levels_shorts_and_a_stock_offline(ins
     key = register(instance, sample_copy / "sample_stream.mp4")
     result = run_recording(instance, key)
     assert result.success
-    assert all(c.passed for c in result.get_asset_check_evaluations())
+    checks = result.get_asset_check_evaluations()
+    assert {c.check_name for c in checks} == CHECKS and all(c.passed and c.partition == key for c in checks)
 
     frames = FrameStore(aiv_home / "storage")
     transcript = frames.read("transcripts", key)

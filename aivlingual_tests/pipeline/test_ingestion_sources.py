@@ -27,8 +27,7 @@ FEED = Path(__file__).resolve().parents[1] / "ingestion" / "data" / "feeds" / "c
 
 def materialize_ingestion(instance, key, **resource_overrides):
     resources = {**build_resources(), **resource_overrides}
-    return dg.materialize([ingestion.recordings, ingestion.transcripts, ingestion.transcript_not_empty,
-                           ingestion.transcript_mostly_japanese], partition_key=key, instance=instance,
+    return dg.materialize([ingestion.recordings, ingestion.transcripts], partition_key=key, instance=instance,
                           resources=resources, raise_on_error=False)
 
 
@@ -48,7 +47,7 @@ def test_youtube_recording_prefers_the_manual_japanese_track(instance, aiv_home)
 
 def materialize_with_times_check(instance, key, **resource_overrides):
     resources = {**build_resources(), **resource_overrides}
-    return dg.materialize([ingestion.recordings, ingestion.transcripts, ingestion.transcript_times_valid],
+    return dg.materialize([ingestion.recordings, ingestion.transcripts],  # with the transcript's checks
                           partition_key=key, instance=instance, resources=resources)
 
 
@@ -57,7 +56,8 @@ def metadata_of(result, node: str) -> dict:
 
 
 def times_check(result):
-    return [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"][0]
+    return [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+            and e.event_specific_data.check_name == "transcript_times_valid"][0]
 
 
 def test_bare_youtube_id_learns_title_channel_and_length_from_the_player_response(instance, aiv_home):
