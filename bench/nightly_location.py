@@ -15,7 +15,7 @@ from aivlingual_assets import definitions as project
 from aivlingual_assets.jobs import STOCK
 from aivlingual_assets.resources.pipeline import PipelineResource
 from aivlingual_assets.schedules import nightly_plan
-from deploy.postgres.definitions import defs as profile_defs  # REPO_ROOT is the location's working directory
+from deploy.postgres import definitions as profile  # REPO_ROOT is the location's working directory
 
 NIGHTLY_JOB = next(s for s in project.defs.schedules if s.name == "nightly_schedule").job
 CURSOR = "asked"
@@ -31,4 +31,4 @@ def nightly_now(context: dg.SensorEvaluationContext, pipeline: PipelineResource)
     return plan.requests
 
 
-defs = dg.Definitions.merge(profile_defs, dg.Definitions(sensors=[nightly_now]))
+defs = dg.Definitions.merge(profile.defs, dg.Definitions(sensors=[nightly_now]))

@@ -246,8 +246,12 @@ def test_the_postgres_profiles_code_location_runs_each_runs_steps_in_its_own_pro
     folder = ROOT / "deploy" / "postgres"
     assert (folder / entry["python_file"]["working_directory"]).resolve() == ROOT
     module = load_python_file(str(folder / entry["python_file"]["relative_path"]), str(ROOT))
+    from dagster._core.workspace.autodiscovery import loadable_targets_from_loaded_module
+
     from aivlingual_assets.definitions import defs as project_defs
 
+    (target,) = loadable_targets_from_loaded_module(module)  # what the webserver and daemon load: one Definitions
+    assert target.attribute == "defs"
     repo = module.defs.get_repository_def()
     assert {j.name for j in repo.get_all_jobs()} >= {"recording_job", "stock_job", "nightly_job"}
     assert repo.get_job("recording_job").executor_def.name == dg.in_process_executor.name

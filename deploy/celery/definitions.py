@@ -16,7 +16,7 @@ import dagster as dg
 import yaml
 from dagster_celery import celery_executor
 
-from aivlingual_assets.definitions import defs as project_defs
+from aivlingual_assets import definitions as project  # a module: one Definitions object at module scope
 
 SHIPPED_CONFIG = Path(__file__).resolve().with_name("celery.yaml")
 
@@ -27,4 +27,4 @@ def celery_config(path: str | Path | None = None) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())["execution"]["config"]
 
 
-defs = dg.Definitions.merge(project_defs, dg.Definitions(executor=celery_executor.configured(celery_config())))
+defs = dg.Definitions.merge(project.defs, dg.Definitions(executor=celery_executor.configured(celery_config())))

@@ -19,6 +19,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from aivlingual_assets.definitions import defs as project_defs
+from aivlingual_assets import definitions as project  # a module: one Definitions object at module scope
 
-defs = dg.Definitions.merge(project_defs, dg.Definitions(executor=dg.in_process_executor))
+defs = dg.Definitions.merge(project.defs, dg.Definitions(executor=dg.in_process_executor))
