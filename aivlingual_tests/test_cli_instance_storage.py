@@ -127,3 +127,32 @@ def test_dynamic_partition_look_ups_open_no_connection_each(tmp_path, connection
     assert not storage.has_dynamic_partition("recordings", "file-b")
     assert len(connections) <= 2
     storage.dispose()
+
+
+def test_a_new_run_database_is_a_copy_of_the_empty_one_dagster_builds(tmp_path, monkeypatch):
+    """Dagster's _initdb (tables, indexes, alembic stamp and a read of its migration scripts) ran for every run;
+    a new run's database is now a copy of the one it builds once, the same schema and revision."""
+    kept = KeptConnectionEventLogStorage(str(tmp_path / "kept"))
+    stock = SqliteEventLogStorage(str(tmp_path / "stock"))
+    built = []
+    real_initdb = SqliteEventLogStorage._initdb
+    monkeypatch.setattr(SqliteEventLogStorage, "_initdb",
+                        lambda self, engine, **kw: built.append(engine.url) or real_initdb(self, engine, **kw))
+    runs = [str(uuid.uuid4()) for _ in range(3)]
+    for run_id in runs:
+        kept.store_event(log_entry(run_id))
+    assert len(built) == 1 and ".run-template-" in str(built[0])  # once, for the template
+    stock.store_event(log_entry(runs[0]))
+
+    def schema(path):
+        with sqlite3.connect(path) as conn:
+            return (conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall(),
+                    conn.execute("SELECT version_num FROM alembic_version").fetchall(),
+                    conn.execute("PRAGMA journal_mode").fetchall())
+
+    assert schema(kept.path_for_shard(runs[1])) == schema(stock.path_for_shard(runs[0]))
+    assert set(kept.get_all_run_ids()) == set(runs)  # the template is no run
+    reader = SqliteEventLogStorage(str(tmp_path / "kept"))  # another process, e.g. the UI
+    assert [r.event_log_entry.user_message for r in reader.get_records_for_run(runs[2]).records] == ["working"]
+    for storage in (kept, stock, reader):
+        storage.dispose()
