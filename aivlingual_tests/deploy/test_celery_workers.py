@@ -67,7 +67,8 @@ def _without_clock(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     for column in ("first_seen", "last_seen"):
         if column in frame:
-            frame[column] = [json.loads(v).get("recording") if v else v for v in frame[column]]
+            frame[column] = [(json.loads(v) if isinstance(v, str) else v).get("recording") if v else v
+                             for v in frame[column]]  # a dict (native stock column), or JSON text
     return frame
 
 
