@@ -20,7 +20,8 @@ import pandas as pd
 
 from ..ai.errors import AIError
 from ..storage.frame_store import FrameStore
-from .stock import StockEditor, empty_stock, recordings_held, stock_texts
+from .stock import StockEditor, empty_stock, native_stock, recordings_held, stock_texts
+from .stock_columns import NESTED_FIELDS
 from .stock_index import StockIndex, similar
 from .themes import assign_themes
 
@@ -71,6 +72,8 @@ def refresh_vocabulary(
     ``provider`` and ``model``; vectors come from its cache when seen before.
     """
     previous = frames.read(STOCK_ASSET) if frames.exists(STOCK_ASSET) else None
+    if previous is not None and any(previous[c].dtype != object for c in NESTED_FIELDS if c in previous.columns):
+        previous = native_stock(previous)  # stored with JSON text (before the columns were native): written back nested
     stock = None if rebuild else previous
     model = _embedding_model(embed)
     index = (None if rebuild else load_index(index_dir, model)) or StockIndex()

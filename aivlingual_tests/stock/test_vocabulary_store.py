@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -71,6 +72,21 @@ def refresh(frames, partitions, embed):
                                 embed=embed)
     frames.write(result.stock, "vocabulary")
     return result
+
+
+def test_a_stock_stored_with_json_text_is_written_back_nested_even_when_nothing_changed():
+    from .test_nested_columns import json_form
+
+    frames, embed = FrameStore(settings.storage_url()), OfflineEmbed()
+    frames.write(table(A, ("草", "草", "くさ", "grass", "noun", 1.0)), "difficulty", A)
+    first = refresh(frames, [A], embed)
+    frames.write(json_form(first.stock), "vocabulary")
+    assert isinstance(frames.read("vocabulary")["occurrences"][0], str)
+    embed.texts.clear()
+    again = refresh(frames, [A], embed)
+    assert (again.merged_recordings, again.replaced_recordings, embed.texts) == ([], [], [])
+    pd.testing.assert_frame_equal(again.stock, first.stock)
+    assert isinstance(frames.read("vocabulary")["occurrences"][0], np.ndarray)  # a list column again
 
 
 def test_only_recordings_analysed_again_are_merged_again_and_their_old_rows_go():
