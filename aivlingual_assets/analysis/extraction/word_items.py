@@ -173,14 +173,19 @@ def _fragment(form: str, entry: DictEntry) -> bool:
     return any(form.endswith(suffix) and is_basic_word(form[: -len(suffix)]) for suffix in _PLURAL_SUFFIXES)
 
 
+# JMdict parts of speech of words people also write in kana (verbs, い-adjectives, adverbs); a
+# な-adjective (粗野 for そや) or a する-noun (按摩 for あんま) is a noun here.
+_SAID_IN_KANA_TOO = ("Godan verb", "Ichidan verb", "Kuru verb", "suru verb - ", "adjective (keiyoushi)", "adverb")
+
+
 def _kana_spelling_of_a_kanji_word(form: str, entry: DictEntry) -> bool:
     """A short hiragana scrap read as a noun JMdict writes in kanji (とこ as 床 "bed", ちく as 地区,
     あんま as 按摩, わき as 脇): people write such words in kanji, so in a transcript the kana is
     nearly always a piece of something else (ところ, あんまり, a mis-cut casual line)."""
     if len(form) > 3 or not is_kana(form) or katakana_to_hiragana(form) != form or not entry.kanji_forms:
         return False
-    if any(word in p for p in entry.pos for word in ("verb", "adjective", "adverb")):
-        return False  # おしい, ふやす: a conjugating word said in kana is still that word
+    if any(p.startswith(_SAID_IN_KANA_TOO) for p in entry.pos):
+        return False  # おしい, ふやす: a conjugating word or an adverb said in kana is still that word
     return not any(_USUALLY_KANA in m for ms in (entry.misc, *entry.sense_misc) for m in ms)
 
 
