@@ -20,3 +20,10 @@ def test_its_synthetic_streams_are_distinct_recordings(tmp_path):
     keys = {recording_from_path(p).partition_key for p in paths}
     assert len(keys) == 5
     assert all(p.read_text(encoding="utf-8").count(" --> ") == 10 for p in paths)
+
+
+def test_it_measures_the_profiles_executor_unless_told_the_multiprocess_one():
+    from bench.nightly_pg import EXECUTORS, SIZES
+
+    assert {s["executor"] for s in SIZES.values()} == {"in_process"}
+    assert "multiprocess" in EXECUTORS

@@ -9,6 +9,8 @@ queued runs, the daemon's run coordinator, pools, ``stock_refresh_sensor``.
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from aivlingual_assets import definitions as project
@@ -31,4 +33,10 @@ def nightly_now(context: dg.SensorEvaluationContext, pipeline: PipelineResource)
     return plan.requests
 
 
-defs = dg.Definitions.merge(profile.defs, dg.Definitions(sensors=[nightly_now]))
+def _base() -> dg.Definitions:
+    """bench nightly_pg's executor size: the profile's (in-process) or the project's default (multiprocess).
+    (A function: a second Definitions object at module scope would make Dagster refuse the location.)"""
+    return project.defs if os.environ.get("AIVLINGUAL_BENCH_EXECUTOR") == "multiprocess" else profile.defs
+
+
+defs = dg.Definitions.merge(_base(), dg.Definitions(sensors=[nightly_now]))

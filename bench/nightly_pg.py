@@ -17,7 +17,8 @@ end) and, of that, inside steps (the rest: the executor between steps; with the 
 process started per step); then the stock refresh after the last recording and the sensor tick.
 
 ``python -m bench --only nightly_pg --tiny`` (1 recording), ``--quick`` (12) or full (1,000; hours on
-2 cores); ``--set nightly_pg.recordings=N``. ``AIVLINGUAL_BENCH_KEEP=1`` keeps the home and daemon.log.
+2 cores); ``--set nightly_pg.recordings=N``; ``--set nightly_pg.executor=multiprocess`` for the project's
+default executor (a process per step) instead of the profile's. ``AIVLINGUAL_BENCH_KEEP=1`` keeps the home and daemon.log.
 """
 
 from __future__ import annotations
@@ -38,13 +39,17 @@ from .common import REPO_ROOT, Row, isolated_home, row, skipped
 
 NAME = "nightly_pg"
 TITLE = "Nightly over N recordings, PostgreSQL, daemon"
+# executor: "in_process" (the profile's code location, as shipped) or "multiprocess" (the project's default
+# executor, a process per step: what the profile ran before)
 SIZES = {
-    "full": {"recordings": 1_000, "lines": 20},
-    "quick": {"recordings": 12, "lines": 20},
-    "tiny": {"recordings": 1, "lines": 10},
+    "full": {"recordings": 1_000, "lines": 20, "executor": "in_process"},
+    "quick": {"recordings": 12, "lines": 20, "executor": "in_process"},
+    "tiny": {"recordings": 1, "lines": 10, "executor": "in_process"},
 }
+EXECUTORS = ("in_process", "multiprocess")
 POLL_S = 2.0
 LOCATION = "bench.nightly_location"
+EXECUTOR_ENV = "AIVLINGUAL_BENCH_EXECUTOR"
 
 
 def write_recordings(folder: Path, n: int, lines: int) -> list[Path]:
@@ -209,6 +214,8 @@ def run(sizes: dict[str, Any]) -> list[Row]:
     from aivlingual_tests.postgres_cluster import PostgresCluster
 
     n, lines = int(sizes["recordings"]), int(sizes["lines"])
+    if sizes["executor"] not in EXECUTORS:
+        raise SystemExit(f"nightly_pg.executor must be one of {', '.join(EXECUTORS)}")
     keep = os.environ.get("AIVLINGUAL_BENCH_KEEP") == "1"  # keep the home (daemon.log, the runs' storage)
     with isolated_home(NAME, keep=keep) as home:
         if keep:
@@ -228,11 +235,15 @@ def run(sizes: dict[str, Any]) -> list[Row]:
                                  f"      working_directory: {REPO_ROOT}\n")
             daemon_bin = Path(sys.executable).with_name("dagster-daemon")
             log = home / "daemon.log"
+            env = {**os.environ, EXECUTOR_ENV: str(sizes["executor"])}  # read by bench.nightly_location
             with background([str(daemon_bin), "run", "-w", str(workspace)], log_path=log, cwd=REPO_ROOT,
-                            env=dict(os.environ), preexec_fn=_stop_with_this_process) as daemon, \
+                            env=env, preexec_fn=_stop_with_this_process) as daemon, \
                     dg.DagsterInstance.get() as instance:
                 records = wait_for_nightly(instance, n, daemon, log, timeout=1200 + 120 * n)
-                return summarise(instance, records, _tick_started(instance), n)
+                rows = summarise(instance, records, _tick_started(instance), n)
+                rows[0].details["executor"] = sizes["executor"]
+                rows[0].note = f"{sizes['executor']} executor; {rows[0].note}"
+                return rows
         finally:
             os.environ.pop("DAGSTER_PG_URL", None)
             cluster.stop()
