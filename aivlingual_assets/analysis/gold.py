@@ -113,10 +113,20 @@ def _reading_checked(g: GoldItem, p: Expression) -> bool:
     return fold(p.lemma) in named or fold(p.expression) in named
 
 
+def _word_forms(word: str) -> str:
+    """A word and its regular English inflections: 'ignore' also matches 'ignoring' and 'ignored',
+    'limit' 'limited', 'bill' 'bills' (a gloss says the same sense in another form of the word)."""
+    if len(word) < 4 or not word.isalpha():
+        return re.escape(word)
+    stem = word[:-1] if word.endswith("e") else word
+    return re.escape(stem) + ("(?:e|es|ed|ing)" if word.endswith("e") else "(?:s|es|ed|ing)?")
+
+
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:
-    """A keyword matches as a whole word or phrase ('hot' is not in 'shot')."""
+    """A keyword matches as a whole word or phrase ('hot' is not in 'shot'), in any regular
+    inflection of its words (see :func:`_word_forms`)."""
     words = keyword.casefold().split()
-    body = r"\s+".join(re.escape(w) for w in words)
+    body = r"\s+".join(_word_forms(w) for w in words)
     head = r"\b" if words and re.match(r"\w", words[0]) else ""
     tail = r"\b" if words and re.search(r"\w$", words[-1]) else ""
     return re.compile(head + body + tail)

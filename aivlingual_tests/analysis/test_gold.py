@@ -46,6 +46,7 @@ def test_sense_keywords_match_whole_words_case_folded():
     hot = GoldItem(lemma="熱い", sense=["hot"])
     assert precision_recall([_m("熱い", "HOT (to the touch)", "あつい")], [hot])["sense_accuracy"] == 1.0
     assert precision_recall([_m("熱い", "a shot", "あつい")], [hot])["sense_accuracy"] == 0.0
+    assert precision_recall([_m("熱い", "hotter", "あつい")], [hot])["sense_accuracy"] == 0.0
     phrase = GoldItem(lemma="盛り上がる", sense=["get lively"])
     assert precision_recall([_m("盛り上がる", "to get  lively (party)", "もりあがる")], [phrase])["sense_accuracy"] == 1.0
 
@@ -165,3 +166,11 @@ def test_a_pattern_row_is_not_spent_on_the_word_that_shares_its_expression():
     assert r["sense_accuracy"] == 1.0
     # with no item naming its lemma, the row still credits the item that names its expression
     assert precision_recall([pattern], gold[:1])["tp"] == 1
+
+
+def test_sense_keywords_match_in_any_regular_inflection():
+    ignore = GoldItem(lemma="無視", sense=["ignore"])
+    assert precision_recall([_m("無視", "disregarding; ignoring", "むし")], [ignore])["sense_accuracy"] == 1.0
+    limit = GoldItem(lemma="限定", sense=["limited edition", "limit"])
+    assert precision_recall([_m("限定", "limits; restriction", "げんてい")], [limit])["sense_accuracy"] == 1.0
+    assert precision_recall([_m("限定", "delimitation", "げんてい")], [limit])["sense_accuracy"] == 0.0

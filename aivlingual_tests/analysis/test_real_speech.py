@@ -23,13 +23,14 @@ REAL = Path(__file__).parent / "data" / "real"
 SOURCES = REAL / "SOURCES.md"
 FILES = sorted(REAL.glob("*.yaml"))
 
-# subset -> figure -> floor, a little below the engine's figures when set (2026-12-07 ~13:30 UTC, on the
+# subset -> figure -> floor, a little below the engine's figures when set (2026-12-07 ~14:00 UTC, on the
 # grown sets: the ReazonSpeech/Whisper ASR pair and two fresh tuning excerpts joined them; tuning recall
-# .807 precision .738 sense .902 reading .972; held out recall .708 precision .674 sense .894 reading .970).
+# .806 precision .739 sense .914 reading .972; held out recall .708 precision .675 sense .905 reading .970;
+# sense keywords match in any regular English inflection since then: .903 and .895 under whole words only).
 # Precision counts ``acceptable`` items as right.
 FLOORS = {
-    "tuning": {"recall": 0.79, "precision": 0.72, "sense_accuracy": 0.89, "reading_accuracy": 0.96},
-    "heldout": {"recall": 0.69, "precision": 0.65, "sense_accuracy": 0.88, "reading_accuracy": 0.96},
+    "tuning": {"recall": 0.79, "precision": 0.72, "sense_accuracy": 0.90, "reading_accuracy": 0.96},
+    "heldout": {"recall": 0.69, "precision": 0.65, "sense_accuracy": 0.89, "reading_accuracy": 0.96},
 }
 
 
