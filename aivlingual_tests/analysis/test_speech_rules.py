@@ -365,3 +365,15 @@ def test_an_expression_said_as_a_command_or_lets_matches_only_that_mood(said, co
 
 def test_the_command_itself_is_still_the_expression():
     assert "しっかりしろ" in _lemmas("おい、しっかりしろよ")
+
+
+def test_an_adverb_made_of_a_word_and_its_particle_is_the_adverb():
+    """要するに "in short" is not 要する "to require" with a particle."""
+    items = {e.lemma: e.meaning for e in _items("要するにそういうことだよ")}
+    assert "要するに" in items and "in short" in items["要するに"]
+    assert "要する" not in items
+
+
+def test_a_phrase_with_a_part_said_in_kana_is_still_the_phrase():
+    assert "力を入れる" in _lemmas("そこに力いれてんねん")
+    assert "空を飛ぶ" not in _lemmas("空を翔んでる")

@@ -62,12 +62,20 @@ def _literal(m: PhraseMatch, toks: Sequence[Token], entry: DictEntry) -> bool:
     return False
 
 
+def _adverb_of_its_own(m: PhraseMatch, toks: Sequence[Token], entry: DictEntry) -> bool:
+    """A word and its particle that make an adverb meaning something else (要するに "in short",
+    not 要する "to require"): the adverb is the word said."""
+    return any("adverb" in p for p in entry.pos) and not _literal(m, toks, entry)
+
+
 def _said_as_written(m: PhraseMatch, pl: Line, s: int, e: int, entry: DictEntry) -> bool:
-    """The words said are the phrase's, not others that share its dictionary keys: each kanji
-    of the phrase is in the line (翔んでる is not 飛んでる), and the reading as said is close
-    to the phrase's (イケてる is not 行ってました, 持たざる is not 持てない)."""
+    """The words said are the phrase's, not others that share its dictionary keys: no kanji
+    said is foreign to the phrase's spellings (翔んでる is not 飛んでる; a part said in kana, 力
+    いれる or おっしゃるとおり, is fine), and the reading as said is close to the phrase's
+    (イケてる is not 行ってました, 持たざる is not 持てない)."""
     said = pl.folded[s:e]
-    if not is_kana(said) and any(ch not in said for ch in m.phrase.written if has_kanji(ch)):
+    spelled = set("".join((m.phrase.written, *entry.kanji_forms)))
+    if any(has_kanji(ch) and ch not in spelled for ch in said):
         return False
     heard = reading_of_span(pl, s, e)
     if not heard or not entry.reading:
@@ -105,7 +113,7 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
         word = not any(p.startswith("expressions") for p in entry.pos)
         if word and not _split_word_worth_teaching(toks[m.first : m.last + 1], entry):
             continue
-        if not word and sum(1 for t in toks[m.first : m.last + 1] if t.pos1 != "助詞") < 2:
+        if not word and sum(1 for t in toks[m.first : m.last + 1] if t.pos1 != "助詞") < 2 and not _adverb_of_its_own(m, toks, entry):
             continue  # きっかけに, 一緒に: one word and its particle, taught as the word
         if not _said_as_written(m, pl, s, e, entry):
             continue
