@@ -81,9 +81,13 @@ def real_speech_rows() -> list[Row]:
         if subset == "tuning":  # never list held-out items
             details["missed"] = {f["file"]: f["score"]["missed"] for f in files}
             details["wrong_sense"] = {f["file"]: f["score"]["wrong_sense"] for f in files}
+        details.update(misheard_items=s["misheard_items"], asr_error_spots=s["asr_error_spots"])
+        if subset == "tuning":
+            details["misheard"] = {f["file"]: f["score"]["misheard"] for f in files if f["score"]["misheard"]}
         note = (f"real speech, {label}: {len(files)} files, {sum(f['lines'] for f in files)} lines, "
                 f"{s['tp'] + s['fn']} gold items; tp {s['tp']}, fp {s['fp']}, acceptable {s['acceptable_hits']}, "
-                f"fn {s['fn']}; strict precision {strict['precision']:.3f}")
+                f"fn {s['fn']}; strict precision {strict['precision']:.3f}; "
+                f"{s['misheard_items']} items on {s['asr_error_spots']} speech-recognition errors")
         for i, (key, name) in enumerate(REAL_FIGURES):
             rows.append(row(NAME, f"{name}, real speech ({label})", s[key], "",
                             **({"details": details, "note": note} if i == 0 else {})))

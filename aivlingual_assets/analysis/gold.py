@@ -42,7 +42,8 @@ from aivlingual_assets.analysis.lexicon import fold
 from aivlingual_assets.analysis.schemas import Category, Expression, TranscriptLine
 
 __all__ = [
-    "GoldItem", "GoldSet", "precision_recall", "pooled", "load_gold", "sense_matches", "fold_reading",
+    "AsrError", "GoldItem", "GoldSet", "precision_recall", "pooled", "load_gold", "sense_matches", "fold_reading",
+    "misheard_items",
     "subset_of", "score_gold_files",
 ]
 
@@ -69,6 +70,15 @@ class GoldItem(BaseModel):
         return {fold(k) for k in (self.lemma, self.expression, *self.variants) if k and fold(k)}
 
 
+class AsrError(BaseModel):
+    """A spot where speech recognition mis-heard (ASR transcripts): what the text says and what was said."""
+
+    line: int = Field(description="Index of the line (0-based) in ``lines``.")
+    heard: str = Field(description="The wrong text as it stands in the line.")
+    said: Optional[str] = Field(default=None, description="What was really said, when known.")
+    note: str = ""
+
+
 class GoldSet(BaseModel):
     recording: str = ""
     title: str = ""
@@ -78,6 +88,10 @@ class GoldSet(BaseModel):
         default_factory=list,
         description="Items a teacher would also accept if emitted (not must-picks): right for precision, "
         "never counted in recall.",
+    )
+    asr_errors: list[AsrError] = Field(
+        default_factory=list,
+        description="Mis-heard spots of a speech-recognition transcript: an item built on one teaches a wrong word.",
     )
 
 
@@ -287,6 +301,22 @@ def pooled(scores: Sequence[dict]) -> dict:
     }
 
 
+def misheard_items(predicted: Sequence[Expression], gold: GoldSet) -> list[tuple[str, str]]:
+    """(heard text, predicted lemma) for each prediction built on a mis-heard spot: said on that
+    line and sharing two characters in a row with the text heard there (審判 on ご審判には及びませぬ,
+    said ご心配). Such an item teaches a word nobody said; emitting nothing is better."""
+    out: list[tuple[str, str]] = []
+    for err in gold.asr_errors:
+        if not 0 <= err.line < len(gold.lines):
+            continue
+        line, heard = gold.lines[err.line], fold(err.heard)
+        for p in predicted:
+            said = fold(p.expression)
+            if p.start == line.start and any(said[i : i + 2] in heard for i in range(len(said) - 1)):
+                out.append((err.heard, p.lemma))
+    return out
+
+
 def subset_of(path: str | Path) -> str:
     """``heldout`` for a ``*_heldout.yaml`` gold file (never used for tuning), else ``tuning``."""
     return "heldout" if Path(path).stem.endswith("_heldout") else "tuning"
@@ -301,7 +331,9 @@ def score_gold_files(
     pooled, "files": [...]}``: the plain subsets count a file's ``acceptable`` items as right for
     precision, the ``_strict`` ones score against the teacher's gold list alone.  Each entry of
     ``files`` has ``file``, ``subset``, ``lines``, ``gold_items``, ``predicted``, ``seconds`` and
-    the file's own ``score`` (with acceptable items).  A subset without files pools to zeros.
+    the file's own ``score`` (with acceptable items, and ``misheard``: items built on the file's
+    speech-recognition errors, see :func:`misheard_items`); each plain subset also counts
+    ``misheard_items`` over its ``asr_error_spots``.  A subset without files pools to zeros.
     """
     per: dict[str, list[dict]] = {"tuning": [], "heldout": [], "tuning_strict": [], "heldout_strict": []}
     files: list[dict] = []
@@ -312,11 +344,16 @@ def score_gold_files(
         seconds = time.perf_counter() - t0
         subset = subset_of(path)
         score = precision_recall(predicted, gold.gold, gold.acceptable)
+        score["misheard"] = misheard_items(predicted, gold)
+        score["asr_error_spots"] = len(gold.asr_errors)
         per[subset].append(score)
         per[f"{subset}_strict"].append(precision_recall(predicted, gold.gold))
         files.append({"file": Path(path).name, "subset": subset, "lines": len(gold.lines),
                       "gold_items": len(gold.gold), "predicted": len(predicted), "seconds": seconds,
                       "score": score})
     result: dict = {name: pooled(scores) for name, scores in per.items()}
+    for subset in ("tuning", "heldout"):
+        result[subset]["misheard_items"] = sum(len(s["misheard"]) for s in per[subset])
+        result[subset]["asr_error_spots"] = sum(s["asr_error_spots"] for s in per[subset])
     result["files"] = files
     return result

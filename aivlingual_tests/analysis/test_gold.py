@@ -174,3 +174,14 @@ def test_sense_keywords_match_in_any_regular_inflection():
     limit = GoldItem(lemma="限定", sense=["limited edition", "limit"])
     assert precision_recall([_m("限定", "limits; restriction", "げんてい")], [limit])["sense_accuracy"] == 1.0
     assert precision_recall([_m("限定", "delimitation", "げんてい")], [limit])["sense_accuracy"] == 0.0
+
+
+def test_items_built_on_a_misheard_word_are_counted():
+    from aivlingual_assets.analysis.gold import AsrError, GoldSet, misheard_items
+    from aivlingual_assets.analysis.schemas import TranscriptLine
+
+    lines = [TranscriptLine(start=0, end=1, text="ご審判には及びませぬ"), TranscriptLine(start=2, end=3, text="審判が笛を吹いた")]
+    gold = GoldSet(lines=lines, gold=[], asr_errors=[AsrError(line=0, heard="ご審判には及びませぬ", said="ご心配には及びませぬ")])
+    said_wrong = _m("審判", "referee", "しんぱん")  # built on the mis-heard spot (line 0)
+    said_right = _m("審判", "referee", "しんぱん").model_copy(update={"start": 2.0, "end": 3.0})
+    assert misheard_items([said_wrong, said_right], gold) == [("ご審判には及びませぬ", "審判")]
