@@ -32,6 +32,8 @@ def _serving(port: int) -> bool:
 
 def test_ui_sets_the_pool_limits_before_dagster_dev_starts(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    for name in ("OPENAI_API_KEY", "GEMINI_API_KEY", "NOTION_TOKEN"):  # every pool's provider configured
+        monkeypatch.setenv(name, "configured")
     started = []
 
     def execv(path, argv):

@@ -100,6 +100,9 @@ def cmd_channels(args: argparse.Namespace) -> int:
             else:
                 secret = sys.stdin.read()
             vault.set_key(args.name, args.provider, secret)
+            from .instance import KEY_POOLS, get_instance
+
+            get_instance(extra_pools=KEY_POOLS[args.provider]).dispose()  # its steps' pools get their limits
             print(f"✓ {args.name}: {args.provider} key stored encrypted; its calls now use it.")
             return 0
         if action == "remove-key":

@@ -1,4 +1,14 @@
-"""The Dagster instance the commands run on: ``DAGSTER_HOME`` with the project's dagster.yaml and pool limits."""
+"""The Dagster instance the commands run on: ``DAGSTER_HOME`` with the project's dagster.yaml and pool limits.
+
+Pool limits are instance settings, set for a pool once a provider that uses it is configured. The assets
+declare their pools always (``pool="openai"`` on every step that may call an AI provider, ``"notion"``), so
+the definitions, and so the job snapshot, are the same in every process whatever its environment; what the
+environment decides is only whether the instance limits the pool. A step in a pool with a limit claims and
+frees a slot in Dagster's storage (a few writes each, ~65 ms for the 5 pooled steps of a recording on the
+2-core machine); in a pool without one (and no ``default_limit`` in dagster.yaml) the claim is a dictionary
+look-up. So the offline engine alone pays nothing for pools, and a limit, once set, stays until changed with
+``dagster instance concurrency set``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +19,21 @@ from pathlib import Path
 from .. import settings
 
 POOL_LIMITS = {"openai": 4, "gemini": 4, "notion": 1}
+# What configures each pool's provider: "openai" is the pool of every step that may call an AI provider
+# (OpenAI, Gemini, a local server), the others are named after theirs. A channel's own key configures its
+# provider's pools when it is stored (`aivlingual channels set-key`).
+POOL_PROVIDERS = {
+    "openai": ("OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "AIVLINGUAL_LOCAL_BASE_URL"),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "notion": ("NOTION_TOKEN",),
+}
+KEY_POOLS = {"openai": ("openai",), "gemini": ("openai", "gemini"), "notion": ("notion",)}  # a channel's key
+
+
+def configured_pools(env=None) -> list[str]:
+    """The pools whose provider the environment configures."""
+    env = os.environ if env is None else env
+    return [pool for pool, names in POOL_PROVIDERS.items() if any(env.get(name) for name in names)]
 _REPO_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 
 
@@ -25,9 +50,9 @@ def dagster_home() -> Path:
     return home
 
 
-def get_instance():
+def get_instance(extra_pools: tuple[str, ...] = ()):
+    """The instance, with the limits of the pools whose provider is configured (and ``extra_pools``) set."""
     import dagster as dg
-    import sqlalchemy as sa
     from dagster._core.instance.ref import InstanceRef
 
     from ..storage.schema import file_lock
@@ -38,16 +63,23 @@ def get_instance():
         # Dagster's own SQLite storage, its connections kept for the command (storage/dagster_sqlite.py);
         # dagster-postgres's storage on a pool of kept connections (storage/dagster_postgres.py)
         instance = dg.DagsterInstance.from_ref(_with_kept_connections(InstanceRef.from_dir(str(home))))
-        storage = instance.event_log_storage
-        known = storage.get_concurrency_keys()
-        for pool, limit in POOL_LIMITS.items():
-            if pool not in known:
-                try:
-                    storage.set_concurrency_slots(pool, limit)
-                except sa.exc.IntegrityError:  # another host set it first (shared PostgreSQL storage)
-                    if pool not in storage.get_concurrency_keys():
-                        raise
+        set_pool_limits(instance, [*configured_pools(), *extra_pools])
     return instance
+
+
+def set_pool_limits(instance, pools) -> None:
+    """Sets the limit of each of ``pools`` that has none yet (a limit set by hand is kept)."""
+    import sqlalchemy as sa
+
+    storage = instance.event_log_storage
+    known = storage.get_concurrency_keys()
+    for pool in dict.fromkeys(pools):
+        if pool not in known:
+            try:
+                storage.set_concurrency_slots(pool, POOL_LIMITS[pool])
+            except sa.exc.IntegrityError:  # another host set it first (shared PostgreSQL storage)
+                if pool not in storage.get_concurrency_keys():
+                    raise
 
 
 def _with_kept_connections(ref):
