@@ -51,8 +51,10 @@ from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.schedule_storage import PostgresScheduleStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 
-POOL_SIZE = 2  # kept per process: the run's event writes and a reader (the watcher, a daemon thread)
-MAX_OVERFLOW = 6  # opened for a burst and closed when returned: at most 8 connections a process
+# kept per process: with 2, a run of `aivlingual process` still opened ~6 overflow connections a recording
+# (nested checkouts in Dagster's event writes and reads), each closed again when returned
+POOL_SIZE = 4
+MAX_OVERFLOW = 4  # opened for a burst and closed when returned: at most 8 connections a process
 POOL_TIMEOUT_S = 30  # then dagster-postgres's own connection retry takes over
 POOL_RECYCLE_S = 3600
 
@@ -161,6 +163,14 @@ class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
         if table_name not in known and super().has_table(table_name):
             known.add(table_name)
         return table_name in known
+
+    def has_asset_key_col(self, column_name: str) -> bool:
+        """Asked at every asset event and asset read (~20 times a recording), a catalogue query each; a column
+        of the asset_keys table, once there, is remembered (migrations add columns, never drop them)."""
+        known = self.__dict__.setdefault("_asset_key_cols", set())
+        if column_name not in known and super().has_asset_key_col(column_name):
+            known.add(column_name)
+        return column_name in known
 
 
 class PooledPostgresScheduleStorage(_Pooled, PostgresScheduleStorage):

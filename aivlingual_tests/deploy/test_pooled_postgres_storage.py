@@ -266,5 +266,9 @@ def test_the_event_log_asks_the_catalogue_once_per_table_dagster_asks_about(pg_h
         for _ in range(20):
             instance.get_dynamic_partitions("recordings")
         assert sum("pg_catalog" in s or "pg_class" in s for s in statements) <= 1
+        statements.clear()
+        for _ in range(20):
+            assert instance.event_log_storage.has_asset_key_index_cols()
+        assert sum("pg_catalog" in s or "pg_class" in s or "pg_attribute" in s for s in statements) <= 3
         assert instance.event_log_storage.has_table("dynamic_partitions")
         assert not instance.event_log_storage.has_table("no_such_table")
