@@ -377,3 +377,13 @@ def test_an_adverb_made_of_a_word_and_its_particle_is_the_adverb():
 def test_a_phrase_with_a_part_said_in_kana_is_still_the_phrase():
     assert "力を入れる" in _lemmas("そこに力いれてんねん")
     assert "空を飛ぶ" not in _lemmas("空を翔んでる")
+
+
+def test_a_verb_stem_that_cannot_stand_where_it_was_said_is_not_that_verb():
+    """Kansai わい "I" is not 沸く's stem (a euphonic stem needs て/た after it); a stem before the
+    copula is the noun made from it (推しです: 推し "favourite", not 推す "to recommend")."""
+    assert "わく" not in _lemmas("わいは行くで")
+    assert "わく" in _lemmas("お湯がわいてる")
+    lemmas = _lemmas("この子が推しです")
+    assert "推し" in lemmas and "推す" not in lemmas
+    assert "いらっしゃる" in _lemmas("先生がいらっしゃいます")

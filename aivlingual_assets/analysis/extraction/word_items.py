@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.dictionary import _USUALLY_KANA, DictEntry
@@ -209,7 +210,33 @@ def _adverbial_use(pl: Line, tok: Token) -> bool:
     return nxt is None or nxt.pos1 not in ("助詞", "助動詞")
 
 
+# What follows a verb's euphonic stem (書い|て, 待っ|た, 読ん|だら); anything else means Sudachi
+# mistook another word for that stem (Kansai わい "I" for 沸く); the honorific verbs take ます there.
+_AFTER_EUPHONIC = ("て", "で", "た", "だ", "ちゃ", "じゃ", "ちま", "とる", "と", "ど", "ま")  # ま: いらっしゃい|ます
+
+
+def _as_said(pl: Line, tok: Token) -> Token | None:
+    """The token as the word said, or None when it is no word here. A verb form that cannot stand
+    where it was said is Sudachi's misreading: a euphonic stem (わい of 沸く, Kansai "I") with no
+    て/た after it is dropped; a stem right before the copula is the noun made from it (推しです,
+    得やろ: 推し "favourite", 得 "profit"), when JMdict has that noun."""
+    if tok.pos1 != "動詞":
+        return tok
+    nxt = next((t for t in pl.tokens if t.begin >= tok.end and t.pos1 != "空白"), None)
+    if "音便" in tok.conjugation_form:
+        return tok if nxt is not None and nxt.surface.startswith(_AFTER_EUPHONIC) else None
+    if tok.conjugation_form.startswith("連用形") and nxt is not None and nxt.pos1 == "助動詞" and nxt.dictionary_form in ("だ", "や", "です"):
+        noun = replace(tok, dictionary_form=tok.surface, normalized_form=tok.surface, lemma_reading=tok.reading,
+                       pos=("名詞", "普通名詞", "一般", "*", "*", "*"))
+        return noun if dictionary.lookup(tok.surface, tok.reading or None, pos="名詞") is not None else None
+    return tok
+
+
 def _vocab_from_token(pl: Line, tok: Token) -> Found | None:
+    said = _as_said(pl, tok)
+    if said is None:
+        return None
+    tok = said
     hit = _lookup_token(tok)
     if hit is None:
         return None
@@ -255,6 +282,8 @@ def _kanji_compounds(pl: Line, covered: list[bool]) -> list[Found]:
         inside = [t for t in pl.tokens if t.end > s and t.begin < e]
         if len(inside) < 2 or any(covered[s:e]) or any(pl.names[s:e]) or any(t.pos2 == "数詞" for t in inside):
             continue
+        if s > 0 and (pl.folded[s - 1].isdigit() or inside[0].pos1 == "接尾辞"):
+            continue  # counters after a number (3本目 is not 本目 "a kind of knot")
         run = m.group(0)
         entry = dictionary.lookup(run)
         if entry is None or not entry.glosses or entry.written != run:
