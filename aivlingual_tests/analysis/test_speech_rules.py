@@ -217,8 +217,8 @@ def test_words_without_frequency_data_are_not_taken_for_mis_hearings():
 
 
 def test_fillers_and_scraps_are_not_offered():
-    lemmas = _lemmas("えー、あー、うわー", "私たちと子供達", "久しぶりに会った", "自由に使って")
-    assert not {"えー", "あー", "うわー", "私たち", "子供達", "久しぶりに", "自由に"} & set(lemmas), lemmas
+    lemmas = _lemmas("えー、あー、うわー", "えっと、それは", "私たちと子供達", "久しぶりに会った", "自由に使って")
+    assert not {"えー", "あー", "うわー", "えっと", "私たち", "子供達", "久しぶりに", "自由に"} & set(lemmas), lemmas
 
 
 def test_a_potential_form_is_not_called_casual():
