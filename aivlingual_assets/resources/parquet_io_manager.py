@@ -27,6 +27,15 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         return read_parquet(path)
 
+    def load_partitions(self, context: dg.InputContext):
+        """One recording's frame is read without Dagster's two debug lines ("Loading 1 partitions...", "Loading
+        partition ... from ...") per input: each is an event stored in the run's log, 32 of a recording run's
+        ~150 events, and the LOADED_INPUT event and the materialisation's ``path`` already say the same."""
+        keys = context.asset_partition_keys
+        if len(keys) != 1:
+            return super().load_partitions(context)
+        return self.load_from_path(context, self._get_paths_for_partitions(context)[keys[0]])
+
     def get_metadata(self, context: dg.OutputContext, obj: Any) -> dict[str, Any]:
         """Dagster's standard keys: the catalogue's row count and Columns view read them."""
         return {"dagster/row_count": dg.MetadataValue.int(len(obj)),
