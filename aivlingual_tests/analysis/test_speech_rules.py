@@ -217,8 +217,8 @@ def test_words_without_frequency_data_are_not_taken_for_mis_hearings():
 
 
 def test_fillers_and_scraps_are_not_offered():
-    lemmas = _lemmas("えー、あー、うわー", "えっと、それは", "私たちと子供達", "久しぶりに会った", "自由に使って")
-    assert not {"えー", "あー", "うわー", "えっと", "私たち", "子供達", "久しぶりに", "自由に"} & set(lemmas), lemmas
+    lemmas = _lemmas("えー、あー、うわー", "えっと、それは", "あのー、すみません", "私たちと子供達", "久しぶりに会った", "自由に使って")
+    assert not {"えー", "あー", "うわー", "えっと", "あのー", "私たち", "子供達", "久しぶりに", "自由に"} & set(lemmas), lemmas
 
 
 def test_a_potential_form_is_not_called_casual():
@@ -387,3 +387,11 @@ def test_a_verb_stem_that_cannot_stand_where_it_was_said_is_not_that_verb():
     lemmas = _lemmas("この子が推しです")
     assert "推し" in lemmas and "推す" not in lemmas
     assert "いらっしゃる" in _lemmas("先生がいらっしゃいます")
+    lemmas = _lemmas("実家から便りが届いた")
+    assert "便り" in lemmas and "便る" not in lemmas
+
+
+def test_one_kanji_words_side_by_side_are_not_a_rare_noun_spelt_the_same():
+    """3本目 is "the third", not 本目 "a kind of knot"; 紅ショウガ, a common compound Sudachi cuts, stays one word."""
+    assert "本目" not in _lemmas("3本目のヒット")
+    assert "紅ショウガ" in _lemmas("紅ショウガをのせる")

@@ -215,17 +215,26 @@ def _adverbial_use(pl: Line, tok: Token) -> bool:
 _AFTER_EUPHONIC = ("て", "で", "た", "だ", "ちゃ", "じゃ", "ちま", "とる", "と", "ど", "ま")  # ま: いらっしゃい|ます
 
 
+def _takes_a_noun(nxt: Token) -> bool:
+    """What follows a noun and never a verb's stem: the copula (推し|です) or a case particle
+    (便り|が届く, 積み立て|を続ける)."""
+    if nxt.pos1 == "助動詞":
+        return nxt.dictionary_form in ("だ", "や", "です")
+    return nxt.pos1 == "助詞" and nxt.pos2 == "格助詞" and nxt.surface in ("が", "を", "の")
+
+
 def _as_said(pl: Line, tok: Token) -> Token | None:
     """The token as the word said, or None when it is no word here. A verb form that cannot stand
     where it was said is Sudachi's misreading: a euphonic stem (わい of 沸く, Kansai "I") with no
-    て/た after it is dropped; a stem right before the copula is the noun made from it (推しです,
-    得やろ: 推し "favourite", 得 "profit"), when JMdict has that noun."""
+    て/た after it is dropped; a stem right before the copula or a case particle is the noun made
+    from it (推しです, 得やろ, 便りが: 推し "favourite", 得 "profit", 便り "news"), when JMdict has
+    that noun."""
     if tok.pos1 != "動詞":
         return tok
     nxt = next((t for t in pl.tokens if t.begin >= tok.end and t.pos1 != "空白"), None)
     if "音便" in tok.conjugation_form:
         return tok if nxt is not None and nxt.surface.startswith(_AFTER_EUPHONIC) else None
-    if tok.conjugation_form.startswith("連用形") and nxt is not None and nxt.pos1 == "助動詞" and nxt.dictionary_form in ("だ", "や", "です"):
+    if tok.conjugation_form.startswith("連用形") and nxt is not None and _takes_a_noun(nxt):
         noun = replace(tok, dictionary_form=tok.surface, normalized_form=tok.surface, lemma_reading=tok.reading,
                        pos=("名詞", "普通名詞", "一般", "*", "*", "*"))
         return noun if dictionary.lookup(tok.surface, tok.reading or None, pos="名詞") is not None else None
@@ -272,6 +281,13 @@ def _vocab_from_token(pl: Line, tok: Token) -> Found | None:
     return Found(tok.begin, expr, LEVELS_BY_DIFFICULTY.index(level))
 
 
+def _rare_join_of_single_kanji(tokens: Sequence[Token], entry: DictEntry) -> bool:
+    """One-kanji words side by side (その時|人が, 3本|目) spell a rare noun JMdict lists (時人
+    "contemporaries", 本目 "a kind of knot") that nobody said: only a word with a frequency or
+    priority tag is taken as said."""
+    return all(len(t.surface) == 1 and has_kanji(t.surface) for t in tokens) and not entry.priority
+
+
 def _kanji_compounds(pl: Line, covered: list[bool]) -> list[Found]:
     """Kanji runs that JMdict lists as one noun but Sudachi cut apart (醍醐|味って).
 
@@ -286,7 +302,7 @@ def _kanji_compounds(pl: Line, covered: list[bool]) -> list[Found]:
             continue  # counters after a number (3本目 is not 本目 "a kind of knot")
         run = m.group(0)
         entry = dictionary.lookup(run)
-        if entry is None or not entry.glosses or entry.written != run:
+        if entry is None or not entry.glosses or entry.written != run or _rare_join_of_single_kanji(inside, entry):
             continue
         if not any(p.startswith("noun") or "adjectival" in p for p in entry.pos):
             continue
@@ -336,7 +352,7 @@ def _split_words(pl: Line, covered: list[bool]) -> list[Found]:
         if any(covered[s:e]) or any(pl.names[s:e]):
             continue
         entry = dictionary.lookup(text)
-        if entry is None or entry.written != text or not entry.glosses:
+        if entry is None or entry.written != text or not entry.glosses or _rare_join_of_single_kanji(pl.tokens[i : j + 1], entry):
             continue
         if not any(w in p for p in entry.pos for w in _WORD_POS) or _likely_misheard(entry, text):
             continue
