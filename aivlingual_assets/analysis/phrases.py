@@ -231,6 +231,12 @@ def _objects(raw: dict[str, tuple[tuple, ...]]) -> dict[str, tuple[Phrase, ...]]
     return {k: tuple(phrase(row) for row in rows) for k, rows in raw.items()}
 
 
+def _other_copula_form(written: str, said: str) -> bool:
+    """The copula's adverbial forms make adverbs (大切に "carefully", 堂々と): its other forms are
+    not them (大切な is not 大切に)."""
+    return written in ("に", "と") and said != written
+
+
 def _match(ph: Phrase, tokens: Sequence[Token], keys: Sequence[str], i: int) -> int | None:
     """Index of the last token matched when ``ph`` starts at token ``i``, else None."""
     p, q, n = 0, i, len(ph.keys)
@@ -240,7 +246,7 @@ def _match(ph: Phrase, tokens: Sequence[Token], keys: Sequence[str], i: int) -> 
             q += 1  # polite ます slipped in: 欠かせませんね is 欠かせない
             continue
         if q < len(tokens) and (
-            keys[q] == ph.keys[p]
+            (keys[q] == ph.keys[p] and not _other_copula_form(ph.surfaces[p], tokens[q].surface))
             or tokens[q].surface in (ph.keys[p], ph.surfaces[p])
             or (p > 0 and ph.keys[p] in _DRIFTING and keys[q] in _DRIFTING and tokens[q].pos1 == "助詞")
         ):

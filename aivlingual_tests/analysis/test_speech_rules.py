@@ -395,3 +395,9 @@ def test_one_kanji_words_side_by_side_are_not_a_rare_noun_spelt_the_same():
     """3本目 is "the third", not 本目 "a kind of knot"; 紅ショウガ, a common compound Sudachi cuts, stays one word."""
     assert "本目" not in _lemmas("3本目のヒット")
     assert "紅ショウガ" in _lemmas("紅ショウガをのせる")
+
+
+def test_an_adverb_made_with_に_is_not_the_adjective_said_with_な():
+    """大切に "carefully" is the adverb; 大切なのかも is the adjective 大切 "important"."""
+    assert "大切に" not in _lemmas("正直大切なのかもしれない")
+    assert "無性に" in _lemmas("無性に食べたい")
