@@ -401,3 +401,9 @@ def test_an_adverb_made_with_に_is_not_the_adjective_said_with_な():
     """大切に "carefully" is the adverb; 大切なのかも is the adjective 大切 "important"."""
     assert "大切に" not in _lemmas("正直大切なのかもしれない")
     assert "無性に" in _lemmas("無性に食べたい")
+
+
+def test_a_noun_made_of_a_verb_stem_is_not_said_when_the_stem_goes_on_as_a_verb():
+    """ちょっと見 "a glance" is a noun; ちょっと見てください is "please take a look"."""
+    assert "ちょっと見" not in _lemmas("ちょっと見てください")
+    assert "ちょっと見" in _lemmas("ちょっと見には分からない")

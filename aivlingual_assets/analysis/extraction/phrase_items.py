@@ -113,6 +113,8 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
         word = not any(p.startswith("expressions") for p in entry.pos)
         if word and not _split_word_worth_teaching(toks[m.first : m.last + 1], entry):
             continue
+        if word and _noun_said_as_a_verb(toks, m.last, entry):
+            continue
         if not word and sum(1 for t in toks[m.first : m.last + 1] if t.pos1 != "助詞") < 2 and not _adverb_of_its_own(m, toks, entry):
             continue  # きっかけに, 一緒に: one word and its particle, taught as the word
         if not _said_as_written(m, pl, s, e, entry):
@@ -155,6 +157,15 @@ _KOSOADO = frozenset(
 )
 # Particles that only attach a word to the sentence (大切に, 本気で, 今から): the word is the point.
 _ATTACHING = frozenset({"に", "で", "を", "の", "は", "も", "から", "より", "まで", "と", "が", "へ", "だ", "です", "た"})
+
+
+def _noun_said_as_a_verb(toks: Sequence[Token], last: int, entry: DictEntry) -> bool:
+    """A word JMdict makes of a verb's stem (ちょっと見 "a glance") is not said when the stem goes
+    on as a verb (ちょっと見て "look a little"): て or た after it."""
+    if toks[last].pos1 != "動詞" or any("verb" in p and "adverb" not in p for p in entry.pos):
+        return False
+    nxt = toks[last + 1] if last + 1 < len(toks) else None
+    return nxt is not None and nxt.surface in ("て", "で", "た", "だ", "ちゃ", "じゃ") and nxt.pos1 in ("助詞", "助動詞")
 
 
 def _split_word_worth_teaching(toks: Sequence[Token], entry: DictEntry) -> bool:
