@@ -407,3 +407,10 @@ def test_a_noun_made_of_a_verb_stem_is_not_said_when_the_stem_goes_on_as_a_verb(
     """ちょっと見 "a glance" is a noun; ちょっと見てください is "please take a look"."""
     assert "ちょっと見" not in _lemmas("ちょっと見てください")
     assert "ちょっと見" in _lemmas("ちょっと見には分からない")
+
+
+def test_a_verb_said_in_kana_is_not_taken_for_a_potential_without_ら():
+    """はなれる is 離れる itself; みれる (見る) is ら抜き."""
+    slips = [e.lemma for e in _items("家をはなれました") if e.category == Category.common_mistake]
+    assert slips == []
+    assert any(e.category == Category.common_mistake for e in _items("もうみれないよ"))

@@ -18,7 +18,7 @@ from aivlingual_assets.analysis.extraction.line import (
 )
 from aivlingual_assets.analysis.lexicon import mistake_rules
 from aivlingual_assets.analysis.schemas import Category
-from aivlingual_assets.analysis.tokenizer import lemma_conjugation_type
+from aivlingual_assets.analysis.tokenizer import is_kana, katakana_to_hiragana, lemma_conjugation_type
 
 def _verb_gloss(base: str) -> str:
     entry = dictionary.lookup(base)
@@ -35,14 +35,22 @@ def _slip(pl: Line, rule, start: int, end: int, offset: int, *, lemma: str, read
     return None if expr is None else Found(offset, expr)
 
 
+def _potential_without_ra(said: str, base: str) -> bool:
+    """見れる for 見る, 寝れる for 寝る (also said in kana, みれる): the verb's stem + れる."""
+    if said == base[:-1] + "れる":
+        return True
+    entry = dictionary.lookup(base) if is_kana(said) else None
+    return entry is not None and katakana_to_hiragana(said) == katakana_to_hiragana(entry.reading)[:-1] + "れる"
+
+
 def _ra_nuki(pl: Line, rule) -> list[Found]:
     out: list[Found] = []
     for t in pl.tokens:
         d, base = t.dictionary_form, t.normalized_form
-        if t.pos1 != "動詞" or not d.endswith("れる") or base == d or len(d) != len(base) + 1:
+        if t.pos1 != "動詞" or not d.endswith("れる") or base == d or not base.endswith("る"):
             continue
-        if not base.endswith("る"):
-            continue
+        if not _potential_without_ra(d, base):
+            continue  # はなれる is 離れる itself, not a potential of anything
         ctype = lemma_conjugation_type(base)
         if not ctype.startswith(("上一段", "下一段", "カ行変格")):
             continue
