@@ -17,8 +17,8 @@ from aivlingual_assets.storage.frame_store import FrameStore
 from aivlingual_tests.fakes.llm_responders import pipeline_model
 from aivlingual_tests.fakes.provider_server import Fault
 
-PER_RECORDING = [ingestion.recordings, ingestion.transcripts, analysis.expressions, analysis.difficulty,
-                 publishing.shorts]  # with their checks, evaluated in their steps
+PER_RECORDING = [ingestion.recordings, ingestion.transcripts, analysis.expressions, analysis.expressions_complete,
+                 analysis.difficulty, publishing.shorts]  # the other checks are evaluated in their assets' steps
 CHECKS = {"transcript_not_empty", "transcript_times_valid", "transcript_mostly_japanese", "expressions_complete",
           "shorts_playable"}
 
