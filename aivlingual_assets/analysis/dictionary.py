@@ -74,6 +74,11 @@ class DictEntry:
         return any(p in COMMON_TAGS for p in self.priority)
 
     @property
+    def usually_kana(self) -> bool:
+        """JMdict says the word is usually written in kana alone (in any sense)."""
+        return any(_USUALLY_KANA in m for ms in (self.misc, *self.sense_misc) for m in ms)
+
+    @property
     def all_senses_low_value(self) -> bool:
         """Every sense is archaic, obsolete, obscure or rare: in live speech, likely a mis-hearing."""
         return bool(self.sense_misc) and all(any(m in LOW_VALUE_MISC for m in ms) for ms in self.sense_misc)

@@ -22,6 +22,9 @@ _THANKS_RE = re.compile(r"ありがと|有難|有り難|サンキュ|感謝|あ�
 NEGATION_RE = re.compile(r"ない|なかっ|なく|ません|ず|ぬ|ねえ|ねー|ねぇ|無理|むり|だめ|ダメ|駄目|違|ちが|[らかわまさたなば]ん(?!で)")
 JAPANESE_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff々〆ヶ]")
 KANJI_RUN_RE = re.compile(r"[\u3400-\u9fff々〆ヶ]{2,}")
+# What follows a verb's stem when it goes on as a verb (書い|て, 待っ|た, 読ん|だら, 見|ちゃう, Kansai
+# 見|とる, いらっしゃい|ます): anything else says the stem is a noun, or not that verb at all.
+AFTER_A_VERB_STEM = ("て", "で", "た", "だ", "ちゃ", "じゃ", "ちま", "とる", "と", "ど", "ま")
 
 HONORIFICS = {"さん", "ちゃん", "くん", "君", "様", "さま", "氏", "たん", "殿", "どの", "ちゃま", "っち"}
 _CONTENT_POS = {"動詞", "形容詞", "形状詞", "名詞", "代名詞", "副詞"}

@@ -8,7 +8,15 @@ from difflib import SequenceMatcher
 
 from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.dictionary import DictEntry
-from aivlingual_assets.analysis.extraction.line import SLANG_MISC, Found, Line, expand, make, reading_of_span
+from aivlingual_assets.analysis.extraction.line import (
+    AFTER_A_VERB_STEM,
+    SLANG_MISC,
+    Found,
+    Line,
+    expand,
+    make,
+    reading_of_span,
+)
 from aivlingual_assets.analysis.jlpt_list import listed_level
 from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, vocabulary_level
 from aivlingual_assets.analysis.phrases import LIGHT_WORDS, PhraseMatch, token_key
@@ -165,7 +173,7 @@ def _noun_said_as_a_verb(toks: Sequence[Token], last: int, entry: DictEntry) -> 
     if toks[last].pos1 != "動詞" or any("verb" in p and "adverb" not in p for p in entry.pos):
         return False
     nxt = toks[last + 1] if last + 1 < len(toks) else None
-    return nxt is not None and nxt.surface in ("て", "で", "た", "だ", "ちゃ", "じゃ") and nxt.pos1 in ("助詞", "助動詞")
+    return nxt is not None and nxt.pos1 in ("助詞", "助動詞") and nxt.surface.startswith(AFTER_A_VERB_STEM)
 
 
 def _split_word_worth_teaching(toks: Sequence[Token], entry: DictEntry) -> bool:

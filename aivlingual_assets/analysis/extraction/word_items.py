@@ -6,8 +6,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from aivlingual_assets.analysis import dictionary
-from aivlingual_assets.analysis.dictionary import _USUALLY_KANA, DictEntry
-from aivlingual_assets.analysis.extraction.line import JAPANESE_RE, KANJI_RUN_RE, SLANG_MISC, Found, Line, make
+from aivlingual_assets.analysis.dictionary import DictEntry
+from aivlingual_assets.analysis.extraction.line import (
+    AFTER_A_VERB_STEM,
+    JAPANESE_RE,
+    KANJI_RUN_RE,
+    SLANG_MISC,
+    Found,
+    Line,
+    make,
+)
 from aivlingual_assets.analysis.jlpt_list import listed_level
 from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, vocabulary_level
 from aivlingual_assets.analysis.schemas import Category, Level
@@ -187,7 +195,7 @@ def _kana_spelling_of_a_kanji_word(form: str, entry: DictEntry) -> bool:
         return False
     if any(p.startswith(_SAID_IN_KANA_TOO) for p in entry.pos):
         return False  # おしい, ふやす: a conjugating word or an adverb said in kana is still that word
-    return not any(_USUALLY_KANA in m for ms in (entry.misc, *entry.sense_misc) for m in ms)
+    return not entry.usually_kana
 
 
 def _too_basic(level: Level, form: str, entry: DictEntry) -> bool:
@@ -210,11 +218,6 @@ def _adverbial_use(pl: Line, tok: Token) -> bool:
     return nxt is None or nxt.pos1 not in ("助詞", "助動詞")
 
 
-# What follows a verb's euphonic stem (書い|て, 待っ|た, 読ん|だら); anything else means Sudachi
-# mistook another word for that stem (Kansai わい "I" for 沸く); the honorific verbs take ます there.
-_AFTER_EUPHONIC = ("て", "で", "た", "だ", "ちゃ", "じゃ", "ちま", "とる", "と", "ど", "ま")  # ま: いらっしゃい|ます
-
-
 def _takes_a_noun(nxt: Token) -> bool:
     """What follows a noun and never a verb's stem: the copula (推し|です) or a case particle
     (便り|が届く, 積み立て|を続ける)."""
@@ -226,14 +229,14 @@ def _takes_a_noun(nxt: Token) -> bool:
 def _as_said(pl: Line, tok: Token) -> Token | None:
     """The token as the word said, or None when it is no word here. A verb form that cannot stand
     where it was said is Sudachi's misreading: a euphonic stem (わい of 沸く, Kansai "I") with no
-    て/た after it is dropped; a stem right before the copula or a case particle is the noun made
+    て/た after it (AFTER_A_VERB_STEM) is dropped; a stem right before the copula or a case particle is the noun made
     from it (推しです, 得やろ, 便りが: 推し "favourite", 得 "profit", 便り "news"), when JMdict has
     that noun."""
     if tok.pos1 != "動詞":
         return tok
     nxt = next((t for t in pl.tokens if t.begin >= tok.end and t.pos1 != "空白"), None)
     if "音便" in tok.conjugation_form:
-        return tok if nxt is not None and nxt.surface.startswith(_AFTER_EUPHONIC) else None
+        return tok if nxt is not None and nxt.surface.startswith(AFTER_A_VERB_STEM) else None
     if tok.conjugation_form.startswith("連用形") and nxt is not None and _takes_a_noun(nxt):
         noun = replace(tok, dictionary_form=tok.surface, normalized_form=tok.surface, lemma_reading=tok.reading,
                        pos=("名詞", "普通名詞", "一般", "*", "*", "*"))
@@ -299,7 +302,7 @@ def _kanji_compounds(pl: Line, covered: list[bool]) -> list[Found]:
         if len(inside) < 2 or any(covered[s:e]) or any(pl.names[s:e]) or any(t.pos2 == "数詞" for t in inside):
             continue
         if s > 0 and (pl.folded[s - 1].isdigit() or inside[0].pos1 == "接尾辞"):
-            continue  # counters after a number (3本目 is not 本目 "a kind of knot")
+            continue  # a counter after a number (2年半 is not 年半, 3本目 is not 本目)
         run = m.group(0)
         entry = dictionary.lookup(run)
         if entry is None or not entry.glosses or entry.written != run or _rare_join_of_single_kanji(inside, entry):
