@@ -48,6 +48,15 @@ def test_a_third_of_the_real_speech_is_held_out():
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_the_sources_table_gives_each_files_counts(path: Path):
+    gold = load_gold(path)
+    rows = [line for line in SOURCES.read_text("utf-8").splitlines() if line.startswith(f"| `{path.name}` |")]
+    assert len(rows) == 1, f"SOURCES.md needs one table row for {path.name}"
+    lines, items, acceptable = (int(cell) for cell in rows[0].strip("| ").split("|")[-3:])
+    assert (lines, items, acceptable) == (len(gold.lines), len(gold.gold), len(gold.acceptable))
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_real_gold_file_is_well_formed_and_sourced(path: Path):
     gold = load_gold(path)
     assert gold.recording and gold.title
