@@ -9,9 +9,11 @@ Two kinds of gold:
   through the offline engine itself, ``offline_extractor.extract_expressions``: recall of the
   teacher's items, precision, sense accuracy and reading accuracy, pooled over the tuning files
   and, separately, over the held-out ones (``*_heldout.yaml``, never used for tuning).  Precision
-  counts a file's ``acceptable`` items as right; the strict figure (teacher's list only) is in the
-  row's details.  Held-out rows carry counts only, never the items missed, so the figures can be
-  read without seeing the held-out gold.
+  counts a file's ``acceptable`` and ``pooled`` items as right; the row's details also give
+  precision before pooled judging (``acceptable`` lists written from the text alone; ``pooled``
+  items were accepted later from the engine's output, see SOURCES.md) and the strict figure
+  (teacher's gold list only).  Held-out rows carry counts only, never the items missed, so the
+  figures can be read without seeing the held-out gold.
 """
 
 from __future__ import annotations
@@ -70,11 +72,12 @@ def real_speech_rows() -> list[Row]:
     rows: list[Row] = []
     for subset, label in (("tuning", "tuning"), ("heldout", "held out")):
         files = [f for f in scores["files"] if f["subset"] == subset]
-        s, strict = scores[subset], scores[f"{subset}_strict"]
+        s, strict, unpooled = scores[subset], scores[f"{subset}_strict"], scores[f"{subset}_unpooled"]
         details: dict[str, Any] = {
             k: s[k] for k in ("tp", "fp", "fn", "acceptable_hits", "sense_pairs", "reading_pairs", "f1")
         }
-        details.update(strict_precision=strict["precision"], strict_sense_accuracy=strict["sense_accuracy"],
+        details.update(unpooled_precision=unpooled["precision"], rejected_hits=s["rejected_hits"],
+                       never_judged=s["fp"] - s["rejected_hits"], strict_precision=strict["precision"], strict_sense_accuracy=strict["sense_accuracy"],
                        strict_reading_accuracy=strict["reading_accuracy"],
                        seconds=round(sum(f["seconds"] for f in files), 2),
                        files=[{k: f[k] for k in ("file", "lines", "gold_items", "predicted")} for f in files])
@@ -86,7 +89,8 @@ def real_speech_rows() -> list[Row]:
             details["misheard"] = {f["file"]: f["score"]["misheard"] for f in files if f["score"]["misheard"]}
         note = (f"real speech, {label}: {len(files)} files, {sum(f['lines'] for f in files)} lines, "
                 f"{s['tp'] + s['fn']} gold items; tp {s['tp']}, fp {s['fp']}, acceptable {s['acceptable_hits']}, "
-                f"fn {s['fn']}; strict precision {strict['precision']:.3f}; "
+                f"fn {s['fn']}; fp judged wrong {s['rejected_hits']}, never judged {s['fp'] - s['rejected_hits']}; "
+                f"precision before pooled judging {unpooled['precision']:.3f}, strict {strict['precision']:.3f}; "
                 f"{s['misheard_items']} items on {s['asr_error_spots']} speech-recognition errors")
         for i, (key, name) in enumerate(REAL_FIGURES):
             rows.append(row(NAME, f"{name}, real speech ({label})", s[key], "",

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -42,8 +43,8 @@ from aivlingual_assets.analysis.lexicon import fold
 from aivlingual_assets.analysis.schemas import Category, Expression, TranscriptLine
 
 __all__ = [
-    "AsrError", "GoldItem", "GoldSet", "precision_recall", "pooled", "load_gold", "sense_matches", "fold_reading",
-    "misheard_items",
+    "AsrError", "GoldItem", "GoldSet", "Rejection", "precision_recall", "pooled", "load_gold", "sense_matches", "fold_reading",
+    "misheard_items", "rejected_items", "judging_pool",
     "subset_of", "score_gold_files",
 ]
 
@@ -79,6 +80,15 @@ class AsrError(BaseModel):
     note: str = ""
 
 
+class Rejection(BaseModel):
+    """An engine item a teacher judged and turned down (pooled judging, see SOURCES.md): why it is wrong."""
+
+    lemma: str = Field(description="The item's lemma as the engine gave it.")
+    line: int = Field(description="Index of the line (0-based) in ``lines`` where it was emitted.")
+    reason: str = Field(description="basic | name | fragment | wrong word | wrong reading | not worth it | ...")
+    note: str = ""
+
+
 class GoldSet(BaseModel):
     recording: str = ""
     title: str = ""
@@ -88,6 +98,17 @@ class GoldSet(BaseModel):
         default_factory=list,
         description="Items a teacher would also accept if emitted (not must-picks): right for precision, "
         "never counted in recall.",
+    )
+    pooled: list[GoldItem] = Field(
+        default_factory=list,
+        description="Pooled judging: engine items no list had judged, which a teacher then accepted, with the "
+        "sense used in the line in the teacher's own keywords. Right for precision like ``acceptable``; "
+        "kept apart so precision before judging can still be reported.",
+    )
+    rejected: list[Rejection] = Field(
+        default_factory=list,
+        description="Pooled judging: engine items a teacher turned down, and why (informative; they count as "
+        "wrong anyway). An emitted item neither listed nor rejected was never judged.",
     )
     asr_errors: list[AsrError] = Field(
         default_factory=list,
@@ -317,6 +338,37 @@ def misheard_items(predicted: Sequence[Expression], gold: GoldSet) -> list[tuple
     return out
 
 
+def rejected_items(extra: Sequence[str], gold: GoldSet) -> list[str]:
+    """The wrong predictions (lemmas, from ``precision_recall``'s ``extra``) a teacher judged and
+    turned down in ``gold.rejected``; each rejection accounts for one prediction."""
+    left = Counter(fold(r.lemma) for r in gold.rejected)
+    out: list[str] = []
+    for lemma in extra:
+        if left[fold(lemma)] > 0:
+            left[fold(lemma)] -= 1
+            out.append(lemma)
+    return out
+
+
+def judging_pool(predicted: Sequence[Expression], gold: GoldSet) -> list[dict]:
+    """The predictions no list has judged (neither gold, acceptable, pooled nor rejected), each with
+    its line, for a teacher's pooled judging. The engine's meaning is left out on purpose: the teacher
+    writes the sense used in the line in their own keywords."""
+    score = precision_recall(predicted, gold.gold, gold.acceptable + gold.pooled)
+    unjudged = Counter(score["extra"])
+    unjudged.subtract(rejected_items(score["extra"], gold))
+    out: list[dict] = []
+    for p in predicted:
+        if unjudged[p.lemma] <= 0:
+            continue
+        unjudged[p.lemma] -= 1
+        line = next((i for i, ln in enumerate(gold.lines) if ln.start == p.start and fold(p.expression) in fold(ln.text)),
+                    next((i for i, ln in enumerate(gold.lines) if ln.start == p.start), -1))
+        out.append({"line": line, "text": gold.lines[line].text if line >= 0 else "", "lemma": p.lemma,
+                    "expression": p.expression, "category": p.category.value})
+    return out
+
+
 def subset_of(path: str | Path) -> str:
     """``heldout`` for a ``*_heldout.yaml`` gold file (never used for tuning), else ``tuning``."""
     return "heldout" if Path(path).stem.endswith("_heldout") else "tuning"
@@ -328,14 +380,18 @@ def score_gold_files(
     """Run ``extract`` on every gold file and score it; pool the files of each subset.
 
     Returns ``{"tuning": pooled, "heldout": pooled, "tuning_strict": pooled, "heldout_strict":
-    pooled, "files": [...]}``: the plain subsets count a file's ``acceptable`` items as right for
-    precision, the ``_strict`` ones score against the teacher's gold list alone.  Each entry of
+    pooled, "tuning_unpooled": pooled, "heldout_unpooled": pooled, "files": [...]}``: the plain
+    subsets count a file's ``acceptable`` and ``pooled`` items as right for precision, the
+    ``_unpooled`` ones its ``acceptable`` items only (the lists written from the text alone), the
+    ``_strict`` ones the teacher's gold list alone. ``rejected_hits`` counts the wrong items a
+    teacher judged and turned down; the rest of ``fp`` was never judged.  Each entry of
     ``files`` has ``file``, ``subset``, ``lines``, ``gold_items``, ``predicted``, ``seconds`` and
     the file's own ``score`` (with acceptable items, and ``misheard``: items built on the file's
     speech-recognition errors, see :func:`misheard_items`); each plain subset also counts
     ``misheard_items`` over its ``asr_error_spots``.  A subset without files pools to zeros.
     """
-    per: dict[str, list[dict]] = {"tuning": [], "heldout": [], "tuning_strict": [], "heldout_strict": []}
+    per: dict[str, list[dict]] = {f"{subset}{kind}": [] for subset in ("tuning", "heldout")
+                                  for kind in ("", "_strict", "_unpooled")}
     files: list[dict] = []
     for path in paths:
         gold = load_gold(path)
@@ -343,11 +399,13 @@ def score_gold_files(
         predicted = list(extract(gold.lines))
         seconds = time.perf_counter() - t0
         subset = subset_of(path)
-        score = precision_recall(predicted, gold.gold, gold.acceptable)
+        score = precision_recall(predicted, gold.gold, gold.acceptable + gold.pooled)
+        score["rejected_hits"] = len(rejected_items(score["extra"], gold))
         score["misheard"] = misheard_items(predicted, gold)
         score["asr_error_spots"] = len(gold.asr_errors)
         per[subset].append(score)
         per[f"{subset}_strict"].append(precision_recall(predicted, gold.gold))
+        per[f"{subset}_unpooled"].append(precision_recall(predicted, gold.gold, gold.acceptable))
         files.append({"file": Path(path).name, "subset": subset, "lines": len(gold.lines),
                       "gold_items": len(gold.gold), "predicted": len(predicted), "seconds": seconds,
                       "score": score})
@@ -355,5 +413,18 @@ def score_gold_files(
     for subset in ("tuning", "heldout"):
         result[subset]["misheard_items"] = sum(len(s["misheard"]) for s in per[subset])
         result[subset]["asr_error_spots"] = sum(s["asr_error_spots"] for s in per[subset])
+        result[subset]["rejected_hits"] = sum(s["rejected_hits"] for s in per[subset])
     result["files"] = files
     return result
+
+
+if __name__ == "__main__":  # python -m aivlingual_assets.analysis.gold pool FILE.yaml > pool.yaml
+    import sys
+
+    from aivlingual_assets.analysis.offline_extractor import extract_expressions
+
+    if len(sys.argv) != 3 or sys.argv[1] != "pool":
+        sys.exit("usage: python -m aivlingual_assets.analysis.gold pool GOLD_FILE.yaml")
+    gold_set = load_gold(sys.argv[2])
+    print(yaml.safe_dump(judging_pool(extract_expressions(gold_set.lines), gold_set), allow_unicode=True,
+                         sort_keys=False, width=200))

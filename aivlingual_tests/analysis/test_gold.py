@@ -185,3 +185,25 @@ def test_items_built_on_a_misheard_word_are_counted():
     said_wrong = _m("審判", "referee", "しんぱん")  # built on the mis-heard spot (line 0)
     said_right = _m("審判", "referee", "しんぱん").model_copy(update={"start": 2.0, "end": 3.0})
     assert misheard_items([said_wrong, said_right], gold) == [("ご審判には及びませぬ", "審判")]
+
+
+def test_pooled_judging_counts_accepted_items_apart_and_leaves_only_unjudged_items_in_the_pool(tmp_path):
+    from aivlingual_assets.analysis.gold import judging_pool, score_gold_files
+
+    path = tmp_path / "judged.yaml"
+    path.write_text(
+        "lines:\n  - {start: 0, end: 1, text: 'きっかけは猫の感じ'}\n  - {start: 2, end: 3, text: '仕組み'}\n"
+        "gold:\n  - {lemma: 猫, reading: ねこ, sense: [cat]}\n"
+        "pooled:\n  - {lemma: きっかけ, reading: きっかけ, sense: [start, trigger]}\n"
+        "rejected:\n  - {lemma: 感ずる, line: 0, reason: wrong word, note: the noun 感じ was said}\n",
+        "utf-8",
+    )
+    gold = load_gold(path)
+    said = [_m("猫", "cat", "ねこ"), _m("きっかけ", "chance; start", "きっかけ"), _m("感ずる", "to feel", "かんずる", "感じ"),
+            _m("仕組み", "mechanism", "しくみ").model_copy(update={"start": 2, "end": 3})]
+    assert [(p["lemma"], p["line"]) for p in judging_pool(said, gold)] == [("仕組み", 1)]
+
+    scores = score_gold_files([path], lambda lines: said)
+    judged, unpooled = scores["tuning"], scores["tuning_unpooled"]
+    assert (judged["tp"], judged["acceptable_hits"], judged["fp"], judged["rejected_hits"]) == (1, 1, 2, 1)
+    assert judged["precision"] == 0.5 and unpooled["precision"] == 0.25

@@ -52,8 +52,8 @@ def test_the_sources_table_gives_each_files_counts(path: Path):
     gold = load_gold(path)
     rows = [line for line in SOURCES.read_text("utf-8").splitlines() if line.startswith(f"| `{path.name}` |")]
     assert len(rows) == 1, f"SOURCES.md needs one table row for {path.name}"
-    lines, items, acceptable = (int(cell) for cell in rows[0].strip("| ").split("|")[-3:])
-    assert (lines, items, acceptable) == (len(gold.lines), len(gold.gold), len(gold.acceptable))
+    counts = [int(cell) for cell in rows[0].strip("| ").split("|")[-5:]]
+    assert counts == [len(gold.lines), len(gold.gold), len(gold.acceptable), len(gold.pooled), len(gold.rejected)]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
@@ -77,6 +77,14 @@ def test_real_gold_file_is_well_formed_and_sourced(path: Path):
         said = [fold(k) for k in (a.expression, *a.variants, a.lemma) if k and fold(k)]
         assert any(k in t for k in said for t in texts), f"acceptable {a.lemma}: no line says {said}"
         assert (fold(a.lemma), fold(a.expression or a.lemma)) not in seen, f"acceptable {a.lemma} is also gold"
+    listed = {k for item in (*gold.gold, *gold.acceptable) for k in item.keys()}
+    for a in gold.pooled:  # accepted in pooled judging: said, judged in its own words, not listed before
+        said = [fold(k) for k in (a.expression, *a.variants, a.lemma) if k and fold(k)]
+        assert any(k in t for k in said for t in texts), f"pooled {a.lemma}: no line says {said}"
+        assert a.sense and a.reading, f"pooled {a.lemma}: the teacher's sense keywords and reading are required"
+        assert fold(a.lemma) not in listed, f"pooled {a.lemma} was already listed"
+    for r in gold.rejected:
+        assert 0 <= r.line < len(gold.lines) and r.reason, f"rejected {r.lemma}: line and reason are required"
 
 
 @pytest.fixture(scope="module")
