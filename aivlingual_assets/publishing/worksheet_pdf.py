@@ -197,17 +197,34 @@ BASE_SIZE = 10
 RUBY_SIZE = 5.5
 
 
+_BREAKS = re.compile("[\n\r\f\u00ad]")  # what fpdf2's line breaker treats apart from its width
+
+
+def _one_line(pdf: FPDF, width: float, text: str) -> bool:
+    """Whether ``text`` fits a cell of ``width`` on one line with room to spare, as fpdf2's line breaker would
+    find: it adds a line's characters one by one, measuring the line again each time, and breaks only once the
+    width passes the cell's (a third of a one-hour stream's worksheet went in dry runs of it, #14)."""
+    return not _BREAKS.search(text) and pdf.get_string_width(text) <= width - 2 - 2 * pdf.c_margin - 0.01
+
+
 def _lines(pdf: FPDF, width: float, text: str) -> int:
-    mode = WrapMode.CHAR if any(unicodedata.east_asian_width(c) in "WF" for c in text) else WrapMode.WORD
+    if _one_line(pdf, width, text):
+        return 1
     return len(pdf.multi_cell(width - 2, LINE_H, text, dry_run=True, output=MethodReturnValue.LINES,
-                              wrapmode=mode)) or 1
+                              wrapmode=_wrap(text))) or 1
+
+
+def _wrap(text: str) -> WrapMode:
+    return WrapMode.CHAR if any(unicodedata.east_asian_width(c) in "WF" for c in text) else WrapMode.WORD
 
 
 def _cell(pdf: FPDF, x: float, y: float, width: float, height: float, text: str) -> None:
-    mode = WrapMode.CHAR if any(unicodedata.east_asian_width(c) in "WF" for c in text) else WrapMode.WORD
     pdf.rect(x, y, width, height)
     pdf.set_xy(x + 1, y + 1)
-    pdf.multi_cell(width - 2, LINE_H, text, wrapmode=mode)
+    if _one_line(pdf, width, text):  # drawn as multi_cell draws its last line (left-aligned), without breaking it
+        pdf.cell(width - 2, LINE_H, text)
+    else:
+        pdf.multi_cell(width - 2, LINE_H, text, wrapmode=_wrap(text))
 
 
 def _ruby_cell(pdf: FPDF, x: float, y: float, width: float, height: float, expression: str,
