@@ -235,3 +235,14 @@ def test_after_sigkill_the_run_is_marked_failed_by_the_next_process(provider_ser
     assert f"was killed as failed: {run.run_id}" in later.stdout
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+
+
+def test_full_collections_are_rare_only_while_the_command_runs():
+    import gc
+
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), process.rare_full_collections(every=100):
+        young, middle, old = gc.get_threshold()
+        assert (young, middle) == before[:2] and old == max(before[2], 100)
+        raise RuntimeError("a failed command puts them back too")
+    assert gc.get_threshold() == before
