@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,7 +45,7 @@ from aivlingual_assets.analysis.schemas import Category, Expression, TranscriptL
 
 __all__ = [
     "AsrError", "GoldItem", "GoldSet", "Rejection", "precision_recall", "pooled", "load_gold", "sense_matches", "fold_reading",
-    "misheard_items", "rejected_items", "judging_pool",
+    "misheard_items", "rejected_items", "judging_pool", "same_word",
     "subset_of", "score_gold_files",
 ]
 
@@ -173,6 +174,30 @@ def sense_matches(meaning: str, keywords: Sequence[str]) -> bool:
     return any(_keyword_pattern(k).search(text) for k in keywords if k.strip())
 
 
+@lru_cache(maxsize=65536)
+def _kana(text: str) -> str:
+    """The word as kana: Sudachi's reading of each part, katakana folded (捉える → とらえる)."""
+    from aivlingual_assets.analysis.tokenizer import tokenize  # the scorer stays importable without Sudachi until needed
+
+    folded = fold(text)
+    return fold_reading("".join(t.reading or t.surface for t in tokenize(folded))) if folded else ""
+
+
+def _kanji(text: str) -> set[str]:
+    return {ch for ch in text if "\u3400" <= ch <= "\u9fff" or ch == "々"}
+
+
+def same_word(a: str, b: str) -> bool:
+    """Two spellings of one word or pattern: read alike, and either one is written in kana or they
+    share a kanji (拘る/こだわる, 気付く/気づく, 〜とは言え/〜とはいえ, ハマる/はまる; not 感じ/漢字)."""
+    if fold(a) == fold(b):
+        return True
+    ka, kb = _kanji(a), _kanji(b)
+    if ka and kb and not ka & kb:
+        return False
+    return _kana(a) == _kana(b) != ""
+
+
 def precision_recall(
     predicted: Sequence[Expression], gold: Sequence[GoldItem], acceptable: Sequence[GoldItem] = ()
 ) -> dict:
@@ -190,7 +215,8 @@ def precision_recall(
     ``wrong_reading`` (gold lemma, gold reading, predicted reading) for
     inspection.  A share over zero pairs is reported as 0.0.
 
-    Pairs are made by lemma first, then by expression (see ``assign``).
+    Pairs are made by lemma first, then by expression, then by another spelling of the same
+    word (:func:`same_word`; see ``assign``).
     ``acceptable`` items are matched after the gold ones, to the predictions
     left over: each hit (``acceptable_hits``, listed in ``acceptable_matched``)
     counts as right for precision but not for recall, and takes part in the
@@ -208,15 +234,19 @@ def precision_recall(
         said as 漁ってみる) is not spent on the word that shares its expression (漁る).
         """
         chosen: dict[int, int] = {}
-        for by_lemma in (True, False):
+        for how in ("lemma", "expression", "spelling"):
             for n, g in enumerate(items):
                 if n in chosen:
                     continue
                 keys = g.keys()
-                candidates = [
-                    i for i, pk in enumerate(pred_keys)
-                    if not used[i] and (pred_lemmas[i] in keys if by_lemma else pk & keys)
-                ]
+                if how == "spelling":
+                    candidates = [i for i, p in enumerate(predicted)
+                                  if not used[i] and any(same_word(p.lemma, k) for k in (g.lemma, *g.variants))]
+                else:
+                    candidates = [
+                        i for i, pk in enumerate(pred_keys)
+                        if not used[i] and (pred_lemmas[i] in keys if how == "lemma" else pk & keys)
+                    ]
                 if not candidates:
                     continue
                 # prefer the exact lemma, then the expected category, then the earliest prediction

@@ -207,3 +207,10 @@ def test_pooled_judging_counts_accepted_items_apart_and_leaves_only_unjudged_ite
     judged, unpooled = scores["tuning"], scores["tuning_unpooled"]
     assert (judged["tp"], judged["acceptable_hits"], judged["fp"], judged["rejected_hits"]) == (1, 1, 2, 1)
     assert judged["precision"] == 0.5 and unpooled["precision"] == 0.25
+
+
+def test_another_spelling_of_the_same_word_is_the_same_item_but_a_homophone_is_not():
+    gold = [GoldItem(lemma="こだわる"), GoldItem(lemma="〜た途端"), GoldItem(lemma="漢字")]
+    r = precision_recall([_e("拘る"), _e("〜たとたん", "入ったとたん", "grammar"), _e("感じ")], gold)
+    assert set(r["matched"]) == {("こだわる", "拘る"), ("〜た途端", "〜たとたん")}
+    assert r["extra"] == ["感じ"]
