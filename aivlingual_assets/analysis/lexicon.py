@@ -235,7 +235,7 @@ def _required_of(op, av) -> frozenset[str] | None:
 class PatternMatcher:
     """Compiled form of a :class:`GrammarPattern` (kept out of pydantic for speed)."""
 
-    __slots__ = ("pattern", "seqs", "regexes", "needs")
+    __slots__ = ("pattern", "seqs", "regexes", "needs", "not_after")
 
     def __init__(self, pattern: "GrammarPattern"):
         self.pattern = pattern
@@ -247,6 +247,7 @@ class PatternMatcher:
             anchor_keys = tuple(tests[anchor].keys()) if anchor is not None else ()
             self.seqs.append((tests, host_first, anchor, anchor_keys))
         self.regexes = tuple((re.compile(r), required_chars(r)) for r in pattern.regex)
+        self.not_after = re.compile(f"(?:{pattern.not_after})$") if pattern.not_after else None
         # what a line must hold for this pattern to have a chance: a token key of each
         # sequence's anchor, or one character of a regex's required set (None: always try)
         keys: set[tuple[str, str]] = set()
@@ -293,6 +294,8 @@ class PatternMatcher:
                     spans.add((tokens[i].begin, tokens[i + n - 1].end, own))
         for rx, _ in self.regexes:
             spans.update((m.start(), m.end(), m.start()) for m in rx.finditer(text) if m.end() > m.start())
+        if self.not_after is not None:
+            spans = {sp for sp in spans if not self.not_after.search(text, 0, sp[2])}
         return sorted(spans)
 
 
@@ -325,12 +328,14 @@ class GrammarPattern(_Strict):
     regex: list[str] = Field(default_factory=list)
     examples: list[str] = Field(default_factory=list)
     counter_examples: list[str] = Field(default_factory=list)  # lines that must NOT match
+    # a match right after text ending in this regex is another word's (ほど in なるほど, いかほど)
+    not_after: Optional[str] = None
     source: Optional[str] = None  # where the meaning / level was checked
 
     def model_post_init(self, __context) -> None:
         if not self.tokens and not self.regex:
             raise ValueError(f"grammar pattern {self.id} has neither tokens nor regex")
-        for r in self.regex:
+        for r in (*self.regex, *([self.not_after] if self.not_after else [])):
             re.compile(r)
 
     def find(self, tokens: list[Token], text: str) -> list[tuple[int, int, int]]:

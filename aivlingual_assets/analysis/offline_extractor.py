@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from aivlingual_assets.analysis import dictionary
+from aivlingual_assets.analysis.extraction.compound_items import compound_items
 from aivlingual_assets.analysis.extraction.domains import recording_domains
 from aivlingual_assets.analysis.extraction.grammar_items import grammar_items, grammar_raw_matches
 from aivlingual_assets.analysis.extraction.lexicon_items import lexicon_items, stream_context
@@ -72,7 +73,7 @@ def extract_with_counts(
             covered[ps:pe] = [True] * (pe - ps)
         items = lex + phrases + grammar_items(pl, covered, grammar_raw, phrase_spans + lex_spans) + mistake_items(pl)
         vocab: list[Found] = []
-        for v in vocab_items(pl, covered):
+        for v in compound_items(pl, covered) + vocab_items(pl, covered):
             if v.expression.key in first:
                 counts[v.expression.key] += 1  # seen before: counts, but takes no room in this line
             else:

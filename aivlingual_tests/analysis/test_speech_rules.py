@@ -414,3 +414,56 @@ def test_a_verb_said_in_kana_is_not_taken_for_a_potential_without_ら():
     slips = [e.lemma for e in _items("家をはなれました") if e.category == Category.common_mistake]
     assert slips == []
     assert any(e.category == Category.common_mistake for e in _items("もうみれないよ"))
+
+
+# ---------------------------------------------------------------- compounds JMdict lacks
+@pytest.mark.parametrize(
+    ("said", "compound", "gloss"),
+    [("掃除道具を片付ける", "掃除道具", "cleaning"), ("この掃除機は吸引力がすごい", "吸引力", "suction"),
+     ("爽快感がたまらない", "爽快感", "refreshing")],
+)
+def test_a_compound_sudachi_knows_and_jmdict_lacks_is_one_item_glossed_by_its_parts(said, compound, gloss):
+    assert dictionary.lookup(compound) is None
+    item = next(e for e in _items(said) if e.lemma == compound)
+    assert gloss in item.meaning and item.category == Category.vocabulary
+    assert item.reading == tokenize(compound)[0].reading
+    assert "Compound noun" in item.explanation
+
+
+def test_nouns_that_only_stand_side_by_side_are_not_made_a_compound():
+    lemmas = _lemmas("先週データを集めて昔銀行で働いてた")
+    assert not {"先週データ", "昔銀行"} & set(lemmas), lemmas
+
+
+# ---------------------------------------------------------------- misparses a teacher turned down
+@pytest.mark.parametrize(("said", "word", "not_word"), [
+    ("疲れを感じます", "感じる", "感ずる"), ("信じてる", "信じる", "信ずる"), ("問題が生じた", "生じる", "生ずる"),
+])
+def test_a_verb_is_given_in_its_modern_form_not_the_classical_shape_sudachi_read(said, word, not_word):
+    lemmas = _lemmas(said)
+    assert word in lemmas and not_word not in lemmas, lemmas
+
+
+def test_a_potential_form_is_its_verb_not_a_homograph_of_its_own():
+    assert "持てる" not in _lemmas("そんなに持てないよ")  # potential of 持つ, not 持てる "to be popular"
+    assert "モテる" in _lemmas("あいつ本当にモテるよな")
+
+
+@pytest.mark.parametrize(("said", "not_word"), [("喋るときに噛んだ", "ときに"), ("記憶に残らず消えた", "残らず")])
+def test_a_split_word_whose_first_word_is_bound_to_what_precedes_is_its_parts(said, not_word):
+    assert not_word not in _lemmas(said)
+
+
+@pytest.mark.parametrize(("said", "word"), [("時には休むのも大事", "時には"), ("残らず食べた", "残らず")])
+def test_the_same_split_word_standing_free_is_still_the_word(said, word):
+    assert word in _lemmas(said)
+
+
+def test_a_kana_only_word_is_not_matched_through_its_dictionary_keys_when_said_otherwise():
+    lemmas = _lemmas("このままではいけない")
+    assert "いくない" not in lemmas and "いける" not in lemmas, lemmas
+
+
+def test_a_lexicon_word_inside_a_longer_dictionary_word_gives_way_to_it():
+    lemmas = _lemmas("地元民ほど行かない店")
+    assert "地元民" in lemmas and "地元" not in lemmas, lemmas

@@ -82,9 +82,13 @@ _SHORT_SPELLING = 4
 
 
 def _another_word_here(pl: Line, m) -> bool:
-    """A short lexicon spelling that Sudachi reads as part of another word: a conjugated
-    verb or adjective (おけ in 流しておけば is 置く), a suffix on a verb stem (がち in
-    選びがち), or half of a doubled word (ガチャ in ガチャガチャ)."""
+    """A lexicon spelling that Sudachi reads as part of another word: inside one word JMdict
+    lists (地元 in 地元民 "locals"); and for a short spelling, a conjugated verb or adjective (おけ
+    in 流しておけば is 置く), a suffix on a verb stem (がち in 選びがち), or half of a doubled
+    word (ガチャ in ガチャガチャ)."""
+    if any(tok.begin <= m.start and m.end <= tok.end and (tok.begin, tok.end) != (m.start, m.end)
+           and dictionary.lookup(tok.surface) is not None for tok in pl.tokens):
+        return True
     if m.end - m.start >= _SHORT_SPELLING:
         return False
     spellings = set(m.entry.spellings())

@@ -8,6 +8,7 @@ thank-you line) marked so they never become vocabulary.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aivlingual_assets.analysis.phrases import PhraseMatch, find_phrases
@@ -159,3 +160,20 @@ def expand(tokens: list[Token], start: int, end: int, *, host: bool = True) -> t
         else:
             break
     return tokens[i].begin, tokens[j].end
+
+
+def first_word_is_governed(toks: Sequence[Token], first: int) -> bool:
+    """A word Sudachi split whose first word is bound to what comes before it is not that word
+    but its parts: とき modified by a clause (喋る|とき|に is "when talking", not 時に
+    "sometimes"), a verb taking an argument (記憶|に|残ら|ず is "without staying in memory",
+    not 残らず "all")."""
+    if first == 0:
+        return False
+    head, prev = toks[first], toks[first - 1]
+    if head.pos1 == "名詞":
+        return (prev.pos1 in ("動詞", "形容詞", "助動詞") and prev.conjugation_form.startswith("連体形")) or (
+            prev.pos1 == "助詞" and prev.surface == "の"
+        )
+    if head.pos1 == "動詞":
+        return prev.pos1 == "助詞" and prev.pos2 == "格助詞"
+    return False

@@ -14,6 +14,7 @@ from aivlingual_assets.analysis.extraction.line import (
     Found,
     Line,
     expand,
+    first_word_is_governed,
     make,
     reading_of_span,
 )
@@ -91,6 +92,8 @@ def _said_as_written(m: PhraseMatch, pl: Line, s: int, e: int, entry: DictEntry)
     written = katakana_to_hiragana(entry.reading)
     # the ん-negative is the same word (すまん is すまない)
     heard_forms = {heard, re.sub("ん$", "ない", heard)}
+    if not entry.kanji_forms:  # a word only ever written in kana is said as spelt (いけない is not net いくない)
+        return any(h.startswith(written[:-1]) for h in heard_forms)
     return max(SequenceMatcher(None, written, h).ratio() for h in heard_forms) >= _READING_LIKENESS
 
 
@@ -121,7 +124,7 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
         word = not any(p.startswith("expressions") for p in entry.pos)
         if word and not _split_word_worth_teaching(toks[m.first : m.last + 1], entry):
             continue
-        if word and _noun_said_as_a_verb(toks, m.last, entry):
+        if word and (_noun_said_as_a_verb(toks, m.last, entry) or first_word_is_governed(toks, m.first)):
             continue
         if not word and sum(1 for t in toks[m.first : m.last + 1] if t.pos1 != "助詞") < 2 and not _adverb_of_its_own(m, toks, entry):
             continue  # きっかけに, 一緒に: one word and its particle, taught as the word

@@ -14,6 +14,7 @@ from aivlingual_assets.analysis.extraction.line import (
     SLANG_MISC,
     Found,
     Line,
+    first_word_is_governed,
     make,
 )
 from aivlingual_assets.analysis.jlpt_list import listed_level
@@ -57,8 +58,8 @@ def _vocab_candidate(tok: Token, prev: Token | None) -> bool:
         return False
     if p1 == "形容詞" and p2 == "非自立可能":
         return False
-    if p1 == "動詞" and p2 == "非自立可能" and prev is not None and prev.pos2 == "接続助詞":
-        return False  # auxiliary use: 〜てみる, 〜ていく
+    if p1 == "動詞" and p2 == "非自立可能" and prev is not None and (prev.pos2 == "接続助詞" or prev.surface in ("は", "も")):
+        return False  # auxiliary use: 〜てみる, 〜ていく, 〜てはいけない, 〜ではならない
     lemma = tok.dictionary_form
     if not JAPANESE_RE.search(tok.surface) or any(ch.isdigit() for ch in tok.surface):
         return False
@@ -80,10 +81,23 @@ def _own_word(tok: Token) -> bool:
     return bool(entries) and all(tok.normalized_form not in e.kanji_forms for e in entries)
 
 
+def _standard_verb(tok: Token) -> bool:
+    """Sudachi's dictionary form is a classical or derived shape of the verb said, and its
+    normalised form the verb itself: 感じ|ます read as literary 感ずる (感じる), 愛さ|れて as 愛す
+    (愛する), 持て|ない as the lexeme 持てる "to be popular" (the potential of 持つ)."""
+    if tok.pos1 != "動詞" or not has_kanji(tok.dictionary_form) or tok.dictionary_form == tok.normalized_form:
+        return False
+    said, standard = tok.dictionary_form, tok.normalized_form
+    classical = (said.endswith("ずる") and standard == said[:-2] + "じる") or standard == said + "る"
+    potential = len(said) >= 3 and said.endswith("る") and said[:-2] == standard[:-1] and said[-2] in "えけげせてねべめれ"
+    return classical or (potential and not is_katakana(tok.surface[:2]))
+
+
 def _lookup_token(tok: Token) -> tuple[str, DictEntry] | None:
     """(lemma as said, entry). A kana word is looked up by Sudachi's normalised kanji
-    spelling first, which says which word it is (いける → 行ける, not 生ける)."""
-    forms = (tok.dictionary_form, tok.normalized_form)
+    spelling first, which says which word it is (いける → 行ける, not 生ける); so is a verb
+    Sudachi gave a classical or potential shape (_standard_verb)."""
+    forms = (tok.normalized_form, tok.dictionary_form) if _standard_verb(tok) else (tok.dictionary_form, tok.normalized_form)
     if is_kana(tok.dictionary_form) and has_kanji(tok.normalized_form):
         spelled = dictionary.lookup(tok.normalized_form, tok.lemma_reading or None, pos=tok.pos1)
         said = katakana_to_hiragana(tok.dictionary_form)
@@ -393,6 +407,8 @@ def _adverbs_with_particle(pl: Line, covered: list[bool]) -> list[Found]:
         s, e = pl.tokens[k].begin, pl.tokens[k + 1].end
         if any(covered[s:e]) or any(pl.names[s:e]):
             continue
+        if first_word_is_governed(pl.tokens, k):
+            continue  # 喋る|とき|に is "when talking", not 時に "sometimes"
         entry = dictionary.lookup(text, pos="副詞")
         if entry is None or entry.written != text or not any("adverb" in p or "conjunction" in p for p in entry.pos):
             continue
