@@ -467,3 +467,19 @@ def test_a_kana_only_word_is_not_matched_through_its_dictionary_keys_when_said_o
 def test_a_lexicon_word_inside_a_longer_dictionary_word_gives_way_to_it():
     lemmas = _lemmas("地元民ほど行かない店")
     assert "地元民" in lemmas and "地元" not in lemmas, lemmas
+
+
+@pytest.mark.parametrize(("said", "not_word"), [
+    ("この先考えられない", "先考"), ("今世の中は大変", "今世"), ("夢見つかってよかった", "夢見"),
+])
+def test_a_kanji_run_that_cuts_into_an_everyday_word_is_not_a_word(said, not_word):
+    assert not_word not in _lemmas(said)
+
+
+def test_a_kanji_run_sudachi_misread_is_still_the_word():
+    assert "醍醐味" in _lemmas("醍醐味ってやつ")
+
+
+@pytest.mark.parametrize("said", ["それならいいよ", "それなんですよ"])
+def test_a_phrase_ending_in_a_copula_that_goes_on_is_not_that_phrase(said):
+    assert "それな" not in _lemmas(said)

@@ -93,8 +93,16 @@ def _said_as_written(m: PhraseMatch, pl: Line, s: int, e: int, entry: DictEntry)
     # the ん-negative is the same word (すまん is すまない)
     heard_forms = {heard, re.sub("ん$", "ない", heard)}
     if not entry.kanji_forms:  # a word only ever written in kana is said as spelt (いけない is not net いくない)
-        return any(h.startswith(written[:-1]) for h in heard_forms)
+        inflects = any(("verb" in p and "adverb" not in p) or "adjective (keiyoushi)" in p for p in entry.pos)
+        return any(h.startswith(written[:-1]) if inflects else h == written for h in heard_forms)
     return max(SequenceMatcher(None, written, h).ratio() for h in heard_forms) >= _READING_LIKENESS
+
+
+def _copula_goes_on(toks: Sequence[Token], last: int) -> bool:
+    """A phrase ending in the copula な that goes on with ん/の explains, it is no phrase of its own
+    (それなんですよ is それ + なんです, not それな "exactly")."""
+    nxt = toks[last + 1] if last + 1 < len(toks) else None
+    return toks[last].surface == "な" and nxt is not None and nxt.surface in ("ん", "の")
 
 
 def _phrase_entry(written: str, idseq: int) -> DictEntry | None:
@@ -128,7 +136,7 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
             continue
         if not word and sum(1 for t in toks[m.first : m.last + 1] if t.pos1 != "助詞") < 2 and not _adverb_of_its_own(m, toks, entry):
             continue  # きっかけに, 一緒に: one word and its particle, taught as the word
-        if not _said_as_written(m, pl, s, e, entry):
+        if not _said_as_written(m, pl, s, e, entry) or _copula_goes_on(toks, m.last):
             continue
         idiom = word or any(t in entry.misc for t in ("idiomatic expression", "proverb", "yojijukugo"))
         if not idiom and _literal(m, toks, entry):

@@ -305,6 +305,16 @@ def _rare_join_of_single_kanji(tokens: Sequence[Token], entry: DictEntry) -> boo
     return all(len(t.surface) == 1 and has_kanji(t.surface) for t in tokens) and not entry.priority
 
 
+def _common_word_cut(tok: Token, s: int, e: int) -> bool:
+    """A kanji run [s, e) starts or ends inside ``tok``, an everyday word (見つかる, 世の中): the
+    run joins the pieces of two words. Cutting into a rare reading is fine: that is Sudachi's
+    misreading (醍醐|味って read as the archaic verb 味う)."""
+    if tok.begin >= s and tok.end <= e:
+        return False
+    entry = dictionary.lookup(tok.dictionary_form) or dictionary.lookup(tok.surface)
+    return entry is not None and bool(entry.priority)
+
+
 def _kanji_compounds(pl: Line, covered: list[bool]) -> list[Found]:
     """Kanji runs that JMdict lists as one noun but Sudachi cut apart (醍醐|味って).
 
@@ -313,6 +323,8 @@ def _kanji_compounds(pl: Line, covered: list[bool]) -> list[Found]:
     for m in KANJI_RUN_RE.finditer(pl.folded):
         s, e = m.span()
         inside = [t for t in pl.tokens if t.end > s and t.begin < e]
+        if any(_common_word_cut(t, s, e) for t in inside):
+            continue  # the run cuts into an everyday word (この先|考え is not 先考, 夢|見つかっ not 夢見)
         if len(inside) < 2 or any(covered[s:e]) or any(pl.names[s:e]) or any(t.pos2 == "数詞" for t in inside):
             continue
         if s > 0 and (pl.folded[s - 1].isdigit() or inside[0].pos1 == "接尾辞"):
