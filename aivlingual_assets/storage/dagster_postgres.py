@@ -20,6 +20,13 @@ same migrations, same queries) whose three storages share one pooled engine per 
 * the webserver keeps Dagster's own choice (``optimize_for_webserver``: one kept connection per storage
   and a statement timeout); the event log watcher polls through the pool.
 
+Each round trip to the server is paid for, where SQLite answers in-process, so the event log also sends
+fewer statements per event (:meth:`PooledPostgresEventLogStorage.store_event`; same rows, same
+notifications): an event and its ``NOTIFY`` in one statement instead of two, and an asset event's index
+rows (its tags and its ``asset_keys`` row) in one statement instead of a transaction (which psycopg2 opens
+with three round trips: ``SET default_transaction_isolation``, ``BEGIN``, ``COMMIT``).  Catalogue look-ups
+Dagster repeats (tables, columns) are remembered once answered yes: migrations add, never drop.
+
 It takes exactly dagster-postgres's configuration (``postgres_url`` or ``postgres_db``, ``auth_provider``,
 ``should_autocreate_tables``), so a ``dagster.yaml`` switches by naming the class::
 
@@ -42,14 +49,22 @@ import threading
 import weakref
 from typing import Any
 
+import dagster._check as check
 import sqlalchemy as sa
+from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.event_log import AssetKeyTable, SqlEventLogStorageTable
+from dagster._core.storage.event_log.migration import ASSET_KEY_INDEX_COLS
+from dagster._core.storage.event_log.schema import AssetEventTagsTable
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.event_log import PostgresEventLogStorage
+from dagster_postgres.event_log.event_log import CHANNEL_NAME
 from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.schedule_storage import PostgresScheduleStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+from sqlalchemy.dialects import postgresql
 
 # kept per process: with 2, a run of `aivlingual process` still opened ~6 overflow connections a recording
 # (nested checkouts in Dagster's event writes and reads), each closed again when returned
@@ -147,30 +162,87 @@ def _args(config_value: Any) -> tuple[str, bool]:
     return pg_url_from_config(config_value), config_value.get("should_autocreate_tables", True)
 
 
+def _remembered(storage: Any, name: str, ask: Any) -> bool:
+    """``ask()`` (a catalogue look-up: does a table or column exist) until it first answers yes, then
+    yes without asking: Dagster's migrations add tables and columns, never drop them."""
+    known = storage.__dict__.setdefault("_catalogue_yes", set())
+    if name not in known and ask():
+        known.add(name)
+    return name in known
+
+
 class PooledPostgresRunStorage(_Pooled, PostgresRunStorage):
     """dagster-postgres's run storage on the shared pool."""
+
+    def has_run_stats_index_cols(self) -> bool:
+        """Asked at every run event and run look-up, a catalogue query each (~5 a recording)."""
+        return _remembered(self, "runs.start_time,end_time", super().has_run_stats_index_cols)
+
+    def has_backfill_id_column(self) -> bool:
+        """Asked at every new run, a catalogue query each."""
+        return _remembered(self, "runs.backfill_id", super().has_backfill_id_column)
 
 
 class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
     """dagster-postgres's event log storage on the shared pool (its watcher polls through it)."""
 
-    _tables: set[str]
-
     def has_table(self, table_name: str) -> bool:
-        """Asked before every dynamic-partition look-up (~135 times a recording), one catalogue query each;
-        a table, once there, is remembered (Dagster never drops one), as the kept SQLite storage does."""
-        known = self.__dict__.setdefault("_tables", set())
-        if table_name not in known and super().has_table(table_name):
-            known.add(table_name)
-        return table_name in known
+        """Asked before every dynamic-partition look-up (~135 times a recording), one catalogue query each."""
+        return _remembered(self, table_name, lambda: super(PooledPostgresEventLogStorage, self).has_table(table_name))
 
     def has_asset_key_col(self, column_name: str) -> bool:
-        """Asked at every asset event and asset read (~20 times a recording), a catalogue query each; a column
-        of the asset_keys table, once there, is remembered (migrations add columns, never drop them)."""
-        known = self.__dict__.setdefault("_asset_key_cols", set())
-        if column_name not in known and super().has_asset_key_col(column_name):
-            known.add(column_name)
-        return column_name in known
+        """Asked at every asset event and asset read (~20 times a recording), a catalogue query each."""
+        return _remembered(self, f"asset_keys.{column_name}",
+                           lambda: super(PooledPostgresEventLogStorage, self).has_asset_key_col(column_name))
+
+    def store_event(self, event: EventLogEntry) -> None:
+        """dagster-postgres's ``store_event`` (same rows, same notification) in fewer round trips.
+
+        dagster-postgres inserts the event, then sends ``NOTIFY run_events, '<run id>_<event id>'`` as a
+        second statement (kept for webservers older than its polling watcher, which reads the table), then
+        for an asset event writes its tags and ``asset_keys`` row in a transaction.  Here:
+
+        1. the insert and the notification are one statement: ``WITH stored AS (INSERT ... RETURNING
+           run_id, id) SELECT id, pg_notify('run_events', run_id || '_' || id) FROM stored``; a listener
+           still gets one notification per event with the same payload, at the same moment (the commit);
+        2. an asset event's tags go into ``asset_event_tags`` in a ``WITH`` clause of its ``asset_keys``
+           upsert: one statement, so atomic in autocommit mode, where the transaction cost three more
+           round trips (psycopg2 leaves autocommit with ``SET default_transaction_isolation``, then
+           ``BEGIN`` and ``COMMIT``).  The values are Dagster's own (``_tags_for_asset_event``,
+           ``_get_asset_entry_values``);
+        3. asset check events are Dagster's own code (one statement each).
+
+        A recording's run of `aivlingual process` (~125 events, 16 of them asset events): 439 round trips
+        instead of 626 (counted at the server, run storage's remembered columns included).
+        """
+        check.inst_param(event, "event", EventLogEntry)
+        table = SqlEventLogStorageTable
+        stored = self.prepare_insert_event(event).returning(table.c.run_id, table.c.id).cte("stored")
+        payload = stored.c.run_id + "_" + sa.cast(stored.c.id, sa.Text)
+        with self._connect() as conn:
+            event_id = int(conn.execute(sa.select(stored.c.id, sa.func.pg_notify(CHANNEL_NAME, payload))).scalar_one())
+        dagster_event = event.dagster_event
+        if dagster_event is not None and dagster_event.event_type in ASSET_EVENTS and dagster_event.asset_key:
+            with self.index_connection() as conn:
+                conn.execute(self._asset_index_statement(event, event_id))
+        if dagster_event is not None and dagster_event.event_type in ASSET_CHECK_EVENTS:
+            self.store_asset_check_event(event, event_id)
+
+    def _asset_index_statement(self, event: EventLogEntry, event_id: int) -> Any:
+        """dagster-postgres's ``asset_keys`` upsert for an asset event (``_store_asset_event``) with the
+        event's ``asset_event_tags`` rows (``_store_asset_event_tags``) inserted by its ``WITH`` clause."""
+        asset_key = check.not_none(event.get_dagster_event().asset_key).to_string()
+        values = self._get_asset_entry_values(event, event_id, self.has_secondary_index(ASSET_KEY_INDEX_COLS))
+        upsert = postgresql.insert(AssetKeyTable).values(asset_key=asset_key, **values)
+        upsert = (upsert.on_conflict_do_update(index_elements=[AssetKeyTable.c.asset_key], set_=dict(**values))
+                  if values else upsert.on_conflict_do_nothing())  # fmt: skip
+        tags = self._tags_for_asset_event(event)
+        if tags and self.has_table(AssetEventTagsTable.name):
+            at = self._event_insert_timestamp(event)
+            rows = [dict(event_id=event_id, asset_key=asset_key, key=key, value=value, event_timestamp=at)
+                    for key, value in tags.items()]  # fmt: skip
+            upsert = upsert.add_cte(AssetEventTagsTable.insert().values(rows).cte("tags"))
+        return upsert
 
 
 class PooledPostgresScheduleStorage(_Pooled, PostgresScheduleStorage):

@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -272,3 +273,104 @@ def test_the_event_log_asks_the_catalogue_once_per_table_dagster_asks_about(pg_h
         assert sum("pg_catalog" in s or "pg_class" in s or "pg_attribute" in s for s in statements) <= 3
         assert instance.event_log_storage.has_table("dynamic_partitions")
         assert not instance.event_log_storage.has_table("no_such_table")
+
+
+def _listener(url: str):
+    """A psycopg2 connection LISTENing on dagster-postgres's channel, as a webserver older than its polling
+    watcher does; ``drain()`` gives the payloads received so far."""
+    import psycopg2
+    from dagster_postgres.event_log.event_log import CHANNEL_NAME
+
+    conn = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://"))
+    conn.autocommit = True
+    conn.cursor().execute(f"LISTEN {CHANNEL_NAME}")
+
+    def drain() -> list[str]:
+        conn.poll()
+        payloads = [n.payload for n in conn.notifies]
+        conn.notifies.clear()
+        return payloads
+
+    return conn, drain
+
+
+def test_every_event_reaches_dagsters_watcher_and_a_listener_with_dagster_postgres_payload(pg_home):
+    """While a run writes through the pooled storage, the webserver's live run view (Dagster's polling
+    watcher, through dagster-postgres's own storage as the webserver has it) and a LISTEN on run_events
+    (webservers older than that watcher) both get every event, in order."""
+    home, url = pg_home
+    listen, drain = _listener(url)
+    stock = home.parent / "stock_home"
+    stock.mkdir()
+    stock.joinpath("dagster.yaml").write_text("storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n")
+    job = dg.Definitions(assets=[transcript, expressions, expressions_counted],
+                         jobs=[dg.define_asset_job("watched", partitions_def=recordings)]).resolve_job_def("watched")
+    run_id = str(uuid.uuid4())
+    seen: list[dg.EventLogEntry] = []
+    ended = threading.Event()
+
+    def callback(entry: dg.EventLogEntry, _cursor: str) -> None:
+        seen.append(entry)
+        if entry.dagster_event_type == dg.DagsterEventType.RUN_SUCCESS:
+            ended.set()
+
+    try:
+        with _instance(home) as instance, _instance(stock) as ui:
+            assert type(ui.event_log_storage).__name__ == "PostgresEventLogStorage"
+            instance.add_dynamic_partitions("recordings", ["r1"])
+            ui.event_log_storage.watch(run_id, None, callback)
+            try:
+                assert job.execute_in_process(instance=instance, partition_key="r1", run_id=run_id).success
+                assert ended.wait(30), f"the watcher saw {len(seen)} events"
+            finally:
+                ui.event_log_storage.end_watch(run_id, callback)
+            records = instance.get_records_for_run(run_id).records
+        kinds = [r.event_log_entry.dagster_event_type for r in records]
+        assert len(records) > 40 and dg.DagsterEventType.ASSET_MATERIALIZATION in kinds
+        assert [e.dagster_event_type for e in seen] == kinds
+        payloads: list[str] = []
+        deadline = time.monotonic() + 10
+        while len(payloads) < len(records) and time.monotonic() < deadline:
+            payloads += drain()
+            time.sleep(0.05)
+        assert payloads == [f"{run_id}_{r.storage_id}" for r in records]  # one notification each, in order
+    finally:
+        listen.close()
+
+
+def test_an_event_is_one_statement_and_an_asset_event_two_without_a_transaction(pg_home):
+    """dagster-postgres sends an event and its NOTIFY as two statements, and an asset event's tags and
+    asset_keys row in a transaction (SET, BEGIN, ..., COMMIT); the pooled storage, one statement each."""
+    with _instance(pg_home[0]) as instance:
+        instance.add_dynamic_partitions("recordings", ["r1"])
+        engine, statements, in_transaction = instance.event_log_storage._engine, [], []
+
+        def sent(conn, _cursor, statement, *_args) -> None:  # a transaction: psycopg2 out of autocommit mode
+            statements.append(statement)
+            in_transaction.append(not conn.connection.dbapi_connection.autocommit)
+
+        sa.event.listen(engine, "before_cursor_execute", sent)
+        storage = instance.event_log_storage
+        storage.store_event(_log_entry(str(uuid.uuid4())))
+        assert len(statements) == 1 and "pg_notify" in statements[0] and not any(in_transaction)
+        result = _materialize(instance, "r1")
+        assert result.success
+        records = instance.get_records_for_run(result.run_id).records
+        materialized = [r for r in records
+                        if r.event_log_entry.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION]  # fmt: skip
+        statements.clear()
+        in_transaction.clear()
+        storage.store_event(materialized[-1].event_log_entry)
+        assert len(statements) == 2 and "pg_notify" in statements[0] and not any(in_transaction)
+        assert "asset_event_tags" in statements[1] and "asset_keys" in statements[1]  # tags in its WITH clause
+    with _instance(pg_home[0]) as instance:  # what the one statement wrote, read back by Dagster
+        (asset,) = instance.get_asset_records([dg.AssetKey("expressions")])
+        assert asset.asset_entry.last_materialization_record.storage_id > materialized[-1].storage_id  # the new one
+        tags = instance.event_log_storage.get_latest_tags_by_partition(
+            dg.AssetKey("expressions"), dg.DagsterEventType.ASSET_MATERIALIZATION, ["dagster/data_version"])
+        assert "r1" in tags and "dagster/data_version" in tags["r1"]
+
+
+def _log_entry(run_id: str) -> dg.EventLogEntry:
+    return dg.EventLogEntry(error_info=None, level="debug", user_message="working", run_id=run_id,
+                            timestamp=time.time(), step_key="step", job_name="job", dagster_event=None)  # fmt: skip
