@@ -483,3 +483,8 @@ def test_a_kanji_run_sudachi_misread_is_still_the_word():
 @pytest.mark.parametrize("said", ["それならいいよ", "それなんですよ"])
 def test_a_phrase_ending_in_a_copula_that_goes_on_is_not_that_phrase(said):
     assert "それな" not in _lemmas(said)
+
+
+def test_the_parts_of_a_compound_item_are_not_offered_again():
+    lemmas = _lemmas("この掃除機は吸引力がすごい")
+    assert "吸引力" in lemmas and "吸引" not in lemmas, lemmas

@@ -4,9 +4,10 @@ Why: Japanese builds nouns freely from nouns (地元|民 "locals", 吸引|力 "s
 teachers pick such compounds as units: over a hundred items of the real-speech tuning lists are
 compounds JMdict lacks. Offering only the parts loses the word the learner met. Only compounds
 Sudachi's dictionary knows as one word are taken (its mode-C token): runs of nouns that merely
-stand side by side in unpunctuated speech (先週|データ, 昔|銀行) were tried and were mostly noise.
+stand side by side (増加|傾向 but also 先週|データ, 高級|ブティック) were tried, even without
+adverbial nouns, and lost more precision on the tuning sets than they gained recall.
 The meaning is composed from the parts' own JMdict glosses, and the explanation names each part,
-so nothing is invented. The parts are still offered on their own where they are worth it.
+so nothing is invented; the parts are not offered again.
 """
 
 from __future__ import annotations
@@ -63,11 +64,13 @@ def _compound_item(pl: Line, tok: Token) -> Found | None:
 
 
 def compound_items(pl: Line, covered: list[bool]) -> list[Found]:
-    """Compounds of two or three known parts that Sudachi reads as one word and JMdict lacks."""
+    """Compounds of two or three known parts that Sudachi reads as one word and JMdict lacks.
+    Their parts are then covered: a teacher who picks 増加傾向 does not want 増加 and 傾向 again."""
     found: list[Found] = []
     for tok in pl.tokens:
         if _compound(tok, pl) and not any(covered[tok.begin : tok.end]):
             item = _compound_item(pl, tok)
             if item is not None:
                 found.append(item)
+                covered[tok.begin : tok.end] = [True] * (tok.end - tok.begin)
     return found
