@@ -123,13 +123,21 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def nested(value: Any, default: Any) -> Any:
+def nested(value: Any, default: Any, *, lenient: bool = False) -> Any:
     """A stored nested value as it is held (a list, a NumPy array from Parquet, a dict),
     JSON text (a stock written before the columns were native) decoded; ``default`` when
-    blank (None, NaN, "")."""
+    blank (None, NaN, "").  JSON text that does not decode raises ``ValueError``, or with
+    ``lenient`` (readers that show a stock rather than merge into it) gives ``default``."""
     if isinstance(value, str):
         text = value.strip()
-        return DECODER.decode(text) if text else default
+        if not text:
+            return default
+        if not lenient:
+            return DECODER.decode(text)
+        try:
+            return DECODER.decode(text)
+        except ValueError:
+            return default
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return default
     return value

@@ -9,11 +9,11 @@ and are skipped when no row is left.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..analysis.stock_columns import nested
 from .cascade import OUTPUTS, resolve
 from .store import Channel, ChannelError
 
@@ -57,12 +57,9 @@ def recording_length_decision(duration_seconds: float | None, channel: Channel |
 
 
 def recordings_of_row(occurrences: Any) -> list[str]:
-    """The recordings a stock row was said in (its ``occurrences`` column: a list, an array as
-    Parquet gives it, or JSON text)."""
-    if isinstance(occurrences, str):
-        occurrences = json.loads(occurrences or "[]")
-    return [o["recording"] for o in (() if occurrences is None else occurrences)
-            if isinstance(o, dict) and o.get("recording")]
+    """The recordings a stock row was said in (its ``occurrences`` column, read by
+    :func:`~aivlingual_assets.analysis.stock_columns.nested`)."""
+    return [o["recording"] for o in nested(occurrences, ()) if isinstance(o, dict) and o.get("recording")]
 
 
 def stock_rows_for_output(rows: Iterable[Any], output: str, channel_of: Callable[[str], Channel | None], *,

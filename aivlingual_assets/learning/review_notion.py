@@ -40,6 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..ai.ledger import Ledger, ai_memory
+from ..analysis.stock_columns import nested
 from .review_items import ReviewError, pipeline_outputs
 from .review_log import _ensure_review_log, review_log
 from .review_verdicts import RATING_RANGE
@@ -93,11 +94,7 @@ def aliases_from_stock(stock: Any) -> dict[str, str]:
     if stock is None or len(stock) == 0 or "alias_keys" not in getattr(stock, "columns", ()):
         return aliases
     for key, raw in zip(stock["key"], stock["alias_keys"]):
-        try:
-            values = json.loads(raw) if isinstance(raw, str) else list(() if raw is None else raw)
-        except (TypeError, ValueError):
-            continue
-        for alias in values:
+        for alias in nested(raw, (), lenient=True):
             if alias and alias != key:
                 aliases[str(alias)] = str(key)
     return aliases

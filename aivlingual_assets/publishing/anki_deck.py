@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import math
 import re
 import shutil
@@ -40,6 +39,7 @@ import genanki
 import pandas as pd
 from pydantic import BaseModel
 
+from aivlingual_assets.analysis.stock_columns import nested
 from aivlingual_assets.publishing.clip_cutter import ClipError, atomic_output, run_ffmpeg
 from aivlingual_assets.publishing.media_check import MediaProbeError, probe_video
 
@@ -215,13 +215,10 @@ def level_label(level: str) -> str:
 
 def parse_occurrences(value: Any) -> list[dict[str, Any]]:
     """The stock's ``occurrences`` (a list, an array as Parquet gives it, or the JSON text of
-    a stock stored before); malformed data gives []."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value) if value.strip() else []
-        except json.JSONDecodeError:
-            return []
-    elif hasattr(value, "tolist"):  # a NumPy array read from Parquet
+    a stock stored before; read by :func:`~aivlingual_assets.analysis.stock_columns.nested`);
+    malformed data gives []."""
+    value = nested(value, [], lenient=True)
+    if hasattr(value, "tolist"):  # a NumPy array read from Parquet
         value = value.tolist()
     if not isinstance(value, list):
         return []

@@ -17,7 +17,6 @@ segments' measured lengths.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from ..analysis.stock_columns import nested
 from .cards import GREY, WHITE, YELLOW, Box, TextLine, compose, fill_background, text_layer
 from .clip_cutter import AUDIO_BITRATE, BACKGROUND_COLOUR, atomic_output, run_ffmpeg
 from .clip_cutter import _stage_fonts as stage_fonts  # the Shorts' private fontconfig: same rendering everywhere
@@ -111,13 +111,9 @@ def frames(seconds: float) -> float:
 
 
 def _json(value: object, default: object) -> object:
-    """A stock's nested value: native (a list or dict; an array as Parquet gives it) or the
-    JSON text of a stock stored before."""
-    if isinstance(value, str) and value:
-        try:
-            return json.loads(value)
-        except ValueError:
-            return default
+    """A stock's nested value (:func:`~aivlingual_assets.analysis.stock_columns.nested`) as a
+    list or dict; ``default`` when blank, malformed or of another kind."""
+    value = nested(value, default, lenient=True)
     if isinstance(value, np.ndarray):  # a list read from Parquet
         return value.tolist()
     return value if isinstance(value, (list, dict)) else default

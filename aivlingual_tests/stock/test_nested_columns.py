@@ -12,16 +12,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from aivlingual_assets.analysis.ngram_embedding import ngram_vectors
 from aivlingual_assets.analysis.stock import native_stock, recordings_held, remove_recordings, update_stock
-from aivlingual_assets.analysis.stock_columns import NESTED_FIELDS
+from aivlingual_assets.analysis.stock_columns import NESTED_FIELDS, nested
 from aivlingual_assets.analysis.stock_removal import seen_times
 from aivlingual_assets.assets.analysis import vocabulary_rows_complete
 from aivlingual_assets.channels.switches import recordings_of_row
 from aivlingual_assets.learning.review_notion import aliases_from_stock
 from aivlingual_assets.publishing.anki_deck import parse_occurrences
-from aivlingual_assets.publishing.lesson_video import new_in_week
+from aivlingual_assets.publishing.lesson_video import _json, new_in_week
 from aivlingual_assets.resources.parquet_io_manager import ParquetIOManager
 
 from .test_stock import DAY1, DAY2, DAY3, table
@@ -143,3 +144,27 @@ def test_the_completeness_check_sees_an_empty_native_occurrence_list():
     stock = a_stock().stock
     stock.at[stock.index[stock["lemma"] == "草"][0], "occurrences"] = []
     assert incomplete(stock) == (2, "草, 推し")
+
+
+def test_the_readers_take_json_text_and_blanks_as_stock_columns_nested_does_and_the_lenient_ones_bad_text():
+    """The four readers of a stock outside the merge all read its nested columns through
+    stock_columns.nested: JSON text as the native value, blanks as empty; malformed text raises in
+    the merge and in the channel switches, and is empty for the readers that only show a stock."""
+    occurrences = [{"recording": "recA", "start": 1.0}, {"recording": "recB", "start": None}]
+    text = json.dumps(occurrences)
+    for value in (occurrences, np.array(occurrences, dtype=object), text, " " + text + "\n"):
+        assert recordings_of_row(value) == ["recA", "recB"]
+        assert parse_occurrences(value) == occurrences
+        assert _json(value, []) == occurrences
+    for blank in (None, np.nan, "", "  "):
+        assert recordings_of_row(blank) == [] and parse_occurrences(blank) == [] and _json(blank, []) == []
+    for bad in ("not json", "[{", '"a string"', "5"):
+        assert parse_occurrences(bad) == [] and _json(bad, {}) == {}
+    assert nested("not json", [], lenient=True) == []
+    with pytest.raises(ValueError):
+        nested("not json", [])
+    with pytest.raises(ValueError):
+        recordings_of_row("[{")
+    stock = pd.DataFrame({"key": ["k1", "k2", "k3", "k4"],
+                          "alias_keys": [["a1", "k1"], '["a2"]', "not json", None]})  # fmt: skip
+    assert aliases_from_stock(stock) == {"a1": "k1", "a2": "k2"}
