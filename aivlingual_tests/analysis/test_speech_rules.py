@@ -488,3 +488,9 @@ def test_a_phrase_ending_in_a_copula_that_goes_on_is_not_that_phrase(said):
 def test_the_parts_of_a_compound_item_are_not_offered_again():
     lemmas = _lemmas("この掃除機は吸引力がすごい")
     assert "吸引力" in lemmas and "吸引" not in lemmas, lemmas
+
+
+def test_kansai_ええ_after_a_particle_is_the_word_good_not_a_vowel_merged_ending():
+    items = _items("そっちの方がええで")
+    assert [e.lemma for e in items if e.lemma == "ええ"] == ["ええ"]
+    assert not any("vowel-merged" in e.lemma for e in items)
