@@ -25,7 +25,9 @@ fewer statements per event (:meth:`PooledPostgresEventLogStorage.store_event`; s
 notifications): an event and its ``NOTIFY`` in one statement instead of two, and an asset event's index
 rows (its tags and its ``asset_keys`` row) in one statement instead of a transaction (which psycopg2 opens
 with three round trips: ``SET default_transaction_isolation``, ``BEGIN``, ``COMMIT``).  Catalogue look-ups
-Dagster repeats (tables, columns) are remembered once answered yes: migrations add, never drop.
+Dagster repeats (tables, columns) are remembered once answered yes: migrations add, never drop; and a
+dynamic partition found (Dagster asks about the run's own at each step's every input and output) is
+believed for :data:`PARTITION_SEEN_S` without asking again.
 
 It takes exactly dagster-postgres's configuration (``postgres_url`` or ``postgres_db``, ``auth_provider``,
 ``should_autocreate_tables``), so a ``dagster.yaml`` switches by naming the class::
@@ -46,6 +48,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -72,6 +75,8 @@ POOL_SIZE = 4
 MAX_OVERFLOW = 4  # opened for a burst and closed when returned: at most 8 connections a process
 POOL_TIMEOUT_S = 30  # then dagster-postgres's own connection retry takes over
 POOL_RECYCLE_S = 3600
+# a dynamic partition found is believed to exist this long without asking again (see has_dynamic_partition)
+PARTITION_SEEN_S = 1.0
 
 _lock = threading.Lock()
 _shared: dict[tuple[str, int], tuple[sa.Engine, int]] = {}  # (url, token provider) -> (engine, users)
@@ -194,6 +199,25 @@ class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
         """Asked at every asset event and asset read (~20 times a recording), a catalogue query each."""
         return _remembered(self, f"asset_keys.{column_name}",
                            lambda: super(PooledPostgresEventLogStorage, self).has_asset_key_col(column_name))
+
+    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
+        """Dagster asks whether the run's own partition exists ~117 times a recording (each input and
+        output of each step, as the partition key range is built), one query each.  An answer yes is
+        believed for :data:`PARTITION_SEEN_S` without asking again; no is always asked.  A partition
+        deleted by another process meanwhile is believed to exist that long at most, as if it had been
+        deleted that much later; one deleted through this storage is forgotten at once."""
+        seen = self.__dict__.setdefault("_partitions_seen", {})
+        key, now = (partitions_def_name, partition_key), time.monotonic()
+        if seen.get(key, 0.0) > now:
+            return True
+        if not super().has_dynamic_partition(partitions_def_name, partition_key):
+            return False
+        seen[key] = now + PARTITION_SEEN_S
+        return True
+
+    def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
+        super().delete_dynamic_partition(partitions_def_name, partition_key)
+        self.__dict__.get("_partitions_seen", {}).pop((partitions_def_name, partition_key), None)
 
     def store_event(self, event: EventLogEntry) -> None:
         """dagster-postgres's ``store_event`` (same rows, same notification) in fewer round trips.

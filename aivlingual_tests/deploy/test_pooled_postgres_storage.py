@@ -374,3 +374,31 @@ def test_an_event_is_one_statement_and_an_asset_event_two_without_a_transaction(
 def _log_entry(run_id: str) -> dg.EventLogEntry:
     return dg.EventLogEntry(error_info=None, level="debug", user_message="working", run_id=run_id,
                             timestamp=time.time(), step_key="step", job_name="job", dagster_event=None)  # fmt: skip
+
+
+def test_a_partition_found_is_believed_for_a_moment_and_one_deleted_here_is_forgotten_at_once(pg_home, monkeypatch):
+    """Dagster asks whether the run's partition exists at each input and output of each step: a yes is
+    believed for PARTITION_SEEN_S without a query; a no is always asked."""
+    monkeypatch.setattr(pooled, "PARTITION_SEEN_S", 0.5)
+    home, _ = pg_home
+    stock = home.parent / "stock_home"
+    stock.mkdir()
+    stock.joinpath("dagster.yaml").write_text("storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n")
+    with _instance(home) as instance, _instance(stock) as other:
+        engine, statements = instance.event_log_storage._engine, []
+        sa.event.listen(engine, "before_cursor_execute",
+                        lambda *args: statements.append(args[2]) if "dynamic_partitions" in args[2] else None)
+        assert not instance.has_dynamic_partition("recordings", "r1")
+        assert not instance.has_dynamic_partition("recordings", "r1")
+        assert len(statements) == 2  # no: asked each time
+        instance.add_dynamic_partitions("recordings", ["r1", "r2"])
+        statements.clear()
+        assert all(instance.has_dynamic_partition("recordings", "r1") for _ in range(20))
+        assert len(statements) == 1
+        instance.delete_dynamic_partition("recordings", "r1")  # through this storage: forgotten at once
+        assert not instance.has_dynamic_partition("recordings", "r1")
+        assert instance.has_dynamic_partition("recordings", "r2")
+        other.delete_dynamic_partition("recordings", "r2")  # another process: believed for the moment only
+        assert instance.has_dynamic_partition("recordings", "r2")
+        time.sleep(0.6)
+        assert not instance.has_dynamic_partition("recordings", "r2")
