@@ -494,3 +494,16 @@ def test_kansai_ええ_after_a_particle_is_the_word_good_not_a_vowel_merged_endi
     items = _items("そっちの方がええで")
     assert [e.lemma for e in items if e.lemma == "ええ"] == ["ええ"]
     assert not any("vowel-merged" in e.lemma for e in items)
+
+
+@pytest.mark.parametrize(("said", "word"), [
+    ("ギリ間に合った", "ギリ"), ("ワイもおるで", "おる"), ("こんなんいかんでしょ", "いかん"), ("そや、そういうことや", "そや"),
+    ("イッヌかわいい", "イッヌ"), ("893やんけ", "893"), ("そんなんイラネ", "イラネ"),
+])
+def test_net_and_western_japan_words_are_read_in_the_sense_of_speech(said, word):
+    assert word in _lemmas(said)
+
+
+@pytest.mark.parametrize(("said", "not_word"), [("イギリスに行く", "ギリ"), ("ここにおります", "おる"), ("如何せん時間がない", "いかん")])
+def test_the_same_letters_inside_other_words_or_keigo_are_not_those_words(said, not_word):
+    assert not_word not in _lemmas(said)
