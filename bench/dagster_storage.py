@@ -12,9 +12,11 @@ every time), is timed on three Dagster instance storages in the same run, in tur
 
 Reported: each storage's wall time (the median of the rounds: one slow round on a shared machine moves
 it less than a mean, and a lucky one less than the best) and the ratios PostgreSQL / SQLite, pooled /
-stock; ``storages`` names the storages timed (``--set dagster_storage.storages=sqlite,pg_pooled`` leaves
-out the slow stock one); and, on the same server, one statement through a pool checkout with and without
-``pool_pre_ping`` and through a new connection (why the pool does not pre-ping).
+stock, and the median of the pooled / SQLite ratios round by round (the two ran minutes apart, every
+other round in reverse order); ``storages`` names the storages timed (``--set
+dagster_storage.storages=sqlite,pg_pooled`` leaves out the slow stock one); and, on the same server, one
+statement through a pool checkout with and without ``pool_pre_ping`` and through a new connection (why
+the pool does not pre-ping).
 """
 
 from __future__ import annotations
@@ -115,8 +117,8 @@ def _run(home: Path, cluster, n: int, each: int, rounds: int, statements: int, k
     cache = home / "cache"
     process_seconds(REPO_ROOT, home / "warm", warm, cache)  # the offline engine's derived data, not timed
     times: dict[str, list[float]] = {kind: [] for kind in kinds}
-    for r in range(rounds):
-        for kind in kinds:  # each round on fresh homes and a fresh database: the same work every time
+    for r in range(rounds):  # every other round in reverse order, so a load that rises or falls hits both alike
+        for kind in kinds if r % 2 == 0 else kinds[::-1]:  # fresh homes and database: the same work every time
             root = home / f"round{r}-{kind}"
             dagster = dagster_home(kind, root)
             env = None if dagster is None else {"DAGSTER_HOME": str(dagster), "DAGSTER_PG_URL": cluster.create_database(
@@ -126,9 +128,12 @@ def _run(home: Path, cluster, n: int, each: int, rounds: int, statements: int, k
     checkout = statement_ms(cluster.url.replace("postgresql://", "postgresql+psycopg2://"), statements)
     details = {"times_s": times, "recordings": n, "lines_each": each, "rounds": rounds, "statement_ms": checkout}
     per = ", ".join(f"{k} {v / n:.2f} s" for k, v in median.items())
+    by_round = [pg / lite for pg, lite in zip(times["pg_pooled"], times["sqlite"], strict=True)]
+    details["pooled_over_sqlite_by_round"] = by_round
+    paired = statistics.median(by_round)
     rows = [row(NAME, f"process {n} recordings, Dagster on PostgreSQL pooled (median of {rounds})", median["pg_pooled"],
                 "s", "same on SQLite (kept connections)", median["sqlite"], details=details,
-                note=f"per recording: {per}")]  # fmt: skip
+                note=f"per recording: {per}; pooled / SQLite round by round, median {paired:.2f}x")]  # fmt: skip
     if "pg_stock" in median:
         rows += [
             row(NAME, f"process {n} recordings, Dagster on PostgreSQL stock dagster-postgres", median["pg_stock"], "s",
