@@ -50,6 +50,9 @@ def postgres_cluster():
 
     cluster = PostgresCluster().start()
     yield cluster
+    from aivlingual_assets.ai.write_behind import flush_all
+
+    flush_all()  # cache-hit bookkeeping still buffered for the cluster's databases, before it goes away
     cluster.stop()
 
 
