@@ -44,6 +44,14 @@ def setup(extras: str = "test") -> None:
     stamp.write_text(wanted)
 
 
+def compile_bytecode() -> None:
+    """Write the project's bytecode, as pip does for what it installs: with PYTHONDONTWRITEBYTECODE
+    set (as on some CI machines) every command would otherwise recompile ~300 modules, about 0.3 s
+    of each `aivlingual` command. Up-to-date files are skipped, so this is cheap after the first time."""
+    subprocess.run([str(PY), "-m", "compileall", "-q", "aivlingual_assets"], cwd=ROOT, check=False,
+                   stdout=subprocess.DEVNULL)
+
+
 def sample_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("AIVLINGUAL_HOME", str(ROOT / ".aivlingual"))
@@ -56,6 +64,7 @@ def main(argv: list[str]) -> int:
     rest = argv[1:]
     if command == "sample":
         setup()
+        compile_bytecode()
         sample = ROOT / "examples" / "sample_stream.mp4"
         return subprocess.call([str(BIN / "aivlingual"), "process", str(sample), *rest], env=sample_env(), cwd=ROOT)
     if command == "test":
@@ -63,12 +72,14 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(PY), "-m", "pytest", *rest], cwd=ROOT)
     if command == "bench":
         setup()
+        compile_bytecode()
         return subprocess.call([str(PY), "-m", "bench", *rest], cwd=ROOT)
     if command == "uicheck":  # after `sample`; installs Debian's chromium when missing
         setup()
         return subprocess.call([str(PY), "-m", "aivlingual_tests.ui.uicheck", *rest], env=sample_env(), cwd=ROOT)
     if command == "ui":
         setup()
+        compile_bytecode()
         return subprocess.call([str(BIN / "aivlingual"), "ui", *rest], env=sample_env(), cwd=ROOT)
     print(__doc__)
     return 0 if command == "help" else 2

@@ -59,6 +59,9 @@ def baseline_tree(commit: str, into: Path) -> Path | None:
         archive = subprocess.run(["git", "archive", commit, "aivlingual_assets", "workspace.yaml", "dagster.yaml"],
                                  cwd=REPO_ROOT, capture_output=True, check=True, timeout=120).stdout  # fmt: skip
         subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True, timeout=120)
+        # its bytecode written like the current tree's (make.py compile_bytecode): neither side recompiles per run
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "aivlingual_assets"], cwd=into, check=True,
+                       stdout=subprocess.DEVNULL, timeout=600)
     except (OSError, subprocess.SubprocessError):
         return None
     return into
