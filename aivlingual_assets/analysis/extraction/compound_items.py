@@ -65,7 +65,7 @@ def _compound_item(pl: Line, tok: Token) -> Found | None:
 
 def compound_items(pl: Line, covered: list[bool]) -> list[Found]:
     """Compounds of two or three known parts that Sudachi reads as one word and JMdict lacks.
-    Their parts are then covered: a teacher who picks 増加傾向 does not want 増加 and 傾向 again."""
+    Their parts are then covered: a teacher who picks 契約内容 does not want 契約 and 内容 again."""
     found: list[Found] = []
     for tok in pl.tokens:
         if _compound(tok, pl) and not any(covered[tok.begin : tok.end]):
