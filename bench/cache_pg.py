@@ -51,6 +51,9 @@ def run(sizes: dict[str, Any]) -> list[Row]:
             lite = cache_hit.prepare("sqlite", lite_url, home, n, sample=2 * hits + 40)
             stats = cache_hit.measure([lite, pg], hits)
         finally:
+            from aivlingual_assets.ai.write_behind import flush_all
+
+            flush_all()  # buffered cache-hit bookkeeping goes to its database before the cluster stops
             dispose_engine(lite_url)
             if pg_url:
                 dispose_engine(pg_url)
