@@ -39,7 +39,7 @@ from typing import Optional
 import yaml
 from pydantic import BaseModel, Field
 
-from aivlingual_assets.analysis.kana import fold_long_vowels, fold_small_kana, katakana_to_hiragana
+from aivlingual_assets.analysis.kana import fold_long_vowels, fold_small_kana, katakana_to_hiragana, spellings_of_one_word
 from aivlingual_assets.analysis.lexicon import fold
 from aivlingual_assets.analysis.schemas import Category, Expression, TranscriptLine
 
@@ -183,17 +183,13 @@ def _kana(text: str) -> str:
     return fold_reading("".join(t.reading or t.surface for t in tokenize(folded))) if folded else ""
 
 
-def _kanji(text: str) -> set[str]:
-    return {ch for ch in text if "\u3400" <= ch <= "\u9fff" or ch == "々"}
-
-
 def same_word(a: str, b: str) -> bool:
-    """Two spellings of one word or pattern: read alike, and either one is written in kana or they
-    share a kanji (拘る/こだわる, 気付く/気づく, 〜とは言え/〜とはいえ, ハマる/はまる; not 感じ/漢字)."""
+    """Two spellings of one word or pattern: read alike, and one writes in kana what the other writes
+    in kanji (拘る/こだわる, 気付く/気づく, 〜とは言え/〜とはいえ, ハマる/はまる; not 感じ/漢字 or
+    感心/関心, see :func:`kana.spellings_of_one_word`)."""
     if fold(a) == fold(b):
         return True
-    ka, kb = _kanji(a), _kanji(b)
-    if ka and kb and not ka & kb:
+    if not spellings_of_one_word(a, b):
         return False
     return _kana(a) == _kana(b) != ""
 

@@ -39,6 +39,7 @@ __all__ = [
     "match_keys",
     "normalize",
     "normalize_many",
+    "spellings_of_one_word",
 ]
 
 # Katakana ァ(30A1)..ヶ(30F6) and the iteration marks ヽヾ map 0x60 code points down.
@@ -166,6 +167,18 @@ def normalize_many(texts: Sequence[str], keep_spaces: bool = False) -> list[str]
         if not value and cleaned[i]:
             out[i] = _fallback(cleaned[i], keep_spaces)
     return out
+
+
+def _kanji_of(text: str) -> set[str]:
+    return {ch for ch in text if "\u3400" <= ch <= "\u9fff" or ch == "々"}
+
+
+def spellings_of_one_word(a: str, b: str) -> bool:
+    """Whether two spellings of one reading can be one word: one writes in kana what the other writes
+    in kanji, so the kanji of one are all in the other (奴/やつ, 気付く/気づく, 一人一人/ひとりひとり);
+    two spellings with kanji of their own are two words (感心/関心, 自信/自身)."""
+    ka, kb = _kanji_of(a), _kanji_of(b)
+    return ka <= kb or kb <= ka
 
 
 def match_key(lemma: str | None, reading: str | None) -> str:

@@ -13,7 +13,8 @@ this order of trust (each family in its own module under ``extraction/``):
 URLs, @handles, timestamps and emote codes are blanked before analysis, and the
 words in front of an honorific (〇〇さん, 〇〇ちゃん) are treated as a name, so
 viewer names never become "vocabulary".  Items are de-duplicated per recording
-by (lemma, reading, category), keeping the first occurrence.
+by (lemma, reading, category), keeping the first occurrence; another spelling of a word already
+offered (奴 after やつ) is that word.
 """
 
 
@@ -35,7 +36,8 @@ from aivlingual_assets.analysis.extraction.word_items import (
     split_word_candidates,
     vocab_items,
 )
-from aivlingual_assets.analysis.schemas import Expression, TranscriptLine
+from aivlingual_assets.analysis.kana import katakana_to_hiragana, spellings_of_one_word
+from aivlingual_assets.analysis.schemas import Category, Expression, TranscriptLine
 
 __all__ = ["extract_expressions", "extract_with_counts", "VOCAB_PER_LINE", "CHARS_PER_EXTRA_WORD", "mask_noise"]
 
@@ -65,6 +67,7 @@ def extract_with_counts(
     first: dict[str, Expression] = {}
     counts: dict[str, int] = {}
     order: list[str] = []
+    spellings = _Spellings()
     for pl in prepared:
         lex, covered, lex_spans = lexicon_items(pl, stream)
         grammar_raw = grammar_raw_matches(pl)
@@ -74,8 +77,8 @@ def extract_with_counts(
         items = lex + phrases + grammar_items(pl, covered, grammar_raw, phrase_spans + lex_spans) + mistake_items(pl)
         vocab: list[Found] = []
         for v in compound_items(pl, covered) + vocab_items(pl, covered):
-            if v.expression.key in first:
-                counts[v.expression.key] += 1  # seen before: counts, but takes no room in this line
+            if spellings.key(v.expression) in first:
+                counts[spellings.key(v.expression)] += 1  # seen before: counts, but takes no room in this line
             else:
                 vocab.append(v)
         vocab.sort(key=lambda f: (-f.difficulty, f.offset))
@@ -89,7 +92,7 @@ def extract_with_counts(
         items.extend(kept_vocab)
         items.sort(key=lambda f: f.offset)
         for f in items:
-            key = f.expression.key
+            key = spellings.key(f.expression)
             counts[key] = counts.get(key, 0) + 1
             if key in first:
                 continue
@@ -99,6 +102,30 @@ def extract_with_counts(
             first[key] = expr
             order.append(key)
     return [(first[k], counts[k]) for k in order]
+
+
+class _Spellings:
+    """One item per word and recording whatever its spelling: 奴 after やつ, すでに after 既に are
+    the word already offered (a learner would get the same card twice). Same reading and category,
+    and one spelling writes in kana what the other writes in kanji (感心/関心 stay two words)."""
+
+    def __init__(self) -> None:
+        self._alias: dict[str, str] = {}
+        self._by_reading: dict[tuple[str, str], list[tuple[str, str]]] = {}
+
+    def key(self, expr: Expression) -> str:
+        key = expr.key
+        if key in self._alias:
+            return self._alias[key]
+        if expr.category in (Category.grammar, Category.common_mistake) or not expr.reading:
+            return key
+        group = self._by_reading.setdefault((katakana_to_hiragana(expr.reading), expr.category.value), [])
+        same = next((k for lemma, k in group if lemma != expr.lemma and spellings_of_one_word(lemma, expr.lemma)), None)
+        if same is None:
+            group.append((expr.lemma, key))
+            same = key
+        self._alias[key] = same
+        return same
 
 
 def extract_expressions(

@@ -214,3 +214,10 @@ def test_another_spelling_of_the_same_word_is_the_same_item_but_a_homophone_is_n
     r = precision_recall([_e("拘る"), _e("〜たとたん", "入ったとたん", "grammar"), _e("感じ")], gold)
     assert set(r["matched"]) == {("こだわる", "拘る"), ("〜た途端", "〜たとたん")}
     assert r["extra"] == ["感じ"]
+
+
+def test_two_kanji_spellings_of_one_reading_are_two_words():
+    from aivlingual_assets.analysis.gold import same_word
+
+    assert same_word("気付く", "気づく") and same_word("一人一人", "ひとりひとり")
+    assert not same_word("感心", "関心") and not same_word("自信", "自身")

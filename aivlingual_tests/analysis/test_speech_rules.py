@@ -507,3 +507,14 @@ def test_net_and_western_japan_words_are_read_in_the_sense_of_speech(said, word)
 @pytest.mark.parametrize(("said", "not_word"), [("イギリスに行く", "ギリ"), ("ここにおります", "おる"), ("如何せん時間がない", "いかん")])
 def test_the_same_letters_inside_other_words_or_keigo_are_not_those_words(said, not_word):
     assert not_word not in _lemmas(said)
+
+
+def test_another_spelling_of_a_word_already_offered_is_that_word_but_a_homophone_is_not():
+    from aivlingual_assets.analysis.offline_extractor import extract_with_counts
+
+    lines = [TranscriptLine(start=i, end=i + 1, text=t) for i, t in
+             enumerate(["あいつは変なやつだ", "あの奴が来た", "既に終わった", "すでに始まってた", "感心したよ", "関心がある"])]
+    counts = {e.lemma: n for e, n in extract_with_counts(lines)}
+    assert counts["やつ"] == 2 and "奴" not in counts, counts
+    assert counts["既に"] == 2 and "すでに" not in counts, counts
+    assert {"感心", "関心"} <= set(counts), counts  # read alike, different kanji: two words
