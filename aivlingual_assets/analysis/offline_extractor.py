@@ -77,8 +77,9 @@ def extract_with_counts(
         items = lex + phrases + grammar_items(pl, covered, grammar_raw, phrase_spans + lex_spans) + mistake_items(pl)
         vocab: list[Found] = []
         for v in compound_items(pl, covered) + vocab_items(pl, covered):
-            if spellings.key(v.expression) in first:
-                counts[spellings.key(v.expression)] += 1  # seen before: counts, but takes no room in this line
+            key = spellings.key(v.expression)
+            if key in first:
+                counts[key] += 1  # seen before: counts, but takes no room in this line
             else:
                 vocab.append(v)
         vocab.sort(key=lambda f: (-f.difficulty, f.offset))
@@ -86,9 +87,10 @@ def extract_with_counts(
         seen_here: set[str] = set()
         kept_vocab: list[Found] = []
         for v in vocab:
-            if v.expression.key not in seen_here and len(kept_vocab) < cap:
+            key = spellings.key(v.expression)  # two spellings of one word in a line take one place
+            if key not in seen_here and len(kept_vocab) < cap:
                 kept_vocab.append(v)
-                seen_here.add(v.expression.key)
+                seen_here.add(key)
         items.extend(kept_vocab)
         items.sort(key=lambda f: f.offset)
         for f in items:
