@@ -61,6 +61,7 @@ documented in ``grammar_patterns.yaml``, and a word JMdict does not know is
 from __future__ import annotations
 
 from aivlingual_assets.analysis import dictionary
+from aivlingual_assets.analysis.collocations import find_collocation
 from aivlingual_assets.analysis.dictionary import DictEntry
 from aivlingual_assets.analysis.jlpt_list import SOURCE, listed_level
 from aivlingual_assets.analysis.lexicon import (
@@ -220,6 +221,11 @@ def assess_level(expr: Expression, entry: DictEntry | None = None) -> LevelAsses
             )
         return _assessment(expr, Level.slang, 0.9, "offline:lexicon", f"curated {lex.category.value} expression")
 
+    curated = find_collocation(expr.lemma) if entry is None else None
+    if curated is not None:
+        level = curated.level or Level.N3
+        return _assessment(expr, level, 0.7 if curated.level else 0.4, "offline:collocation",
+                           f"curated {curated.kind.replace('_', ' ')} ({level.value})")
     if entry is None:
         entry = dictionary.lookup(expr.lemma, expr.reading or None)
     if entry is None and expr.category in _SLANG_CATEGORIES:

@@ -35,13 +35,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 
+from aivlingual_assets.analysis import collocations
 from aivlingual_assets.analysis.dictionary import jmdict_db_path
 from aivlingual_assets.analysis.disk_cache import cached
 from aivlingual_assets.analysis.tokenizer import Token, raw_morphemes
 
 __all__ = ["Phrase", "PhraseMatch", "phrase_index", "find_phrases", "token_key", "INDEX_VERSION"]
 
-INDEX_VERSION = "12"
+INDEX_VERSION = "13"
 
 # Parts of speech whose words carry the meaning; the rest only glue an expression together.
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "代名詞", "感動詞", "連体詞", "接頭辞"})
@@ -101,7 +102,7 @@ class PhraseMatch:
 
 def _fingerprint(db: str) -> str:
     st = os.stat(db)
-    parts = [INDEX_VERSION, os.path.abspath(db), str(st.st_size), str(int(st.st_mtime))]
+    parts = [INDEX_VERSION, os.path.abspath(db), str(st.st_size), str(int(st.st_mtime)), collocations.fingerprint()]
     for pkg in ("sudachipy", "sudachidict-core"):
         try:
             parts.append(metadata.version(pkg))
@@ -152,6 +153,7 @@ def _build(db: str) -> dict[str, tuple[tuple, ...]]:
         forms = _forms(conn)
     finally:
         conn.close()
+    forms += collocations.collocation_forms()  # the curated units JMdict lacks (data/collocations.yaml)
     index: dict[str, list[Phrase]] = defaultdict(list)
     seen: set[tuple[int, tuple[str, ...]]] = set()
     for idseq, written, is_word in forms:

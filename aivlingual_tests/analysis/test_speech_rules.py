@@ -525,3 +525,21 @@ def test_a_vulgar_slang_sense_is_not_shown_unasked_beside_the_sense_used():
     assert any("vulgar expression or word" in ms for ms in entry.sense_misc)  # JMdict has one
     meaning = meaning_in_context(entry, "抜く")
     assert "pull out" in meaning and "masturbat" not in meaning, meaning
+
+
+# ---------------------------------------------------------------- inflected endings and names
+@pytest.mark.parametrize("said", ["巨人には本気出せ。", "今日は本気出してないよ"])
+def test_a_phrase_of_two_full_words_is_found_whatever_its_last_word_ends_in(said):
+    # 本気|出せ reads ほんきだせ, far from ほんきをだす as a whole: the ending says nothing of the words
+    assert "本気を出す" in _lemmas(said)
+
+
+def test_one_word_said_in_another_negative_is_not_its_classical_spelling():
+    # 知らない is not 知らず "unaffected by", つまらない not つまらぬ
+    lemmas = _lemmas("知らない人と話した", "真似してるやつはつまらない")
+    assert "知らず" not in lemmas and "つまらぬ" not in lemmas
+
+
+def test_a_word_describing_the_one_named_is_no_part_of_the_name():
+    # 腰の重い|おじいちゃん: 重い is attributive, so 腰が重い is said, not a name
+    assert "腰が重い" in _lemmas("日頃は腰の重いおじいちゃんも参加して")

@@ -77,7 +77,9 @@ def prepare(line: TranscriptLine) -> Line:
 def _name_like(tok: Token) -> bool:
     if tok.pos1 in ("助詞", "助動詞", "空白", "補助記号", "記号", "感動詞", "接続詞"):
         return tok.surface in ("_", "・", "-", "ー", "＿")
-    return True
+    # a verb or adjective in its attributive form describes the one named (腰の重い|おじいちゃん,
+    # 走る|加藤さん); a name Sudachi cut into odd pieces (ぺこ|ら) has no such form
+    return not (tok.pos1 in ("動詞", "形容詞") and tok.conjugation_form.startswith("連体形"))
 
 
 def _mark_names(pl: Line) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from aivlingual_assets.analysis import dictionary
+from aivlingual_assets.analysis.collocations import collocation_entry, find_collocation
 from aivlingual_assets.analysis.dictionary import DictEntry
 from aivlingual_assets.analysis.extraction.line import (
     AFTER_A_VERB_STEM,
@@ -95,7 +96,26 @@ def _said_as_written(m: PhraseMatch, pl: Line, s: int, e: int, entry: DictEntry)
     if not entry.kanji_forms:  # a word only ever written in kana is said as spelt (いけない is not net いくない)
         inflects = any(("verb" in p and "adverb" not in p) or "adjective (keiyoushi)" in p for p in entry.pos)
         return any(h.startswith(written[:-1]) if inflects else h == written for h in heard_forms)
-    return max(SequenceMatcher(None, written, h).ratio() for h in heard_forms) >= _READING_LIKENESS
+    if pl.tokens[m.last].pos1 in ("動詞", "形容詞") and m.phrase.heavy >= 2 and len(written) > 4:
+        # the inflected ending of a phrase of two full words says nothing about the words (本気出せ is
+        # 本気を出す, 話は弾まなかった 話が弾む); one word's ending is the word (知らない is not 知らず)
+        stem = written[:-1]
+        heard_forms |= {h[: len(stem)] for h in heard_forms}
+        written_forms = (written, stem)
+    else:
+        written_forms = (written,)
+    return max(SequenceMatcher(None, w, h).ratio() for w in written_forms for h in heard_forms) >= _READING_LIKENESS
+
+
+def _phrase_level(entry: DictEntry, written: str, listed) -> Level:
+    """The listed level, a curated unit's own level, else the estimate; kanji say little about a
+    phrase (手に入れる is all N5 kanji), so never below N4."""
+    if listed is not None:
+        return listed[0]
+    curated = find_collocation(written) if entry.idseq < 0 else None
+    if curated is not None and curated.level is not None:
+        return curated.level
+    return max(vocabulary_level(entry, written)[0], Level.N4, key=LEVEL_ORDER.get)
 
 
 def _copula_goes_on(toks: Sequence[Token], last: int) -> bool:
@@ -106,6 +126,8 @@ def _copula_goes_on(toks: Sequence[Token], last: int) -> bool:
 
 
 def _phrase_entry(written: str, idseq: int) -> DictEntry | None:
+    if idseq < 0:
+        return collocation_entry(idseq)
     return next((e for e in dictionary.lookup_all(written) if e.idseq == idseq), None)
 
 
@@ -138,7 +160,8 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
             continue  # きっかけに, 一緒に: one word and its particle, taught as the word
         if not _said_as_written(m, pl, s, e, entry) or _copula_goes_on(toks, m.last):
             continue
-        idiom = word or any(t in entry.misc for t in ("idiomatic expression", "proverb", "yojijukugo"))
+        curated = m.phrase.idseq < 0  # a teacher chose it as a unit (data/collocations.yaml)
+        idiom = word or curated or any(t in entry.misc for t in ("idiomatic expression", "proverb", "yojijukugo"))
         if not idiom and _literal(m, toks, entry):
             continue  # its one word is taught on its own (台無し in 台無しになる)
         if not idiom and _plain_phrase(m, toks, entry):
@@ -150,8 +173,7 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
         listed = listed_level(m.phrase.written, entry.reading)
         if listed is not None and listed[0] == Level.N5:
             continue  # a formula every beginner knows (よろしくお願いします)
-        # Kanji say little about a phrase (手に入れる is all N5 kanji): never below N4.
-        level = listed[0] if listed else max(vocabulary_level(entry, m.phrase.written)[0], Level.N4, key=LEVEL_ORDER.get)
+        level = _phrase_level(entry, m.phrase.written, listed)
         s2, e2 = expand(toks, s, e, host=False)
         said = pl.folded[s2:e2]
         note = "" if said.startswith(m.phrase.written) else f" Standard form: {m.phrase.written}."
@@ -223,7 +245,7 @@ def _mostly_grammar(tokens: Sequence[Token], grammar_raw) -> bool:
 
 
 def _phrase_kind(entry: DictEntry) -> str:
-    for tag in ("proverb", "yojijukugo", "idiomatic expression"):
+    for tag in ("proverb", "yojijukugo", "idiomatic expression", "collocation", "set phrase"):
         if tag in entry.misc:
             return "idiom" if tag == "idiomatic expression" else tag
     return "expression"

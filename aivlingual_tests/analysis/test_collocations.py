@@ -1,0 +1,45 @@
+"""Curated collocations JMdict lacks join its expressions in the phrase matcher (analysis/collocations.py)."""
+
+import pytest
+
+from aivlingual_assets.analysis import collocations
+from aivlingual_assets.analysis.collocations import Collocation, collocation_entry, find_collocation
+from aivlingual_assets.analysis.levels import assess_level
+from aivlingual_assets.analysis.offline_extractor import extract_expressions
+from aivlingual_assets.analysis.phrases import phrase_index
+from aivlingual_assets.analysis.schemas import TranscriptLine
+
+
+def test_an_entry_with_a_reading_not_in_kana_is_refused_naming_the_field():
+    with pytest.raises(ValueError, match="reading must be kana"):
+        Collocation(phrase="話が弾む", reading="hanashi", meaning="x", kind="collocation", source="s")
+
+
+def test_every_curated_entry_is_a_dictionary_entry_with_its_senses():
+    entries = collocations.collocations()
+    assert entries, "data/collocations.yaml has no entries"
+    for i, c in enumerate(entries):
+        entry = collocation_entry(-(i + 1))
+        assert entry is not None and entry.written == c.phrase and entry.reading == c.reading
+        assert entry.senses == c.senses and all(entry.senses)
+        assert find_collocation(c.phrase) is c
+    assert collocation_entry(0) is None and collocation_entry(-(len(entries) + 1)) is None
+
+
+def test_every_curated_spelling_is_in_the_phrase_index():
+    indexed = {ph.written for phrases in phrase_index().values() for ph in phrases if ph.idseq < 0}
+    assert {s for c in collocations.collocations() for s in c.spellings} <= indexed
+
+
+@pytest.mark.parametrize("said", ["昨日は友達と話が弾んだ", "話は弾まなかったね", "話弾んでるね"])
+def test_a_curated_collocation_is_found_across_inflection_and_drifting_particles(said):
+    found = [e for e in extract_expressions([TranscriptLine(start=0, end=1, text=said)]) if e.lemma == "話が弾む"]
+    assert len(found) == 1, said
+    assert "lively" in found[0].meaning and found[0].reading == "はなしがはずむ"
+    level = assess_level(found[0])
+    assert level.method == "offline:collocation" and level.level.value == "N2"
+
+
+def test_its_words_alone_are_not_the_collocation():
+    lemmas = {e.lemma for e in extract_expressions([TranscriptLine(start=0, end=1, text="ボールが弾む音がした")])}
+    assert "話が弾む" not in lemmas
