@@ -27,7 +27,10 @@ rows (its tags and its ``asset_keys`` row) in one statement instead of a transac
 with three round trips: ``SET default_transaction_isolation``, ``BEGIN``, ``COMMIT``).  Catalogue look-ups
 Dagster repeats (tables, columns) are remembered once answered yes: migrations add, never drop; and a
 dynamic partition found (Dagster asks about the run's own at each step's every input and output) is
-believed for :data:`PARTITION_SEEN_S` without asking again.
+believed for :data:`PARTITION_SEEN_S` without asking again; an asset's wipe time (read before each read of
+its events) is believed for :data:`WIPE_SEEN_S`, and an asset event's write returns it fresh.  What
+another process changes meanwhile (a partition deleted, an asset wiped) is seen that long later at most;
+what this process changes, at once.
 
 It takes exactly dagster-postgres's configuration (``postgres_url`` or ``postgres_db``, ``auth_provider``,
 ``should_autocreate_tables``), so a ``dagster.yaml`` switches by naming the class::
@@ -50,17 +53,20 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import dagster._check as check
 import sqlalchemy as sa
 from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS
+from dagster._core.definitions.events import AssetKey
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.base import AssetDetails
 from dagster._core.storage.base_storage import DagsterStorage
 from dagster._core.storage.event_log import AssetKeyTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.migration import ASSET_KEY_INDEX_COLS
 from dagster._core.storage.event_log.schema import AssetEventTagsTable
-from dagster._serdes import ConfigurableClassData
+from dagster._serdes import ConfigurableClassData, deserialize_value
 from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.event_log.event_log import CHANNEL_NAME
@@ -77,6 +83,9 @@ POOL_TIMEOUT_S = 30  # then dagster-postgres's own connection retry takes over
 POOL_RECYCLE_S = 3600
 # a dynamic partition found is believed to exist this long without asking again (see has_dynamic_partition)
 PARTITION_SEEN_S = 1.0
+# an asset's wipe time (asset_keys.asset_details) read is believed this long without reading it again
+# (see _get_assets_details); a wipe through this storage is seen at once
+WIPE_SEEN_S = 1.0
 
 _lock = threading.Lock()
 _shared: dict[tuple[str, int], tuple[sa.Engine, int]] = {}  # (url, token provider) -> (engine, users)
@@ -176,6 +185,33 @@ def _remembered(storage: Any, name: str, ask: Any) -> bool:
     return name in known
 
 
+class _Believed:
+    """Answers read from the server, each believed for a while (``seconds``, read at each remember) without
+    asking again: what another process changes meanwhile is seen that much later at most."""
+
+    def __init__(self) -> None:
+        self._until: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any) -> tuple[bool, Any]:
+        """(True, the answer) while it is believed, else (False, None)."""
+        until, value = self._until.get(key, (0.0, None))
+        return (True, value) if until > time.monotonic() else (False, None)
+
+    def remember(self, key: Any, value: Any, seconds: float) -> None:
+        self._until[key] = (time.monotonic() + seconds, value)
+
+    def forget(self, key: Any = None) -> None:
+        """Forgets ``key``'s answer (None: every answer)."""
+        if key is None:
+            self._until.clear()
+        else:
+            self._until.pop(key, None)
+
+
+def _believed(storage: Any, name: str) -> _Believed:
+    return storage.__dict__.setdefault(name, _Believed())
+
+
 class PooledPostgresRunStorage(_Pooled, PostgresRunStorage):
     """dagster-postgres's run storage on the shared pool."""
 
@@ -206,18 +242,51 @@ class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
         believed for :data:`PARTITION_SEEN_S` without asking again; no is always asked.  A partition
         deleted by another process meanwhile is believed to exist that long at most, as if it had been
         deleted that much later; one deleted through this storage is forgotten at once."""
-        seen = self.__dict__.setdefault("_partitions_seen", {})
-        key, now = (partitions_def_name, partition_key), time.monotonic()
-        if seen.get(key, 0.0) > now:
+        seen, key = _believed(self, "_partitions_seen"), (partitions_def_name, partition_key)
+        if seen.get(key)[0]:
             return True
         if not super().has_dynamic_partition(partitions_def_name, partition_key):
             return False
-        seen[key] = now + PARTITION_SEEN_S
+        seen.remember(key, True, PARTITION_SEEN_S)
         return True
 
     def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
         super().delete_dynamic_partition(partitions_def_name, partition_key)
-        self.__dict__.get("_partitions_seen", {}).pop((partitions_def_name, partition_key), None)
+        _believed(self, "_partitions_seen").forget((partitions_def_name, partition_key))
+
+    def _get_assets_details(self, asset_keys: Sequence[AssetKey]) -> Sequence[AssetDetails | None]:
+        """Dagster reads an asset's wipe time (``asset_keys.asset_details``) before each read of its events,
+        tags or partitions, to leave out what came before the last wipe: ~32 queries a recording, four
+        for each asset read.  An answer (a wipe time, or none) is believed for :data:`WIPE_SEEN_S`
+        without reading it again.  A wipe by another process meanwhile is seen that long later at most
+        (this process reads the asset's events from before it, as if the wipe had come that much later);
+        a wipe through this storage (:meth:`wipe_asset`, :meth:`wipe`) is seen at once."""
+        seen = _believed(self, "_wipes_seen")
+        answers = {key: seen.get(key) for key in asset_keys}
+        missing = list(dict.fromkeys(key for key, (known, _) in answers.items() if not known))
+        if missing:
+            for key, details in zip(missing, super()._get_assets_details(missing), strict=True):
+                seen.remember(key, details, WIPE_SEEN_S)
+                answers[key] = (True, details)
+        return [answers[key][1] for key in asset_keys]
+
+    def wipe_asset(self, asset_key: AssetKey) -> None:
+        try:
+            super().wipe_asset(asset_key)
+        finally:
+            _believed(self, "_wipes_seen").forget(asset_key)
+
+    def wipe_asset_partitions(self, asset_key: AssetKey, partition_keys: Sequence[str]) -> None:
+        try:
+            super().wipe_asset_partitions(asset_key, partition_keys)
+        finally:
+            _believed(self, "_wipes_seen").forget(asset_key)
+
+    def wipe(self) -> None:
+        try:
+            super().wipe()
+        finally:
+            _believed(self, "_wipes_seen").forget()
 
     def store_event(self, event: EventLogEntry) -> None:
         """dagster-postgres's ``store_event`` (same rows, same notification) in fewer round trips.
@@ -248,18 +317,22 @@ class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
         dagster_event = event.dagster_event
         if dagster_event is not None and dagster_event.event_type in ASSET_EVENTS and dagster_event.asset_key:
             with self.index_connection() as conn:
-                conn.execute(self._asset_index_statement(event, event_id))
+                row = conn.execute(self._asset_index_statement(event, event_id)).first()
+            if row is not None:  # the asset's wipe time as of this write: believed as if just read
+                details = deserialize_value(row[0], AssetDetails) if row[0] else None
+                _believed(self, "_wipes_seen").remember(dagster_event.asset_key, details, WIPE_SEEN_S)
         if dagster_event is not None and dagster_event.event_type in ASSET_CHECK_EVENTS:
             self.store_asset_check_event(event, event_id)
 
     def _asset_index_statement(self, event: EventLogEntry, event_id: int) -> Any:
         """dagster-postgres's ``asset_keys`` upsert for an asset event (``_store_asset_event``) with the
-        event's ``asset_event_tags`` rows (``_store_asset_event_tags``) inserted by its ``WITH`` clause."""
+        event's ``asset_event_tags`` rows (``_store_asset_event_tags``) inserted by its ``WITH`` clause,
+        returning the row's ``asset_details`` (its wipe time; no row when an existing one is left alone)."""
         asset_key = check.not_none(event.get_dagster_event().asset_key).to_string()
         values = self._get_asset_entry_values(event, event_id, self.has_secondary_index(ASSET_KEY_INDEX_COLS))
         upsert = postgresql.insert(AssetKeyTable).values(asset_key=asset_key, **values)
         upsert = (upsert.on_conflict_do_update(index_elements=[AssetKeyTable.c.asset_key], set_=dict(**values))
-                  if values else upsert.on_conflict_do_nothing())  # fmt: skip
+                  if values else upsert.on_conflict_do_nothing()).returning(AssetKeyTable.c.asset_details)  # fmt: skip
         tags = self._tags_for_asset_event(event)
         if tags and self.has_table(AssetEventTagsTable.name):
             at = self._event_insert_timestamp(event)

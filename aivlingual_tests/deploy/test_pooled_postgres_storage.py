@@ -402,3 +402,41 @@ def test_a_partition_found_is_believed_for_a_moment_and_one_deleted_here_is_forg
         assert instance.has_dynamic_partition("recordings", "r2")
         time.sleep(0.6)
         assert not instance.has_dynamic_partition("recordings", "r2")
+
+
+def _stock_home(home: Path) -> Path:
+    """A DAGSTER_HOME beside ``home`` on dagster-postgres's own storage, the same database (another process)."""
+    stock = home.parent / "stock_home"
+    stock.mkdir(exist_ok=True)
+    stock.joinpath("dagster.yaml").write_text("storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n")
+    return stock
+
+
+def test_a_wipe_time_read_is_believed_for_a_moment_and_a_wipe_here_is_seen_at_once(pg_home, monkeypatch):
+    """Dagster reads an asset's wipe time before each read of its events: an answer is believed for
+    WIPE_SEEN_S; a wipe by another process is seen after that, one through this storage at once."""
+    monkeypatch.setattr(pooled, "WIPE_SEEN_S", 2.0)
+    home, _ = pg_home
+    key = dg.AssetKey("expressions")
+    with _instance(home) as instance, _instance(_stock_home(home)) as other:
+        engine, reads = instance.event_log_storage._engine, []
+        sa.event.listen(engine, "before_cursor_execute",
+                        lambda *args: reads.append(args[2]) if "asset_keys.asset_details \nFROM" in args[2] else None)
+        instance.add_dynamic_partitions("recordings", ["r1"])
+        assert _materialize(instance, "r1").success
+        assert reads == []  # the run's asset_keys writes returned the wipe times its reads needed
+        time.sleep(2.1)
+        assert all(len(instance.fetch_materializations(key, limit=1).records) == 1 for _ in range(20))
+        assert len(reads) == 1  # read once, then believed
+        other.wipe_assets([key])  # another process: seen once the answer is WIPE_SEEN_S old
+        assert len(instance.fetch_materializations(key, limit=1).records) == 1
+        assert other.fetch_materializations(key, limit=1).records == []
+        time.sleep(2.1)
+        assert instance.fetch_materializations(key, limit=1).records == []
+        assert _materialize(instance, "r1").success
+        assert len(instance.fetch_materializations(key, limit=1).records) == 1
+        instance.wipe_assets([key])  # through this storage: seen at once
+        assert instance.fetch_materializations(key, limit=1).records == []
+        assert _materialize(instance, "r1").success
+        instance.wipe()  # everything, through this storage: seen at once
+        assert instance.fetch_materializations(key, limit=1).records == []
