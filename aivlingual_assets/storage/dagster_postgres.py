@@ -58,15 +58,16 @@ from typing import Any
 
 import dagster._check as check
 import sqlalchemy as sa
-from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS
 from dagster._core.definitions.events import AssetKey
+from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.base import AssetDetails
 from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.event_log.base import AssetDetails
 from dagster._core.storage.event_log import AssetKeyTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.migration import ASSET_KEY_INDEX_COLS
 from dagster._core.storage.event_log.schema import AssetEventTagsTable
 from dagster._serdes import ConfigurableClassData, deserialize_value
+from dagster._utils.concurrency import ConcurrencyClaimStatus, ConcurrencySlotStatus
 from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.event_log.event_log import CHANNEL_NAME
@@ -185,6 +186,69 @@ def _remembered(storage: Any, name: str, ask: Any) -> bool:
     return name in known
 
 
+# Dagster's claim of a pool's slot for a step (SqlEventLogStorage.claim_concurrency_slot: has_pending_step,
+# has_unassigned_slots, add_pending_step, check_concurrency_claim, _claim_concurrency_slot; 8 statements)
+# as one: the step is queued unless it is (assigned at once if the pool has more live slots than assigned
+# steps), and once assigned it takes a free slot unless it holds one already
+CLAIM_SLOT_SQL = sa.text("""
+WITH queued AS (
+    SELECT assigned_timestamp, priority, create_timestamp FROM pending_steps
+    WHERE run_id = :run_id AND step_key = :step_key AND concurrency_key = :key LIMIT 1
+), added AS (
+    INSERT INTO pending_steps (concurrency_key, run_id, step_key, priority, assigned_timestamp)
+    SELECT :key, :run_id, :step_key, :priority,
+           CASE WHEN (SELECT count(*) FROM concurrency_slots WHERE concurrency_key = :key AND deleted = false)
+                   > (SELECT count(*) FROM pending_steps
+                      WHERE concurrency_key = :key AND assigned_timestamp IS NOT NULL) THEN now() END
+    WHERE NOT EXISTS (SELECT FROM queued)
+    RETURNING assigned_timestamp, priority, create_timestamp
+), pending AS (
+    SELECT * FROM queued UNION ALL SELECT * FROM added
+), held AS (
+    SELECT count(*) AS n FROM concurrency_slots
+    WHERE concurrency_key = :key AND run_id = :run_id AND step_key = :step_key
+), free AS (
+    SELECT id FROM concurrency_slots
+    WHERE concurrency_key = :key AND step_key IS NULL AND deleted = false
+      AND EXISTS (SELECT FROM pending WHERE assigned_timestamp IS NOT NULL) AND (SELECT n FROM held) = 0
+    LIMIT 1 FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE concurrency_slots SET run_id = :run_id, step_key = :step_key
+    WHERE id IN (SELECT id FROM free) RETURNING id
+)
+SELECT pending.assigned_timestamp, pending.priority, pending.create_timestamp,
+       (SELECT n FROM held) AS held, (SELECT count(*) FROM claimed) AS claimed
+FROM (SELECT 1) AS one LEFT JOIN pending ON true
+""")
+
+# Dagster's release of a step's slot (SqlEventLogStorage.free_concurrency_slot_for_step: _free_concurrency_slots,
+# _remove_pending_steps, assign_pending_steps; 6-7 statements) as one: its slots marked deleted (a limit
+# lowered meanwhile) are dropped, the others freed, its queue entries removed, and for each entry that was
+# assigned the next unassigned step of that pool (highest priority, then the oldest) is assigned
+FREE_SLOT_SQL = sa.text("""
+WITH dropped AS (
+    DELETE FROM concurrency_slots WHERE run_id = :run_id AND step_key = :step_key AND deleted = true
+), freed AS (
+    UPDATE concurrency_slots SET run_id = NULL, step_key = NULL
+    WHERE run_id = :run_id AND step_key = :step_key AND deleted = false
+), removed AS (
+    DELETE FROM pending_steps WHERE run_id = :run_id AND step_key = :step_key
+    RETURNING concurrency_key, assigned_timestamp
+), reassign AS (
+    SELECT concurrency_key, count(*) AS n FROM removed WHERE assigned_timestamp IS NOT NULL GROUP BY concurrency_key
+), next AS (
+    SELECT queue.id FROM (
+        SELECT id, concurrency_key,
+               row_number() OVER (PARTITION BY concurrency_key ORDER BY priority DESC, create_timestamp ASC) AS place
+        FROM pending_steps
+        WHERE assigned_timestamp IS NULL AND concurrency_key IN (SELECT concurrency_key FROM reassign)
+          AND NOT (run_id = :run_id AND step_key = :step_key)
+    ) AS queue JOIN reassign USING (concurrency_key) WHERE queue.place <= reassign.n
+)
+UPDATE pending_steps SET assigned_timestamp = now() WHERE id IN (SELECT id FROM next)
+""")
+
+
 class _Believed:
     """Answers read from the server, each believed for a while (``seconds``, read at each remember) without
     asking again: what another process changes meanwhile is seen that much later at most."""
@@ -287,6 +351,26 @@ class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
             super().wipe()
         finally:
             _believed(self, "_wipes_seen").forget()
+
+    def claim_concurrency_slot(self, concurrency_key: str, run_id: str, step_key: str,
+                               priority: int | None = None) -> ConcurrencyClaimStatus:  # fmt: skip
+        """Dagster's claim of a slot of pool ``concurrency_key`` for a step (same rows, same answer) in one
+        statement (:data:`CLAIM_SLOT_SQL`) instead of eight: a step in a pool claims once and frees once,
+        ~70 statements a recording.  Dagster's eight run in autocommit mode (each ``FOR UPDATE`` lock
+        lasts its own statement), so one statement is at least as safe against another process's claims."""
+        params = dict(key=concurrency_key, run_id=run_id, step_key=step_key, priority=priority or 0)
+        with self.index_connection() as conn:
+            row = conn.execute(CLAIM_SLOT_SQL, params).one()
+        assigned, queued_priority, enqueued, held, claimed = row
+        status = ConcurrencySlotStatus.CLAIMED if assigned is not None and (held or claimed) else ConcurrencySlotStatus.BLOCKED
+        return ConcurrencyClaimStatus(concurrency_key=concurrency_key, slot_status=status, priority=queued_priority or None,
+                                      assigned_timestamp=assigned, enqueued_timestamp=enqueued)  # fmt: skip
+
+    def free_concurrency_slot_for_step(self, run_id: str, step_key: str) -> None:
+        """Dagster's release of a step's slots and queue entries, the next queued steps assigned (same
+        rows), in one statement (:data:`FREE_SLOT_SQL`) instead of six or seven."""
+        with self.index_connection() as conn:
+            conn.execute(FREE_SLOT_SQL, dict(run_id=run_id, step_key=step_key))
 
     def store_event(self, event: EventLogEntry) -> None:
         """dagster-postgres's ``store_event`` (same rows, same notification) in fewer round trips.

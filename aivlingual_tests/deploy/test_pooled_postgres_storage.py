@@ -440,3 +440,61 @@ def test_a_wipe_time_read_is_believed_for_a_moment_and_a_wipe_here_is_seen_at_on
         assert _materialize(instance, "r1").success
         instance.wipe()  # everything, through this storage: seen at once
         assert instance.fetch_materializations(key, limit=1).records == []
+
+
+def _pools_state(storage) -> tuple[list, list]:
+    """The pools' rows as Dagster keeps them: queued steps (assigned or not) and slots (held by whom)."""
+    with storage.index_connection() as conn:
+        pending = conn.exec_driver_sql("SELECT concurrency_key, run_id, step_key, priority, assigned_timestamp IS NOT NULL "
+                                       "FROM pending_steps").fetchall()  # fmt: skip
+        slots = conn.exec_driver_sql("SELECT concurrency_key, run_id, step_key, deleted FROM concurrency_slots").fetchall()
+    return sorted(map(tuple, pending), key=repr), sorted(map(tuple, slots), key=repr)
+
+
+def test_a_slot_is_claimed_and_freed_in_one_statement_each_with_dagsters_rows_and_answers(postgres_cluster):
+    """claim_concurrency_slot and free_concurrency_slot_for_step (8 and 6-7 statements in Dagster) are one
+    statement each; the same sequence of claims and frees on dagster-postgres's own storage (another
+    database) gives the same answers and leaves the same rows after every step."""
+    from dagster._utils.concurrency import ConcurrencySlotStatus
+    from dagster_postgres.event_log import PostgresEventLogStorage
+
+    def url() -> str:
+        return postgres_cluster.create_database("dagster").replace("postgresql://", "postgresql+psycopg2://")
+
+    ours, stock = pooled.PooledPostgresEventLogStorage(url()), PostgresEventLogStorage(url())
+    statements: list[str] = []
+    seen: set[tuple] = set()
+    sa.event.listen(ours._engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    steps = [("limit", "openai", 2), ("claim", "openai", "r1", "a", 0), ("claim", "openai", "r1", "b", None),
+             ("claim", "openai", "r2", "c", 0), ("claim", "openai", "r2", "d", 5), ("claim", "openai", "r2", "e", 5),
+             ("claim", "openai", "r1", "a", 0), ("claim", "openai", "r2", "c", 0), ("free", "r1", "a"),
+             ("claim", "openai", "r2", "c", 0), ("claim", "openai", "r2", "d", 5), ("claim", "gemini", "r3", "x", 0),
+             ("limit", "openai", 1), ("free", "r1", "b"), ("claim", "openai", "r2", "e", 5), ("free", "r2", "d"),
+             ("claim", "openai", "r2", "e", 5), ("free", "r2", "c"), ("free", "r9", "never"), ("free", "r2", "e"),
+             ("claim", "openai", "r2", "c", 0), ("free", "r3", "x"), ("free", "r2", "c")]  # fmt: skip
+    try:
+        for step in steps:
+            answers = []
+            for storage in (ours, stock):
+                statements.clear()
+                if step[0] == "limit":
+                    storage.set_concurrency_slots(step[1], step[2])
+                elif step[0] == "claim":
+                    status = storage.claim_concurrency_slot(*step[1:])
+                    answers.append((status.slot_status, status.priority, status.is_assigned,
+                                    status.enqueued_timestamp is not None))  # fmt: skip
+                    if storage is ours:
+                        assert len(statements) == 1, statements
+                else:
+                    storage.free_concurrency_slot_for_step(*step[1:])
+                    if storage is ours:
+                        assert len(statements) == 1, statements
+            assert len(set(answers)) <= 1, (step, answers)
+            seen.update(answers[:1])
+            assert _pools_state(ours) == _pools_state(stock), step
+        assert _pools_state(ours)[0] == []  # every queued step left the queue once freed
+        claimed, blocked = ConcurrencySlotStatus.CLAIMED, ConcurrencySlotStatus.BLOCKED
+        assert {(s, a) for s, _, a, _ in seen} == {(claimed, True), (blocked, False), (blocked, True)}
+    finally:
+        ours.dispose()
+        stock.dispose()
