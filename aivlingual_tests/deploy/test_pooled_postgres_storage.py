@@ -498,3 +498,84 @@ def test_a_slot_is_claimed_and_freed_in_one_statement_each_with_dagsters_rows_an
     finally:
         ours.dispose()
         stock.dispose()
+
+
+def _asset_rows(storage) -> tuple[list, list]:
+    """An event log's asset index: asset_keys rows and asset_event_tags rows (by the event's place in the run)."""
+    with storage.index_connection() as conn:
+        keys = conn.exec_driver_sql("SELECT asset_key, last_run_id, last_materialization_timestamp, asset_details, "
+                                    "wipe_timestamp FROM asset_keys ORDER BY asset_key").fetchall()  # fmt: skip
+        tags = conn.exec_driver_sql("SELECT e.dagster_event_type, t.asset_key, t.key, t.value, t.event_timestamp "
+                                    "FROM asset_event_tags t JOIN event_logs e ON e.id = t.event_id "
+                                    "ORDER BY t.event_id, t.key").fetchall()  # fmt: skip
+    return list(map(tuple, keys)), list(map(tuple, tags))
+
+
+def test_a_planned_or_observed_asset_event_is_one_statement_with_its_asset_row_and_tags(postgres_cluster):
+    """An asset event other than a materialization (planned, observed) needs no event id in its asset_keys
+    row, so the event, its notification, its asset_keys row and its tags are one statement; the same
+    events on dagster-postgres's own storage (another database) leave the same index rows."""
+    from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
+    from dagster._core.events import AssetMaterializationPlannedData, AssetObservationData
+    from dagster_postgres.event_log import PostgresEventLogStorage
+
+    def url() -> str:
+        return postgres_cluster.create_database("dagster").replace("postgresql://", "postgresql+psycopg2://")
+
+    def entry(event_type: DagsterEventType, data) -> dg.EventLogEntry:
+        event = DagsterEvent(event_type.value, "job", event_specific_data=data)
+        return dg.EventLogEntry(error_info=None, level="debug", user_message="", run_id="run-1", timestamp=time.time(),
+                                step_key="step", job_name="job", dagster_event=event)  # fmt: skip
+
+    key = dg.AssetKey("transcripts")
+    events = [entry(DagsterEventType.ASSET_MATERIALIZATION_PLANNED, AssetMaterializationPlannedData(key, partition="r1")),
+              entry(DagsterEventType.ASSET_OBSERVATION, AssetObservationData(dg.AssetObservation(
+                  key, partition="r1", tags={"dagster/data_version": "v1", "other": "not-indexed"}))),
+              entry(DagsterEventType.ASSET_MATERIALIZATION, StepMaterializationData(dg.AssetMaterialization(
+                  key, partition="r1", tags={"dagster/data_version": "v2"}))),
+              entry(DagsterEventType.ASSET_OBSERVATION, AssetObservationData(dg.AssetObservation(key)))]  # fmt: skip
+    ours, stock = pooled.PooledPostgresEventLogStorage(url()), PostgresEventLogStorage(url())
+    statements: list[str] = []
+    sa.event.listen(ours._engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        sent = []
+        for event in events:
+            statements.clear()
+            ours.store_event(event)
+            stock.store_event(event)
+            sent.append(sum(not s.startswith("SELECT") for s in statements))  # not the catalogue's first look-ups
+        assert sent == [1, 1, 2, 1]  # a materialization's row holds its event id: written in a second statement
+        assert _asset_rows(ours) == _asset_rows(stock)
+        keys, tags = _asset_rows(ours)
+        assert len(keys) == 1 and [t[3] for t in tags] == ["v1", "v2"]
+        assert [r.storage_id for r in ours.get_records_for_run("run-1").records] == [
+            r.storage_id for r in stock.get_records_for_run("run-1").records]  # same ids, one event each
+        (record,) = ours.get_asset_records([key])
+        assert record.asset_entry.last_run_id == "run-1"
+        assert record.asset_entry.last_materialization_record.event_log_entry.dagster_event_type == "ASSET_MATERIALIZATION"
+    finally:
+        ours.dispose()
+        stock.dispose()
+
+
+def test_asset_records_read_the_event_log_only_for_rows_without_their_latest_materialization(pg_home):
+    """Dagster reads the event log for the asset rows that do not hold their latest materialization, and
+    sent that query (for no asset) even when all do; the records are Dagster's either way."""
+    home, _ = pg_home
+    keys = [dg.AssetKey("transcript"), dg.AssetKey("expressions")]
+    with _instance(home) as instance, _instance(_stock_home(home)) as other:
+        engine, statements = instance.event_log_storage._engine, []
+        instance.add_dynamic_partitions("recordings", ["r1"])
+        assert _materialize(instance, "r1").success
+        sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        records = instance.get_asset_records(keys)
+        assert len(statements) == 1 and "FROM asset_keys" in statements[0]
+        assert records == other.get_asset_records(keys)
+        instance.wipe_assets(keys[1:])  # the wiped row no longer holds it: Dagster's fallback reads the event log
+        instance.report_runless_asset_event(dg.AssetObservation(keys[1]))  # the row visible again, not materialized
+        statements.clear()
+        records = instance.get_asset_records(keys)
+        assert len(statements) == 2 and "event_logs" in statements[1]
+        assert records == other.get_asset_records(keys)
+        wiped = {r.asset_entry.asset_key: r.asset_entry.last_materialization_record for r in records}
+        assert wiped[keys[1]] is None and wiped[keys[0]] is not None
