@@ -102,8 +102,15 @@ BASIC_WORDS = frozenset(
     私 僕 俺 あなた 君 彼 彼女 皆さん ありがとう 有り難う すみません ごめん 御免 はい いいえ ええ さあ
     月曜日 火曜日 水曜日 木曜日 金曜日 土曜日 日曜日 週末 今週 来週 先週 今月 来月 先月 今夜 今晩 毎晩 毎週 予定 曲 見つける 見付ける
     助ける なくなる 無くなる いっぱい 一杯 ちゃんと 時々 たまに 必ず 一人 二人 大人 お腹 部分 誕生日 旅行 買い物 散歩
+    こういう そういう ああいう どういう こういった そういった ああいった どういった
+    誰か だれか 何か なにか どこか どっか いつか 誰も だれも 何も なにも どこも
+    けど けれど けれども だけど でも だから それで それから
+    週間 年間 日間 時間 分間 秒間 か月 ヶ月 カ月 箇月
     """.split()
 )
+# The lines above the last four are everyday words; the last four are the beginner grammar that
+# a transcript's tokens also make into words: the こそあど forms with いう/いった, a question word with
+# か or も, the conjunctions of the first lessons, and the durations a number takes (2週間 is 2 + 週間).
 
 # Index = difficulty step: 0 = N5 ... 4 = N1, 5 = beyond_jlpt.
 LEVELS_BY_DIFFICULTY = (Level.N5, Level.N4, Level.N3, Level.N2, Level.N1, Level.beyond_jlpt)
