@@ -194,6 +194,32 @@ def same_word(a: str, b: str) -> bool:
     return _kana(a) == _kana(b) != ""
 
 
+# A grammar point named at another inflection by a teacher: a verb ending for a verb ending
+# (〜にわたって / 〜にわたる, 〜による / 〜によって), or the past copula or question か added
+# (〜べき / 〜べきだった, 〜んじゃない / 〜んじゃないか). Nothing else: 〜そうだ (hearsay) is not
+# 〜そう, 〜んだって not 〜んだ, 〜ように not 〜ようだ.
+_VERB_ENDINGS = ("って", "った", "る", "り", "て", "た")
+_ADDED_ENDINGS = ("だった", "でした", "か")
+
+
+def _verb_stem(name: str) -> str | None:
+    return next((name[: -len(e)] for e in _VERB_ENDINGS if name.endswith(e) and len(name) - len(e) >= 2), None)
+
+
+def same_grammar_point(a: str, b: str) -> bool:
+    """Two names of one grammar point (see above); both must be pattern names (〜…)."""
+    if not (a.startswith(("〜", "~")) and b.startswith(("〜", "~"))):
+        return False
+    a, b = fold(a).rstrip("?？"), fold(b).rstrip("?？")
+    if a == b:
+        return True
+    stem_a, stem_b = _verb_stem(a), _verb_stem(b)
+    if stem_a is not None and stem_a == stem_b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 2 and any(long == short + e for e in _ADDED_ENDINGS)
+
+
 def precision_recall(
     predicted: Sequence[Expression], gold: Sequence[GoldItem], acceptable: Sequence[GoldItem] = ()
 ) -> dict:
@@ -237,7 +263,8 @@ def precision_recall(
                 keys = g.keys()
                 if how == "spelling":
                     candidates = [i for i, p in enumerate(predicted)
-                                  if not used[i] and any(same_word(p.lemma, k) for k in (g.lemma, *g.variants))]
+                                  if not used[i] and any(same_word(p.lemma, k) or same_grammar_point(p.lemma, k)
+                                                         for k in (g.lemma, *g.variants))]
                 else:
                     candidates = [
                         i for i, pk in enumerate(pred_keys)

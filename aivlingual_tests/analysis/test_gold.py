@@ -1,4 +1,6 @@
-from aivlingual_assets.analysis.gold import GoldItem, load_gold, pooled, precision_recall
+import pytest
+
+from aivlingual_assets.analysis.gold import GoldItem, load_gold, pooled, precision_recall, same_grammar_point
 from aivlingual_assets.analysis.schemas import Expression
 
 
@@ -221,3 +223,15 @@ def test_two_kanji_spellings_of_one_reading_are_two_words():
 
     assert same_word("気付く", "気づく") and same_word("一人一人", "ひとりひとり")
     assert not same_word("感心", "関心") and not same_word("自信", "自身")
+
+
+@pytest.mark.parametrize("a, b", [("〜にわたって", "〜にわたる"), ("〜による", "〜によって"), ("〜べき", "〜べきだった"),
+                                  ("〜んじゃない？", "〜んじゃないか")])
+def test_a_grammar_point_named_at_another_inflection_is_the_same_point(a, b):
+    assert same_grammar_point(a, b) and same_grammar_point(b, a)
+
+
+@pytest.mark.parametrize("a, b", [("〜そうだ", "〜そう"), ("〜んだって", "〜んだ"), ("〜ように", "〜ようだ"),
+                                  ("〜ても", "〜てもいい"), ("にわたって", "にわたる")])
+def test_other_grammar_points_and_plain_words_stay_apart(a, b):
+    assert not same_grammar_point(a, b)
