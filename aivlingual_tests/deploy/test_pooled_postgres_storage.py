@@ -442,6 +442,29 @@ def test_a_wipe_time_read_is_believed_for_a_moment_and_a_wipe_here_is_seen_at_on
         assert instance.fetch_materializations(key, limit=1).records == []
 
 
+@pytest.fixture
+def ours_and_stock(postgres_cluster):
+    """The pooled event log storage and dagster-postgres's own, each on a fresh database of its own."""
+    from dagster_postgres.event_log import PostgresEventLogStorage
+
+    def url() -> str:
+        return postgres_cluster.create_database("dagster").replace("postgresql://", "postgresql+psycopg2://")
+
+    ours, stock = pooled.PooledPostgresEventLogStorage(url()), PostgresEventLogStorage(url())
+    yield ours, stock
+    ours.dispose()
+    stock.dispose()
+
+
+def _event(event_type, data, run_id: str = "run-1") -> dg.EventLogEntry:
+    """An event log entry of a step's Dagster event (``event_type``: a DagsterEventType)."""
+    from dagster._core.events import DagsterEvent
+
+    return dg.EventLogEntry(error_info=None, level="debug", user_message="", run_id=run_id, timestamp=time.time(),
+                            step_key="step", job_name="job",
+                            dagster_event=DagsterEvent(event_type.value, "job", event_specific_data=data))  # fmt: skip
+
+
 def _pools_state(storage) -> tuple[list, list]:
     """The pools' rows as Dagster keeps them: queued steps (assigned or not) and slots (held by whom)."""
     with storage.index_connection() as conn:
@@ -451,17 +474,13 @@ def _pools_state(storage) -> tuple[list, list]:
     return sorted(map(tuple, pending), key=repr), sorted(map(tuple, slots), key=repr)
 
 
-def test_a_slot_is_claimed_and_freed_in_one_statement_each_with_dagsters_rows_and_answers(postgres_cluster):
+def test_a_slot_is_claimed_and_freed_in_one_statement_each_with_dagsters_rows_and_answers(ours_and_stock):
     """claim_concurrency_slot and free_concurrency_slot_for_step (8 and 6-7 statements in Dagster) are one
     statement each; the same sequence of claims and frees on dagster-postgres's own storage (another
     database) gives the same answers and leaves the same rows after every step."""
     from dagster._utils.concurrency import ConcurrencySlotStatus
-    from dagster_postgres.event_log import PostgresEventLogStorage
 
-    def url() -> str:
-        return postgres_cluster.create_database("dagster").replace("postgresql://", "postgresql+psycopg2://")
-
-    ours, stock = pooled.PooledPostgresEventLogStorage(url()), PostgresEventLogStorage(url())
+    ours, stock = ours_and_stock
     statements: list[str] = []
     seen: set[tuple] = set()
     sa.event.listen(ours._engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
@@ -472,32 +491,28 @@ def test_a_slot_is_claimed_and_freed_in_one_statement_each_with_dagsters_rows_an
              ("limit", "openai", 1), ("free", "r1", "b"), ("claim", "openai", "r2", "e", 5), ("free", "r2", "d"),
              ("claim", "openai", "r2", "e", 5), ("free", "r2", "c"), ("free", "r9", "never"), ("free", "r2", "e"),
              ("claim", "openai", "r2", "c", 0), ("free", "r3", "x"), ("free", "r2", "c")]  # fmt: skip
-    try:
-        for step in steps:
-            answers = []
-            for storage in (ours, stock):
-                statements.clear()
-                if step[0] == "limit":
-                    storage.set_concurrency_slots(step[1], step[2])
-                elif step[0] == "claim":
-                    status = storage.claim_concurrency_slot(*step[1:])
-                    answers.append((status.slot_status, status.priority, status.is_assigned,
-                                    status.enqueued_timestamp is not None))  # fmt: skip
-                    if storage is ours:
-                        assert len(statements) == 1, statements
-                else:
-                    storage.free_concurrency_slot_for_step(*step[1:])
-                    if storage is ours:
-                        assert len(statements) == 1, statements
-            assert len(set(answers)) <= 1, (step, answers)
-            seen.update(answers[:1])
-            assert _pools_state(ours) == _pools_state(stock), step
-        assert _pools_state(ours)[0] == []  # every queued step left the queue once freed
-        claimed, blocked = ConcurrencySlotStatus.CLAIMED, ConcurrencySlotStatus.BLOCKED
-        assert {(s, a) for s, _, a, _ in seen} == {(claimed, True), (blocked, False), (blocked, True)}
-    finally:
-        ours.dispose()
-        stock.dispose()
+    for step in steps:
+        answers = []
+        for storage in (ours, stock):
+            statements.clear()
+            if step[0] == "limit":
+                storage.set_concurrency_slots(step[1], step[2])
+            elif step[0] == "claim":
+                status = storage.claim_concurrency_slot(*step[1:])
+                answers.append((status.slot_status, status.priority, status.is_assigned,
+                                status.enqueued_timestamp is not None))  # fmt: skip
+                if storage is ours:
+                    assert len(statements) == 1, statements
+            else:
+                storage.free_concurrency_slot_for_step(*step[1:])
+                if storage is ours:
+                    assert len(statements) == 1, statements
+        assert len(set(answers)) <= 1, (step, answers)
+        seen.update(answers[:1])
+        assert _pools_state(ours) == _pools_state(stock), step
+    assert _pools_state(ours)[0] == []  # every queued step left the queue once freed
+    claimed, blocked = ConcurrencySlotStatus.CLAIMED, ConcurrencySlotStatus.BLOCKED
+    assert {(s, a) for s, _, a, _ in seen} == {(claimed, True), (blocked, False), (blocked, True)}
 
 
 def _asset_rows(storage) -> tuple[list, list]:
@@ -511,51 +526,84 @@ def _asset_rows(storage) -> tuple[list, list]:
     return list(map(tuple, keys)), list(map(tuple, tags))
 
 
-def test_a_planned_or_observed_asset_event_is_one_statement_with_its_asset_row_and_tags(postgres_cluster):
+def _writes_each(ours, stock, events) -> list[int]:
+    """Stores ``events`` in both storages; the statements each sent by ours, but for the catalogue's first
+    look-ups (reads)."""
+    statements: list[str] = []
+    sa.event.listen(ours._engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    sent = []
+    for event in events:
+        statements.clear()
+        ours.store_event(event)
+        stock.store_event(event)
+        sent.append(sum(not s.startswith("SELECT") for s in statements))
+    return sent
+
+
+def test_a_planned_or_observed_asset_event_is_one_statement_with_its_asset_row_and_tags(ours_and_stock):
     """An asset event other than a materialization (planned, observed) needs no event id in its asset_keys
     row, so the event, its notification, its asset_keys row and its tags are one statement; the same
     events on dagster-postgres's own storage (another database) leave the same index rows."""
-    from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
-    from dagster._core.events import AssetMaterializationPlannedData, AssetObservationData
-    from dagster_postgres.event_log import PostgresEventLogStorage
+    from dagster._core.events import AssetMaterializationPlannedData, AssetObservationData, StepMaterializationData
+    from dagster._core.events import DagsterEventType as T
 
-    def url() -> str:
-        return postgres_cluster.create_database("dagster").replace("postgresql://", "postgresql+psycopg2://")
-
-    def entry(event_type: DagsterEventType, data) -> dg.EventLogEntry:
-        event = DagsterEvent(event_type.value, "job", event_specific_data=data)
-        return dg.EventLogEntry(error_info=None, level="debug", user_message="", run_id="run-1", timestamp=time.time(),
-                                step_key="step", job_name="job", dagster_event=event)  # fmt: skip
-
+    ours, stock = ours_and_stock
     key = dg.AssetKey("transcripts")
-    events = [entry(DagsterEventType.ASSET_MATERIALIZATION_PLANNED, AssetMaterializationPlannedData(key, partition="r1")),
-              entry(DagsterEventType.ASSET_OBSERVATION, AssetObservationData(dg.AssetObservation(
+    events = [_event(T.ASSET_MATERIALIZATION_PLANNED, AssetMaterializationPlannedData(key, partition="r1")),
+              _event(T.ASSET_OBSERVATION, AssetObservationData(dg.AssetObservation(
                   key, partition="r1", tags={"dagster/data_version": "v1", "other": "not-indexed"}))),
-              entry(DagsterEventType.ASSET_MATERIALIZATION, StepMaterializationData(dg.AssetMaterialization(
+              _event(T.ASSET_MATERIALIZATION, StepMaterializationData(dg.AssetMaterialization(
                   key, partition="r1", tags={"dagster/data_version": "v2"}))),
-              entry(DagsterEventType.ASSET_OBSERVATION, AssetObservationData(dg.AssetObservation(key)))]  # fmt: skip
-    ours, stock = pooled.PooledPostgresEventLogStorage(url()), PostgresEventLogStorage(url())
-    statements: list[str] = []
-    sa.event.listen(ours._engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    try:
-        sent = []
-        for event in events:
-            statements.clear()
-            ours.store_event(event)
-            stock.store_event(event)
-            sent.append(sum(not s.startswith("SELECT") for s in statements))  # not the catalogue's first look-ups
-        assert sent == [1, 1, 2, 1]  # a materialization's row holds its event id: written in a second statement
-        assert _asset_rows(ours) == _asset_rows(stock)
-        keys, tags = _asset_rows(ours)
-        assert len(keys) == 1 and [t[3] for t in tags] == ["v1", "v2"]
-        assert [r.storage_id for r in ours.get_records_for_run("run-1").records] == [
-            r.storage_id for r in stock.get_records_for_run("run-1").records]  # same ids, one event each
-        (record,) = ours.get_asset_records([key])
-        assert record.asset_entry.last_run_id == "run-1"
-        assert record.asset_entry.last_materialization_record.event_log_entry.dagster_event_type == "ASSET_MATERIALIZATION"
-    finally:
-        ours.dispose()
-        stock.dispose()
+              _event(T.ASSET_OBSERVATION, AssetObservationData(dg.AssetObservation(key)))]  # fmt: skip
+    # a materialization's row holds its event id: written in a second statement
+    assert _writes_each(ours, stock, events) == [1, 1, 2, 1]
+    assert _asset_rows(ours) == _asset_rows(stock)
+    keys, tags = _asset_rows(ours)
+    assert len(keys) == 1 and [t[3] for t in tags] == ["v1", "v2"]
+    assert [r.storage_id for r in ours.get_records_for_run("run-1").records] == [
+        r.storage_id for r in stock.get_records_for_run("run-1").records]  # same ids, one event each
+    (record,) = ours.get_asset_records([key])
+    assert record.asset_entry.last_run_id == "run-1"
+    assert record.asset_entry.last_materialization_record.event_log_entry.dagster_event_type == "ASSET_MATERIALIZATION"
+
+
+def _check_rows(storage) -> list[tuple]:
+    with storage.index_connection() as conn:
+        return list(map(tuple, conn.exec_driver_sql(
+            "SELECT asset_key, check_name, partition, run_id, execution_status, evaluation_event, "
+            "evaluation_event_timestamp, evaluation_event_storage_id, materialization_event_storage_id "
+            "FROM asset_check_executions ORDER BY id").fetchall()))  # fmt: skip
+
+
+def test_an_asset_check_event_is_one_statement_with_its_check_row(ours_and_stock):
+    """A planned check's row and a run's evaluation updating it are written by the event's own statement;
+    an evaluation without a planned row (Dagster inserts one) and duplicate planned rows (Dagster's error)
+    are Dagster's own; the rows are dagster-postgres's."""
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluation, AssetCheckEvaluationPlanned, AssetCheckEvaluationTargetMaterializationData)  # fmt: skip
+    from dagster._core.errors import DagsterInvariantViolationError
+    from dagster._core.events import DagsterEventType as T
+
+    ours, stock = ours_and_stock
+    key = dg.AssetKey("expressions")
+    target = AssetCheckEvaluationTargetMaterializationData(storage_id=7, run_id="run-1", timestamp=time.time())
+    events = [_event(T.ASSET_CHECK_EVALUATION_PLANNED, AssetCheckEvaluationPlanned(asset_key=key, check_name="counted")),
+              _event(T.ASSET_CHECK_EVALUATION, AssetCheckEvaluation(key, "counted", True, {"n": 3}, target)),
+              _event(T.ASSET_CHECK_EVALUATION, AssetCheckEvaluation(key, "unplanned", False), run_id="run-2"),
+              _event(T.ASSET_CHECK_EVALUATION, AssetCheckEvaluation(key, "runless", True), run_id="")]  # fmt: skip
+    sent = _writes_each(ours, stock, events)
+    assert sent[:2] == [1, 1] and sent[2] >= 2  # unplanned: the update found no row, then Dagster's own
+    assert _check_rows(ours) == _check_rows(stock)
+    statuses = [row[4] for row in _check_rows(ours)]
+    assert statuses == ["SUCCEEDED", "FAILED", "SUCCEEDED"]
+    planned = _event(T.ASSET_CHECK_EVALUATION_PLANNED, AssetCheckEvaluationPlanned(asset_key=key, check_name="twice"), run_id="run-3")
+    evaluated = _event(T.ASSET_CHECK_EVALUATION, AssetCheckEvaluation(key, "twice", True), run_id="run-3")
+    for storage in (ours, stock):
+        storage.store_event(planned)
+        storage.store_event(planned)
+        with pytest.raises(DagsterInvariantViolationError, match="duplicate AssetCheckPlanned"):
+            storage.store_event(evaluated)
+    assert _check_rows(ours) == _check_rows(stock)
 
 
 def test_asset_records_read_the_event_log_only_for_rows_without_their_latest_materialization(pg_home):
@@ -579,3 +627,20 @@ def test_asset_records_read_the_event_log_only_for_rows_without_their_latest_mat
         assert records == other.get_asset_records(keys)
         wiped = {r.asset_entry.asset_key: r.asset_entry.last_materialization_record for r in records}
         assert wiped[keys[1]] is None and wiped[keys[0]] is not None
+
+
+def test_a_runs_statements_at_the_server_stay_below_a_bound(pg_home):
+    """A run of two partitioned assets (one in a pool) and a check, after a first one: every statement the
+    process sends, counted on the pooled engine (events, index rows, slots, reads)."""
+    with _instance(pg_home[0]) as instance:
+        instance.add_dynamic_partitions("recordings", ["r1", "r2"])
+        assert _materialize(instance, "r1").success  # the first: catalogue look-ups, tables' first rows
+        engine, statements = instance.event_log_storage._engine, []
+        sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        result = _materialize(instance, "r2")
+        assert result.success
+        events = len(instance.get_records_for_run(result.run_id).records)
+        assert sum("pending_steps" in s for s in statements) == 2  # the pool's slot: one claim, one free
+        assert sum("asset_keys.asset_details \nFROM" in s for s in statements) <= 1
+        # 76 for 50 events (96 before the wipe-time cache, the one-statement slots, check rows and asset rows)
+        assert len(statements) <= events + 30, "\n".join(s.split("\n")[0] for s in statements)
