@@ -84,7 +84,8 @@ def ranked_senses(
     if in_domain:
         return in_domain + [i for i in usable if i not in in_domain], len(in_domain) == 1
     if adverbial and entry.sense_pos:
-        usable.sort(key=lambda i: not any("adverb" in p for p in entry.sense_pos[i]))
+        usable.sort(key=lambda i: (not any("adverb" in p for p in entry.sense_pos[i]),
+                                   not all("adverb" in p for p in entry.sense_pos[i])))
     if len(usable) <= 1:
         return usable, True
     first_pos = set(entry.sense_pos[usable[0]]) if entry.sense_pos else set()

@@ -560,3 +560,14 @@ def test_a_beginner_word_made_by_first_year_grammar_is_no_item(said, word):
 def test_the_polite_prefix_on_a_word_beyond_the_beginner_lists_keeps_it():
     # 小遣い is on the N2 list: お小遣い is still offered
     assert "お小遣い" in _lemmas("お小遣いが足りない")
+
+
+def test_an_adjectival_noun_said_as_an_adverb_is_the_adverb_with_its_sense():
+    [item] = [e for e in _items("調整しようとすると、余計におかしくなる") if e.lemma == "余計"]
+    assert item.expression == "余計に" and "all the more" in item.meaning.split(" / ")[0]
+    assert [e.expression for e in _items("堂々と出てこない") if e.lemma == "堂々"] == ["堂々と"]
+
+
+@pytest.mark.parametrize("said, word", [("みんなの迷惑になる", "迷惑"), ("とても重要と思う", "重要")])
+def test_what_something_becomes_or_is_thought_to_be_is_no_adverb(said, word):
+    assert [e.expression for e in _items(said) if e.lemma == word] == [word]

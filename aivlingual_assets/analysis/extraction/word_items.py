@@ -248,6 +248,24 @@ def _adverbial_use(pl: Line, tok: Token) -> bool:
     return nxt is None or nxt.pos1 not in ("助詞", "助動詞")
 
 
+def _adverb_particle(pl: Line, tok: Token) -> Token | None:
+    """The に/と that makes an adjectival noun an adverb (余計に "all the more", 執拗に), or that an
+    adverb takes (堂々と "boldly", ずしんと): the item is the adverb as said, with the adverb's sense."""
+    adjectival = tok.pos1 == "形状詞" or (tok.pos1 == "名詞" and any("形状詞可能" in p for p in tok.pos))
+    if not adjectival and tok.pos1 != "副詞":
+        return None
+    k = next((i for i, t in enumerate(pl.tokens) if t.begin >= tok.end and t.pos1 != "空白"), None)
+    nxt = pl.tokens[k] if k is not None else None
+    if nxt is None or nxt.begin != tok.end or nxt.pos1 not in ("助詞", "助動詞"):
+        return None
+    after = pl.tokens[k + 1] if k + 1 < len(pl.tokens) else None
+    if after is not None and after.normalized_form in ("成る", "為る", "思う", "言う", "考える", "感じる"):
+        return None  # 迷惑になる, 幸せにする, 重要と思う: what something becomes or is thought, not how
+    # an adverb or a タリ adjective takes と (ずしんと, 堂々と); an adjectival noun に (余計に)
+    takes_to = tok.pos1 == "副詞" or tok.pos2 == "タリ"
+    return nxt if (nxt.surface == "と" and takes_to) or (adjectival and nxt.surface == "に") else None
+
+
 def _takes_a_noun(nxt: Token) -> bool:
     """What follows a noun and never a verb's stem: the copula (推し|です) or a case particle
     (便り|が届く, 積み立て|を続ける)."""
@@ -299,13 +317,16 @@ def _vocab_from_token(pl: Line, tok: Token) -> Found | None:
         return None
     category = next((c for m, c in SLANG_MISC.items() if m in entry.misc), Category.slang if casual else Category.vocabulary)
     explanation = _vocab_explanation(entry, level)
+    particle = _adverb_particle(pl, tok)
+    end = particle.end if particle is not None else tok.end  # said as the adverb: 余計に, 堂々と
     expr = make(
         pl,
         tok.begin,
-        tok.end,
+        end,
         lemma=form,
         reading=entry.reading,
-        meaning=meaning_in_context(entry, form, tok.normalized_form, adverbial=_adverbial_use(pl, tok), domains=pl.domains),
+        meaning=meaning_in_context(entry, form, tok.normalized_form, adverbial=particle is not None or _adverbial_use(pl, tok),
+                                   domains=pl.domains),
         category=category,
         explanation=f"{casual} {explanation}" if casual else explanation,
     )
