@@ -14,9 +14,11 @@ Reported: each storage's wall time (the median of the rounds: one slow round on 
 it less than a mean, and a lucky one less than the best) and the ratios PostgreSQL / SQLite, pooled /
 stock, and the median of the pooled / SQLite ratios round by round (the two ran minutes apart, every
 other round in reverse order); ``storages`` names the storages timed (``--set
-dagster_storage.storages=sqlite,pg_pooled`` leaves out the slow stock one); and, on the same server, one
-statement through a pool checkout with and without ``pool_pre_ping`` and through a new connection (why
-the pool does not pre-ping).
+dagster_storage.storages=sqlite,pg_pooled`` leaves out the slow stock one); the statements a recording sends
+to the server on the pooled storage (one more run, not timed, its database logging every statement:
+``log_statement=all``; ``count_statements=0`` leaves it out); and, on the same server, one statement
+through a pool checkout with and without ``pool_pre_ping`` and through a new connection (why the pool does
+not pre-ping).
 """
 
 from __future__ import annotations
@@ -37,9 +39,12 @@ NAME = "dagster_storage"
 TITLE = "aivlingual process: Dagster storage on SQLite vs PostgreSQL (pooled, stock)"
 STORAGES = ("sqlite", "pg_pooled", "pg_stock")
 SIZES = {
-    "full": {"recordings": 20, "lines_each": 6, "rounds": 3, "statements": 2_000, "storages": ",".join(STORAGES)},
-    "quick": {"recordings": 6, "lines_each": 6, "rounds": 1, "statements": 500, "storages": ",".join(STORAGES)},
-    "tiny": {"recordings": 1, "lines_each": 3, "rounds": 1, "statements": 50, "storages": ",".join(STORAGES)},
+    "full": {"recordings": 20, "lines_each": 6, "rounds": 3, "statements": 2_000, "storages": ",".join(STORAGES),
+             "count_statements": 1},
+    "quick": {"recordings": 6, "lines_each": 6, "rounds": 1, "statements": 500, "storages": ",".join(STORAGES),
+              "count_statements": 1},
+    "tiny": {"recordings": 1, "lines_each": 3, "rounds": 1, "statements": 50, "storages": ",".join(STORAGES),
+             "count_statements": 1},
 }
 
 
@@ -70,6 +75,30 @@ def dagster_home(kind: str, root: Path) -> Path | None:
     else:
         home.joinpath("dagster.yaml").write_text(STOCK_YAML)
     return home
+
+
+def pg_env(cluster) -> tuple[dict[str, str], str]:
+    """DAGSTER_HOME's PostgreSQL variable on a fresh database of ``cluster``; (environment, database name)."""
+    url = cluster.create_database("dagster")
+    return {"DAGSTER_PG_URL": url.replace("postgresql://", "postgresql+psycopg2://")}, url.rsplit("/", 1)[1]
+
+
+def statements_sent(cluster, root: Path, files: list[Path], cache: Path) -> int:
+    """The statements one run on the pooled storage sends to the server: its database logs every
+    statement (``log_statement=all``, a line ``LOG:  statement: ...`` each in the cluster's log)."""
+    import sqlalchemy as sa
+
+    env, name = pg_env(cluster)
+    engine = sa.create_engine(cluster.url.replace("postgresql://", "postgresql+psycopg2://"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"ALTER DATABASE \"{name}\" SET log_statement = 'all'")
+    engine.dispose()
+    log = cluster.root / "log"
+    start = log.stat().st_size
+    process_seconds(REPO_ROOT, root, files, cache, {"DAGSTER_HOME": str(dagster_home("pg_pooled", root)), **env})
+    with log.open("rb") as f:
+        f.seek(start)
+        return f.read().decode(errors="replace").count("LOG:  statement: ")
 
 
 def statement_ms(url: str, n: int) -> dict[str, dict[str, float]]:
@@ -104,12 +133,13 @@ def run(sizes: dict[str, Any]) -> list[Row]:
     with isolated_home(NAME) as home:
         cluster = PostgresCluster().start()
         try:
-            return _run(home, cluster, n, each, rounds, int(sizes["statements"]), kinds)
+            return _run(home, cluster, n, each, rounds, int(sizes["statements"]), kinds, int(sizes["count_statements"]))
         finally:
             cluster.stop()
 
 
-def _run(home: Path, cluster, n: int, each: int, rounds: int, statements: int, kinds: tuple[str, ...]) -> list[Row]:
+def _run(home: Path, cluster, n: int, each: int, rounds: int, statements: int, kinds: tuple[str, ...],
+         count_statements: int) -> list[Row]:
     inputs = home / "inputs"
     inputs.mkdir()
     files = [write_srt(inputs / f"rec{i:03d}.ja.srt", each, seed=2_000 + i) for i in range(n)]
@@ -121,8 +151,7 @@ def _run(home: Path, cluster, n: int, each: int, rounds: int, statements: int, k
         for kind in kinds if r % 2 == 0 else kinds[::-1]:  # fresh homes and database: the same work every time
             root = home / f"round{r}-{kind}"
             dagster = dagster_home(kind, root)
-            env = None if dagster is None else {"DAGSTER_HOME": str(dagster), "DAGSTER_PG_URL": cluster.create_database(
-                "dagster").replace("postgresql://", "postgresql+psycopg2://")}
+            env = None if dagster is None else {"DAGSTER_HOME": str(dagster), **pg_env(cluster)[0]}
             times[kind].append(process_seconds(REPO_ROOT, root, files, cache, env))
     median = {kind: statistics.median(values) for kind, values in times.items()}
     checkout = statement_ms(cluster.url.replace("postgresql://", "postgresql+psycopg2://"), statements)
@@ -141,6 +170,11 @@ def _run(home: Path, cluster, n: int, each: int, rounds: int, statements: int, k
             row(NAME, "pooled PostgreSQL against stock dagster-postgres", median["pg_pooled"], "s",
                 "stock dagster-postgres", median["pg_stock"]),
         ]
+    if count_statements:
+        sent = statements_sent(cluster, home / "counted", files, cache)
+        details["statements_sent"] = sent
+        rows.append(row(NAME, "statements sent to PostgreSQL a recording (pooled, log_statement=all)", sent / n,
+                        "statements"))
     return rows + [
         row(NAME, "SELECT 1 through a pool checkout, p50", checkout["pooled"]["p50_ms"], "ms",
             "a new connection each time", checkout["new_connection"]["p50_ms"]),
