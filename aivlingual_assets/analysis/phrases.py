@@ -14,7 +14,8 @@ matches an expression token by token on *keys* that survive what speech does to 
 * colloquial contractions Sudachi already normalises (ねえ → ない, すげえ → 凄い) and
   the classical negatives ん / ぬ / ず, which all key as ない;
 * particles that drift: が, の, は and も inside an expression stand for each other
-  (気がする / 気はする / 気もする, 都合がいい / 都合のいい), and a particle of the
+  (気がする / 気はする / 気もする, 都合がいい / 都合のいい), と before なる is the written
+  に (話題となる is 話題になる), and a particle of the
   expression may be dropped in speech (取り返しつかない) when two content words remain;
 * a word Sudachi read as another part of speech matches by its surface (取り返し as the
   verb stem of 取り返す).
@@ -251,6 +252,7 @@ def _match(ph: Phrase, tokens: Sequence[Token], keys: Sequence[str], i: int) -> 
             (keys[q] == ph.keys[p] and not _other_copula_form(ph.surfaces[p], tokens[q].surface))
             or tokens[q].surface in (ph.keys[p], ph.surfaces[p])
             or (p > 0 and ph.keys[p] in _DRIFTING and keys[q] in _DRIFTING and tokens[q].pos1 == "助詞")
+            or (ph.keys[p] == "に" and keys[q] == "と" and p + 1 < n and ph.keys[p + 1] == "成る")  # 話題となる
         ):
             p, q = p + 1, q + 1
             continue
@@ -280,7 +282,9 @@ def _find_cached(tokens: tuple[Token, ...], min_content: int) -> tuple[PhraseMat
         while j < len(tokens) - 1 and keys[j] in _POLITE:
             j += 1  # 欠かせ|ませ|ん: the phrase's second word comes after the polite ending
         for first in dict.fromkeys((keys[i], tokens[i].surface)):  # ordered: the same result in every process
-            for second in dict.fromkeys((keys[i + 1], tokens[i + 1].surface, keys[j])):
+            # Nとなる is the written Nになる (話題となった is 話題になる)
+            also = ("に",) if keys[i + 1] == "と" and i + 2 < len(tokens) and keys[i + 2] == "成る" else ()
+            for second in dict.fromkeys((keys[i + 1], tokens[i + 1].surface, keys[j], *also)):
                 for ph in index.get(_pair(first, second), ()):
                     if ph.content < min_content or id(ph) in seen:
                         continue

@@ -43,3 +43,10 @@ def test_a_curated_collocation_is_found_across_inflection_and_drifting_particles
 def test_its_words_alone_are_not_the_collocation():
     lemmas = {e.lemma for e in extract_expressions([TranscriptLine(start=0, end=1, text="ボールが弾む音がした")])}
     assert "話が弾む" not in lemmas
+
+
+def test_a_curated_unit_said_in_its_own_kanji_is_found_whatever_reading_sudachi_gives():
+    # Sudachi reads 値 as あたい; said in the unit's own kanji, 値が下がる is that unit
+    found = [e for e in extract_expressions([TranscriptLine(start=0, end=1, text="最近は値が下がってきた")])
+             if e.lemma == "値が下がる"]
+    assert len(found) == 1 and found[0].reading == "ねがさがる"

@@ -571,3 +571,9 @@ def test_an_adjectival_noun_said_as_an_adverb_is_the_adverb_with_its_sense():
 @pytest.mark.parametrize("said, word", [("みんなの迷惑になる", "迷惑"), ("とても重要と思う", "重要")])
 def test_what_something_becomes_or_is_thought_to_be_is_no_adverb(said, word):
     assert [e.expression for e in _items(said) if e.lemma == word] == [word]
+
+
+def test_a_phrase_with_naru_is_found_when_said_with_the_written_to():
+    # 話題となった is the written 話題になった; と stays と elsewhere (友達と会う is no 友達になる)
+    assert [m.phrase.written for m in find_phrases(tokenize("大きな話題となりました"))] == ["話題になる"]
+    assert "友達になる" not in [m.phrase.written for m in find_phrases(tokenize("友達と会う"))]

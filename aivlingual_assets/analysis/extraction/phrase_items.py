@@ -90,9 +90,14 @@ def _said_as_written(m: PhraseMatch, pl: Line, s: int, e: int, entry: DictEntry)
     heard = reading_of_span(pl, s, e)
     if not heard or not entry.reading:
         return True
+    kanji_said = [ch for ch in said if has_kanji(ch)]
+    if m.phrase.idseq < 0 and len(kanji_said) >= 2 and kanji_said == [ch for ch in m.phrase.written if has_kanji(ch)]:
+        return True  # a curated unit said in its own kanji: Sudachi's reading may be another word's (値 as あたい)
     written = katakana_to_hiragana(entry.reading)
     # the ん-negative is the same word (すまん is すまない)
     heard_forms = {heard, re.sub("ん$", "ない", heard)}
+    if "にな" in written:  # 話題となった is 話題になる (phrases.py: と before なる)
+        heard_forms |= {h.replace("とな", "にな") for h in heard_forms}
     if not entry.kanji_forms:  # a word only ever written in kana is said as spelt (いけない is not net いくない)
         inflects = any(("verb" in p and "adverb" not in p) or "adjective (keiyoushi)" in p for p in entry.pos)
         return any(h.startswith(written[:-1]) if inflects else h == written for h in heard_forms)
