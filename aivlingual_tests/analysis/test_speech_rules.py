@@ -550,10 +550,12 @@ def test_a_word_describing_the_one_named_is_no_part_of_the_name():
     "said, word",
     [("そういう話じゃないよ", "そういう"), ("誰かいますか", "誰か"), ("なにか食べたい", "なにか"),
      ("二週間ぶりだね", "週間"), ("お昼に行こう", "お昼"), ("お寺に行った", "お寺"),
-     ("お客さんが来た", "お客さん"), ("兄ちゃんが来た", "兄ちゃん")],
+     ("お客さんが来た", "お客さん"), ("兄ちゃんが来た", "兄ちゃん"), ("イギリス人である", "イギリス人"),
+     ("アラビア語を勉強した", "アラビア語")],
 )
 def test_a_beginner_word_made_by_first_year_grammar_is_no_item(said, word):
-    # こそあど + いう, a question word + か, a number's duration, お/ご or さん/ちゃん on an N5/N4 word
+    # こそあど + いう, a question word + か, a number's duration, お/ご or さん/ちゃん on an N5/N4 word,
+    # a place's people or language
     assert word not in _lemmas(said)
 
 
@@ -577,3 +579,7 @@ def test_a_phrase_with_naru_is_found_when_said_with_the_written_to():
     # 話題となった is the written 話題になった; と stays と elsewhere (友達と会う is no 友達になる)
     assert [m.phrase.written for m in find_phrases(tokenize("大きな話題となりました"))] == ["話題になる"]
     assert "友達になる" not in [m.phrase.written for m in find_phrases(tokenize("友達と会う"))]
+
+
+def test_a_word_ending_in_jin_that_names_no_place_stays():
+    assert "宇宙人" in _lemmas("宇宙人が来た")

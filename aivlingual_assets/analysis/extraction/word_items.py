@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.dictionary import DictEntry
@@ -21,7 +22,15 @@ from aivlingual_assets.analysis.jlpt_list import listed_level
 from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, vocabulary_level
 from aivlingual_assets.analysis.schemas import Category, Level
 from aivlingual_assets.analysis.senses import casual_form_note, meaning_in_context
-from aivlingual_assets.analysis.tokenizer import Token, has_kanji, is_kana, is_katakana, katakana_to_hiragana, split_token
+from aivlingual_assets.analysis.tokenizer import (
+    Token,
+    has_kanji,
+    is_kana,
+    is_katakana,
+    katakana_to_hiragana,
+    split_token,
+    tokenize,
+)
 
 _FUNCTIONAL_JMDICT_POS = {
     "suffix",
@@ -215,13 +224,23 @@ def _kana_spelling_of_a_kanji_word(form: str, entry: DictEntry) -> bool:
 def _too_basic(level: Level, form: str, entry: DictEntry) -> bool:
     """Below what an intermediate learner studies: estimated N5, or on the N5/N4 lists. On
     real transcripts judged by a teacher, listed N4 words were wanted 8 times in 138."""
-    if level == Level.N5 or _polite_basic_word(form):
+    if level == Level.N5 or _polite_basic_word(form) or _people_or_language_of_a_place(form):
         return True
     stem = form[:-1] if len(form) > 2 and form[-1] in "にと" else form  # 確かに is 確か's
     listed = listed_level(form, entry.written) or listed_level(stem)
     return listed is not None and listed[0] in _BELOW_INTERMEDIATE and not any(
         m in _STILL_WORTH_IT for ms in entry.sense_misc for m in ms
     )
+
+
+@lru_cache(maxsize=4096)
+def _people_or_language_of_a_place(form: str) -> bool:
+    """A place's people or language (インド人, アラビア語, 関西人): first-year words built from a
+    name; the name is what a learner looks up, not the compound."""
+    if len(form) < 3 or form[-1] not in "人語":
+        return False
+    place = tokenize(form[:-1])
+    return len(place) == 1 and place[0].pos[1:3] == ("固有名詞", "地名")
 
 
 _BEAUTIFYING = ("お", "ご", "御")
