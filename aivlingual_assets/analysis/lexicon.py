@@ -242,7 +242,9 @@ class PatternMatcher:
         self.seqs = []
         for seq in pattern.tokens:
             tests = tuple(t.compiled() for t in seq)
-            host_first = len(seq) > 1 and seq[0].surface is None and seq[0].lemma is None
+            # a first test that says only what kind of word hosts the pattern (a verb; not 思わ of
+            # 思わず) is the host: 伸び of 伸びず stays a word of its own
+            host_first = len(seq) > 1 and seq[0].lemma is None and (seq[0].surface is None or seq[0].surface.startswith("(?!"))
             anchor = next((k for k, t in enumerate(tests) if t.keys() is not None), None)
             anchor_keys = tuple(tests[anchor].keys()) if anchor is not None else ()
             self.seqs.append((tests, host_first, anchor, anchor_keys))

@@ -583,3 +583,9 @@ def test_a_phrase_with_naru_is_found_when_said_with_the_written_to():
 
 def test_a_word_ending_in_jin_that_names_no_place_stays():
     assert "宇宙人" in _lemmas("宇宙人が来た")
+
+
+def test_a_verb_before_the_classical_negative_stays_a_word_of_its_own():
+    # 〜ず's first test only says which verbs may host it (not 思わ of 思わず): the host is a word
+    assert "伸びる" in _lemmas("しかし記録は伸びず4.6キロ")
+    assert "思う" not in _lemmas("思わず笑った")
