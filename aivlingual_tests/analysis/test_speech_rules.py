@@ -589,3 +589,9 @@ def test_a_verb_before_the_classical_negative_stays_a_word_of_its_own():
     # 〜ず's first test only says which verbs may host it (not 思わ of 思わず): the host is a word
     assert "伸びる" in _lemmas("しかし記録は伸びず4.6キロ")
     assert "思う" not in _lemmas("思わず笑った")
+
+
+def test_a_noun_a_grammar_pattern_begins_inside_stays_a_word():
+    # 〜的には begins inside the noun 局地的: the pattern and the noun are both offered
+    lemmas = _lemmas("局地的には激しく降りそうです")
+    assert "〜的には" in lemmas and "局地的" in lemmas

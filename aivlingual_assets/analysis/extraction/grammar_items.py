@@ -99,7 +99,8 @@ def grammar_items(pl: Line, covered: list[bool], raw, blocked: Sequence[tuple[in
         if any(bs <= own and e <= be for bs, be in blocked) or _inside_a_word(pl, own, e, p.pattern):
             continue
         for t in pl.tokens:
-            if t.end > own and t.begin < e:
+            # a noun the pattern begins inside is its host (局地的 of 局地的には): still a word
+            if t.end > own and t.begin < e and (t.begin >= own or t.pos1 != "名詞"):
                 for c in range(t.begin, t.end):
                     covered[c] = True
         if p.level in BELOW_OFFERED:
