@@ -222,8 +222,9 @@ def _kana_spelling_of_a_kanji_word(form: str, entry: DictEntry) -> bool:
 
 
 def _too_basic(level: Level, form: str, entry: DictEntry) -> bool:
-    """Below what an intermediate learner studies: estimated N5, or on the N5/N4 lists. On
-    real transcripts judged by a teacher, listed N4 words were wanted 8 times in 138."""
+    """Below what an intermediate learner studies: estimated N5, an everyday word with お/ご or
+    さん/ちゃん, a place's people or language, or on the N5/N4 lists. On real transcripts judged by
+    a teacher, listed N4 words were wanted 8 times in 138."""
     if level == Level.N5 or _polite_basic_word(form) or _people_or_language_of_a_place(form):
         return True
     stem = form[:-1] if len(form) > 2 and form[-1] in "にと" else form  # 確かに is 確か's
