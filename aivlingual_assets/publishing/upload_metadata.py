@@ -28,7 +28,6 @@ from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, Field
-from twitter_text import parse_tweet
 
 from ..ai.tasks import AITask
 from .clip_planner import ClipExpression, ClipPlan, headline_expressions
@@ -205,6 +204,10 @@ def fit_tags(candidates: Sequence[str]) -> list[str]:
 
 def x_length(text: str) -> int:
     """The length X counts (weighted: CJK 2, URLs 23)."""
+    # imported here: twitter-text takes ~0.24 s to import (its URL grammar), which every process that
+    # loads the definitions (a step's subprocess, a code server) paid without writing a post
+    from twitter_text import parse_tweet
+
     return parse_tweet(text).weightedLength
 
 
