@@ -22,6 +22,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aivlingual_assets.analysis.dictionary import DictEntry
+from aivlingual_assets.analysis.lexicon import load_data_yaml
 from aivlingual_assets.analysis.schemas import Level
 from aivlingual_assets.analysis.tokenizer import has_kanji, is_kana
 
@@ -74,12 +75,9 @@ def fingerprint() -> str:
 @lru_cache(maxsize=1)
 def collocations() -> tuple[Collocation, ...]:
     """The curated entries, validated once per process; a malformed file fails loudly, naming the entry."""
-    import yaml
-
-    raw = _raw()
-    if not raw:
+    if not _raw():
         return ()
-    data = yaml.safe_load(raw.decode("utf-8")) or {}
+    data = load_data_yaml(_FILE) or {}
     out: list[Collocation] = []
     for i, item in enumerate(data.get("collocations") or []):
         try:

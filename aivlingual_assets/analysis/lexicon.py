@@ -459,7 +459,7 @@ class Lexicon:
         return tuple(sorted(chosen, key=lambda c: c.start))
 
 
-def _load_yaml(name: str) -> dict:
+def load_data_yaml(name: str) -> dict:
     """The parsed data file; parsed once per content (YAML of 700 entries takes ~0.3 s), then cached."""
     raw = resources.files("aivlingual_assets.analysis").joinpath("data", name).read_bytes()
     fingerprint = hashlib.sha256(raw).hexdigest()[:20]
@@ -470,13 +470,13 @@ def _load_yaml(name: str) -> dict:
 @lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
     """The curated lexicon, validated once per process."""
-    data = _load_yaml("lexicon.yaml")
+    data = load_data_yaml("lexicon.yaml")
     return Lexicon([LexiconEntry(**e) for e in data["entries"]])
 
 
 @lru_cache(maxsize=1)
 def _grammar_data() -> tuple[tuple[GrammarPattern, ...], tuple[MistakeRule, ...]]:
-    data = _load_yaml("grammar_patterns.yaml")
+    data = load_data_yaml("grammar_patterns.yaml")
     patterns = tuple(GrammarPattern(**p) for p in data["patterns"])
     mistakes = tuple(MistakeRule(**m) for m in data["mistakes"])
     ids = [p.id for p in patterns] + [m.id for m in mistakes]
