@@ -45,6 +45,10 @@ Kana-only words (ちょっと, ゲーム) have no kanji signal and use frequency
     no tags                           N1
     ================================  =====
 
+A JMdict set phrase (写真を撮る, 身を引く) is as hard as its hardest word and never below N4, a
+step harder when JMdict marks it idiomatic (:func:`phrase_level`): JMdict seldom tags a phrase's
+frequency, so the word estimate would call most phrases rare.
+
 Words in :data:`BASIC_WORDS` (our list of ~500 everyday spellings such as 食べる, 寝る,
 学校) are N5 outright: the kanji signal misjudges many of them.
 
@@ -70,9 +74,10 @@ from aivlingual_assets.analysis.lexicon import (
     find_mistake_rule,
 )
 from aivlingual_assets.analysis.schemas import Category, Expression, Level, LevelAssessment
-from aivlingual_assets.analysis.tokenizer import has_kanji, is_katakana
+from aivlingual_assets.analysis.tokenizer import has_kanji, is_katakana, tokenize
 
-__all__ = ["assess_level", "vocabulary_level", "estimated_level", "is_basic_word", "BASIC_WORDS", "LEVELS_BY_DIFFICULTY"]
+__all__ = ["assess_level", "vocabulary_level", "estimated_level", "phrase_level", "is_basic_word", "BASIC_WORDS",
+           "LEVELS_BY_DIFFICULTY"]
 
 # Everyday words every beginner meets in the first months (our own selection).  The
 # kanji heuristic misjudges many of them (寝る has a "hard" kanji), so they are N5 outright
@@ -188,6 +193,44 @@ def estimated_level(entry: DictEntry, written: str | None = None) -> tuple[Level
     return LEVELS_BY_DIFFICULTY[step], 0.3, f"{kind}; {freq_note}"
 
 
+_CONTENT_POS = ("名詞", "動詞", "形容詞", "形状詞", "副詞")
+_IDIOM_MISC = ("idiomatic expression", "proverb", "yojijukugo")
+
+
+def is_set_phrase(entry: DictEntry) -> bool:
+    """A JMdict entry of several words (写真を撮る, 好きになる), not a word Sudachi split."""
+    return any(p.startswith("expressions") for p in entry.pos)
+
+
+def phrase_level(entry: DictEntry, written: str | None = None) -> tuple[Level, float, str]:
+    """(level, confidence, reason) of a set phrase: as hard as its hardest word and never below N4,
+    a step harder when its meaning is idiomatic.
+
+    Why not the word estimate: JMdict rarely tags a phrase's frequency, and the word estimate reads
+    "no tags" as rare, which put 写真を撮る beyond the JLPT and 好きになる at N1."""
+    written = written or entry.written
+    listed = listed_level(written, entry.written, *entry.kanji_forms)
+    if listed is not None:
+        return listed[0], 0.8, f"{listed[1]} is on the {listed[0].value} list ({SOURCE})"
+    step, hardest = 0, ""
+    for tok in tokenize(written):
+        if tok.pos1 not in _CONTENT_POS:
+            continue
+        form = tok.dictionary_form
+        word = dictionary.lookup(form) or dictionary.lookup(tok.surface)
+        if is_basic_word(form, tok.surface) or word is None:
+            level = Level.N5 if word is not None or is_basic_word(form, tok.surface) else None
+        else:
+            level = vocabulary_level(word, form if has_kanji(form) else word.written)[0]
+        if level is not None and _STEP[level] >= step:
+            step, hardest = _STEP[level], form
+    idiom = any(t in entry.misc for t in _IDIOM_MISC)
+    step = min(max(step, _STEP[Level.N4]) + (1 if idiom else 0), _STEP[Level.N1])
+    reason = (f"set phrase; its hardest word {hardest}" if hardest else "set phrase") + (
+        ", one step up for its idiomatic meaning" if idiom else "")
+    return LEVELS_BY_DIFFICULTY[step], 0.4, reason
+
+
 def _assessment(expr: Expression, level: Level, score: float, method: str, reason: str) -> LevelAssessment:
     return LevelAssessment(
         expression=expr.expression,
@@ -241,5 +284,8 @@ def assess_level(expr: Expression, entry: DictEntry | None = None) -> LevelAsses
         return _assessment(expr, Level.beyond_jlpt, 0.3, "offline:no-dictionary-entry", "not found in JMdict")
     if _SLANG_MISC & set(entry.misc):
         return _assessment(expr, Level.slang, 0.8, "offline:jmdict-misc", "JMdict marks this sense as slang")
+    if is_set_phrase(entry):
+        level, score, reason = phrase_level(entry, expr.lemma if has_kanji(expr.lemma) else entry.written)
+        return _assessment(expr, level, score, "offline:set-phrase", reason)
     level, score, reason = vocabulary_level(entry, expr.lemma if has_kanji(expr.lemma) else entry.written)
     return _assessment(expr, level, score, "offline:jmdict-priority", reason)

@@ -105,3 +105,27 @@ def test_a_kana_lemma_is_found_through_its_dictionary_entry():
 def test_unlisted_words_fall_back_to_the_estimate():
     assert listed_level("醍醐味", "ぬぽぽぽぽ") is None
     assert vocabulary_level(lookup("醍醐味"), "醍醐味") == estimated_level(lookup("醍醐味"), "醍醐味")
+
+
+@pytest.mark.parametrize(
+    "phrase, reading, expected",
+    [
+        ("写真を撮る", "しゃしんをとる", {Level.N4}),  # every word N5/N4: JMdict's missing frequency tags said beyond_jlpt
+        ("好きになる", "すきになる", {Level.N4}),  # said N1 before
+        ("目を通す", "めをとおす", {Level.N4, Level.N3}),
+    ],
+)
+def test_a_set_phrase_is_as_hard_as_its_hardest_word_not_as_rare_as_its_missing_frequency_tags(phrase, reading, expected):
+    entry = lookup(phrase, reading)
+    assert entry is not None and any(p.startswith("expressions") for p in entry.pos)
+    a = assess_level(_expr(phrase, reading=reading), entry)
+    assert a.level in expected, a
+
+
+def test_an_idiomatic_phrase_is_a_step_above_its_words():
+    from aivlingual_assets.analysis.levels import phrase_level
+
+    entry = lookup("猫の手も借りたい")
+    assert entry is not None and ("idiomatic expression" in entry.misc or "proverb" in entry.misc)
+    level, _, reason = phrase_level(entry)
+    assert level == Level.N3 and "idiomatic" in reason  # 猫, 手, 借りる are N5 words

@@ -20,7 +20,7 @@ from aivlingual_assets.analysis.extraction.line import (
     reading_of_span,
 )
 from aivlingual_assets.analysis.jlpt_list import listed_level
-from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, vocabulary_level
+from aivlingual_assets.analysis.levels import LEVELS_BY_DIFFICULTY, is_basic_word, is_set_phrase, phrase_level, vocabulary_level
 from aivlingual_assets.analysis.phrases import LIGHT_WORDS, PhraseMatch, token_key
 from aivlingual_assets.analysis.schemas import LEVEL_ORDER, Category, Level
 from aivlingual_assets.analysis.senses import meaning_in_context
@@ -120,6 +120,8 @@ def _phrase_level(entry: DictEntry, written: str, listed) -> Level:
     curated = find_collocation(written) if entry.idseq < 0 else None
     if curated is not None and curated.level is not None:
         return curated.level
+    if is_set_phrase(entry):
+        return phrase_level(entry, written)[0]
     return max(vocabulary_level(entry, written)[0], Level.N4, key=LEVEL_ORDER.get)
 
 
