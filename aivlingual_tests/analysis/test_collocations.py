@@ -50,3 +50,19 @@ def test_a_curated_unit_said_in_its_own_kanji_is_found_whatever_reading_sudachi_
     found = [e for e in extract_expressions([TranscriptLine(start=0, end=1, text="最近は値が下がってきた")])
              if e.lemma == "値が下がる"]
     assert len(found) == 1 and found[0].reading == "ねがさがる"
+
+
+@pytest.mark.parametrize(
+    ("said", "unit", "word"),
+    [("ガチャを引いたら爆死した", "ガチャを引く", "ガチャ"), ("またネタに走ってる", "ネタに走る", "ネタ"), ("コスパがいい店", "コスパがいい", "コスパ")],
+)
+def test_a_curated_unit_built_on_a_lexicon_word_is_offered_with_the_word(said, unit, word):
+    lemmas = {e.lemma for e in extract_expressions([TranscriptLine(start=0, end=1, text=said)])}
+    assert {unit, word} <= lemmas, lemmas
+
+
+def test_a_lexicon_item_that_is_the_whole_phrase_is_offered_once():
+    # the lexicon's 仕方がない (variant しゃーない) spans JMdict's phrase しゃーない exactly
+    items = extract_expressions([TranscriptLine(start=0, end=1, text="まあしゃーないな")])
+    assert [e.lemma for e in items if "しゃーない" in e.expression] == ["仕方がない"], items
+    assert not [e for e in items if e.explanation.startswith("Set phrase")], items

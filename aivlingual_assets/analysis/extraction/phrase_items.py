@@ -148,7 +148,7 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
     toks = pl.tokens
     for m in pl.phrases:
         s, e = toks[m.first].begin, toks[m.last].end
-        if any(covered[s:e]) or any(pl.names[s:e]):
+        if (any(covered[s:e]) and not _lexicon_words_inside(pl, covered, m)) or any(pl.names[s:e]):
             continue
         if _mostly_grammar(toks[m.first : m.last + 1], grammar_raw):
             continue
@@ -205,6 +205,18 @@ _KOSOADO = frozenset(
 )
 # Particles that only attach a word to the sentence (大切に, 本気で, 今から): the word is the point.
 _ATTACHING = frozenset({"に", "で", "を", "の", "は", "も", "から", "より", "まで", "と", "が", "へ", "だ", "です", "た"})
+
+
+def _lexicon_words_inside(pl: Line, covered: Sequence[bool], m: PhraseMatch) -> bool:
+    """What a lexicon item covers lies inside the phrase, word for word (ガチャ in ガチャを引く, ネタ in
+    ネタに走る): the word and the phrase built on it are both taught. A lexicon item reaching out of
+    the phrase or cutting into one of its words (気が重い read into 空気が重い) still takes the span."""
+    toks = pl.tokens
+    s, e = toks[m.first].begin, toks[m.last].end
+    if all(covered[s:e]) or (s > 0 and covered[s - 1] and covered[s]) or (e < len(covered) and covered[e] and covered[e - 1]):
+        return False  # the lexicon item is the phrase (しゃーない) or reaches out of it
+    edges = {t.begin for t in toks[m.first : m.last + 1]}
+    return all(c in edges for c in range(s + 1, e) if covered[c] != covered[c - 1])
 
 
 def _noun_said_as_a_verb(toks: Sequence[Token], last: int, entry: DictEntry) -> bool:
