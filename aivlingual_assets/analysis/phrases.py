@@ -15,7 +15,8 @@ matches an expression token by token on *keys* that survive what speech does to 
   the classical negatives ん / ぬ / ず, which all key as ない;
 * particles that drift: が, の, は and も inside an expression stand for each other
   (気がする / 気はする / 気もする, 都合がいい / 都合のいい), と before なる is the written
-  に (話題となる is 話題になる), and a particle of the
+  に (話題となる is 話題になる), the を of a phrase of two full words said as は or も
+  (口も聞かない is 口を聞く), and a particle of the
   expression may be dropped in speech (取り返しつかない) when two content words remain;
 * a word Sudachi read as another part of speech matches by its surface (取り返し as the
   verb stem of 取り返す).
@@ -54,6 +55,9 @@ _KEY_EQUIVALENTS = {"ず": "ない", "ぬ": "ない", "ん": "ない"}
 # Particles that drift in speech without changing the expression (気がする / 気はする / 気もする).
 _DRIFTING = frozenset({"が", "の", "は", "も"})
 _POLITE = frozenset({"ます", "です"})
+# The object of a phrase of two full words said as a topic or with "even" (口も利かない, 手は抜かない):
+# the same phrase. Not for a phrase with a light verb (人を見る is not 人は見る "people see").
+_OBJECT_TOPIC = frozenset({"は", "も"})
 # Light words that alone never make an expression worth teaching (そうですね, ことになる).
 LIGHT_WORDS = frozenset(
     {
@@ -252,6 +256,7 @@ def _match(ph: Phrase, tokens: Sequence[Token], keys: Sequence[str], i: int) -> 
             (keys[q] == ph.keys[p] and not _other_copula_form(ph.surfaces[p], tokens[q].surface))
             or tokens[q].surface in (ph.keys[p], ph.surfaces[p])
             or (p > 0 and ph.keys[p] in _DRIFTING and keys[q] in _DRIFTING and tokens[q].pos1 == "助詞")
+            or (p > 0 and ph.keys[p] == "を" and keys[q] in _OBJECT_TOPIC and tokens[q].pos1 == "助詞" and ph.heavy >= 2)
             or (ph.keys[p] == "に" and keys[q] == "と" and p + 1 < n and ph.keys[p + 1] == "成る")  # 話題となる
         ):
             p, q = p + 1, q + 1
@@ -284,6 +289,8 @@ def _find_cached(tokens: tuple[Token, ...], min_content: int) -> tuple[PhraseMat
         for first in dict.fromkeys((keys[i], tokens[i].surface)):  # ordered: the same result in every process
             # Nとなる is the written Nになる (話題となった is 話題になる)
             also = ("に",) if keys[i + 1] == "と" and i + 2 < len(tokens) and keys[i + 2] == "成る" else ()
+            if keys[i + 1] in _OBJECT_TOPIC and tokens[i + 1].pos1 == "助詞":
+                also = ("を",)  # 口も聞かない is 口を聞く (_match checks the phrase is of two full words)
             for second in dict.fromkeys((keys[i + 1], tokens[i + 1].surface, keys[j], *also)):
                 for ph in index.get(_pair(first, second), ()):
                     if ph.content < min_content or id(ph) in seen:

@@ -595,3 +595,14 @@ def test_a_noun_a_grammar_pattern_begins_inside_stays_a_word():
     # 〜的には begins inside the noun 局地的: the pattern and the noun are both offered
     lemmas = _lemmas("局地的には激しく降りそうです")
     assert "〜的には" in lemmas and "局地的" in lemmas
+
+
+@pytest.mark.parametrize(("said", "phrase"), [("あいつとは口も聞いてない", "口を聞く"), ("仕事の手は抜かない", "手を抜く"), ("顔も出さないで", "顔を出す")])
+def test_the_object_of_a_phrase_of_two_full_words_said_as_topic_or_with_mo_is_the_phrase(said, phrase):
+    assert phrase in [m.phrase.written for m in find_phrases(tokenize(said))]
+
+
+def test_a_phrase_with_a_light_verb_said_with_wa_is_not_the_phrase():
+    # 物を言う "to be effective" has one full word (言う is light): 物は言う is no more that phrase
+    assert "物を言う" not in [m.phrase.written for m in find_phrases(tokenize("物は言う"))]
+    assert "物を言う" in [m.phrase.written for m in find_phrases(tokenize("物を言う"))]
