@@ -56,12 +56,19 @@ def _stems(glosses: Sequence[str]) -> set[str]:
     return {w[:5] for g in glosses for w in _GLOSS_WORD.findall(g.lower()) if w not in _GLOSS_STOP}
 
 
+# Verbs that add nothing a learner must learn to a noun (質問をする, 大人になる, 自信がある).
+_EMPTY_VERBS = frozenset({"為る", "する", "成る", "なる", "有る", "ある", "居る", "いる", "出来る", "できる"})
+
+
 def _literal(m: PhraseMatch, toks: Sequence[Token], entry: DictEntry) -> bool:
     """One word carries the phrase and the phrase means what that word means (質問をする "to
     ask a question", 大人になる "to become an adult"): a learner who knows the word gains
     nothing. Two words that make a collocation (興味を持つ, 空気が読めない) stay."""
     if m.phrase.heavy > 1:
         return False
+    said = toks[m.first : m.last + 1]
+    if any(t.pos1 in ("動詞", "形容詞") and t.normalized_form in LIGHT_WORDS and t.normalized_form not in _EMPTY_VERBS for t in said):
+        return False  # the verb a noun takes is the lesson (疑問に思う, 声を上げる), not the noun alone
     stems = _stems(entry.glosses)
     for t in toks[m.first : m.last + 1]:
         if t.pos1 not in ("名詞", "動詞", "形容詞", "形状詞", "副詞") or t.normalized_form in LIGHT_WORDS:
