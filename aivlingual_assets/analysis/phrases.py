@@ -19,7 +19,8 @@ matches an expression token by token on *keys* that survive what speech does to 
   (口も聞かない is 口を聞く), and a particle of the
   expression may be dropped in speech (取り返しつかない) when two content words remain;
 * a word Sudachi read as another part of speech matches by its surface (取り返し as the
-  verb stem of 取り返す).
+  verb stem of 取り返す), and a kana word written in katakana for emphasis by its hiragana
+  (ロクでもない is ろくでもない).
 
 The index costs a few seconds to build, so it is cached on disk (analysis/disk_cache.py),
 keyed by the JMdict file and the Sudachi versions.
@@ -40,7 +41,7 @@ from importlib import metadata
 from aivlingual_assets.analysis import collocations
 from aivlingual_assets.analysis.dictionary import jmdict_db_path
 from aivlingual_assets.analysis.disk_cache import cached
-from aivlingual_assets.analysis.tokenizer import Token, raw_morphemes
+from aivlingual_assets.analysis.tokenizer import Token, is_katakana, katakana_to_hiragana, raw_morphemes
 
 __all__ = ["Phrase", "PhraseMatch", "phrase_index", "find_phrases", "token_key", "INDEX_VERSION"]
 
@@ -238,6 +239,11 @@ def _objects(raw: dict[str, tuple[tuple, ...]]) -> dict[str, tuple[Phrase, ...]]
     return {k: tuple(phrase(row) for row in rows) for k, rows in raw.items()}
 
 
+def _as_hiragana(surface: str) -> str:
+    """A katakana spelling of a kana word (ロク for ろく); any other surface as it is."""
+    return katakana_to_hiragana(surface) if is_katakana(surface) else surface
+
+
 def _other_copula_form(written: str, said: str) -> bool:
     """The copula's adverbial forms make adverbs (大切に "carefully", 堂々と): its other forms are
     not them (大切な is not 大切に)."""
@@ -255,6 +261,7 @@ def _match(ph: Phrase, tokens: Sequence[Token], keys: Sequence[str], i: int) -> 
         if q < len(tokens) and (
             (keys[q] == ph.keys[p] and not _other_copula_form(ph.surfaces[p], tokens[q].surface))
             or tokens[q].surface in (ph.keys[p], ph.surfaces[p])
+            or _as_hiragana(tokens[q].surface) == ph.surfaces[p]
             or (p > 0 and ph.keys[p] in _DRIFTING and keys[q] in _DRIFTING and tokens[q].pos1 == "助詞")
             or (p > 0 and ph.keys[p] == "を" and keys[q] in _OBJECT_TOPIC and tokens[q].pos1 == "助詞" and ph.heavy >= 2)
             or (ph.keys[p] == "に" and keys[q] == "と" and p + 1 < n and ph.keys[p + 1] == "成る")  # 話題となる
@@ -286,12 +293,12 @@ def _find_cached(tokens: tuple[Token, ...], min_content: int) -> tuple[PhraseMat
         j = i + 1
         while j < len(tokens) - 1 and keys[j] in _POLITE:
             j += 1  # 欠かせ|ませ|ん: the phrase's second word comes after the polite ending
-        for first in dict.fromkeys((keys[i], tokens[i].surface)):  # ordered: the same result in every process
+        for first in dict.fromkeys((keys[i], tokens[i].surface, _as_hiragana(tokens[i].surface))):  # ordered: the same result in every process
             # Nとなる is the written Nになる (話題となった is 話題になる)
             also = ("に",) if keys[i + 1] == "と" and i + 2 < len(tokens) and keys[i + 2] == "成る" else ()
             if keys[i + 1] in _OBJECT_TOPIC and tokens[i + 1].pos1 == "助詞":
                 also = ("を",)  # 口も聞かない is 口を聞く (_match checks the phrase is of two full words)
-            for second in dict.fromkeys((keys[i + 1], tokens[i + 1].surface, keys[j], *also)):
+            for second in dict.fromkeys((keys[i + 1], tokens[i + 1].surface, _as_hiragana(tokens[i + 1].surface), keys[j], *also)):
                 for ph in index.get(_pair(first, second), ()):
                     if ph.content < min_content or id(ph) in seen:
                         continue

@@ -612,3 +612,21 @@ def test_a_phrase_with_a_light_verb_said_with_wa_is_not_the_phrase():
 def test_a_phrase_whose_verb_is_the_lesson_is_offered_though_its_noun_means_the_same(said, phrase):
     # 思う and 上げる are light words, but not empty ones like する and なる (質問をする stays hidden)
     assert phrase in _lemmas(said)
+@pytest.mark.parametrize(("said", "word", "not_word"), [
+    ("でも結構、だまされやすい人なので", "だまされやすい", "だます"),  # JMdict's "gullible", not "to deceive"
+    ("すごく心惹かれて", "心惹かれる", "惹く"),
+])
+def test_a_word_jmdict_lists_in_its_passive_form_is_that_word(said, word, not_word):
+    lemmas = _lemmas(said)
+    assert word in lemmas and not_word not in lemmas, lemmas
+
+
+@pytest.mark.parametrize("said", ["みんなに知られている", "先生に言われた", "試合で何かされたら"])
+def test_a_verbs_plain_passive_is_not_a_word_of_its_own(said):
+    assert not {"知られる", "言われる", "される"} & set(_lemmas(said))
+
+
+def test_a_kana_phrase_written_in_katakana_for_emphasis_is_the_phrase():
+    items = [e for e in _items("ロクでもない改悪もあってだな") if e.lemma == "ろくでもない"]
+    assert len(items) == 1 and items[0].expression.startswith("ロクでもない"), items
+    assert "worthless" in items[0].meaning or "good-for-nothing" in items[0].meaning

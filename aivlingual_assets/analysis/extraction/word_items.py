@@ -415,6 +415,15 @@ _JOINABLE_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "接頭
 _WORD_POS = ("noun", "adjective", "verb", "adverb", "adjectival")
 
 
+_VOICE = frozenset({"れる", "られる", "せる", "させる"})
+
+
+def _voice_auxiliary(tok: Token, inside: bool) -> bool:
+    """The passive or causative ending of a verb inside a run (だまさ|れ|やすい): JMdict lists some
+    such forms as words of their own (騙されやすい "gullible", 心惹かれる "to be charmed")."""
+    return inside and tok.pos1 == "助動詞" and tok.dictionary_form in _VOICE
+
+
 def split_word_candidates(tokens: Sequence[Token]) -> list[tuple[int, int, str]]:
     """(first, last, text) for runs of 2-3 tokens that may be one dictionary word Sudachi cut
     apart (手っ取り|早い, 紅|ショウガ, それ|なり): the words as said, the last in dictionary form."""
@@ -422,10 +431,13 @@ def split_word_candidates(tokens: Sequence[Token]) -> list[tuple[int, int, str]]
     for i in range(len(tokens) - 1):
         for j in range(i + 1, min(i + 3, len(tokens))):
             run = tokens[i : j + 1]
-            if any(t.pos1 not in _JOINABLE_POS or t.pos2 == "数詞" for t in run):
+            if any((t.pos1 not in _JOINABLE_POS and not _voice_auxiliary(t, n >= 1)) or t.pos2 == "数詞"
+                   for n, t in enumerate(run)):
                 break
             last = run[-1]
-            tail = last.dictionary_form if last.pos1 in ("動詞", "形容詞") else last.surface
+            if len(run) == 2 and _voice_auxiliary(last, True):
+                continue  # a verb's plain passive or causative (される, 知られる) is the verb's
+            tail = last.dictionary_form if last.pos1 in ("動詞", "形容詞") or _voice_auxiliary(last, True) else last.surface
             out.append((i, j, "".join(t.surface for t in run[:-1]) + tail))
     return out
 
