@@ -76,10 +76,14 @@ class LexiconEntry(_Strict):
     source: Optional[str] = None  # where the meaning was checked (JMdict id and sense, a dictionary, usage)
     not_followed_by: Optional[str] = None
     not_preceded_by: Optional[str] = None
+    # a regex on Sudachi's part of speech (levels joined by ",") of the word the match begins with:
+    # そら is それは only where Sudachi reads a pronoun (代名詞), not 空 "sky"
+    as_pos: Optional[str] = None
 
     _after: Optional[re.Pattern] = PrivateAttr(default=None)
     _before: Optional[re.Pattern] = PrivateAttr(default=None)
     _regexes: tuple[re.Pattern, ...] = PrivateAttr(default=())
+    _pos: Optional[re.Pattern] = PrivateAttr(default=None)
 
     @field_validator("reading")
     @classmethod
@@ -92,6 +96,14 @@ class LexiconEntry(_Strict):
         self._after = re.compile(self.not_followed_by) if self.not_followed_by else None
         self._before = re.compile(f"(?:{self.not_preceded_by})") if self.not_preceded_by else None
         self._regexes = tuple(re.compile(p) for p in self.patterns)
+        self._pos = re.compile(self.as_pos) if self.as_pos else None
+
+    def said_as(self, tokens: Sequence[Token], start: int) -> bool:
+        """Whether the word at ``start`` has the part of speech the entry asks for (always, if none)."""
+        if self._pos is None:
+            return True
+        tok = next((t for t in tokens if t.begin == start), None)
+        return tok is not None and self._pos.match(",".join(tok.pos)) is not None
 
     def spellings(self) -> list[str]:
         """Every folded literal spelling (the expression itself included)."""

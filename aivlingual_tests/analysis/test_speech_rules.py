@@ -612,6 +612,8 @@ def test_a_phrase_with_a_light_verb_said_with_wa_is_not_the_phrase():
 def test_a_phrase_whose_verb_is_the_lesson_is_offered_though_its_noun_means_the_same(said, phrase):
     # 思う and 上げる are light words, but not empty ones like する and なる (質問をする stays hidden)
     assert phrase in _lemmas(said)
+
+
 @pytest.mark.parametrize(("said", "word", "not_word"), [
     ("でも結構、だまされやすい人なので", "だまされやすい", "だます"),  # JMdict's "gullible", not "to deceive"
     ("すごく心惹かれて", "心惹かれる", "惹く"),
@@ -630,3 +632,55 @@ def test_a_kana_phrase_written_in_katakana_for_emphasis_is_the_phrase():
     items = [e for e in _items("ロクでもない改悪もあってだな") if e.lemma == "ろくでもない"]
     assert len(items) == 1 and items[0].expression.startswith("ロクでもない"), items
     assert "worthless" in items[0].meaning or "good-for-nothing" in items[0].meaning
+
+
+# ---------------------------------------------------------------- words said stretched or in katakana
+def _respelt(text):
+    from aivlingual_assets.analysis.extraction.line import prepare, respellings
+
+    pl = prepare(TranscriptLine(start=0, end=1, text=text))
+    return [(pl.folded[r.start : r.end], r.standard, r.kind) for r in respellings(pl)]
+
+
+@pytest.mark.parametrize(
+    "said, standard",
+    [("たまあに家族と行く", "たまに"), ("すっごーい", "すっごい"), ("おいしーい", "おいしい"), ("すごぉい", "すごい"),
+     ("きれーい", "きれい"), ("やばーい", "やばい")],
+)
+def test_a_word_drawn_out_inside_is_found_with_its_ordinary_spelling(said, standard):
+    assert [(s, k) for _, s, k in _respelt(said)] == [(standard, "stretched")]
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["おかあさん", "まあまあ", "もっとお願い", "ちょっとお", "しかありません", "時間がある", "いいか", "りゅー",
+     "すごーい", "たまーに", "そうですねー", "うーん", "ねえねえ", "作るう"],
+)
+def test_ordinary_vowels_and_words_said_with_a_long_ending_are_not_respellings(said):
+    # a real long vowel (おかあさん), a vowel that starts the next word (か|ある), a word said with a long
+    # ending (もっとお), a mark that is just how the word is written (りゅー), and what Sudachi reads whole
+    assert _respelt(said) == []
+
+
+@pytest.mark.parametrize("said, standard", [("イコウゼ", "いこうぜ"), ("ワカッタ", "わかった"), ("ヤメロ", "やめろ")])
+def test_a_verb_written_in_katakana_is_found(said, standard):
+    assert _respelt(said) == [(said, standard, "katakana")]
+
+
+@pytest.mark.parametrize("said", ["アキロゼ", "ワイジム", "バラケ", "スラスラ", "ナニコレ", "ペコラ", "コーヒー"])
+def test_katakana_names_loanwords_and_nouns_are_not_respellings(said):
+    assert _respelt(said) == []
+
+
+def test_a_respelt_word_is_offered_as_said_with_its_ordinary_spelling():
+    items = {e.expression: e for e in _items("たまあに家族に食べさせる", "パーッと1300くらいイコウゼ")}
+    assert items["たまあに"].lemma == "たまに" and "occasionally" in items["たまあに"].meaning
+    assert "drawn out" in items["たまあに"].explanation
+    go = items["イコウゼ"]
+    assert go.lemma == "行こうぜ" and go.reading == "いこうぜ" and go.meaning.startswith("to go")
+    assert "katakana" in go.explanation
+
+
+def test_a_respelt_lexicon_word_is_the_entry():
+    items = {e.expression: e for e in _items("やばーい")}
+    assert items["やばーい"].lemma == "やばい"

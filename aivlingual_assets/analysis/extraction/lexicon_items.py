@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from aivlingual_assets.analysis import dictionary
-from aivlingual_assets.analysis.extraction.line import HONORIFICS, Found, Line, make
+from aivlingual_assets.analysis.extraction.word_items import _lookup_token
+from aivlingual_assets.analysis.extraction.line import HONORIFICS, Found, Line, Respelling, kanji_spelling, make, respellings
+from aivlingual_assets.analysis.lexicon import LexiconEntry, lexicon
 from aivlingual_assets.analysis.lexicon import fold as lexicon_fold
-from aivlingual_assets.analysis.lexicon import lexicon
-from aivlingual_assets.analysis.schemas import Category
+from aivlingual_assets.analysis.schemas import Category, Expression
+from aivlingual_assets.analysis.senses import casual_form_note, meaning_in_context
+from aivlingual_assets.analysis.tokenizer import katakana_to_hiragana
 
 # Lexicon categories whose sense belongs to streaming and the internet, not to Japanese at large.
 _DOMAIN_CATEGORIES = frozenset({Category.vtuber_culture, Category.internet})
@@ -45,6 +48,14 @@ def lexicon_items(pl: Line, stream: bool = True) -> tuple[list[Found], list[bool
     covered = [False] * len(pl.folded)
     found: list[Found] = []
     spans: list[tuple[int, int]] = []
+
+    def take(start: int, end: int, expr: Expression | None) -> None:
+        if expr is None:
+            return
+        covered[start:end] = [True] * (end - start)
+        found.append(Found(start, expr))
+        spans.append((start, end))
+
     for m in lexicon().find(pl.folded, pl.boundaries):
         if not stream and m.entry.category in _DOMAIN_CATEGORIES and _ordinary_word(m.entry.expression):
             continue
@@ -57,25 +68,66 @@ def lexicon_items(pl: Line, stream: bool = True) -> tuple[list[Found], list[bool
         ):
             continue
         e = m.entry
-        if _another_word_here(pl, m):
+        if _another_word_here(pl, m) or not e.said_as(pl.tokens, m.start):
             continue
-        expr = make(
-            pl,
-            m.start,
-            m.end,
-            lemma=e.expression,
-            reading=e.reading,
-            meaning=e.meaning,
-            category=e.category,
-            explanation=e.explanation,
-        )
-        if expr is None:
-            continue
-        for c in range(m.start, m.end):
-            covered[c] = True
-        found.append(Found(m.start, expr))
-        spans.append((m.start, m.end))
+        take(m.start, m.end, make(pl, m.start, m.end, lemma=e.expression, reading=e.reading, meaning=e.meaning,
+                                  category=e.category, explanation=e.explanation))
+    # a word said drawn out or in katakana (たまあに, イコウゼ), where no entry took the span as said
+    for r in respellings(pl):
+        if not any(covered[r.start : r.end]) and not any(pl.names[r.start : r.end]):
+            take(r.start, r.end, _respelt_item(pl, r, stream))
+    found.sort(key=lambda f: f.offset)
     return found, covered, spans
+
+
+_HOW_SAID = {
+    "stretched": "Said drawn out for emphasis ({said}); in ordinary spelling {standard}.",
+    "katakana": "Written in katakana for effect ({said}); in ordinary spelling {standard}.",
+}
+
+
+def _respelt_item(pl: Line, r: Respelling, stream: bool) -> Expression | None:
+    """The word said stretched or in katakana (たまあに, イコウゼ), as said, with its ordinary spelling:
+    a lexicon entry when the ordinary spelling is one (やばーい is やばい), else the dictionary word."""
+    said = pl.folded[r.start : r.end]
+    boundaries = {0, len(r.standard)} | {t.begin for t in r.tokens} | {t.end for t in r.tokens}
+    entry = next((m.entry for m in lexicon().find(r.standard, boundaries)
+                  if (m.start, m.end) == (0, len(r.standard))), None)
+    if entry is not None:
+        if not stream and entry.category in _DOMAIN_CATEGORIES and _ordinary_word(entry.expression):
+            return None
+        note = _HOW_SAID[r.kind].format(said=said, standard=r.standard)
+        return make(pl, r.start, r.end, lemma=entry.expression, reading=entry.reading, meaning=entry.meaning,
+                    category=entry.category, explanation=f"{note} {entry.explanation}")
+    return _respelt_word(pl, r, said)
+
+
+def _respelt_word(pl: Line, r: Respelling, said: str) -> Expression | None:
+    words = [t for t in r.tokens if t.pos1 in ("動詞", "形容詞", "形状詞", "副詞", "名詞")]
+    if not words or (r.kind == "katakana" and not any(t.pos1 in ("動詞", "形容詞", "副詞") for t in words)):
+        return None  # a katakana run of nouns only is a name or a loanword, not a respelling
+    head = words[0]
+    hit = _lookup_token(head)
+    if hit is None or not hit[1].glosses or hit[1].all_senses_low_value:
+        return None
+    entry = hit[1]
+    if r.kind == "katakana":
+        in_kana = any("usually written using kana" in m for m in entry.misc)
+        lemma = r.standard if in_kana else "".join(kanji_spelling(t) for t in r.tokens)
+    else:
+        lemma = head.dictionary_form
+    casual = casual_form_note(head)
+    note = _HOW_SAID[r.kind].format(said=said, standard=lemma)
+    return make(
+        pl,
+        r.start,
+        r.end,
+        lemma=lemma,
+        reading=katakana_to_hiragana("".join(t.reading or t.surface for t in r.tokens)) if r.kind == "katakana" else head.lemma_reading,
+        meaning=meaning_in_context(entry, head.normalized_form, head.dictionary_form, domains=pl.domains),
+        category=Category.slang,
+        explanation=f"{note} {casual}".strip(),
+    )
 
 
 _SHORT_SPELLING = 4
