@@ -684,3 +684,11 @@ def test_a_respelt_word_is_offered_as_said_with_its_ordinary_spelling():
 def test_a_respelt_lexicon_word_is_the_entry():
     items = {e.expression: e for e in _items("やばーい")}
     assert items["やばーい"].lemma == "やばい"
+@pytest.mark.parametrize(("said", "word"), [("おにぎりの具がなかった", "具"), ("和服の衣がきれいだった", "衣")])
+def test_a_common_one_kanji_noun_said_as_a_word_of_its_own_is_offered(said, word):
+    assert word in _lemmas(said)
+
+
+@pytest.mark.parametrize(("said", "not_word"), [("豚キムチと水餃子のスープ", "豚"), ("でも、具なしでした", "具")])
+def test_a_one_kanji_piece_of_a_run_or_of_a_list_is_not_offered(said, not_word):
+    assert not_word not in _lemmas(said)

@@ -25,6 +25,7 @@ from aivlingual_assets.analysis.senses import casual_form_note, meaning_in_conte
 from aivlingual_assets.analysis.tokenizer import (
     Token,
     has_kanji,
+    is_hiragana,
     is_kana,
     is_katakana,
     katakana_to_hiragana,
@@ -325,7 +326,7 @@ def _vocab_from_token(pl: Line, tok: Token) -> Found | None:
         return None
     if entry.pos and all("interjection" in p for p in entry.pos):
         return None  # えー, あー, よし: fillers and exclamations teach nothing (いざ is also an adverb)
-    if _fragment(form, entry):
+    if _fragment(form, entry) and not _lone_kanji_word(pl, tok, form, entry):
         return None
     if _likely_misheard(entry, form):
         return None
@@ -353,6 +354,17 @@ def _vocab_from_token(pl: Line, tok: Token) -> Found | None:
     if expr is None:
         return None
     return Found(tok.begin, expr, LEVELS_BY_DIFFICULTY.index(level))
+
+
+def _lone_kanji_word(pl: Line, tok: Token, form: str, entry: DictEntry) -> bool:
+    """A one-kanji noun said as a word of its own, in running speech with hiragana on both sides (具なし,
+    生き抜く術みたいに, 徳について), and one JMdict marks common: not a piece of a run of kanji or
+    katakana (a name, a compound: 豚キムチ) nor an item of a list or a heading."""
+    if len(form) != 1 or not entry.is_common or listed_level(form) is not None or tok.pos1 != "名詞":
+        return False
+    before = pl.folded[tok.begin - 1] if tok.begin > 0 else ""
+    after = pl.folded[tok.end] if tok.end < len(pl.folded) else ""
+    return all(is_hiragana(ch) for ch in (before, after) if ch)
 
 
 def _rare_join_of_single_kanji(tokens: Sequence[Token], entry: DictEntry) -> bool:
