@@ -692,3 +692,12 @@ def test_a_common_one_kanji_noun_said_as_a_word_of_its_own_is_offered(said, word
 @pytest.mark.parametrize(("said", "not_word"), [("豚キムチと水餃子のスープ", "豚"), ("でも、具なしでした", "具")])
 def test_a_one_kanji_piece_of_a_run_or_of_a_list_is_not_offered(said, not_word):
     assert not_word not in _lemmas(said)
+
+
+
+
+def test_a_verb_phrase_is_literal_only_when_most_of_its_glosses_say_its_word_again():
+    # 話題になる "to be in the news; to be talked about; ...; to become topical": more than 話題 "topic"
+    assert "話題になる" in _lemmas("その作品は大きな話題となりました")
+    lemmas = _lemmas("早く大人になりたい", "先生に質問をします")  # "to grow up; to become an adult"
+    assert not {"大人になる", "質問をする"} & set(lemmas), lemmas

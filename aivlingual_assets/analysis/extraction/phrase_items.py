@@ -69,12 +69,18 @@ def _literal(m: PhraseMatch, toks: Sequence[Token], entry: DictEntry) -> bool:
     said = toks[m.first : m.last + 1]
     if any(t.pos1 in ("動詞", "形容詞") and t.normalized_form in LIGHT_WORDS and t.normalized_form not in _EMPTY_VERBS for t in said):
         return False  # the verb a noun takes is the lesson (疑問に思う, 声を上げる), not the noun alone
-    stems = _stems(entry.glosses)
     for t in toks[m.first : m.last + 1]:
         if t.pos1 not in ("名詞", "動詞", "形容詞", "形状詞", "副詞") or t.normalized_form in LIGHT_WORDS:
             continue
         part = dictionary.lookup(t.normalized_form, pos=t.pos1)
-        if part is not None and stems & _stems(part.glosses):
+        if part is None:
+            continue
+        # a verb phrase is literal when most of its glosses say the word again (話題になる "to be in
+        # the news; to be talked about; ... to become topical" is more than 話題 "topic"); an adverb
+        # (実は, 自分で) when any does
+        word = _stems(part.glosses)
+        echoes = sum(1 for g in entry.glosses if _stems((g,)) & word)
+        if echoes and (toks[m.last].pos1 != "動詞" or 2 * echoes >= len(entry.glosses)):
             return True
     return False
 
