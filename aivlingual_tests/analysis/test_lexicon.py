@@ -278,3 +278,56 @@ def test_the_grammar_prefilter_never_skips_a_pattern_that_would_match(gold_strea
                 skipped += 1
                 assert not matcher.find(prepared.tokens, prepared.folded, index), (matcher.pattern.id, line.text)
     assert skipped  # the prefilter does skip work
+
+
+# ---------------------------------------------------------------- sound changes of casual and Kansai speech
+def _slang(text):
+    return {e.lemma: e.expression for e in extract_expressions([TranscriptLine(start=0, end=1, text=text)])
+            if e.category in (Category.slang, Category.internet)}
+
+
+@pytest.mark.parametrize(
+    "said, lemma, as_said",
+    [
+        ("ありゃ、壊れちゃった", "ありゃ", "ありゃ"),  # れは → りゃ
+        ("こりゃひどいな", "こりゃ", "こりゃ"),
+        ("そりゃそうだよ", "そりゃ", "そりゃそう"),
+        ("そら４位も視野に入るやろ", "そら", "そら"),  # それは → そら, where Sudachi reads a pronoun
+        ("言われたまんまやった", "まんま", "まんま"),  # まま with ん added
+        ("どしたんや急に", "どしたん", "どしたんや"),  # どうしたの: ど, の → ん
+        ("なに言ってんだ君が", "何言ってんだ", "なに言ってんだ"),  # を dropped, ている → てる, の → ん
+        ("何やってんだよお前", "何やってんだ", "何やってんだ"),
+        ("もうわけわかんなくなっちゃう", "訳が分からない", "わけわかんなく"),  # ら → ん
+        ("日本語不自由なりにようやっとる", "よくやる", "ようやっとる"),  # Kansai よう (〜く → 〜う), とる (ている)
+        ("はよ寝ろ", "はよ", "はよ"),
+        ("でもウチは基本第一印象が大事", "ウチ", "ウチ"),  # pronouns of speech
+        ("わしはもう寝るぞ", "わし", "わし"),
+        ("あたしもそう思う", "あたし", "あたし"),
+        ("うっせーな黙ってろ", "うっせー", "うっせー"),
+        ("なんなんこれ", "なんなん", "なんなんこれ"),
+        ("ガキの頃よく遊んだ", "ガキ", "ガキ"),
+    ],
+)
+def test_a_contracted_word_is_offered_as_said_with_its_standard_form(said, lemma, as_said):
+    found = _slang(said)
+    assert found.get(lemma) == as_said, found
+
+
+@pytest.mark.parametrize(
+    "said, lemma",
+    [
+        ("金がありゃ買えるのに", "ありゃ"),  # あれば, not あれは
+        ("そんなものありゃしない", "ありゃ"),
+        ("そらを見上げた", "そら"),  # 空 "sky"
+        ("まんまと騙された", "まんま"),  # まんまと "neatly", another word
+        ("どしたらいいの", "どしたん"),
+        ("これはなんなんでしょう", "なんなん"),  # standard 何なのでしょう
+        ("私のウチへ来てください", "ウチ"),  # home
+        ("ウチワを持ってきた", "ウチ"),
+        ("おはようございます", "はよ"),
+        ("よくやるゲームはこれ", "よくやる"),  # "a game I often play"
+        ("鷲が飛ぶ、わしづかみ", "わし"),
+    ],
+)
+def test_a_contracted_word_does_not_fire_on_its_look_alikes(said, lemma):
+    assert lemma not in _slang(said)
