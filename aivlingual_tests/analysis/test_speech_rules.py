@@ -701,3 +701,8 @@ def test_a_verb_phrase_is_literal_only_when_most_of_its_glosses_say_its_word_aga
     assert "話題になる" in _lemmas("その作品は大きな話題となりました")
     lemmas = _lemmas("早く大人になりたい", "先生に質問をします")  # "to grow up; to become an adult"
     assert not {"大人になる", "質問をする"} & set(lemmas), lemmas
+@pytest.mark.parametrize("said", ["ビザなし渡航", "砂糖なしのコーヒー"])
+def test_a_kana_word_stuck_to_a_noun_is_its_suffix_homograph(said):
+    nashi = [e for e in _items(said) if e.expression == "なし"]
+    assert nashi and all("without" in e.meaning and "pear" not in e.meaning for e in nashi), nashi
+    assert "pear" in next(e.meaning for e in _items("梨を食べた") if e.lemma == "梨")

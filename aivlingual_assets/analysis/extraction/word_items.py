@@ -126,6 +126,18 @@ def _lookup_token(tok: Token) -> tuple[str, DictEntry] | None:
     return None
 
 
+def _suffix_homograph(pl: Line, tok: Token, entry: DictEntry) -> DictEntry | None:
+    """A kana word stuck to the noun before it is the homograph JMdict lists as a suffix (ビザなし,
+    砂糖なし: 無し "without", not 梨 "Japanese pear"), when the first homograph is not one."""
+    if not is_kana(tok.surface) or any("suffix" in p for ps in entry.sense_pos for p in ps):
+        return None
+    prev = next((t for t in pl.tokens if t.end == tok.begin), None)
+    if prev is None or prev.pos1 != "名詞":
+        return None
+    return next((e for e in dictionary.lookup_all(tok.dictionary_form, pos=tok.pos1)
+                 if any("used as a suffix" in p for ps in e.sense_pos for p in ps)), None)
+
+
 def _same_kanji_entry(tok: Token) -> DictEntry | None:
     """A kana word Sudachi relates to a word of other kanji (いける → 行く) is not the homograph
     JMdict lists first (生ける "to arrange flowers"): take the homograph written with that
@@ -322,6 +334,7 @@ def _vocab_from_token(pl: Line, tok: Token) -> Found | None:
     if hit is None:
         return None
     form, entry = hit
+    entry = _suffix_homograph(pl, tok, entry) or entry
     if not entry.glosses or (entry.pos and all(p in _FUNCTIONAL_JMDICT_POS for p in entry.pos)):
         return None
     if entry.pos and all("interjection" in p for p in entry.pos):
