@@ -84,6 +84,9 @@ def test_no_entry_repeats_a_jmdict_entry_or_expression():
         ("目標を立てる", "寝る前に目標を立てとこう"),  # ておく contracted
         ("体力をつける", "今のうちに体力つけとく"),  # particle dropped
         ("話題を集める", "新作が話題を集めています"),
+        ("終電を逃す", "昨日は終電を逃しちゃって"),
+        ("朝ご飯を抜く", "朝ご飯抜いてきた"),  # particle dropped
+        ("天気に恵まれる", "天気に恵まれてよかった"),
     ],
 )
 def test_a_unit_is_found_as_said(unit, said):
@@ -109,6 +112,8 @@ def test_a_unit_is_found_as_said(unit, said):
         ("湯気が立つ", "スープから湯気が出た。立つのが遅れた"),
         ("薬を飲む", "薬を飲み物と一緒に買う"),
         ("輪に入る", "輪になって踊る"),
+        ("言葉を選ぶ", "言葉を調べる前に辞書を選ぶ"),
+        ("暇ができる", "暇な時にできる遊び"),
     ],
 )
 def test_its_words_used_otherwise_are_not_the_unit(unit, said):
