@@ -236,6 +236,13 @@ def test_a_form_with_its_own_meaning_is_its_own_grammar_point(line, pattern, not
     assert pattern in lemmas and not_pattern not in lemmas, lemmas
 
 
+def test_a_pattern_whose_tail_sudachi_fused_with_a_noun_ends_where_it_ends():
+    # 代わってもう|たから ("treasure"): the row is 代わってもうた, not 代わってもうたから
+    items = extract_expressions([TranscriptLine(start=0, end=1, text="監督代わってもうたからしゃーない")])
+    row = next(i for i in items if i.lemma == "〜てまう")
+    assert (row.expression, row.reading) == ("代わってもうた", "かわってもうた")
+
+
 def test_grammar_patterns_say_where_they_were_checked():
     unsourced = [p.id for p in grammar_patterns() if not p.source]
     assert len(grammar_patterns()) >= 200

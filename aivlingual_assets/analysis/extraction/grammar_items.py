@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from aivlingual_assets.analysis import dictionary
+from aivlingual_assets.analysis.kana import is_kana, katakana_to_hiragana
 from aivlingual_assets.analysis.extraction.line import Found, Line, expand, make, reading_of_span
 from aivlingual_assets.analysis.lexicon import grammar_matchers, token_index
 from aivlingual_assets.analysis.schemas import Category, Level
@@ -89,6 +90,15 @@ def _common_word(form: str) -> bool:
     return any(e.is_common and (form in e.kanji_forms or form in e.kana_forms) for e in dictionary.lookup_all(form))
 
 
+def _fused_noun(tokens: Sequence[Token], start: int, end: int) -> Token | None:
+    """The kana noun Sudachi made of a pattern's last sounds and the word after them (代わってもう|たから,
+    "treasure", for 代わってもうた|から): the pattern was matched on the text, so it ends at its own end."""
+    for t in tokens:
+        if start <= t.begin < end < t.end and t.pos1 == "名詞" and is_kana(t.surface):
+            return t
+    return None
+
+
 def grammar_items(pl: Line, covered: list[bool], raw, blocked: Sequence[tuple[int, int]] = ()) -> list[Found]:
     """Grammar items.  The pattern's own words are marked covered (no しれる from
     かもしれない); a leading host word (歌い in 歌いながら) stays available as vocabulary.
@@ -106,12 +116,16 @@ def grammar_items(pl: Line, covered: list[bool], raw, blocked: Sequence[tuple[in
         if p.level in BELOW_OFFERED:
             continue  # 〜てください, 〜ましょう: recognised (its words are no vocabulary), not offered
         s2, e2 = expand(pl.tokens, s, e)
+        fused = _fused_noun(pl.tokens, s, e)
+        if fused is not None:  # the pattern ends where it ends, not inside the noun Sudachi made of its tail
+            e2 = e
+        reading = reading_of_span(pl, s2, fused.begin) + katakana_to_hiragana(pl.folded[fused.begin : e]) if fused else reading_of_span(pl, s2, e2)
         expr = make(
             pl,
             s2,
             e2,
             lemma=p.pattern,
-            reading=reading_of_span(pl, s2, e2) or p.reading,
+            reading=reading or p.reading,
             meaning=p.meaning,
             category=Category.grammar,
             explanation=p.explanation,
