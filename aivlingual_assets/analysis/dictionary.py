@@ -293,6 +293,8 @@ _POS_HINTS = {
     "adverb": ("adverb",),
     "感動詞": ("interjection",),
     "interjection": ("interjection",),
+    "接頭辞": ("prefix",),  # 非 in 非寛容 is "non-", not "fault"
+    "接尾辞": ("suffix",),  # 数 in 投球数 is "number of", 点 in 反省点 "point"
 }
 
 
