@@ -701,8 +701,36 @@ def test_a_verb_phrase_is_literal_only_when_most_of_its_glosses_say_its_word_aga
     assert "話題になる" in _lemmas("その作品は大きな話題となりました")
     lemmas = _lemmas("早く大人になりたい", "先生に質問をします")  # "to grow up; to become an adult"
     assert not {"大人になる", "質問をする"} & set(lemmas), lemmas
+
+
 @pytest.mark.parametrize("said", ["ビザなし渡航", "砂糖なしのコーヒー"])
 def test_a_kana_word_stuck_to_a_noun_is_its_suffix_homograph(said):
     nashi = [e for e in _items(said) if e.expression == "なし"]
     assert nashi and all("without" in e.meaning and "pear" not in e.meaning for e in nashi), nashi
     assert "pear" in next(e.meaning for e in _items("梨を食べた") if e.lemma == "梨")
+
+
+@pytest.mark.parametrize(
+    "said, adjective",
+    [("うまっ！", "うまい"), ("でかっ、なにこれ", "でかい"), ("たかっ！このラーメン", "たかい"), ("うっま", "うまい"),
+     ("あっつ", "あつい"), ("でっか", "でかい"), ("ウマッ", "うまい")],
+)
+def test_an_adjective_clipped_for_an_exclamation_is_found(said, adjective):
+    assert [(s, k) for _, s, k in _respelt(said)] == [(adjective, "clipped")]
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["あっち行け", "もっと", "うっす", "ちょっと待っ", "とおもっ", "やっと", "きっと", "あまった", "流行ってる", "さっき",
+     "ずっと", "かっこいい", "いっぱい", "やっぱ", "あっちい"],
+)
+def test_words_with_a_small_tsu_are_not_clipped_adjectives(said):
+    # a word of its own (あっち, もっと, うっす "hey"), a verb cut off or going on (と|おもっ, あまっ|た),
+    # or a casual shape that is its own word (あっちい)
+    assert _respelt(said) == []
+
+
+def test_a_clipped_adjective_is_offered_as_said_with_the_adjective():
+    item = next(e for e in _items("うまっ！") if e.expression == "うまっ")
+    assert item.lemma == "うまい" and "delicious" in item.meaning and "cut off" in item.explanation
+    assert "埋まる" not in _lemmas("うまっ！")  # not Sudachi's verb

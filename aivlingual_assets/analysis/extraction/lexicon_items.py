@@ -83,6 +83,7 @@ def lexicon_items(pl: Line, stream: bool = True) -> tuple[list[Found], list[bool
 _HOW_SAID = {
     "stretched": "Said drawn out for emphasis ({said}); in ordinary spelling {standard}.",
     "katakana": "Written in katakana for effect ({said}); in ordinary spelling {standard}.",
+    "clipped": "An exclamation ({said}): the adjective {standard} with its い cut off, as youth speech does (うまっ, でかっ, うっま).",
 }
 
 
@@ -103,6 +104,8 @@ def _respelt_item(pl: Line, r: Respelling, stream: bool) -> Expression | None:
 
 
 def _respelt_word(pl: Line, r: Respelling, said: str) -> Expression | None:
+    if r.kind == "clipped":
+        return _clipped_adjective(pl, r, said)
     words = [t for t in r.tokens if t.pos1 in ("動詞", "形容詞", "形状詞", "副詞", "名詞")]
     if not words or (r.kind == "katakana" and not any(t.pos1 in ("動詞", "形容詞", "副詞") for t in words)):
         return None  # a katakana run of nouns only is a name or a loanword, not a respelling
@@ -163,3 +166,12 @@ def _another_word_here(pl: Line, m) -> bool:
         if tok.pos1 == "接尾辞" and prev is not None and prev.pos1 == "動詞":
             return True
     return False
+
+
+def _clipped_adjective(pl: Line, r: Respelling, said: str) -> Expression | None:
+    entry = dictionary.lookup(r.standard, pos="形容詞")
+    if entry is None:
+        return None
+    lemma = r.standard if entry.usually_kana or not entry.kanji_forms else entry.kanji_forms[0]
+    return make(pl, r.start, r.end, lemma=lemma, reading=r.standard, meaning=meaning_in_context(entry, lemma, r.standard),
+                category=Category.slang, explanation=_HOW_SAID[r.kind].format(said=said, standard=lemma))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from aivlingual_assets.analysis.phrases import PhraseMatch, find_phrases
 from aivlingual_assets.analysis.schemas import Category, Expression, TranscriptLine
+from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.kana import _VOWEL_OF
 from aivlingual_assets.analysis.tokenizer import Token, fold_for_matching, has_kanji, is_kana, katakana_to_hiragana, tokenize
 
@@ -204,7 +205,7 @@ class Respelling:
     end: int
     standard: str  # the words in ordinary spelling (たまに, いこうぜ)
     tokens: tuple[Token, ...]  # ``standard`` tokenised
-    kind: str  # "stretched" (a vowel drawn out) or "katakana" (an ordinary word written in katakana)
+    kind: str  # "stretched" (a vowel drawn out), "clipped" (うまっ) or "katakana" (an ordinary word in katakana)
 
 
 def _vowel(ch: str) -> str:
@@ -235,8 +236,6 @@ def _stretch_runs(text: str) -> list[tuple[int, int]]:
 
 
 def _known_word(tok: Token) -> bool:
-    from aivlingual_assets.analysis import dictionary
-
     return (
         tok.pos1 in _WORD_POS
         and not tok.is_oov
@@ -335,9 +334,49 @@ def _plain_ending(tok: Token) -> bool:
     return tok.pos1 == "助詞" and tok.surface in _FINAL_PARTICLES
 
 
+# An adjective clipped for an exclamation: its い cut off with a glottal stop (うまっ, でかっ, きもっ) or a
+# consonant doubled (うっま, あっつ, でっか). Sudachi reads these as verbs (うまっ as 埋まる) or scraps.
+_CLIPPED_RES = (
+    re.compile(r"([ぁ-ゖァ-ヺ]{2,3})[っッ](?![ぁ-ゖァ-ヺー])"),
+    re.compile(r"([ぁ-ゖァ-ヺ])[っッ]([ぁ-ゖァ-ヺ])[っッ]?(?![ぁ-ゖァ-ヺー])"),
+)
+_GREETINGS = frozenset({"うっす", "ウッス"})  # "hey" (おっす), not 薄い clipped
+_NOT_BEFORE_CLIPPED = ("助詞", "助動詞", "動詞", "形容詞", "副詞", "接頭辞")
+
+
+def _clipped(pl: Line) -> list[Respelling]:
+    out: list[Respelling] = []
+    for rx in _CLIPPED_RES:
+        for m in rx.finditer(pl.folded):
+            start, end = m.span()
+            if start not in pl.boundaries or any(pl.names[start:end]):
+                continue
+            before = next((t for t in reversed(pl.tokens) if t.end <= start and t.pos1 != "空白"), None)
+            if before is not None and before.end == start and before.pos1 in _NOT_BEFORE_CLIPPED:
+                continue  # と|おもっ is 思っ cut off, not 重い
+            if m.group(0) in _GREETINGS:
+                continue
+            said = [t for t in pl.tokens if t.end > start and t.begin < end]
+            if len(said) == 1 and not said[0].is_oov and said[0].pos1 not in ("動詞", "助動詞") and said[0].end == end:
+                continue  # a word of its own: あっち, もっと, うっす
+            adjective = katakana_to_hiragana("".join(m.groups(""))) + "い"
+            entry = dictionary.lookup(adjective, pos="形容詞")
+            if (entry is None or not entry.is_common or not any("keiyoushi" in p for p in entry.pos)
+                    or adjective not in map(katakana_to_hiragana, entry.kana_forms)):
+                continue  # あちい (あっち) is a casual shape itself, not the common word clipped
+            words = tokenize(adjective)
+            out.append(Respelling(start, end, adjective, tuple(words), "clipped"))
+    return out
+
+
 def respellings(pl: Line) -> list[Respelling]:
-    """Words of the line said stretched or written in katakana, with their ordinary spelling."""
-    return sorted(_stretched(pl) + _katakana(pl), key=lambda r: r.start)
+    """Words of the line said stretched, clipped or written in katakana, with their ordinary spelling."""
+    found = sorted(_stretched(pl) + _katakana(pl) + _clipped(pl), key=lambda r: (r.start, -r.end))
+    out: list[Respelling] = []
+    for r in found:
+        if not out or r.start >= out[-1].end:
+            out.append(r)
+    return out
 
 
 def kanji_spelling(tok: Token) -> str:
