@@ -313,6 +313,16 @@ def _slang(text):
         ("うっせーな黙ってろ", "うっせー", "うっせー"),
         ("なんなんこれ", "なんなん", "なんなんこれ"),
         ("ガキの頃よく遊んだ", "ガキ", "ガキ"),
+        ("どんだけ食べるの", "どんだけ", "どんだけ"),  # れ → ん before だけ
+        ("こんだけ頑張ったのに", "そんだけ", "こんだけ"),
+        ("今んとこ順調です", "今んとこ", "今んとこ"),  # の → ん, ところ → とこ
+        ("やだ、行きたくない", "やだ", "やだ"),  # いやだ
+        ("あとよろ", "よろ", "よろ"),  # よろしく clipped
+        ("そうだべ", "だべ", "だべ"),
+        ("いっちょやるか", "いっちょ", "いっちょやるか"),
+        ("おっす、元気？", "おっす", "おっす"),
+        ("ま？それほんと？", "マ？", "ま？"),
+        ("sage進行でお願いします", "sage", "sage"),
     ],
 )
 def test_a_contracted_word_is_offered_as_said_with_its_standard_form(said, lemma, as_said):
@@ -334,6 +344,12 @@ def test_a_contracted_word_is_offered_as_said_with_its_standard_form(said, lemma
         ("おはようございます", "はよ"),
         ("よくやるゲームはこれ", "よくやる"),  # "a game I often play"
         ("鷲が飛ぶ、わしづかみ", "わし"),
+        ("そんなのいやだよ", "やだ"),
+        ("よろしくお願いします", "よろ"),
+        ("ずっとだべってた", "だべ"),  # 駄弁る "to chat idly"
+        ("あいついっちょまえだな", "いっちょ"),
+        ("これま？", "マ？"),
+        ("send a message", "sage"),
     ],
 )
 def test_a_contracted_word_does_not_fire_on_its_look_alikes(said, lemma):
