@@ -87,6 +87,8 @@ def test_no_entry_repeats_a_jmdict_entry_or_expression():
         ("終電を逃す", "昨日は終電を逃しちゃって"),
         ("朝ご飯を抜く", "朝ご飯抜いてきた"),  # particle dropped
         ("天気に恵まれる", "天気に恵まれてよかった"),
+        ("予想を超える", "予想を超えるかどうか"),
+        ("熱がこもる", "夏は部屋に熱がこもっちゃう"),  # ちゃう
     ],
 )
 def test_a_unit_is_found_as_said(unit, said):
@@ -114,6 +116,8 @@ def test_a_unit_is_found_as_said(unit, said):
         ("輪に入る", "輪になって踊る"),
         ("言葉を選ぶ", "言葉を調べる前に辞書を選ぶ"),
         ("暇ができる", "暇な時にできる遊び"),
+        ("危機に陥る", "危機感に陥る前に"),
+        ("自信を取り戻す", "自信がないから取り戻す"),
     ],
 )
 def test_its_words_used_otherwise_are_not_the_unit(unit, said):
