@@ -35,6 +35,7 @@ __all__ = [
     "lookup_all",
     "prefetch",
     "kanji_info",
+    "is_name",
     "cache_clear",
 ]
 
@@ -439,12 +440,20 @@ def kanji_info(char: str) -> KanjiInfo | None:
     return _kanji_table().get(char)
 
 
+@lru_cache(maxsize=8192)
+def is_name(text: str) -> bool:
+    """``text`` is a spelling JMnedict (the names dictionary shipped beside JMdict) lists: a place,
+    company, product or person (甲子園, 新東名)."""
+    return _conn().execute("SELECT 1 FROM NEKanji WHERE text = ? LIMIT 1", (text,)).fetchone() is not None
+
+
 def cache_clear() -> None:
     """Forget cached look-ups (tests; or after pointing AIVLINGUAL_JMDICT_DB elsewhere)."""
     with _LOCK:
         _CANDIDATES.clear()
     _lookup_cached.cache_clear()
     _kanji_table.cache_clear()
+    is_name.cache_clear()
     if getattr(_LOCAL, "conn", None) is not None:
         _LOCAL.conn.close()
         _LOCAL.conn = None

@@ -30,3 +30,9 @@ def test_a_noun_and_its_one_kanji_affix_are_one_item_glossed_by_their_parts(said
 ])
 def test_affixes_of_time_place_and_order_make_no_compound(said, not_compound):
     assert not_compound not in {e.lemma for e in _items(said)}
+
+
+@pytest.mark.parametrize(("said", "name", "part"), [("甲子園に行きたい", "甲子園", "甲子"), ("新東名が開通した", "新東名", "東名")])
+def test_a_compound_the_names_dictionary_lists_is_a_name_not_vocabulary(said, name, part):
+    lemmas = {e.lemma for e in _items(said)}
+    assert name not in lemmas and part not in lemmas, lemmas

@@ -111,7 +111,7 @@ def _affixed_pair(pl: Line, k: int) -> Found | None:
         return None  # part of a longer kanji run
     text = a.surface + b.surface
     if dictionary.lookup(text) is not None:
-        return None
+        return None  # a word JMdict lists is the ordinary look-up's
     stem = a if _stem(a) else b
     entries = [dictionary.lookup(t.surface, t.reading or None, pos=None if t is stem else ("接頭辞" if t is a else "接尾辞"))
                or dictionary.lookup(t.surface) for t in (a, b)]
@@ -123,12 +123,21 @@ def _affixed_pair(pl: Line, k: int) -> Found | None:
     return _composed(pl, a.begin, b.end, text, (a, b), entries, vocabulary_level(stem_entry, stem.surface)[0])
 
 
+def _a_name(text: str) -> bool:
+    """A compound JMdict lacks and JMnedict lists is a name (甲子園 the stadium, 新東名 the
+    expressway): neither it nor its parts (甲子 "Wood Rat year") are vocabulary."""
+    return dictionary.lookup(text) is None and dictionary.is_name(text)
+
+
 def compound_items(pl: Line, covered: list[bool]) -> list[Found]:
     """Compounds of two or three known parts that Sudachi reads as one word and JMdict lacks.
     Their parts are then covered: a teacher who picks 契約内容 does not want 契約 and 内容 again."""
     found: list[Found] = []
     for tok in pl.tokens:
         if _compound(tok, pl) and not any(covered[tok.begin : tok.end]):
+            if _a_name(tok.surface):
+                covered[tok.begin : tok.end] = [True] * (tok.end - tok.begin)
+                continue
             item = _compound_item(pl, tok)
             if item is not None:
                 found.append(item)
@@ -136,6 +145,9 @@ def compound_items(pl: Line, covered: list[bool]) -> list[Found]:
     for k in range(len(pl.tokens) - 1):
         a, b = pl.tokens[k], pl.tokens[k + 1]
         if any(covered[a.begin : b.end]):
+            continue
+        if a.end == b.begin and _a_name(a.surface + b.surface) and (_stem(a) or _stem(b)):
+            covered[a.begin : b.end] = [True] * (b.end - a.begin)
             continue
         item = _affixed_pair(pl, k)
         if item is not None:
