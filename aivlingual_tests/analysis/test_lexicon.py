@@ -323,6 +323,10 @@ def _slang(text):
         ("おっす、元気？", "おっす", "おっす"),
         ("ま？それほんと？", "マ？", "ま？"),
         ("sage進行でお願いします", "sage", "sage"),
+        ("キッショ", "キショい", "キッショ"),  # not 切っ|しょ
+        ("すげ、何これ", "すげ", "すげ"),
+        ("やべ、忘れてた", "やばい", "やべ"),
+        ("キッズが湧いてる", "キッズ", "キッズ"),
     ],
 )
 def test_a_contracted_word_is_offered_as_said_with_its_standard_form(said, lemma, as_said):
@@ -350,6 +354,8 @@ def test_a_contracted_word_is_offered_as_said_with_its_standard_form(said, lemma
         ("あいついっちょまえだな", "いっちょ"),
         ("これま？", "マ？"),
         ("send a message", "sage"),
+        ("すげえな", "すげ"),  # すげえ is the vowel-merged adjective (grammar), not clipped すげ
+        ("キッズルームで遊ぶ", "キッズ"),
     ],
 )
 def test_a_contracted_word_does_not_fire_on_its_look_alikes(said, lemma):

@@ -667,7 +667,7 @@ def test_a_verb_written_in_katakana_is_found(said, standard):
     assert _respelt(said) == [(said, standard, "katakana")]
 
 
-@pytest.mark.parametrize("said", ["アキロゼ", "ワイジム", "バラケ", "スラスラ", "ナニコレ", "ペコラ", "コーヒー"])
+@pytest.mark.parametrize("said", ["アキロゼ", "ワイジム", "バラケ", "スラスラ", "ナニコレ", "ペコラ", "コーヒー", "キッショ"])
 def test_katakana_names_loanwords_and_nouns_are_not_respellings(said):
     assert _respelt(said) == []
 

@@ -317,6 +317,8 @@ def _katakana(pl: Line) -> list[Respelling]:
             continue
         if len(words) == 1 and not words[0].conjugation_form.startswith(("終止形", "命令形", "意志推量形")):
             continue  # a bare stem (バラケ) is a noun, not a verb said
+        if "音便" in words[0].conjugation_form and not words[1].surface.startswith(AFTER_A_VERB_STEM[:4]):
+            continue  # きっ|しょ is no verb (キッショ "gross"): a sound-changed stem goes on with て or た
         if any(w.conjugation_form.startswith("命令形") for w in words[:-1]):
             continue  # a command goes last: あきろ|ぜ is a name (アキロゼ), not 飽きろ
         out.append(Respelling(tok.begin, tok.end, plain, words, "katakana"))
