@@ -66,3 +66,14 @@ def test_a_lexicon_item_that_is_the_whole_phrase_is_offered_once():
     items = extract_expressions([TranscriptLine(start=0, end=1, text="まあしゃーないな")])
     assert [e.lemma for e in items if "しゃーない" in e.expression] == ["仕方がない"], items
     assert not [e for e in items if e.explanation.startswith("Set phrase")], items
+
+
+@pytest.mark.parametrize(
+    ("said", "unit"),
+    [("あの人、目が笑っていない", "目が笑っていない"), ("お手数おかけします", "お手数おかけします"), ("どちらでもいいよ", "どちらでもいい")],
+)
+def test_a_curated_unit_whose_inflection_is_a_grammar_pattern_is_the_unit(said, unit):
+    # 〜ている and お〜する cover half the unit's words but not its first: the teacher chose the unit
+    items = extract_expressions([TranscriptLine(start=0, end=1, text=said)])
+    assert unit in {e.lemma for e in items}, items
+    assert not {"〜ている", "お〜する"} & {e.lemma for e in items}, items

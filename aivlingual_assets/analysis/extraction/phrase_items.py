@@ -163,7 +163,7 @@ def phrase_items(pl: Line, covered: list[bool], grammar_raw) -> tuple[list[Found
         s, e = toks[m.first].begin, toks[m.last].end
         if (any(covered[s:e]) and not _lexicon_words_inside(pl, covered, m)) or any(pl.names[s:e]):
             continue
-        if _mostly_grammar(toks[m.first : m.last + 1], grammar_raw):
+        if _mostly_grammar(toks[m.first : m.last + 1], grammar_raw, curated=m.phrase.idseq < 0):
             continue
         if toks[m.first].pos1 in _PHRASE_CANNOT_START:
             continue  # ていい, にせよ, ともいう: grammar glue, not a phrase of its own
@@ -266,11 +266,15 @@ def _phrase_lemma(entry: DictEntry, written: str, said: str) -> str:
     return written
 
 
-def _mostly_grammar(tokens: Sequence[Token], grammar_raw) -> bool:
+def _mostly_grammar(tokens: Sequence[Token], grammar_raw, *, curated: bool = False) -> bool:
     """A phrase that is mostly one grammar pattern (かもしれない, やってみる) is the pattern's to
-    teach; one that merely contains a pattern (言われてみれば ⊃ 〜てみる) stays a phrase."""
+    teach; one that merely contains a pattern (言われてみれば ⊃ 〜てみる) stays a phrase. A curated
+    unit is a teacher's choice: a pattern is only its inflection (〜ている in 目が笑っていない, お〜する
+    in お手数おかけします) unless it also takes the unit's first word."""
     for _, ge, own, _ in grammar_raw:
         inside = sum(1 for t in tokens if t.begin >= own and t.end <= ge)
+        if curated and own > tokens[0].begin:
+            continue
         if inside * 2 >= len(tokens):
             return True
     return False
