@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from aivlingual_assets.analysis.disk_cache import cached
 from aivlingual_assets.analysis.schemas import Category, Level
-from aivlingual_assets.analysis.tokenizer import Token, is_kana
+from aivlingual_assets.analysis.tokenizer import Token, is_kana, tokenize
 
 __all__ = [
     "LexiconEntry",
@@ -450,7 +450,7 @@ class Lexicon:
             for spelling, entry in self._first.get(ch, ()):
                 end = i + len(spelling)
                 short = len(spelling) < _FREE_MATCH_LENGTH
-                if short and not (at_boundary and end in boundaries):
+                if short and not (end in boundaries and (at_boundary or _glued_start(text, i, end, boundaries))):
                     continue
                 if text.startswith(spelling, i) and not self._vetoed(entry, text, i, end):
                     cands.append(LexiconMatch(entry, i, end))
@@ -469,6 +469,20 @@ class Lexicon:
                 taken[k] = True
             chosen.append(c)
         return tuple(sorted(chosen, key=lambda c: c.start))
+
+
+_GLUE_POS = ("助詞", "助動詞")
+
+
+def _glued_start(text: str, start: int, end: int, boundaries: frozenset[int]) -> bool:
+    """Sudachi glued the first sound of a short word to the ending before it (聞こえたな|らす|まん
+    for 聞こえたなら|すまん): a word boundary falls inside [start, end), and the text read up to
+    ``start`` ends in a particle or auxiliary while the text from ``start`` begins with the word."""
+    if not any(start < b < end for b in boundaries) or not is_kana(text[start:end]):
+        return False
+    before, after = tokenize(text[:start]), tokenize(text[start:])
+    return (bool(before) and before[-1].end == start and before[-1].pos1 in _GLUE_POS
+            and any(t.end == end - start for t in after))
 
 
 def load_data_yaml(name: str) -> dict:

@@ -60,6 +60,12 @@ def test_longest_match_and_word_boundaries():
     assert _find("1888年") == []
 
 
+def test_a_short_word_whose_first_sound_sudachi_glued_to_the_ending_before_is_found():
+    # 聞こえ|た|ならす|まん: なら + すまん, read up to the word it ends in a particle or auxiliary
+    assert _find("聞こえたならすまん") == [("すまん", "すまん")]
+    assert _find("広い草原に行った") == []  # 草 starts 草原, a word of its own: nothing was glued
+
+
 def test_no_spelling_belongs_to_two_entries():
     owners: dict[str, str] = {}
     for e in lexicon().entries:
@@ -327,6 +333,8 @@ def _slang(text):
         ("すげ、何これ", "すげ", "すげ"),
         ("やべ、忘れてた", "やばい", "やべ"),
         ("キッズが湧いてる", "キッズ", "キッズ"),
+        ("言い訳に聞こえたならすまん", "すまん", "すまん"),  # Sudachi: 聞こえ|た|ならす|まん
+        ("ナカジもすこや", "すこ", "すこ"),
     ],
 )
 def test_a_contracted_word_is_offered_as_said_with_its_standard_form(said, lemma, as_said):
@@ -356,6 +364,8 @@ def test_a_contracted_word_is_offered_as_said_with_its_standard_form(said, lemma
         ("send a message", "sage"),
         ("すげえな", "すげ"),  # すげえ is the vowel-merged adjective (grammar), not clipped すげ
         ("キッズルームで遊ぶ", "キッズ"),
+        ("もうすこし待って", "すこ"),  # 少し
+        ("すこやかに育つ", "すこ"),  # 健やか
     ],
 )
 def test_a_contracted_word_does_not_fire_on_its_look_alikes(said, lemma):
