@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -464,7 +466,35 @@ def split_word_candidates(tokens: Sequence[Token]) -> list[tuple[int, int, str]]
                 continue  # a verb's plain passive or causative (される, 知られる) is the verb's
             tail = last.dictionary_form if last.pos1 in ("動詞", "形容詞") or _voice_auxiliary(last, True) else last.surface
             out.append((i, j, "".join(t.surface for t in run[:-1]) + tail))
+        if _negated_verb(tokens, i):
+            out.append((i, i + 1, tokens[i].surface + "ない"))
     return out
+
+
+_NEGATIVE_AUXILIARIES = frozenset({"ない", "ぬ", "ねえ", "ねー", "ねぇ"})  # ん is ぬ's 撥音便
+
+
+def _negated_verb(tokens: Sequence[Token], i: int) -> bool:
+    """A verb's irrealis form and a negative ending (つまら|ん, くだら|ねえ, つまら|ない)."""
+    return (i + 1 < len(tokens) and tokens[i].pos1 == "動詞" and tokens[i].conjugation_form.startswith("未然形-一般")
+            and tokens[i + 1].pos1 == "助動詞" and tokens[i + 1].dictionary_form in _NEGATIVE_AUXILIARIES)
+
+
+_GLOSS_WORD = re.compile(r"[a-z]{4,}")
+
+
+def _negative_adjective(entry: DictEntry, verb: Token) -> bool:
+    """A negative JMdict lists as an everyday adjective with a meaning of its own (つまらない "boring",
+    not つまる "to be packed"; くだらない "trivial"; すまない "sorry"), not one that only negates its
+    verb (変わらない "constant"; 変わる "to change" in a gloss's word; 知らない and 足りない carry no
+    frequency mark)."""
+    if not entry.priority or not any("adjective (keiyoushi)" in p for ps in entry.sense_pos for p in ps):
+        return False
+    if is_basic_word(verb.dictionary_form, verb.normalized_form):
+        return False  # 変わらない "constant" is what a beginner makes of 変わる
+    own = dictionary.lookup(verb.dictionary_form, pos="動詞")
+    stems = {w[:5] for g in (own.glosses if own else ()) for w in _GLOSS_WORD.findall(g.lower())}
+    return not any(stem in w for g in entry.glosses for w in _GLOSS_WORD.findall(g.lower()) for stem in stems)
 
 
 def _split_words(pl: Line, covered: list[bool]) -> list[Found]:
@@ -472,10 +502,13 @@ def _split_words(pl: Line, covered: list[bool]) -> list[Found]:
     found: list[Found] = []
     for i, j, text in sorted(split_word_candidates(pl.tokens), key=lambda c: (c[0] - c[1], c[0])):
         s, e = pl.tokens[i].begin, pl.tokens[j].end
-        if any(covered[s:e]) or any(pl.names[s:e]):
+        negative = j == i + 1 and _negated_verb(pl.tokens, i)  # its ending may be a casual negative's (〜ん, 〜ねえ)
+        if any(covered[s : pl.tokens[i].end if negative else e]) or any(pl.names[s:e]):
             continue
         entry = dictionary.lookup(text)
         if entry is None or entry.written != text or not entry.glosses or _rare_join_of_single_kanji(pl.tokens[i : j + 1], entry):
+            continue
+        if negative and not _negative_adjective(entry, pl.tokens[i]):
             continue
         if not any(w in p for p in entry.pos for w in _WORD_POS) or _likely_misheard(entry, text):
             continue
@@ -484,8 +517,12 @@ def _split_words(pl: Line, covered: list[bool]) -> list[Found]:
         if is_basic_word(text) or _too_basic(level, text, entry) or _fragment(text, entry):
             continue
         category = next((c for m, c in SLANG_MISC.items() if m in entry.misc), Category.vocabulary)
+        explanation = _vocab_explanation(entry, level)
+        said = pl.folded[s:e]
+        if negative and said != text:
+            explanation = f"{said} is {text} with the casual negative ending. {explanation}"
         expr = make(pl, s, e, lemma=text, reading=entry.reading, meaning=meaning_in_context(entry, text, domains=pl.domains),
-                    category=category, explanation=_vocab_explanation(entry, level))
+                    category=category, explanation=explanation)
         if expr is not None:
             found.append(Found(s, expr, LEVELS_BY_DIFFICULTY.index(level)))
     return found
