@@ -12,6 +12,7 @@ import pytest
 
 from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.collocations import collocations
+from aivlingual_assets.analysis.lexicon import find_lexicon_entry
 from aivlingual_assets.analysis.offline_extractor import extract_expressions
 from aivlingual_assets.analysis.phrases import find_phrases
 from aivlingual_assets.analysis.schemas import TranscriptLine
@@ -54,6 +55,14 @@ def test_no_entry_repeats_a_jmdict_entry_or_expression():
                 if m.phrase.idseq >= 0 and m.first == 0 and m.last >= len(tokens) - 1
             ]
             assert not whole, f"{spelling} is JMdict's {whole}"
+
+
+def test_no_entry_is_a_lexicon_entry():
+    # the curated lexicon's item takes the span first: the unit would never be offered
+    for c in collocations():
+        for spelling in c.spellings:
+            found = find_lexicon_entry(spelling)
+            assert found is None, f"{spelling} is the lexicon's {found.expression}"
 
 
 @pytest.mark.parametrize(
