@@ -56,6 +56,9 @@ _KEY_EQUIVALENTS = {"ず": "ない", "ぬ": "ない", "ん": "ない"}
 # Particles that drift in speech without changing the expression (気がする / 気はする / 気もする).
 _DRIFTING = frozenset({"が", "の", "は", "も"})
 _POLITE = frozenset({"ます", "です"})
+# Particles speech leaves out (取り返し|つかない, 本気|出す); ずつ, だけ, まで or しか carry meaning (少しずつ違う is
+# not 少し違う).
+_DROPPABLE = frozenset({"が", "を", "に", "の", "は", "も", "へ", "と", "で"})
 # The object of a phrase of two full words said as a topic or with "even" (口も利かない, 手は抜かない):
 # the same phrase. Not for a phrase with a light verb (人を見る is not 人は見る "people see").
 _OBJECT_TOPIC = frozenset({"は", "も"})
@@ -269,7 +272,7 @@ def _match(ph: Phrase, tokens: Sequence[Token], keys: Sequence[str], i: int) -> 
             p, q = p + 1, q + 1
             continue
         # a particle of the expression left out in speech (取り返し|つかない)
-        if ph.particles[p] and 0 < p < n - 1 and ph.heavy >= 2 and dropped == 0:
+        if ph.particles[p] and ph.surfaces[p] in _DROPPABLE and 0 < p < n - 1 and ph.heavy >= 2 and dropped == 0:
             p, dropped = p + 1, dropped + 1
             continue
         return None
