@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -134,6 +135,69 @@ def test_a_signal_during_a_run_stops_the_whole_command_and_nothing_is_asked_afte
         assert done == {first_key} and not instance.get_materialized_partitions(dg.AssetKey("expressions"))
     storage = Path(os.environ["AIVLINGUAL_HOME"]) / "storage"
     assert not list(storage.rglob("*.tmp")) and not (storage / "expressions").exists()  # nothing half-written
+
+
+def _long_srt(path: Path, repeats: int) -> Path:
+    """The bundled sample's subtitles said ``repeats`` times in a row: a recording of several chunks."""
+    from aivlingual_assets.ingestion.subtitles import parse_subtitle_file
+
+    def stamp(seconds: float) -> str:
+        ms = int(round(seconds * 1000))
+        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+    segments = parse_subtitle_file(ROOT / "examples" / "sample_stream.ja.srt")
+    span = max(s.end for s in segments) + 1
+    blocks = [f"{n}\n{stamp(r * span + s.start)} --> {stamp(r * span + s.end)}\n{s.text}\n"
+              for n, (r, s) in enumerate(((r, s) for r in range(repeats) for s in segments), 1)]
+    path.write_text("\n".join(blocks), encoding="utf-8")
+    return path
+
+
+def _busy_grandchild(pid: int, cpu_ticks: int = 5) -> bool:
+    """Whether a grandchild of ``pid`` has used ``cpu_ticks`` of CPU (Linux's /proc; ticks are usually 10 ms)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
+    children = {p for p, (ppid, _) in stats.items() if ppid == pid}
+    return any(ppid in children and ticks >= cpu_ticks for ppid, ticks in stats.values())
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers in /proc")
+def test_ctrl_c_while_the_engine_workers_analyse_stops_them_all(tmp_path):
+    """Offline engine, its workers started (engine_workers): Ctrl-C reaches the whole process group, as from a
+    terminal; the command stops as usual, no worker prints a trace, and none outlives it."""
+    source = _long_srt(tmp_path / "long.ja.srt", repeats=20)
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home"), "AIVLINGUAL_ENGINE_WORKERS": "2"}
+    command = subprocess.Popen([sys.executable, "-m", "aivlingual_assets.cli", "process", str(source)], cwd=ROOT,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    try:
+        while not _busy_grandchild(command.pid) and command.poll() is None:
+            time.sleep(0.02)  # until a worker (the command's grandchild) analyses chunks
+        assert command.poll() is None, command.communicate()[0]
+        os.killpg(command.pid, signal.SIGINT)
+        out = command.communicate(timeout=120)[0]
+        for _ in range(50):  # the command waited for its workers: nothing is left of its group
+            try:
+                os.killpg(command.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("a process of the command outlived it")
+    finally:
+        if command.poll() is None:
+            os.killpg(command.pid, signal.SIGKILL)
+    assert command.returncode == 130, out
+    assert "✗ Stopped by Ctrl-C (SIGINT)." in out and "Interrupted: file-" in out, out
+    # (Dagster's compute-log watchers print their own KeyboardInterrupt; the engine's processes print nothing)
+    assert not re.search(r"engine_workers|aivlingual-engine|multiprocessing", out), out
 
 
 def test_a_signal_between_runs_stops_before_the_next_source(tmp_path, monkeypatch, capsys):

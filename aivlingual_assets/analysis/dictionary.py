@@ -150,6 +150,15 @@ _LOCK = threading.Lock()
 _CANDIDATES: dict[str, tuple[_Entry, ...]] = {}
 
 
+def _forget_connection_after_fork() -> None:
+    """A forked child (the engine's workers, ``engine_workers``) opens its own connection: SQLite's are not
+    to be carried across ``fork``."""
+    _LOCAL.conn = None
+
+
+os.register_at_fork(after_in_child=_forget_connection_after_fork)
+
+
 def _conn() -> sqlite3.Connection:
     conn = getattr(_LOCAL, "conn", None)
     if conn is None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from .engine_workers import lookahead
 from .schemas import Expression, LevelAssessment, TranscriptLine
 from .tasks import AssessLevels, ExtractExpressions, anchor_to_lines, chunk_lines, merge_expressions, merge_levels
 
@@ -32,12 +33,16 @@ def transcript_lines(frame: pd.DataFrame) -> list[TranscriptLine]:
     ]
 
 
-def extract_recording_expressions(lines: Sequence[TranscriptLine], run_task: RunTask, *, max_chars: int = 2500
-                                  ) -> list[Expression]:
-    """Chunks the transcript, asks the task per chunk (each chunk one cached request), merges."""
-    task = ExtractExpressions()
+def extract_recording_expressions(lines: Sequence[TranscriptLine], run_task: RunTask, *, max_chars: int = 2500,
+                                  parallel: bool = True) -> list[Expression]:
+    """Chunks the transcript, asks the task per chunk (each chunk one cached request), merges.
+
+    When the offline engine answers, the chunks are analysed by its worker processes (``engine_workers``:
+    on every core, the same answers in the same order); ``parallel=False`` analyses them here, one by one."""
+    chunks = chunk_lines(lines, max_chars=max_chars)
+    task = ExtractExpressions(lookahead("expressions", chunks) if parallel else None)
     groups: list[list[Expression]] = []
-    for chunk in chunk_lines(lines, max_chars=max_chars):
+    for chunk in chunks:
         result = run_task(task, chunk, endpoint="expressions")
         groups.append(anchor_to_lines(result.parsed.items, chunk))
     return merge_expressions(groups)
@@ -79,11 +84,14 @@ def frame_expressions(frame: pd.DataFrame) -> list[Expression]:
     ]
 
 
-def assess_levels(items: Sequence[Expression], run_task: RunTask) -> list[LevelAssessment | None]:
-    task = AssessLevels()
+def assess_levels(items: Sequence[Expression], run_task: RunTask, *, parallel: bool = True
+                  ) -> list[LevelAssessment | None]:
+    """Asks the task per batch of ``LEVEL_BATCH`` expressions; the offline engine's answers come from its workers
+    like ``extract_recording_expressions``'s (``parallel=False``: computed here)."""
+    batches = [list(items[i : i + LEVEL_BATCH]) for i in range(0, len(items), LEVEL_BATCH)]
+    task = AssessLevels(lookahead("levels", batches) if parallel else None)
     out: list[LevelAssessment | None] = []
-    for i in range(0, len(items), LEVEL_BATCH):
-        batch = list(items[i : i + LEVEL_BATCH])
+    for batch in batches:
         result = run_task(task, batch, endpoint="difficulty")
         assessed = result.parsed.items
         if result.provider != "offline":  # name the model that decided, not what it claims

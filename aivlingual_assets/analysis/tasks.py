@@ -13,9 +13,13 @@ import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import metadata, resources
+from typing import TYPE_CHECKING
 
 from ..ai.tasks import AITask
 from .schemas import Expression, ExpressionList, LevelAssessment, LevelList, TranscriptLine
+
+if TYPE_CHECKING:
+    from .engine_workers import Lookahead
 
 # Bump when the offline engine's code changes what it answers (extractor, level rules,
 # tokenisation, dictionary lookup). Data files and package versions are hashed on their own.
@@ -79,10 +83,16 @@ class ExtractExpressions(AITask[list[TranscriptLine], ExpressionList]):
     def prompt(self, lines: list[TranscriptLine]) -> str:
         return "Transcript lines ([start-end] text):\n" + format_lines(lines)
 
-    def offline(self, lines: list[TranscriptLine]) -> ExpressionList:
-        from .offline_extractor import extract_expressions
+    def __init__(self, lookahead: Lookahead | None = None):
+        self.lookahead = lookahead  # the recording's chunks on the engine's workers (engine_workers)
 
-        return ExpressionList(items=extract_expressions(lines))
+    def offline(self, lines: list[TranscriptLine]) -> ExpressionList:
+        items = self.lookahead.get(lines) if self.lookahead is not None else None
+        if items is None:
+            from .offline_extractor import extract_expressions
+
+            items = extract_expressions(lines)
+        return ExpressionList(items=items)
 
     def offline_fingerprint(self) -> str:
         return offline_engine_fingerprint()
@@ -103,11 +113,17 @@ class AssessLevels(AITask[list[Expression], LevelList]):
         ]
         return "Assess each expression:\n" + json.dumps(items, ensure_ascii=False, indent=1)
 
-    def offline(self, expressions: list[Expression]) -> LevelList:
-        from .dictionary import lookup
-        from .levels import assess_level
+    def __init__(self, lookahead: Lookahead | None = None):
+        self.lookahead = lookahead  # the recording's batches on the engine's workers (engine_workers)
 
-        return LevelList(items=[assess_level(e, lookup(e.lemma, e.reading)) for e in expressions])
+    def offline(self, expressions: list[Expression]) -> LevelList:
+        items = self.lookahead.get(expressions) if self.lookahead is not None else None
+        if items is None:
+            from .dictionary import lookup
+            from .levels import assess_level
+
+            items = [assess_level(e, lookup(e.lemma, e.reading)) for e in expressions]
+        return LevelList(items=items)
 
     def offline_fingerprint(self) -> str:
         return offline_engine_fingerprint()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import settings
+from ..analysis import engine_workers
 from ..run_owners import fail_orphaned_runs, owned_run_tags
 from .instance import get_instance
 from .interrupts import Interrupted, StopSignals
@@ -79,13 +80,15 @@ def cmd_process(args: argparse.Namespace) -> int:
     from ..channels import ChannelError, channel_store
     from ..channels.assignment import checked_channel
 
+    store = channel_store(settings.database_url())
     try:  # an unknown channel is refused before anything is registered
-        args.channel = checked_channel(getattr(args, "channel", None), channel_store(settings.database_url()))
+        args.channel = checked_channel(getattr(args, "channel", None), store)
     except ChannelError as exc:
         print(f"✗ --channel: {exc}")
         return 2
     progress = Progress(list(args.sources))
-    with StopSignals() as stop, rare_full_collections():
+    offline = _offline_answers(store.get(args.channel))
+    with StopSignals() as stop, rare_full_collections(), engine_workers.running(start=offline):
         try:
             _process(args, progress, stop)
         except Interrupted as interrupted:
@@ -96,6 +99,18 @@ def cmd_process(args: argparse.Namespace) -> int:
     print(f"\n{progress.summary()}")
     print(f"See runs and lineage: DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev  (or: aivlingual ui)")
     return 0 if not progress.failed and not progress.stock_failed else 1
+
+
+def _offline_answers(channel) -> bool:
+    """Whether the offline engine will analyse the recordings: no language model configured (#14). Its
+    workers then start before the first run, loading the engine while the command sets up Dagster's instance
+    and runs the first steps; otherwise they start only if the engine is asked for a recording's chunks."""
+    from ..ai.config import AISettings
+
+    ai = AISettings.from_env()
+    if ai.openai_api_key or ai.gemini_api_key or ai.local_base_url:
+        return False
+    return channel is None or not channel.key_providers
 
 
 @contextmanager
