@@ -5,10 +5,12 @@ run sees it step by step."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -131,7 +133,8 @@ def test_dynamic_partition_look_ups_open_no_connection_each(tmp_path, connection
 
 def test_a_new_run_database_is_a_copy_of_the_empty_one_dagster_builds(tmp_path, monkeypatch):
     """Dagster's _initdb (tables, indexes, alembic stamp and a read of its migration scripts) ran for every run;
-    a new run's database is now a copy of the one it builds once, the same schema and revision."""
+    a new run's database is now a copy of the one it builds once per machine, the same schema and revision."""
+    monkeypatch.setenv("AIVLINGUAL_CACHE_DIR", str(tmp_path / "cache"))
     kept = KeptConnectionEventLogStorage(str(tmp_path / "kept"))
     stock = SqliteEventLogStorage(str(tmp_path / "stock"))
     built = []
@@ -141,7 +144,14 @@ def test_a_new_run_database_is_a_copy_of_the_empty_one_dagster_builds(tmp_path, 
     runs = [str(uuid.uuid4()) for _ in range(3)]
     for run_id in runs:
         kept.store_event(log_entry(run_id))
-    assert len(built) == 1 and ".run-template-" in str(built[0])  # once, for the template
+    # built once, by Dagster, in the machine's cache: the templates, of which the run's last
+    assert built and all(tmp_path / "cache" in Path(str(url).removeprefix("sqlite:///")).parents for url in built)
+    assert str(built[-1]).endswith(f"run.db.{os.getpid()}.part")
+    templates = len(built)
+    again = KeptConnectionEventLogStorage(str(tmp_path / "again"))  # a second home on the machine
+    again.store_event(log_entry(runs[0]))
+    assert built[templates:] and all(str(url).endswith("again/index.db") for url in built[templates:])  # a copy
+    again.dispose()
     stock.store_event(log_entry(runs[0]))
 
     def schema(path):
@@ -154,5 +164,44 @@ def test_a_new_run_database_is_a_copy_of_the_empty_one_dagster_builds(tmp_path, 
     assert set(kept.get_all_run_ids()) == set(runs)  # the template is no run
     reader = SqliteEventLogStorage(str(tmp_path / "kept"))  # another process, e.g. the UI
     assert [r.event_log_entry.user_message for r in reader.get_records_for_run(runs[2]).records] == ["working"]
+    for storage in (kept, stock, reader):
+        storage.dispose()
+
+
+def test_a_fresh_home_starts_from_copies_of_the_empty_databases_dagster_builds(tmp_path, monkeypatch):
+    """Runs, the event log's index and schedules of a fresh home: copies of what Dagster builds (once per machine,
+    in the cache), found at its schema's head, so Dagster builds nothing; the same schema as Dagster's own."""
+    import sqlalchemy as sa
+    from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+
+    from aivlingual_assets.storage.dagster_sqlite import FRESH_DATABASES, KeptConnectionSqliteStorage
+
+    monkeypatch.setenv("AIVLINGUAL_CACHE_DIR", str(tmp_path / "cache"))
+    KeptConnectionSqliteStorage(str(tmp_path / "first")).dispose()  # builds the templates
+    created = []
+    real_create_all = sa.MetaData.create_all
+    monkeypatch.setattr(sa.MetaData, "create_all", lambda self, *a, **kw: created.append(self) or
+                        real_create_all(self, *a, **kw))
+    kept = KeptConnectionSqliteStorage(str(tmp_path / "home"))
+    assert created == []  # nothing built: every table was there
+    monkeypatch.setattr(sa.MetaData, "create_all", real_create_all)
+    stock = DagsterSqliteStorage.from_local(str(tmp_path / "stock"))
+
+    def schema(path):
+        with sqlite3.connect(path) as conn:
+            return (conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall(),
+                    conn.execute("SELECT version_num FROM alembic_version").fetchall(),
+                    conn.execute("PRAGMA journal_mode").fetchall())
+
+    for directory, file_name in FRESH_DATABASES.values():
+        assert schema(Path(directory(str(tmp_path / "home"))) / file_name) == schema(
+            Path(directory(str(tmp_path / "stock"))) / file_name)
+    run_id = str(uuid.uuid4())
+    kept.event_log_storage.store_event(log_entry(run_id))
+    kept.event_log_storage.add_dynamic_partitions("recordings", ["file-a"])
+    reader = DagsterSqliteStorage.from_local(str(tmp_path / "home"))  # another process, e.g. the UI
+    assert reader.event_log_storage.get_dynamic_partitions("recordings") == ["file-a"]
+    assert [r.event_log_entry.user_message for r in reader.event_log_storage.get_records_for_run(run_id).records] == [
+        "working"]
     for storage in (kept, stock, reader):
         storage.dispose()
