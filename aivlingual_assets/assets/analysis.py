@@ -15,7 +15,6 @@ from ..analysis.pipeline import (
 )
 from ..ai import batching
 from ..analysis.stock_columns import nested
-from ..analysis.vocabulary_store import refresh_vocabulary
 from ..ingestion.recording import timestamp_url
 from ..ingestion.segments import speaker_lookup
 from ..resources import AICoreResource
@@ -147,6 +146,11 @@ class VocabularyConfig(dg.Config):
 def vocabulary(
     context: dg.AssetExecutionContext, config: VocabularyConfig, ai: AICoreResource, pipeline: PipelineResource
 ) -> dg.Output[pd.DataFrame]:
+    # imported here: the stock's modules (FAISS, the stock's columns and index) serve only this step, and every
+    # process that loads the definitions would import them (~0.1 s; `aivlingual process --skip-stock`, a step's
+    # subprocess, a code server)
+    from ..analysis.vocabulary_store import refresh_vocabulary
+
     partitions = context.instance.get_dynamic_partitions(recordings_partitions.name)
     registry = pipeline.registry()
     titles = {p: recording.title for p in partitions if (recording := registry.get(p)) is not None}
