@@ -98,6 +98,8 @@ def test_no_entry_is_a_lexicon_entry():
         ("天気に恵まれる", "天気に恵まれてよかった"),
         ("予想を超える", "予想を超えるかどうか"),
         ("熱がこもる", "夏は部屋に熱がこもっちゃう"),  # ちゃう
+        ("体調が悪い", "昨日から体調悪くて"),  # particle dropped, te-form
+        ("物覚えが悪い", "最近物覚えが悪くなった"),
     ],
 )
 def test_a_unit_is_found_as_said(unit, said):
@@ -127,6 +129,7 @@ def test_a_unit_is_found_as_said(unit, said):
         ("暇ができる", "暇な時にできる遊び"),
         ("危機に陥る", "危機感に陥る前に"),
         ("自信を取り戻す", "自信がないから取り戻す"),
+        ("耳がいい", "耳が痛いけど、いい話だった"),
     ],
 )
 def test_its_words_used_otherwise_are_not_the_unit(unit, said):
