@@ -338,7 +338,10 @@ def _slang(text):
         ("ちくしょう！", "ちくしょう", "ちくしょう"),
         ("ったく、しょうがねえな", "ったく", "ったく"),  # まったく clipped
         ("何だと？", "何だと", "何だと？"),
-        ("こっから表の攻撃", "こっから", "こっから"),  # ここから: the vowel swallowed before から
+        ("こっから表の攻撃", "こっから", "こっから"),
+        ("まあいっか", "いっか", "まあいっか"),  # いいか squeezed
+        ("ちょまって、今の何", "ちょま", "ちょまって"),
+        ("まぢでむり", "マジ", "まぢで"),  # ここから: the vowel swallowed before から
         ("ナカジもすこや", "すこ", "すこ"),
     ],
 )
@@ -374,7 +377,8 @@ def test_a_contracted_word_is_offered_as_said_with_its_standard_form(said, lemma
         ("まったく違う", "ったく"),
         ("そう、それ！まさにそれ！", "ほんとそれ"),  # "that (one)!", not the net "so true"
         ("謝るしかないんとちゃう", "ちゃう"),  # part of 〜んとちゃう "isn't it?" (grammar), not 違う
-        ("ブラックは昭和ライダーやろ", "ブラック企業"),  # a name; ブラック alone is not a black company
+        ("ブラックは昭和ライダーやろ", "ブラック企業"),
+        ("いっかげつ待った", "いっか"),  # a name; ブラック alone is not a black company
         ("すこやかに育つ", "すこ"),  # 健やか
     ],
 )
