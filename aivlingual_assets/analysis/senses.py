@@ -136,7 +136,8 @@ def meaning_in_context(
 def casual_form_note(tok: Token) -> str:
     """'Casual or dialect form of 凄い (すごい).' when the word was said in a colloquial or
     dialect shape that Sudachi normalises to another word's standard pronunciation
-    (すげえ → 凄い), else ''. Not casual: another spelling of the same word (する / 為る,
+    (すげえ → 凄い; also a shape JMdict lists apart but marks colloquial or clipped: すっごい,
+    ちっちゃい, あんた), else ''. Not casual: another spelling of the same word (する / 為る,
     いう / 言う), or a word in its own right that Sudachi relates to its base (いける,
     the potential of 行く, is JMdict's 行ける)."""
     said, standard = tok.dictionary_form, tok.normalized_form
@@ -151,6 +152,14 @@ def casual_form_note(tok: Token) -> str:
         return ""
     if tok.pos1 == "動詞" and said_kana.startswith(main_reading[:-1]):
         return ""  # a regular derivation (作れる, the potential of 作る), not a casual shape
-    if any(e.idseq != base.idseq for e in lookup_all(said)):
-        return ""
+    own = lookup_all(said)
+    if any(e.idseq != base.idseq for e in own) and not all(_colloquial_entry(e) for e in own):
+        return ""  # a word in its own right (いける), not a casual shape: JMdict does not call it colloquial
     return f"Casual or dialect form of {standard} ({main_reading})."
+
+
+def _colloquial_entry(entry: DictEntry) -> bool:
+    """JMdict lists the shape apart but marks it colloquial, slang or clipped (すっごい, ちっちゃい, あんた,
+    やっぱ): still the casual shape of the standard word, worth naming."""
+    notes = {m for ms in (entry.misc, *entry.sense_misc) for m in ms}
+    return bool(notes & {*_COLLOQUIAL, "abbreviation"})

@@ -734,3 +734,20 @@ def test_a_clipped_adjective_is_offered_as_said_with_the_adjective():
     item = next(e for e in _items("うまっ！") if e.expression == "うまっ")
     assert item.lemma == "うまい" and "delicious" in item.meaning and "cut off" in item.explanation
     assert "埋まる" not in _lemmas("うまっ！")  # not Sudachi's verb
+
+
+@pytest.mark.parametrize(
+    "said, standard",
+    [("すっごい", "凄い (すごい)"), ("ちっちゃい", "小さい (ちいさい)"), ("やっぱ", "矢張り (やはり)"), ("ほんと", "本当 (ほんとう)")],
+)
+def test_a_casual_shape_jmdict_lists_apart_as_colloquial_still_names_its_standard_word(said, standard):
+    from aivlingual_assets.analysis.senses import casual_form_note
+
+    assert casual_form_note(tokenize(said)[0]) == f"Casual or dialect form of {standard}."
+
+
+@pytest.mark.parametrize("said", ["いける", "いい", "する", "こいつ"])
+def test_a_word_in_its_own_right_or_another_spelling_is_not_a_casual_shape(said):
+    from aivlingual_assets.analysis.senses import casual_form_note
+
+    assert casual_form_note(tokenize(said)[0]) == ""
