@@ -645,7 +645,7 @@ def _respelt(text):
 @pytest.mark.parametrize(
     "said, standard",
     [("たまあに家族と行く", "たまに"), ("すっごーい", "すっごい"), ("おいしーい", "おいしい"), ("すごぉい", "すごい"),
-     ("きれーい", "きれい"), ("やばーい", "やばい")],
+     ("きれーい", "きれい"), ("やばーい", "やばい"), ("パーーーッと使う", "パッと")],  # a mimetic adverb with its と
 )
 def test_a_word_drawn_out_inside_is_found_with_its_ordinary_spelling(said, standard):
     assert [(s, k) for _, s, k in _respelt(said)] == [(standard, "stretched")]

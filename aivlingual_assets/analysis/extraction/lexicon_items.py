@@ -110,6 +110,12 @@ def _respelt_word(pl: Line, r: Respelling, said: str) -> Expression | None:
     if not words or (r.kind == "katakana" and not any(t.pos1 in ("動詞", "形容詞", "副詞") for t in words)):
         return None  # a katakana run of nouns only is a name or a loanword, not a respelling
     head = words[0]
+    if r.kind == "stretched" and r.standard != head.surface:  # the adverb with its と (ぱっと)
+        entry = dictionary.lookup(r.standard)
+        if entry is None:
+            return None
+        return make(pl, r.start, r.end, lemma=r.standard, reading=entry.reading, meaning=meaning_in_context(entry, r.standard),
+                    category=Category.slang, explanation=_HOW_SAID[r.kind].format(said=said, standard=r.standard))
     hit = _lookup_token(head)
     if hit is None or not hit[1].glosses or hit[1].all_senses_low_value:
         return None

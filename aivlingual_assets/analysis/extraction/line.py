@@ -282,23 +282,28 @@ def _stretched(pl: Line) -> list[Respelling]:
     for a, b in _stretch_runs(text):
         if any(pl.names[max(a - 1, 0) : b]) or not _loose_run(pl.tokens, a, b):
             continue
-        best: tuple[int, Token, str] | None = None
+        best: tuple[int, Token, str, str] | None = None
         for plain, past in _unstretched(text, a, b):
             # the word the drawn-out vowel sits inside (たま|に): a word merely said with a long
             # ending (もっとお, 作るう) is that word, not a respelling worth a card
             words = tokenize(plain)
             word = next((t for t in words if t.begin < a and past < t.end and t.pos1 in _WORD_POS), None)
-            if word is None or not _known_word(word) or len(word.surface) < 3:
+            if word is None or not _known_word(word):
+                continue
+            standard = word.surface
+            if word.pos1 == "副詞" and plain.startswith("と", word.end) and dictionary.lookup(standard + "と"):
+                standard += "と"  # a mimetic adverb and its と (パーーーッと is ぱっと, Sudachi's パッ|と)
+            if len(standard) < 3:
                 continue  # two kana (すう, まあ) are too short to tell a drawn-out word from two words
             if best is None or len(words) < best[0]:  # the reading that makes fewest words of the line
-                best = (len(words), word, plain)
+                best = (len(words), word, plain, standard)
         if best is None:
             continue
-        _, word, plain = best
-        start, end = word.begin, word.end + len(text) - len(plain)
+        _, word, plain, standard = best
+        start, end = word.begin, word.begin + len(standard) + len(text) - len(plain)
         said = [t for t in pl.tokens if t.end > start and t.begin < end]
         if len(said) >= 2 or any(t.is_oov for t in said):  # else Sudachi read it whole (すごーい, たまーに)
-            out.append(Respelling(start, end, word.surface, (word,), "stretched"))
+            out.append(Respelling(start, end, standard, (word,), "stretched"))
     return out
 
 
