@@ -215,7 +215,11 @@ class EngineWorkers:
                 self._receive()
             if not self._wait_ready():
                 return iter(())
-            self._conn.send((kind, list(inputs)))
+            try:
+                self._conn.send((kind, list(inputs)))
+            except OSError as exc:  # the child is gone
+                self.broken = f"the engine's workers ended: {exc!r}"
+                return iter(())
             self._pending = len(inputs)
             self._batch += 1
             return self._answers(self._batch, len(inputs))
@@ -260,6 +264,16 @@ def _shared(start: bool) -> EngineWorkers | None:
             _workers = EngineWorkers(processes)
             atexit.register(_stop, _workers)
         return _workers
+
+
+def _forget_after_fork() -> None:
+    """A forked child (the engine's own child, a step's process forked by an executor) does not talk to its
+    parent's workers: their pipe is the parent's. The lock is new too: the fork may have come while it was held."""
+    global _workers, _workers_lock
+    _workers, _workers_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _stop(workers: EngineWorkers) -> None:

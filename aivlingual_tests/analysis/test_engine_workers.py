@@ -125,13 +125,22 @@ def test_when_the_workers_die_the_chunks_are_analysed_here(stream, two_workers):
     chunks = chunk_lines(stream, max_chars=MAX_CHARS)
     ahead = engine_workers.lookahead("expressions", chunks)
     assert ahead.get(chunks[0]) == extract_expressions(chunks[0])
-    os.kill(two_workers._process.pid, signal.SIGKILL)
+    os.kill(two_workers._process.pid, signal.SIGKILL)  # mid-batch
     two_workers._process.join()
-    assert ahead.get(chunks[1]) in (None, extract_expressions(chunks[1]))  # answered before it died, or not
-    assert ahead.get(chunks[-1]) is None
-    task = ExtractExpressions(ahead)
-    assert task.offline(chunks[-1]).items == extract_expressions(chunks[-1])  # the serial path took over
-    assert two_workers.broken is not None
+    for chunk in chunks[1:]:  # what they sent before dying is right; then the caller analyses
+        assert ahead.get(chunk) in (None, extract_expressions(chunk))
+    task = ExtractExpressions(engine_workers.lookahead("expressions", chunks))  # the next batch finds them gone
+    assert task.offline(chunks[-1]).items == extract_expressions(chunks[-1])
+    assert two_workers.broken is not None and engine_workers._shared(start=False) is None
+
+
+def test_a_forked_child_does_not_use_its_parents_workers(two_workers):
+    pid = os.fork()
+    if pid == 0:  # the child: no workers of its own until it starts some
+        os._exit(0 if engine_workers._shared(start=False) is None else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert engine_workers._shared(start=False) is two_workers  # the parent's are still there
 
 
 @pytest.mark.parametrize("setting", ["1", "0"])
