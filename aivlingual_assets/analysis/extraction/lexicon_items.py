@@ -12,7 +12,7 @@ from aivlingual_assets.analysis.lexicon import LexiconEntry, lexicon
 from aivlingual_assets.analysis.lexicon import fold as lexicon_fold
 from aivlingual_assets.analysis.schemas import Category, Expression
 from aivlingual_assets.analysis.senses import casual_form_note, meaning_in_context
-from aivlingual_assets.analysis.tokenizer import katakana_to_hiragana
+from aivlingual_assets.analysis.tokenizer import has_kanji, katakana_to_hiragana
 
 # Lexicon categories whose sense belongs to streaming and the internet, not to Japanese at large.
 _DOMAIN_CATEGORIES = frozenset({Category.vtuber_culture, Category.internet})
@@ -150,6 +150,10 @@ def _another_word_here(pl: Line, m) -> bool:
     if any(tok.begin <= m.start and m.end <= tok.end and (tok.begin, tok.end) != (m.start, m.end)
            and dictionary.lookup(tok.surface) is not None for tok in pl.tokens):
         return True
+    if m.start > 0 and has_kanji(pl.folded[m.start]) and has_kanji(pl.folded[m.start - 1]) and any(
+            tok.begin < m.start < tok.end and tok.pos1 == "名詞" and dictionary.lookup(tok.surface) is not None
+            for tok in pl.tokens):
+        return True  # it starts inside a kanji noun (気が重い in 空気が重い)
     if m.end - m.start >= _SHORT_SPELLING:
         return False
     spellings = set(m.entry.spellings())
