@@ -217,12 +217,14 @@ def phrase_level(entry: DictEntry, written: str | None = None) -> tuple[Level, f
         if tok.pos1 not in _CONTENT_POS:
             continue
         form = tok.dictionary_form
-        word = dictionary.lookup(form) or dictionary.lookup(tok.surface)
-        if is_basic_word(form, tok.surface) or word is None:
-            level = Level.N5 if word is not None or is_basic_word(form, tok.surface) else None
+        if is_basic_word(form, tok.surface):
+            level = Level.N5
         else:
+            word = dictionary.lookup(form) or dictionary.lookup(tok.surface)
+            if word is None:
+                continue  # a piece the dictionary does not know says nothing of the phrase's difficulty
             level = vocabulary_level(word, form if has_kanji(form) else word.written)[0]
-        if level is not None and _STEP[level] >= step:
+        if _STEP[level] >= step:
             step, hardest = _STEP[level], form
     idiom = any(t in entry.misc for t in _IDIOM_MISC)
     step = min(max(step, _STEP[Level.N4]) + (1 if idiom else 0), _STEP[Level.N1])
