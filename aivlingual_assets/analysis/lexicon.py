@@ -448,11 +448,13 @@ class Lexicon:
         for i, ch in enumerate(text):
             at_boundary = i in boundaries
             for spelling, entry in self._first.get(ch, ()):
+                if not text.startswith(spelling, i):
+                    continue  # the cheap test first: _glued_start tokenises
                 end = i + len(spelling)
                 short = len(spelling) < _FREE_MATCH_LENGTH
                 if short and not (end in boundaries and (at_boundary or _glued_start(text, i, end, boundaries))):
                     continue
-                if text.startswith(spelling, i) and not self._vetoed(entry, text, i, end):
+                if not self._vetoed(entry, text, i, end):
                     cands.append(LexiconMatch(entry, i, end))
         for entry, regexes in self._pattern_entries:
             for rx in regexes:

@@ -146,7 +146,7 @@ def compound_items(pl: Line, covered: list[bool]) -> list[Found]:
         a, b = pl.tokens[k], pl.tokens[k + 1]
         if any(covered[a.begin : b.end]):
             continue
-        if a.end == b.begin and _a_name(a.surface + b.surface) and (_stem(a) or _stem(b)):
+        if a.end == b.begin and (_stem(a) or _stem(b)) and _a_name(a.surface + b.surface):
             covered[a.begin : b.end] = [True] * (b.end - a.begin)
             continue
         item = _affixed_pair(pl, k)
