@@ -18,7 +18,7 @@ time, place, order and quantity (今, 中, 内, 側, 年 …) make transparent p
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.dictionary import DictEntry
@@ -133,24 +133,21 @@ def compound_items(pl: Line, covered: list[bool]) -> list[Found]:
     """Compounds of two or three known parts that Sudachi reads as one word and JMdict lacks.
     Their parts are then covered: a teacher who picks 契約内容 does not want 契約 and 内容 again."""
     found: list[Found] = []
+
+    def take(begin: int, end: int, name: bool, item: Callable[[], Found | None]) -> None:
+        """A name covers its span and offers nothing; a compound found is offered and covers its parts."""
+        found_item = None if name else item()
+        if name or found_item is not None:
+            covered[begin:end] = [True] * (end - begin)
+        if found_item is not None:
+            found.append(found_item)
+
     for tok in pl.tokens:
         if _compound(tok, pl) and not any(covered[tok.begin : tok.end]):
-            if _a_name(tok.surface):
-                covered[tok.begin : tok.end] = [True] * (tok.end - tok.begin)
-                continue
-            item = _compound_item(pl, tok)
-            if item is not None:
-                found.append(item)
-                covered[tok.begin : tok.end] = [True] * (tok.end - tok.begin)
+            take(tok.begin, tok.end, _a_name(tok.surface), lambda: _compound_item(pl, tok))
     for k in range(len(pl.tokens) - 1):
         a, b = pl.tokens[k], pl.tokens[k + 1]
-        if any(covered[a.begin : b.end]):
-            continue
-        if a.end == b.begin and (_stem(a) or _stem(b)) and _a_name(a.surface + b.surface):
-            covered[a.begin : b.end] = [True] * (b.end - a.begin)
-            continue
-        item = _affixed_pair(pl, k)
-        if item is not None:
-            found.append(item)
-            covered[a.begin : b.end] = [True] * (b.end - a.begin)
+        if not any(covered[a.begin : b.end]):
+            name = a.end == b.begin and (_stem(a) or _stem(b)) and _a_name(a.surface + b.surface)
+            take(a.begin, b.end, name, lambda: _affixed_pair(pl, k))
     return found
