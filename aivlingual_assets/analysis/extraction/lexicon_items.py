@@ -7,7 +7,8 @@ from functools import lru_cache
 
 from aivlingual_assets.analysis import dictionary
 from aivlingual_assets.analysis.extraction.word_items import _lookup_token
-from aivlingual_assets.analysis.extraction.line import HONORIFICS, Found, Line, Respelling, kanji_spelling, make, respellings
+from aivlingual_assets.analysis.extraction.line import HONORIFICS, Found, Line, make
+from aivlingual_assets.analysis.extraction.respellings import Respelling, kanji_spelling, respellings
 from aivlingual_assets.analysis.lexicon import LexiconEntry, lexicon
 from aivlingual_assets.analysis.lexicon import fold as lexicon_fold
 from aivlingual_assets.analysis.schemas import Category, Expression
