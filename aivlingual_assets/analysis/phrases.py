@@ -317,8 +317,16 @@ def _find_cached(tokens: tuple[Token, ...], min_content: int) -> tuple[PhraseMat
     def said_alike(m: PhraseMatch) -> int:
         return sum(1 for k, t in zip(m.phrase.surfaces, tokens[m.first : m.last + 1]) if k == t.surface)
 
+    def stem_said_inflected(m: PhraseMatch) -> bool:
+        """The phrase ends in a verb's bare stem (気を付け "attention!") but the verb goes on in speech
+        (気を付けた): it is the phrase of the verb's dictionary form (気を付ける)."""
+        nxt = tokens[m.last + 1] if m.last + 1 < len(tokens) else None
+        return (nxt is not None and (nxt.pos1 == "助動詞" or nxt.pos2 == "接続助詞") and tokens[m.last].pos1 == "動詞"
+                and m.phrase.surfaces[-1] != m.phrase.keys[-1] and not m.phrase.mood)
+
     # ties go to the spelling closest to what was said (すまん over すまない for すま|ん), then by spelling
-    cands.sort(key=lambda m: (-span(m), m.first, len(m.phrase.keys), -said_alike(m), m.phrase.written))
+    cands.sort(key=lambda m: (-span(m), m.first, len(m.phrase.keys), stem_said_inflected(m), -said_alike(m),
+                              m.phrase.written))
     taken = [False] * len(tokens)
     chosen: list[PhraseMatch] = []
     for m in cands:
